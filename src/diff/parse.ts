@@ -438,7 +438,9 @@ function readHunk(
   }
 
   const where = filePathForMessages(cur);
-  if (short) {
+  if (!cur) {
+    // Already reported as a hunk outside any file.
+  } else if (short) {
     const seenOld = hunk.oldLines - oldLeft;
     const seenNew = hunk.newLines - newLeft;
     const detail =
