@@ -1,0 +1,181 @@
+/**
+ * Finds the functions of a file with tree-sitter (WASM grammars from `tree-sitter-wasms`).
+ * The parser is error-tolerant, so code rebuilt from hunks (with blank gaps) still yields the functions it shows.
+ */
+import { createRequire } from 'node:module';
+import { Language as TsLanguage, Parser, type Node } from 'web-tree-sitter';
+import type { Language } from '../types.js';
+import type { FunctionSpan } from './types.js';
+
+const require = createRequire(import.meta.url);
+
+const GRAMMAR: Partial<Record<Language, string>> = {
+  typescript: 'typescript',
+  tsx: 'tsx',
+  javascript: 'javascript',
+  python: 'python',
+  go: 'go',
+  ruby: 'ruby',
+};
+
+/** Node types that open a function scope, per grammar. */
+const FUNCTION_TYPES: Record<string, readonly string[]> = {
+  typescript: ['function_declaration', 'function_expression', 'arrow_function', 'method_definition', 'generator_function_declaration', 'function'],
+  tsx: ['function_declaration', 'function_expression', 'arrow_function', 'method_definition', 'generator_function_declaration', 'function'],
+  javascript: ['function_declaration', 'function_expression', 'arrow_function', 'method_definition', 'generator_function_declaration', 'function'],
+  python: ['function_definition'],
+  go: ['function_declaration', 'method_declaration', 'func_literal'],
+  ruby: ['method', 'singleton_method'],
+};
+
+let initPromise: Promise<void> | undefined;
+const languages = new Map<string, Promise<TsLanguage>>();
+
+async function parserFor(lang: Language): Promise<Parser | undefined> {
+  const grammar = GRAMMAR[lang];
+  if (!grammar) return undefined;
+  initPromise ??= Parser.init();
+  await initPromise;
+  let language = languages.get(grammar);
+  if (!language) {
+    language = TsLanguage.load(require.resolve(`tree-sitter-wasms/out/tree-sitter-${grammar}.wasm`));
+    languages.set(grammar, language);
+  }
+  const parser = new Parser();
+  parser.setLanguage(await language);
+  return parser;
+}
+
+const parsers = new Map<Language, Promise<Parser | undefined>>();
+
+function cachedParser(lang: Language): Promise<Parser | undefined> {
+  let p = parsers.get(lang);
+  if (!p) {
+    p = parserFor(lang);
+    parsers.set(lang, p);
+  }
+  return p;
+}
+
+/** Files larger than this are parsed by hunk regions only (see findFunctions). */
+const MAX_PARSE_CHARS = 4_000_000;
+
+/**
+ * Lists the functions in `lines` (lines[0] is line 1), outermost first in source order.
+ * Returns [] for languages without a grammar.
+ */
+export async function findFunctions(lang: Language, lines: readonly string[]): Promise<FunctionSpan[]> {
+  const parser = await cachedParser(lang);
+  const grammar = GRAMMAR[lang];
+  if (!parser || !grammar) return [];
+  const types = new Set(FUNCTION_TYPES[grammar]);
+  const spans: FunctionSpan[] = [];
+  // Parse in chunks so one huge file never holds a giant tree: chunk borders fall on blank lines
+  // between top-level code, which the rebuilt-from-hunks text has plenty of.
+  for (const [from, to] of chunks(lines, MAX_PARSE_CHARS)) {
+    const tree = parser.parse((index, position) => {
+      const row = from + position.row;
+      if (row >= to) return undefined;
+      const line = lines[row] ?? '';
+      const col = position.column;
+      return col < line.length ? line.slice(col) + '\n' : '\n';
+    });
+    if (!tree) continue;
+    try {
+      collect(tree.rootNode, types, lines, from, spans);
+    } finally {
+      tree.delete();
+    }
+  }
+  spans.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
+  return spans;
+}
+
+function* chunks(lines: readonly string[], maxChars: number): Generator<[number, number]> {
+  let start = 0;
+  let size = 0;
+  for (let i = 0; i < lines.length; i++) {
+    size += (lines[i]?.length ?? 0) + 1;
+    if (size >= maxChars && (lines[i] ?? '') === '' && !/^\s/.test(lines[i + 1] ?? ' ')) {
+      yield [start, i + 1];
+      start = i + 1;
+      size = 0;
+    }
+  }
+  if (start < lines.length) yield [start, lines.length];
+}
+
+function collect(root: Node, types: Set<string>, lines: readonly string[], offset: number, out: FunctionSpan[]): void {
+  const cursor = root.walk();
+  try {
+    let descending = true;
+    for (;;) {
+      if (descending && types.has(cursor.nodeType)) {
+        const node = cursor.currentNode;
+        const startLine = node.startPosition.row + 1 + offset;
+        const endLine = node.endPosition.row + 1 + offset;
+        out.push({
+          name: functionName(node),
+          startLine,
+          endLine,
+          async: isAsync(node),
+          text: lines.slice(startLine - 1, endLine).join('\n'),
+        });
+      }
+      if (descending && cursor.gotoFirstChild()) continue;
+      if (cursor.gotoNextSibling()) {
+        descending = true;
+        continue;
+      }
+      if (!cursor.gotoParent()) break;
+      descending = false;
+    }
+  } finally {
+    cursor.delete();
+  }
+}
+
+function isAsync(node: Node): boolean {
+  for (let i = 0; i < node.childCount; i++) {
+    const child = node.child(i);
+    if (child?.type === 'async') return true;
+    if (child && child.type !== 'async' && child.isNamed) break;
+  }
+  // Python: `async def` puts the keyword as the first child; Go/Ruby have no async functions.
+  return /^async\b/.test(node.text);
+}
+
+/** A readable name: the declared name, the variable an arrow function is assigned to, or the call it is passed to. */
+function functionName(node: Node): string {
+  const own = node.childForFieldName('name');
+  if (own) {
+    const owner = enclosingClassName(node);
+    return owner ? `${owner}.${own.text}` : own.text;
+  }
+  const parent = node.parent;
+  if (!parent) return '<anonymous>';
+  if (parent.type === 'variable_declarator' || parent.type === 'assignment_expression' || parent.type === 'pair' || parent.type === 'public_field_definition') {
+    const target = parent.childForFieldName('name') ?? parent.childForFieldName('left') ?? parent.childForFieldName('key');
+    if (target) return target.text;
+  }
+  if (parent.type === 'arguments') {
+    const call = parent.parent;
+    const callee = call?.childForFieldName('function');
+    const firstArg = parent.namedChildren[0];
+    if (callee) {
+      const route = firstArg && firstArg.type === 'string' && firstArg.id !== node.id ? ` ${firstArg.text}` : '';
+      return `${callee.text}(${route.trim()}) callback`;
+    }
+  }
+  return '<anonymous>';
+}
+
+function enclosingClassName(node: Node): string | undefined {
+  for (let p = node.parent; p; p = p.parent) {
+    if (p.type === 'class_declaration' || p.type === 'class_definition' || p.type === 'class' || p.type === 'module') {
+      return p.childForFieldName('name')?.text;
+    }
+    if (p.type === 'method_declaration') return undefined;
+  }
+  return undefined;
+}

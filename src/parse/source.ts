@@ -1,0 +1,102 @@
+/**
+ * Builds the new side of a changed file as the detectors see it: from the hunks (unseen lines are blank,
+ * so numbering stays true), or, with a root folder, from the whole file on disk.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { DiffFile } from '../diff/types.js';
+import type { Language } from '../types.js';
+import { findFunctions } from './functions.js';
+import type { FunctionSpan, SourceFile } from './types.js';
+
+export interface BuildOptions {
+  /** Folder holding the new revision; files are read from here when present. */
+  root?: string;
+}
+
+export async function buildSourceFile(file: DiffFile, language: Language, opts: BuildOptions = {}): Promise<SourceFile> {
+  const filePath = file.newPath ?? file.oldPath ?? '';
+  const shown = new Set<number>();
+  const added = new Set<number>();
+  let last = 0;
+  for (const hunk of file.hunks) {
+    for (const l of hunk.lines) {
+      if (l.newLine === undefined) continue;
+      shown.add(l.newLine);
+      if (l.kind === 'add') added.add(l.newLine);
+      if (l.newLine > last) last = l.newLine;
+    }
+  }
+
+  let lines: string[] | undefined;
+  let whole = false;
+  if (opts.root) {
+    lines = await readWhole(opts.root, filePath);
+    // The file on disk must be the revision the diff describes; otherwise line numbers would lie.
+    if (lines && !agreesWithDiff(lines, file)) lines = undefined;
+    whole = lines !== undefined;
+  }
+  if (!lines) {
+    lines = new Array<string>(last).fill('');
+    for (const hunk of file.hunks) {
+      for (const l of hunk.lines) if (l.newLine !== undefined) lines[l.newLine - 1] = l.text;
+    }
+  }
+
+  const functions = await findFunctions(language, lines);
+  if (!whole) functions.push(...hunkRegions(file, functions));
+  functions.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
+  return { path: filePath, language, lines, shown, added, whole, functions };
+}
+
+async function readWhole(root: string, filePath: string): Promise<string[] | undefined> {
+  const resolved = path.resolve(root, filePath);
+  if (!resolved.startsWith(path.resolve(root) + path.sep)) return undefined;
+  try {
+    const text = await readFile(resolved, 'utf8');
+    return text.replace(/\r\n/g, '\n').split('\n');
+  } catch {
+    return undefined;
+  }
+}
+
+function agreesWithDiff(lines: readonly string[], file: DiffFile): boolean {
+  for (const hunk of file.hunks) {
+    for (const l of hunk.lines) {
+      if (l.newLine !== undefined && (lines[l.newLine - 1] ?? '').trimEnd() !== l.text.trimEnd()) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Added lines that no parsed function covers (a hunk that starts inside a function whose header the
+ * diff does not show) get the hunk itself as their region, named after the hunk's section header.
+ */
+function hunkRegions(file: DiffFile, functions: readonly FunctionSpan[]): FunctionSpan[] {
+  const regions: FunctionSpan[] = [];
+  for (const hunk of file.hunks) {
+    const newLines = hunk.lines.filter((l) => l.newLine !== undefined);
+    const first = newLines[0]?.newLine;
+    const lastLine = newLines[newLines.length - 1]?.newLine;
+    if (first === undefined || lastLine === undefined) continue;
+    const uncovered = hunk.lines.some(
+      (l) => l.kind === 'add' && l.newLine !== undefined && !functions.some((f) => f.startLine <= l.newLine! && l.newLine! <= f.endLine),
+    );
+    if (!uncovered) continue;
+    const name = sectionName(hunk.section);
+    regions.push({
+      name,
+      startLine: first,
+      endLine: lastLine,
+      async: /\basync\b/.test(hunk.section) || newLines.some((l) => /\bawait\b/.test(l.text)),
+      text: newLines.map((l) => l.text).join('\n'),
+    });
+  }
+  return regions;
+}
+
+function sectionName(section: string): string {
+  const m = /(?:def|func|function|fn)\s+(?:\([^)]*\)\s*)?([\w$.]+)|(?:const|let|var)\s+([\w$]+)\s*=|([\w$]+)\s*\(/.exec(section);
+  return m?.[1] ?? m?.[2] ?? m?.[3] ?? '<hunk>';
+}
