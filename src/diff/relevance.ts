@@ -373,7 +373,7 @@ export function classifyFile(file: DiffFile): Classification {
   // Migrations and SQL files carry the constraints (unique, exclusion) that detectors need to stay quiet.
   if (MIGRATION_PATH.test(path) || language === 'sql') {
     if (!signals.includes('migration')) signals.push('migration');
-    if (language === 'sql' && !signals.includes('sql')) signals.push('sql');
+    if (language === 'sql' && !signals.includes('sql')) signals.push('sql', 'database');
     const ordered = SIGNALS.filter((s) => signals.includes(s));
     return { relevant: true, reason: `migration (${ordered.join(', ')})`, language, signals: ordered };
   }
