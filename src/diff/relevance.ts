@@ -180,7 +180,7 @@ export const SIGNAL_RULES: Record<Signal, RegExp[]> = {
     /\bsqlalchemy\b/,
     // ActiveRecord
     /\.(?:find_by|find_or_create_by|create_or_find_by|find_or_initialize_by|update|save|lock|create|destroy|increment|decrement|update_columns?)!/,
-    /\.(?:find_by|find_or_create_by|create_or_find_by|with_lock|where|update_all|update_columns|increment|lock|pluck)\b/,
+    /\.(?:find_by|find_or_create_by|create_or_find_by|with_lock|where|update_all|update_columns|increment|pluck)\b/,
     /\bActiveRecord::/,
     /<\s*ApplicationRecord\b/,
     // Go database/sql, pgx, sqlx, gorm
