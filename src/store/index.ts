@@ -67,7 +67,8 @@ export interface OpenStoreOptions {
  */
 export async function openStore(databaseUrl: string = DEFAULT_DATABASE_URL, opts: OpenStoreOptions = {}): Promise<Store> {
   const target = parseDatabaseUrl(databaseUrl);
-  const db = target.kind === 'sqlite' ? openSqlite(target.path, opts) : openPostgres(target.connectionString, opts);
+  const opened = target.kind === 'sqlite' ? openSqlite(target.path, opts) : { kysely: openPostgres(target.connectionString, opts), sqlite: null };
+  const db = opened.kysely;
   try {
     if (opts.migrate !== false) await migrate(db, target.kind);
     else await db.selectFrom('review_jobs').select('id').limit(1).execute();
@@ -77,10 +78,10 @@ export async function openStore(databaseUrl: string = DEFAULT_DATABASE_URL, opts
       cause: err,
     });
   }
-  return new SqlStore(target.kind, db);
+  return new SqlStore(target.kind, db, opened.sqlite);
 }
 
-function openSqlite(path: string, opts: OpenStoreOptions): Kysely<Database> {
+function openSqlite(path: string, opts: OpenStoreOptions): { kysely: Kysely<Database>; sqlite: BetterSqlite3.Database } {
   const memory = path === ':memory:';
   if (!memory && !existsSync(dirname(resolve(path)))) {
     throw new Error(`DATABASE_URL names the SQLite file ${path}, but its directory does not exist: create it or ${HOW_TO_SET}`);
@@ -90,7 +91,7 @@ function openSqlite(path: string, opts: OpenStoreOptions): Kysely<Database> {
   sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), sqlite };
 }
 
 /** BIGINT (int8) columns hold epoch ms and GitHub ids, all far below 2^53: read them as numbers. */

@@ -1,4 +1,5 @@
-import { sql, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
+import { sql, type Compilable, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
 import type { Database, ReviewJobsTable } from './schema.js';
 import type { StoreDialect } from './migrations/index.js';
 import type {
@@ -32,14 +33,18 @@ const COUNTER_COLUMNS = {
 
 /**
  * The one Store implementation, over Kysely, for both databases. The SQL is
- * shared; the differences are the clock expression, how a write transaction
- * is serialized (PostgreSQL: a per-PR advisory lock; SQLite: BEGIN IMMEDIATE,
- * which takes the single writer lock up front) and `FOR UPDATE SKIP LOCKED`.
+ * shared; the differences are the clock expression, `FOR UPDATE SKIP LOCKED`
+ * / `FOR SHARE`, and the one multi-statement write (enqueue + supersede):
+ * PostgreSQL serializes it per PR with an advisory lock, SQLite runs it as a
+ * synchronous BEGIN IMMEDIATE transaction. Every other write is a single
+ * statement, atomic on its own.
  */
 export class SqlStore implements Store {
   constructor(
     readonly kind: StoreDialect,
     private readonly db: Db,
+    /** The better-sqlite3 handle under `db`, for synchronous write transactions. */
+    private readonly sqlite: BetterSqlite3.Database | null = null,
   ) {}
 
   /** The database's clock in epoch ms, evaluated inside the statement. */
@@ -50,29 +55,36 @@ export class SqlStore implements Store {
   }
 
   /**
-   * Run `fn` in a write transaction. On PostgreSQL, `lockKey` (when given)
-   * takes a transaction-scoped advisory lock, serializing writers of one key
-   * (one PR) without blocking others. On SQLite, BEGIN IMMEDIATE serializes
-   * all writers.
+   * PostgreSQL: run `fn` in a transaction holding a transaction-scoped
+   * advisory lock on `lockKey`, which serializes writers of one key (one PR)
+   * without blocking anyone else.
    */
-  private async writeTx<T>(lockKey: string | null, fn: (db: Db) => Promise<T>): Promise<T> {
-    if (this.kind === 'postgres') {
-      return this.db.transaction().execute(async (trx) => {
-        if (lockKey !== null) await sql`select pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`.execute(trx);
-        return fn(trx);
-      });
-    }
-    return this.db.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
-      try {
-        const result = await fn(conn);
-        await sql`commit`.execute(conn);
-        return result;
-      } catch (err) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
-        throw err;
-      }
+  private async pgTx<T>(lockKey: string, fn: (db: Db) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`.execute(trx);
+      return fn(trx);
     });
+  }
+
+  /**
+   * SQLite: run compiled statements in one BEGIN IMMEDIATE transaction,
+   * synchronously. Taking the writer lock up front means no other process can
+   * write between our statements, and running it synchronously means no other
+   * code in this process can interleave (an async transaction held across
+   * awaits would block other connections of this process on busy_timeout).
+   */
+  private sqliteTx<T>(fn: (run: (query: Compilable) => Record<string, unknown>[]) => T): T {
+    const raw = this.sqlite;
+    if (!raw) throw new Error('sqliteTx needs the SQLite handle');
+    const run = (query: Compilable): Record<string, unknown>[] => {
+      const compiled = query.compile();
+      const stmt = raw.prepare(compiled.sql);
+      const params = compiled.parameters as unknown[];
+      if (stmt.reader) return stmt.all(...params) as Record<string, unknown>[];
+      stmt.run(...params);
+      return [];
+    };
+    return raw.transaction(() => fn(run)).immediate();
   }
 
   // ── webhook side ──────────────────────────────────────────────────────────
@@ -97,19 +109,32 @@ export class SqlStore implements Store {
 
   async enqueueJob(input: EnqueueInput, opts: EnqueueOptions = {}): Promise<EnqueueResult> {
     if (!opts.supersede) {
-      const { job, created } = await this.insertJob(this.db, input);
-      return { job, created, superseded: [] };
+      const inserted = await this.insertJobQuery(this.db, input).executeTakeFirst();
+      if (inserted) return { job: toJob(inserted), created: true, superseded: [] };
+      return { job: await this.existingJob(this.db, input), created: false, superseded: [] };
     }
-    return this.writeTx(prLockKey(input.repo, input.prNumber), async (trx) => {
-      const { job, created } = await this.insertJob(trx, input);
-      // A redelivered old event must not supersede the newer work.
-      const superseded = created ? await this.supersedeIn(trx, input.repo, input.prNumber, input.headSha) : [];
-      return { job, created, superseded };
+    // Insert and supersede in one transaction serialized per PR, so two pushes
+    // racing each other cannot supersede each other. A redelivered old event
+    // (created: false) must not supersede the newer work.
+    if (this.kind === 'sqlite') {
+      const { inserted, superseded } = this.sqliteTx((run) => {
+        const ins = run(this.insertJobQuery(this.db, input))[0] as JobRow | undefined;
+        const sup = ins ? (run(this.supersedeQuery(this.db, input.repo, input.prNumber, input.headSha)) as JobRow[]) : [];
+        return { inserted: ins, superseded: sup };
+      });
+      if (inserted) return { job: toJob(inserted), created: true, superseded: superseded.map(toJob) };
+      return { job: await this.existingJob(this.db, input), created: false, superseded: [] };
+    }
+    return this.pgTx(prLockKey(input.repo, input.prNumber), async (trx) => {
+      const inserted = await this.insertJobQuery(trx, input).executeTakeFirst();
+      if (!inserted) return { job: await this.existingJob(trx, input), created: false, superseded: [] };
+      const superseded = await this.supersedeQuery(trx, input.repo, input.prNumber, input.headSha).execute();
+      return { job: toJob(inserted), created: true, superseded: superseded.map(toJob) };
     });
   }
 
-  private async insertJob(db: Db, input: EnqueueInput): Promise<{ job: Job; created: boolean }> {
-    const inserted = await db
+  private insertJobQuery(db: Db, input: EnqueueInput) {
+    return db
       .insertInto('review_jobs')
       .values({
         repo: input.repo,
@@ -125,30 +150,34 @@ export class SqlStore implements Store {
         updated_at: this.now(),
       })
       .onConflict((oc) => oc.columns(['repo', 'pr_number', 'head_sha', 'trigger']).doNothing())
-      .returningAll()
-      .executeTakeFirst();
-    if (inserted) return { job: toJob(inserted), created: true };
-    // The conflicting row is committed (ON CONFLICT waited for it), so this read sees it.
-    const existing = await this.findJobIn(db, input);
-    if (!existing) throw new Error(`review job ${describeKey(input)} conflicted on insert but cannot be read`);
-    return { job: existing, created: false };
+      .returningAll();
+  }
+
+  /** The job that won the key; it is committed (ON CONFLICT waited for it), so this read sees it. */
+  private async existingJob(db: Db, key: JobKey): Promise<Job> {
+    const existing = await this.findJobIn(db, key);
+    if (!existing) throw new Error(`review job ${describeKey(key)} conflicted on insert but cannot be read`);
+    return existing;
   }
 
   async supersedeOlder(repo: string, prNumber: number, newHeadSha: string): Promise<Job[]> {
-    return this.writeTx(prLockKey(repo, prNumber), (trx) => this.supersedeIn(trx, repo, prNumber, newHeadSha));
+    // One statement on SQLite (atomic under the writer lock); on PostgreSQL
+    // under the PR's advisory lock, to serialize with enqueueJob(supersede).
+    if (this.kind === 'sqlite') return (await this.supersedeQuery(this.db, repo, prNumber, newHeadSha).execute()).map(toJob);
+    return this.pgTx(prLockKey(repo, prNumber), async (trx) =>
+      (await this.supersedeQuery(trx, repo, prNumber, newHeadSha).execute()).map(toJob),
+    );
   }
 
-  private async supersedeIn(db: Db, repo: string, prNumber: number, newHeadSha: string): Promise<Job[]> {
-    const rows = await db
+  private supersedeQuery(db: Db, repo: string, prNumber: number, newHeadSha: string) {
+    return db
       .updateTable('review_jobs')
       .set({ state: 'superseded', superseded_by: newHeadSha, updated_at: this.now() })
       .where('repo', '=', repo)
       .where('pr_number', '=', prNumber)
       .where('head_sha', '<>', newHeadSha)
       .where('state', 'in', ['queued', 'running'])
-      .returningAll()
-      .execute();
-    return rows.map(toJob);
+      .returningAll();
   }
 
   // ── worker side ───────────────────────────────────────────────────────────
@@ -173,9 +202,11 @@ export class SqlStore implements Store {
           ${lock}
        )
       returning *`;
-    // SQLite: one short BEGIN IMMEDIATE transaction, so the pick and the update
-    // happen under the single writer lock and two processes cannot pick one job.
-    const result = await this.writeTx(null, (db) => claim.execute(db));
+    // One statement. On SQLite an autocommit write statement takes the single
+    // writer lock before it reads (an implicit BEGIN IMMEDIATE, waiting up to
+    // busy_timeout), so the pick and the update are one short write
+    // transaction and two processes cannot pick one job.
+    const result = await claim.execute(this.db);
     const row = result.rows[0];
     return row ? toJob(row) : null;
   }

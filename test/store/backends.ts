@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { openStore, type OpenStoreOptions, type Store } from '../../src/store/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
@@ -71,3 +72,42 @@ export const BACKENDS: Array<{ name: string; make: () => Backend }> = [
   { name: 'sqlite', make: sqliteBackend },
   { name: 'postgres', make: postgresBackend },
 ];
+
+/**
+ * Register the hooks for one backend in a describe block. `fresh()` opens a
+ * store on an empty database; `another()` opens one more store (more
+ * connections) on the database of the last `fresh()`. All are closed after
+ * each test.
+ */
+export function useBackend(make: () => Backend): {
+  fresh(opts?: OpenStoreOptions): Promise<Store>;
+  another(opts?: OpenStoreOptions): Promise<Store>;
+  url(): string;
+} {
+  let backend: Backend;
+  let currentUrl = '';
+  const stores: Store[] = [];
+  beforeAll(() => {
+    backend = make();
+  });
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+  });
+  afterAll(async () => {
+    await backend.cleanup();
+  });
+  return {
+    async fresh(opts) {
+      currentUrl = await backend.freshUrl();
+      const store = await backend.open(currentUrl, opts);
+      stores.push(store);
+      return store;
+    },
+    async another(opts) {
+      const store = await backend.open(currentUrl, opts);
+      stores.push(store);
+      return store;
+    },
+    url: () => currentUrl,
+  };
+}
