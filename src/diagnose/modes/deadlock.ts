@@ -1,0 +1,158 @@
+/** Deadlock: two paths take the same locks in opposite orders. */
+import { callWithFirst, code, concurrentTest, fenced, shorten, type Ctx, type ModeText } from '../common.js';
+
+/** Lock name from a line: `s.hub.mu.Lock()` → s.hub.mu; `forUpdate()` on products → a products row. */
+function lockName(text: string | undefined, fallback: string): string {
+  if (!text) return fallback;
+  const mu = /([\w.]+)\.(?:R?Lock|lock|acquire)\s*\(/.exec(text);
+  if (mu?.[1]) return mu[1];
+  const adv = /pg_advisory(?:_xact)?_lock\s*\(([^)]*)\)/i.exec(text);
+  if (adv) return `advisory lock ${adv[1]}`;
+  return fallback;
+}
+
+export function diagnose(x: Ctx): ModeText {
+  const lockA = x.ev('lock-a', 0);
+  const lockB = x.ev('lock-b', -1);
+  const loop = x.ev('loop');
+  const kind = x.fact('lockKind', /FOR UPDATE|forUpdate|lock:|select_for_update|lock!/i.test(`${lockA?.text} ${lockB?.text}`) ? 'row' : /\bmu\b|Mutex|Lock\(\)/.test(`${lockA?.text} ${lockB?.text}`) ? 'mutex' : 'row');
+  const rowLoop = kind === 'row' && (loop !== undefined || lockA === lockB || x.has('collection') || x.has('sortKey'));
+  const a = x.fact('lockA', lockName(lockA?.text, rowLoop ? `the first ${x.table} row` : `the lock at ${x.at(lockA)}`));
+  const b = x.fact('lockB', lockName(lockB?.text, rowLoop ? `the next ${x.table} row` : `the lock at ${x.at(lockB)}`));
+  const other = x.fact('otherFunction', '');
+  const otherWhere = x.has('otherFile') ? ` (${x.fact('otherFile', '')}${x.has('otherLine') ? `:${x.fact('otherLine', '')}` : ''})` : x.has('otherLine') ? ` (line ${x.fact('otherLine', '')})` : '';
+  const otherPath = other ? `${code(other)}${otherWhere}` : rowLoop ? `another call of ${x.fnLabel} with the same keys in a different order` : 'the other path';
+  const sortKey = x.fact('sortKey', 'id');
+  const collection = x.fact('collection', 'the input');
+  const symptom =
+    kind === 'mutex'
+      ? x.fam === 'go'
+        ? 'both goroutines block forever (and every later caller of either lock queues behind them; the runtime only reports "all goroutines are asleep" if nothing else runs)'
+        : 'both threads block forever'
+      : 'PostgreSQL detects the cycle after deadlock_timeout and aborts one transaction with SQLSTATE 40P01 "deadlock detected"; its whole batch rolls back';
+
+  const orderText = rowLoop
+    ? `${x.cite(lockA)} takes a row lock on ${x.table} for each element of ${collection} in the order it arrives${loop ? ` (${x.cite(loop)})` : ''}, and holds every lock until the transaction ends. Two calls whose inputs overlap in a different order (A locks k1 then wants k2, B locks k2 then wants k1) wait on each other`
+    : `${x.fnLabel} takes ${code(a)} (${x.at(lockA)}) and, while holding it, ${code(b)} (${x.at(lockB)}); ${otherPath} takes them in the opposite order, ${code(b)} then ${code(a)}`;
+
+  const explanation = [
+    `This is a deadlock (${kind} locks): ${orderText}. When both run at once each holds the lock the other needs: ${symptom}.`,
+    '',
+    'Why not the nearest other modes:',
+    `- Not lost_update or write_skew: no value is computed wrongly; ${kind === 'row' ? 'the row locks are exactly what protects the data, ' : ''}the failure is that neither side can proceed.`,
+    `- Not async_ordering: the hang is caused by lock acquisition order, not by which await finishes first; reordering awaits or adding awaits does not break the cycle, one consistent lock order does.`,
+    `- Not toctou: nothing is checked and then acted on; both ${x.actors.kind}s are already inside their critical sections.`,
+  ].join('\n');
+
+  const k1 = rowLoop ? `${x.table} ${sortKey}=k1` : a;
+  const k2 = rowLoop ? `${x.table} ${sortKey}=k2` : b;
+  const interleaving = [
+    x.step(0, 'a', lockA, `locks ${k1}`),
+    x.step(1, 'b', rowLoop ? lockA : undefined, `locks ${k2}${other && !rowLoop ? ` in ${other}` : ''}`),
+    x.step(2, 'a', lockB, `wants ${k2} → waits for ${x.actors.b}`),
+    x.step(3, 'b', rowLoop ? lockB : undefined, `wants ${k1} → waits for ${x.actors.a}: a cycle`),
+    kind === 'mutex'
+      ? x.step(4, 'both', undefined, 'wait forever; nothing will release either lock')
+      : x.step(4, 'b', undefined, `aborted by PostgreSQL: ERROR 40P01 deadlock detected, its transaction rolls back`),
+    kind === 'mutex' ? x.step(5, 'every later caller', undefined, `blocks on ${a} or ${b} behind them`) : x.step(5, 'a', undefined, 'proceeds and commits after the wait'),
+    kind === 'mutex' ? `Result: the process stops serving ${x.entity}; only a restart clears it.` : `Result: ${x.actors.b}'s whole batch fails after a stall and must be redone.`,
+  ];
+
+  const missingTest = rowLoop ? rowLoopTest(x, collection, sortKey) : mutexTest(x, other);
+
+  const fix = rowLoop ? rowFix(x, collection, sortKey) : mutexFix(x, a, b, other);
+
+  const whatNotToDo = [
+    `Don't just retry the batch on 40P01 and call it fixed: the retry can deadlock again, and every retry holds locks longer.`,
+    `Don't raise deadlock_timeout or statement timeouts: the cycle is still there, you only wait longer to find it.`,
+    `Don't replace the locks with one global lock for ${x.entity}: it removes the deadlock by removing all concurrency.`,
+    kind === 'mutex'
+      ? `Don't use TryLock loops to dodge the cycle: they livelock under load and hide the ordering bug.`
+      : `Don't drop FOR UPDATE to avoid the deadlock: the row locks are what prevent lost updates here.`,
+  ];
+  return { explanation, interleaving, missingTest, fix, whatNotToDo };
+}
+
+function rowLoopTest(x: Ctx, collection: string, sortKey: string): string {
+  const items = x.sig.params[0] ?? 'items';
+  const reversed = x.fam === 'python' ? `${items} if i % 2 == 0 else list(reversed(${items}))` : x.fam === 'ruby' ? `i.even? ? ${items} : ${items}.reverse` : x.fam === 'go' ? `orderFor(i, ${items})` : `i % 2 === 0 ? ${items} : [...${items}].reverse()`;
+  const call = callWithFirst(x, reversed);
+  return concurrentTest(x, {
+    should: `applies overlapping ${collection} given in opposite orders without a deadlock`,
+    n: 8,
+    setup: {
+      js: `// half the calls get the ${sortKey}s in reverse order, as a second producer would send them`,
+      python: `# half the calls get the ${sortKey}s in reverse order, as a second producer would send them`,
+      ruby: `# half the calls get the ${sortKey}s in reverse order`,
+      go: `orderFor := func(i int, xs []${x.model}) []${x.model} { // odd calls reverse the order\n\tif i%2 == 0 {\n\t\treturn xs\n\t}\n\tr := append([]${x.model}(nil), xs...)\n\tslices.Reverse(r)\n\treturn r\n}`,
+    },
+    call: { js: call, python: call, ruby: call, go: `_, err := ${call}\n\t\t\t\treturn err` },
+    assert: {
+      js: `const failures = results.filter((r) => r.status === 'rejected');\nexpect(failures.map((r) => String((r as PromiseRejectedResult).reason))).not.toContainEqual(expect.stringMatching(/deadlock/i));\nexpect(failures).toHaveLength(0);`,
+      python: `assert [r for r in results if isinstance(r, Exception)] == []  # no "deadlock detected"`,
+      ruby: `expect(results.grep(ActiveRecord::Deadlocked)).to be_empty`,
+      go: `for err := range errs {\n\tif err != nil {\n\t\tt.Fatalf("concurrent batches failed: %v", err) // 40P01 deadlock detected\n\t}\n}`,
+    },
+  });
+}
+
+function mutexTest(x: Ctx, other: string): string {
+  const otherCall = other ? other.split(/[.#]/).pop() ?? other : 'otherPath';
+  return concurrentTest(x, {
+    should: `runs ${x.fnName} and ${otherCall} together without hanging`,
+    n: 100,
+    call: {
+      go: `if i%2 == 0 {\n\t\t\t\t\t${x.sig.owner ? 's.' : ''}${x.fnName}(/* same arguments */)\n\t\t\t\t} else {\n\t\t\t\t\t${otherCall}(/* on the same objects */)\n\t\t\t\t}\n\t\t\t\treturn nil`,
+      js: `i % 2 === 0 ? ${x.fnName}(/* same arguments */) : ${otherCall}(/* on the same objects */)`,
+      python: `${x.fnName}() if i % 2 == 0 else ${otherCall}()`,
+      ruby: `i.even? ? ${x.fnName} : ${otherCall}`,
+    },
+    assert: {
+      go: `// reaching this line is the assertion: with the opposite lock order, wg.Wait() never returns\n// (go test -timeout 30s turns the hang into a failure with every goroutine's stack)`,
+      js: `expect(results.filter((r) => r.status === 'rejected')).toHaveLength(0);`,
+      python: `assert [r for r in results if isinstance(r, Exception)] == []`,
+      ruby: `expect(results.grep(StandardError)).to be_empty`,
+    },
+  });
+}
+
+function rowFix(x: Ctx, collection: string, sortKey: string): string {
+  const sorted =
+    x.fam === 'js'
+      ? `const ordered = [...${collection === 'the input' ? 'items' : collection}].sort((p, q) => (p.${sortKey} < q.${sortKey} ? -1 : p.${sortKey} > q.${sortKey} ? 1 : 0));\nfor (const item of ordered) { /* unchanged */ }`
+      : x.fam === 'python'
+        ? `for item in sorted(${collection === 'the input' ? 'items' : collection}, key=lambda it: it.${sortKey}):\n    ...  # unchanged`
+        : x.fam === 'ruby'
+          ? `${collection === 'the input' ? 'items' : collection}.sort_by(&:${sortKey}).each do |item|\n  # unchanged\nend`
+          : x.fam === 'go'
+            ? `slices.SortFunc(${collection === 'the input' ? 'items' : collection}, func(a, b Item) int { return cmp.Compare(a.${sortKey}, b.${sortKey}) })`
+            : `-- sort the keys before locking`;
+  return [
+    `Take the row locks in one global order. Either sort ${collection} by ${sortKey} before the loop, or lock every row up front in one statement that orders them:`,
+    fenced('sql', `SELECT id, ${sortKey} FROM ${x.table} WHERE ${sortKey} = ANY($1) ORDER BY ${sortKey} FOR UPDATE;`),
+    fenced(x.fence, sorted),
+    `Keep the transaction short (no external calls while the locks are held) and set \`SET LOCAL lock_timeout = '5s'\` so a stuck batch fails fast instead of piling up waiters.`,
+  ].join('\n\n');
+}
+
+function mutexFix(x: Ctx, a: string, b: string, other: string): string {
+  const body =
+    x.fam === 'go'
+      ? `// Never hold ${a} while taking ${b}: ${other ? `${other} takes ${b} first, so ` : ''}take ${b} first or not at all under ${a}.
+func ${x.sig.owner ? `(s *${x.sig.owner}) ` : ''}${x.fnName}(/* unchanged */) {
+	${b}.Lock()
+	// … the part that needs ${b}
+	${b}.Unlock()
+
+	${a}.Lock()
+	// … the part that needs ${a}
+	${a}.Unlock()
+}
+// In ${other || 'the other path'}: copy what you need under ${b}, release it, then lock each ${a} on its own.`
+      : `// one order everywhere: ${b} before ${a}, or release ${a} before taking ${b}`;
+  return [
+    `Pick one lock order for ${code(a)} and ${code(b)} and use it on every path (document it next to the fields), or avoid holding both at once: snapshot what you need under one lock, release it, then take the other.${other ? ` ${code(other)} takes ${b} then ${a}, so ${x.fnLabel} must too.` : ''}`,
+    fenced(x.fence, body),
+    x.fam === 'go' ? 'Run the test with `go test -race` and a `-timeout`, so a regression shows as a failing test with goroutine dumps instead of a hung service.' : 'Add a lock-order assertion in debug builds if the code grows more locks.',
+  ].join('\n\n');
+}
