@@ -30,7 +30,7 @@ export interface RegionOptions {
   window?: number;
 }
 
-const DEFAULTS: Required<RegionOptions> = { maxFunctionLines: 150, hunkContext: 6, window: 12 };
+const DEFAULTS: Required<RegionOptions> = { maxFunctionLines: 150, hunkContext: 3, window: 12 };
 
 type Range = { start: number; end: number; cands: Set<number> };
 
