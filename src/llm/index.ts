@@ -17,3 +17,4 @@ export { buildRegions, type Region } from './regions.js';
 export { estimateTokens, estimateRequestTokens, naiveBaselineTokens, CHARS_PER_TOKEN, type TokenEstimate } from './tokens.js';
 export { planRequests, rankCandidates, type Plan, type PlannedRequest } from './request.js';
 export type { CandidateNote, LlmFinding } from './merge.js';
+export { createLlmDiagnoser, describeNotes, formatDryRun, type LlmDiagnoserOptions } from './adapter.js';

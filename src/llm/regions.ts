@@ -131,7 +131,7 @@ function renderRange(file: SourceFile, lines: readonly string[], start: number, 
     gap = false;
     const text = lines[n - 1] ?? '';
     if (text !== (file.lines[n - 1] ?? '')) redactions++;
-    out.push(`${String(n).padStart(width)} ${file.added.has(n) ? '+' : ' '} ${text}`);
+    out.push(`${String(n).padStart(width)} ${file.added.has(n) ? '+' : ' '} ${text}`.trimEnd());
   }
   return { text: out.join('\n'), redactions };
 }
