@@ -143,37 +143,6 @@ export function statusOf(err: unknown): number | undefined {
   return typeof s === 'number' ? s : undefined;
 }
 
-/**
- * Transient GitHub failures worth retrying the job for: 5xx, 429, secondary rate limits
- * (403 with retry-after or the "secondary rate limit" message), and network errors.
- */
-export function isTransientGitHubError(err: unknown): boolean {
-  const status = statusOf(err);
-  if (status === undefined) {
-    const code = (err as { code?: unknown } | null)?.code;
-    const name = (err as { name?: unknown } | null)?.name;
-    return (
-      (typeof code === 'string' && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|UND_ERR)/.test(code)) ||
-      name === 'FetchError' ||
-      (err instanceof TypeError && /fetch failed/i.test(err.message))
-    );
-  }
-  if (status >= 500 || status === 429) return true;
-  if (status === 403) {
-    const headers = (err as { response?: { headers?: Record<string, string | undefined> } }).response?.headers ?? {};
-    const message = String((err as { message?: unknown }).message ?? '');
-    return headers['retry-after'] !== undefined || /secondary rate limit|abuse/i.test(message) || headers['x-ratelimit-remaining'] === '0';
-  }
-  return false;
-}
-
-/** Seconds GitHub asked us to wait, if it did. */
-export function retryAfterSeconds(err: unknown): number | undefined {
-  const h = (err as { response?: { headers?: Record<string, string | undefined> } } | null)?.response?.headers?.['retry-after'];
-  const n = h === undefined ? NaN : Number(h);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
-}
-
 // ── the real implementation ──────────────────────────────────────────────────
 
 /** The slice of Octokit this file uses (Probot's `ProbotOctokit` instance satisfies it). */

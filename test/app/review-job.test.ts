@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ReviewOptions } from '../../src/engine/review.js';
 import { failCheckRun } from '../../src/app/review-job.js';
 import { SUMMARY_MARKER } from '../../src/app/render.js';
 import { harness } from './support/job-harness.js';
@@ -199,7 +200,7 @@ describe('review job', () => {
     h.api.files = [addedFile('src/api/charge.ts', 20)];
     const job = await h.enqueueAndClaim();
     const newSha = 'e'.repeat(40);
-    const engine = async (diff: string, opts: never) => {
+    const engine = async (diff: string, opts: ReviewOptions) => {
       await h.store.enqueueJob({ repo: 'octo/shop', prNumber: 7, headSha: newSha, trigger: 'pull_request', installationId: 1 }, { supersede: true });
       return h.engine(diff, opts);
     };

@@ -1,0 +1,48 @@
+/**
+ * The Probot entry: registers handlers, nothing else. Each delivery is claimed by its
+ * X-GitHub-Delivery id first, so a redelivery does nothing; handlers only write to the store
+ * before the answer.
+ */
+import type { ApplicationFunction, Context, Probot } from 'probot';
+import { octokitGitHubApi, type OctokitLike } from './github.js';
+import { onCheckRun, onCheckSuite, type CheckRunPayload, type CheckSuitePayload } from './handlers/check-run.js';
+import type { Delivery, WebhookDeps } from './handlers/deps.js';
+import { onIssueComment, type IssueCommentPayload } from './handlers/issue-comment.js';
+import { onPullRequest, type PullRequestPayload } from './handlers/pull-request.js';
+
+export type HttpHandler = Parameters<Parameters<ApplicationFunction>[1]['addHandler']>[0];
+
+export interface AppOptions extends WebhookDeps {
+  /** Extra HTTP routes on Probot's server (/healthz, /metrics). */
+  httpHandlers?: HttpHandler[];
+}
+
+type Events = Parameters<Probot['on']>[0];
+
+export function concdbgApp(deps: AppOptions): ApplicationFunction {
+  return (app, options) => {
+    const on = <P>(events: Events, handler: (d: Delivery<P>, deps: WebhookDeps) => Promise<void>) =>
+      app.on(events, async (context: Context) => {
+        if (!(await deps.store.claimDelivery(context.id, context.name))) {
+          deps.metrics?.webhooksDeduplicated.inc({ event: context.name });
+          deps.log.info({ deliveryId: context.id, event: context.name }, 'duplicate delivery; ignored');
+          return;
+        }
+        const repo = context.repo();
+        await handler({ id: context.id, payload: context.payload as P, github: () => octokitGitHubApi(context.octokit as unknown as OctokitLike, repo) }, deps);
+      });
+
+    app.onAny((context) => {
+      deps.metrics?.webhooksReceived.inc({ event: context.name });
+    });
+    on<PullRequestPayload>(
+      ['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened', 'pull_request.ready_for_review', 'pull_request.closed'],
+      onPullRequest,
+    );
+    on<CheckRunPayload>(['check_run.rerequested', 'check_run.requested_action'], onCheckRun);
+    on<CheckSuitePayload>('check_suite.rerequested', onCheckSuite);
+    on<IssueCommentPayload>('issue_comment.created', onIssueComment);
+
+    for (const h of deps.httpHandlers ?? []) options?.addHandler?.(h);
+  };
+}

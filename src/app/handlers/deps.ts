@@ -1,0 +1,48 @@
+/** What webhook handlers get: the store's webhook side, metrics, a logger, and a way to run work after the answer. */
+import type { Store } from '../../store/types.js';
+import type { GitHubApi } from '../github.js';
+import type { Log } from '../log.js';
+import type { AppMetrics } from '../metrics.js';
+
+export type WebhookStore = Pick<Store, 'claimDelivery' | 'enqueueJob' | 'supersedeOlder' | 'dismissFinding' | 'listPostedFindings' | 'findJob'>;
+
+export interface WebhookDeps {
+  store: WebhookStore;
+  log: Log;
+  metrics?: AppMetrics;
+  /**
+   * Runs GitHub calls after the webhook was answered (the answer never waits for GitHub):
+   * closing superseded check runs, command reactions and replies. Errors are logged.
+   */
+  background: (name: string, task: () => Promise<void>) => void;
+  /** Tells the in-process worker that a job is waiting (optional). */
+  wake?: () => void;
+}
+
+/** One delivery, as a handler sees it. */
+export interface Delivery<P> {
+  id: string;
+  payload: P;
+  /** The installation's GitHub API for this repository. */
+  github: () => GitHubApi;
+}
+
+/** Tracks background tasks so shutdown and tests can wait for them. */
+export function backgroundRunner(log: Log) {
+  const running = new Set<Promise<void>>();
+  const run = (name: string, task: () => Promise<void>) => {
+    const p = (async () => {
+      try {
+        await task();
+      } catch (err) {
+        log.error({ task: name, err: err instanceof Error ? err.message : String(err), status: (err as { status?: number }).status }, `background task failed: ${name}`);
+      }
+    })();
+    running.add(p);
+    void p.finally(() => running.delete(p));
+  };
+  const drain = async () => {
+    while (running.size) await Promise.all([...running]);
+  };
+  return { run, drain, get size() { return running.size; } };
+}
