@@ -103,13 +103,13 @@ async function run(argv: string[], io: Io): Promise<number> {
     throw new Error(`${file ?? 'stdin'} is not a unified diff (expected "diff --git" or "---"/"+++"/"@@" headers)`);
   }
 
-  const llm = await llmSetup({ env: io.env, noLlm: values['no-llm'], dryRun: values['dry-run'] });
+  const llm = llmSetup({ env: io.env, noLlm: values['no-llm'], dryRun: values['dry-run'] });
   const result = await review(input, { root: values.root, diagnose: llm.diagnose });
   for (const w of result.warnings) io.stderr.write(`concdbg: warning: ${w}\n`);
   for (const n of llm.notices) io.stderr.write(`concdbg: ${n}\n`);
 
   if (values['dry-run']) {
-    io.stdout.write(`${await llm.dryRun(result)}\n`);
+    io.stdout.write(`${llm.dryRun(result)}\n`);
     return 0;
   }
 
