@@ -1,0 +1,426 @@
+/**
+ * Helpers for the check-then-act detectors (toctou, phantom_read, write_skew): per-function analysis (masked code,
+ * database operations), the `if` that a read gates, guards that make a check safe (locks, SERIALIZABLE,
+ * unique-violation handling, upserts), and schema lookups by normalised entity and column names.
+ */
+import type { FunctionSpan, SchemaFacts, SourceFile } from '../../parse/types.js';
+import type { EvidenceLine, Language } from '../../types.js';
+import type { DetectorContext } from '../types.js';
+import { LineIndex, familyOf, findDbOps, maskCode, matchBracket, normColumn, normEntity, type DbOp } from './sql.js';
+
+/** Functions longer than this are skipped (cost and precision). */
+export const MAX_FUNCTION_LINES = 400;
+
+export interface FnInfo {
+  fn: FunctionSpan;
+  file: SourceFile;
+  lang: Language;
+  /** Function text with comments blanked. */
+  code: string;
+  /** Function text with comments and string contents blanked. */
+  bare: string;
+  /** `code` split into lines; lines[0] is fn.startLine. */
+  lines: string[];
+  bareLines: string[];
+  idx: LineIndex;
+  ops: DbOp[];
+}
+
+const cache = new WeakMap<SourceFile, Map<string, FnInfo>>();
+const fileTextCache = new WeakMap<SourceFile, string>();
+
+/** Analysed changed functions of the file (innermost duplicates kept; callers dedupe reports). */
+export function analyzedFunctions(ctx: DetectorContext): FnInfo[] {
+  const out: FnInfo[] = [];
+  for (const fn of ctx.changedFunctions) {
+    if (fn.endLine - fn.startLine > MAX_FUNCTION_LINES) continue;
+    out.push(analyze(ctx.file, fn));
+  }
+  return out;
+}
+
+export function analyze(file: SourceFile, fn: FunctionSpan): FnInfo {
+  let perFile = cache.get(file);
+  if (!perFile) {
+    perFile = new Map();
+    cache.set(file, perFile);
+  }
+  const key = `${fn.startLine}:${fn.endLine}`;
+  const hit = perFile.get(key);
+  if (hit) return hit;
+  let fileText = fileTextCache.get(file);
+  if (fileText === undefined) {
+    fileText = file.lines.join('\n');
+    fileTextCache.set(file, fileText);
+  }
+  const text = file.lines.slice(fn.startLine - 1, fn.endLine).join('\n');
+  const { code, bare } = maskCode(text, file.language);
+  const info: FnInfo = {
+    fn,
+    file,
+    lang: file.language,
+    code,
+    bare,
+    lines: code.split('\n'),
+    bareLines: bare.split('\n'),
+    idx: new LineIndex(code, fn.startLine),
+    ops: findDbOps(code, file.language, fn.startLine, fileText),
+  };
+  perFile.set(key, info);
+  return info;
+}
+
+/** The masked code line (1-based file line). */
+export function lineText(info: FnInfo, line: number): string {
+  return info.lines[line - info.fn.startLine] ?? '';
+}
+
+/** Evidence with the file's own text for that line. */
+export function evidence(info: FnInfo, line: number, role: string): EvidenceLine {
+  return { line, role, text: (info.file.lines[line - 1] ?? '').trim() };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Gates
+
+export type Polarity = 'found' | 'missing' | 'threshold';
+
+export interface Gate {
+  /** Line of the `if` (or of the postfix statement). */
+  line: number;
+  polarity: Polarity;
+  /** Whether the branch taken on the condition leaves (return / raise / throw / next / render ...). */
+  bails: boolean;
+  /** Body of the branch: [fromLine, toLine]. */
+  body: [number, number];
+  /** The `else` branch, when there is one. */
+  elseBody?: [number, number];
+  condition: string;
+  /** The right-hand side of a threshold comparison, e.g. "team.min_on_duty". */
+  bound?: string;
+}
+
+const BAIL = /\b(?:return|raise|throw|next|break|continue|abort|panic|fail|render|head|redirect_to|redirect|reject)\b|http\.Error|\bres\.status\(\s*4|reply\.code\(\s*4|\bstatus:\s*:(?:unprocessable|conflict|forbidden|bad_request)/;
+
+function indentOf(s: string): number {
+  return /^\s*/.exec(s)![0].replace(/\t/g, '    ').length;
+}
+
+/**
+ * Finds the first `if` (or Ruby/Python postfix `... if cond`) within a few lines after `op` whose condition tests the
+ * op's result (the op itself, a variable bound to it, or a value computed from that variable).
+ */
+export function findGate(info: FnInfo, op: DbOp, maxLines = 10): Gate | undefined {
+  const fam = familyOf(info.lang);
+  const derived = new Set(op.vars.filter((v) => v.length > 0));
+  const derivedOnly = new Set<string>();
+  const opFirst = op.line;
+  const last = Math.min(info.fn.endLine, op.endLine + maxLines);
+  for (let l = opFirst; l <= last; l++) {
+    const text = lineText(info, l);
+    const bareText = info.bareLines[l - info.fn.startLine] ?? '';
+    // Derived values: `const onDuty = headcount - Number(overlapping) - 1`
+    if (l > op.endLine) {
+      const asg = /^\s*(?:const|let|var)?\s*([\w$]+)\s*:?=(?!=)\s*(.*)$/.exec(text);
+      if (asg && [...derived].some((v) => wordIn(asg[2]!, v))) {
+        derived.add(asg[1]!);
+        if (/[-+*/]/.test(asg[2]!)) derivedOnly.add(asg[1]!);
+      }
+    }
+    const lineStart = info.idx.offsetOf(l);
+    // Postfix: `raise Error if cond` / `next false if cond` / `return x unless cond`
+    const post = /^(\s*)(?:return|raise|throw|next|break|render|head|redirect_to|abort|fail)\b.*?\s(if|unless)\s+(.+?)\s*$/.exec(bareText);
+    if (post && (fam === 'ruby' || fam === 'python')) {
+      const condStart = lineStart + bareText.length - post[3]!.length - (bareText.length - bareText.trimEnd().length);
+      const cond = text.slice(condStart - lineStart);
+      const p = polarityFor(cond, condStart, op, derived, derivedOnly);
+      if (p) return { line: l, polarity: post[2] === 'unless' ? flip(p.polarity) : p.polarity, bails: true, body: [l, l], condition: cond.trim(), bound: p.bound };
+      continue;
+    }
+    const m = /^(\s*)(?:\}\s*)?(?:else\s+)?(if|elif|elsif|unless)\b/.exec(bareText);
+    if (!m) continue;
+    const ifIndent = indentOf(text);
+    const kwEnd = lineStart + m[0].length;
+    let condEnd: number;
+    let condStart = kwEnd;
+    if ((fam === 'js') && /^\s*\(/.test(info.code.slice(kwEnd, kwEnd + 20))) {
+      const open = info.code.indexOf('(', kwEnd);
+      const close = matchBracket(info.code, open, 'js');
+      if (close < 0) continue;
+      condStart = open + 1;
+      condEnd = close;
+    } else {
+      // Up to `{` (Go), `:` (Python) or `then`/end of line (Ruby), allowing conditions over several lines in brackets.
+      let depth = 0;
+      condEnd = kwEnd;
+      for (let k = kwEnd; k < info.bare.length; k++) {
+        const c = info.bare[k]!;
+        if (c === '(' || c === '[') depth++;
+        else if (c === ')' || c === ']') depth--;
+        else if (depth === 0 && ((fam === 'go' && c === '{' ) || (fam === 'python' && c === ':' && /^\s*(?:$|\n|return|raise|continue|break)/.test(info.bare.slice(k + 1, k + 12))) || c === '\n' && depth <= 0)) {
+          condEnd = k;
+          break;
+        }
+        condEnd = k + 1;
+      }
+      if (fam === 'go') {
+        const semi = info.bare.lastIndexOf(';', condEnd);
+        if (semi > kwEnd) condStart = semi + 1;
+      }
+    }
+    const cond = info.code.slice(condStart, condEnd);
+    const p = polarityFor(cond, condStart, op, derived, derivedOnly);
+    if (!p) continue;
+    const polarity = m[2] === 'unless' ? flip(p.polarity) : p.polarity;
+    const condLine = info.idx.line(condEnd);
+    // Body: the rest of the condition's last line, then lines indented deeper than the `if`.
+    const restOfLine = info.bare.slice(condEnd + 1, info.idx.offsetOf(condLine + 1));
+    let bodyEnd = condLine;
+    for (let k = condLine + 1; k <= info.fn.endLine; k++) {
+      const t = info.bareLines[k - info.fn.startLine] ?? '';
+      if (t.trim() === '') continue;
+      if (indentOf(t) <= ifIndent) break;
+      bodyEnd = k;
+    }
+    const bodyText = restOfLine + '\n' + (info.bareLines.slice(condLine + 1 - info.fn.startLine, bodyEnd + 1 - info.fn.startLine).join('\n'));
+    const bails = BAIL.test(bodyText);
+    let elseBody: [number, number] | undefined;
+    for (let k = bodyEnd + 1; k <= info.fn.endLine; k++) {
+      const t = info.bareLines[k - info.fn.startLine] ?? '';
+      if (t.trim() === '' || /^\s*\}\s*$/.test(t)) continue;
+      if (indentOf(t) === ifIndent && /^\s*(?:\}\s*)?else\b/.test(t)) {
+        let e = k;
+        for (let q = k + 1; q <= info.fn.endLine; q++) {
+          const u = info.bareLines[q - info.fn.startLine] ?? '';
+          if (u.trim() === '') continue;
+          if (indentOf(u) <= ifIndent) break;
+          e = q;
+        }
+        elseBody = [k, e];
+      }
+      break;
+    }
+    return { line: l, polarity, bails, body: [condLine, bodyEnd], elseBody, condition: cond.trim(), bound: p.bound };
+  }
+  return undefined;
+}
+
+function flip(p: Polarity): Polarity {
+  return p === 'found' ? 'missing' : p === 'missing' ? 'found' : 'threshold';
+}
+
+function wordIn(text: string, word: string): boolean {
+  return new RegExp(String.raw`(?<![\w$.])${word.replace(/[$]/g, '\\$')}(?![\w$])`).test(text);
+}
+
+const MISSING_AFTER = /^\s*(?:\?\.|\.)?(?:length|size|rowCount|rows\.length|count)?\s*(?:===?\s*(?:null|undefined|0|nil|None|false)\b|==\s*0\b|<\s*1\b|<=\s*0\b|is\s+None\b|\.nil\?|\.blank\?|\.empty\?|\.none\?|\.zero\?)|^\s*\)?\s*===?\s*0\b/;
+const FOUND_AFTER = /^\s*(?:\?\.|\.)?(?:length|size|rowCount|rows\.length|count)?\s*(?:!==?\s*(?:null|undefined|0|nil|None)\b|>\s*0\b|>=\s*1\b|is\s+not\s+None\b|\.present\?|\.any\?|\.exists\?|!=\s*0\b)/;
+const COMPARE_AFTER = /^\s*(?:\?\.|\.)?(?:length|size|count|\w+)?\s*\)?\s*(<=|>=|<|>|===?|!==?)\s*([^&|)\n]+)/;
+
+function polarityFor(cond: string, condStart: number, op: DbOp, vars: Set<string>, derivedOnly: Set<string>): { polarity: Polarity; bound?: string } | undefined {
+  let before: string | undefined;
+  let after: string | undefined;
+  let name: string | undefined;
+  if (op.start >= condStart && op.start < condStart + cond.length) {
+    before = cond.slice(0, op.start - condStart);
+    after = cond.slice(Math.min(cond.length, op.end - condStart));
+  } else {
+    for (const v of vars) {
+      const re = new RegExp(String.raw`(?<![\w$.])${v.replace(/[$]/g, '\\$')}(?![\w$])`);
+      const m = re.exec(cond);
+      if (!m) continue;
+      before = cond.slice(0, m.index);
+      after = cond.slice(m.index + v.length);
+      name = v;
+      break;
+    }
+  }
+  if (before === undefined || after === undefined) return undefined;
+  // Skip a wrapper such as Number(x) / int(x) / len(x) and a member access like x.length / x.rows.length / x[0].n.
+  const wrapped = /(?:Number|int|len|parseInt|float|Boolean|bool)\(\s*$/.test(before);
+  let rest = wrapped ? after.replace(/^\s*\)/, '') : after;
+  rest = rest.replace(/^(?:\s*(?:\?\.|\.)\s*[\w$]+|\s*\[\s*\d+\s*\])*?(?=\s*(?:\?\.|\.)?(?:length|size|count|rowCount)\b|\s*[<>=!]|\s*$|\s*\)|\s*&&|\s*\|\||\s+and\b|\s+or\b)/, '');
+  const negated = /(?:!\s*|\bnot\s+|!\s*await\s+|\bnot\s+await\s+)$/.test(before.replace(/\(\s*$/, '')) || /!\s*\(\s*(?:await\s+)?$/.test(before);
+  // An attribute of a loaded row (`event.processed_at?`, `order.status`) is not an existence test.
+  if (/^\s*(?:\?\.|\.|\[|&\.)/.test(rest) && !/^\s*(?:\?\.|\.)(?:length|size|count|rowCount|present\?|any\?|exists\?|nil\?|blank\?|empty\?|none\?|zero\?)(?![\w$])/.test(rest)) return undefined;
+  if (MISSING_AFTER.test(rest)) return { polarity: negated ? 'found' : 'missing' };
+  if (FOUND_AFTER.test(rest)) return { polarity: negated ? 'missing' : 'found' };
+  const cmp = COMPARE_AFTER.exec(rest);
+  if (cmp && /[<>]/.test(cmp[1]!)) return { polarity: 'threshold', bound: cmp[2]!.trim() };
+  if (cmp && /[<>]/.test(before.slice(-4))) return { polarity: 'threshold' };
+  if (/(?:<=|>=|<|>)\s*(?:Number\(|int\(|len\()?\s*$/.test(before)) return { polarity: 'threshold', bound: before.replace(/(?:<=|>=|<|>)\s*(?:Number\(|int\(|len\()?\s*$/, '').trim() };
+  if (name && derivedOnly.has(name)) return { polarity: 'threshold' };
+  if (cmp) return undefined;
+  return { polarity: negated ? 'missing' : 'found' };
+}
+
+/** Ops whose first line lies within [from, to]. */
+export function opsIn(info: FnInfo, from: number, to: number): DbOp[] {
+  return info.ops.filter((o) => o.line >= from && o.line <= to);
+}
+
+/** Where the act may sit, given a gate: after a bailing branch, or inside the branch that runs on the wanted outcome. */
+export function actRegion(info: FnInfo, gate: Gate, actWhen: 'missing' | 'under'): Array<[number, number]> {
+  const regions: Array<[number, number]> = [];
+  const wantedInBranch = actWhen === 'missing' ? gate.polarity === 'missing' : gate.polarity === 'threshold';
+  if (gate.bails && (gate.polarity === 'found' || gate.polarity === 'threshold')) regions.push([gate.body[1] + 1, info.fn.endLine]);
+  else if (!gate.bails && wantedInBranch) regions.push([gate.line, gate.body[1]]);
+  if (!gate.bails && gate.polarity === 'found' && gate.elseBody && actWhen === 'missing') regions.push(gate.elseBody);
+  return regions;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Guards
+
+export interface Guards {
+  /** First line that takes a row/table/advisory lock or a distributed lock, if any. */
+  lockLine?: number;
+  serializable: boolean;
+  /** Handles a unique violation (P2002, IntegrityError, 23505, RecordNotUnique, ...). */
+  uniqueViolation: boolean;
+  /** Handles an exclusion violation (23P01, ExclusionViolation). */
+  exclusionViolation: boolean;
+}
+
+const LOCK_RE = /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+SHARE\b|\.forUpdate\(|\.forShare\(|\.forNoKeyUpdate\(|select_for_update\(|with_for_update\(|\.lock!|\.with_lock\b|\.lock\(\s*(?:true|["']FOR)|\.lock\.|\block\s*:\s*\{\s*mode|pessimistic_(?:write|read)|setLock\(|\bLOCK\s+TABLE\b|pg_advisory(?:_xact)?_lock|GET_LOCK\(|\bredlock\b|\bacquireLock\(|\bwithLock\(|\bmutex\.(?:acquire|lock|runExclusive)\(|\.Lock\(\)|\.for\(\s*['"]update/i;
+const SERIALIZABLE_RE = /serializable|REPEATABLE\s+READ/i;
+const UNIQUE_VIOLATION_RE = /P2002|IntegrityError|\b23505\b|UniqueViolation|RecordNotUnique|ER_DUP_ENTRY|UniqueConstraintError|duplicate key|E11000|unique_violation|DuplicateKey|IsUniqueViolation|ErrDuplicate|pgerrcode\.UniqueViolation/;
+const EXCLUSION_RE = /\b23P01\b|ExclusionViolation|exclusion_violation/;
+
+export function guardsOf(info: FnInfo): Guards {
+  let lockLine: number | undefined;
+  for (let k = 0; k < info.lines.length; k++) {
+    if (LOCK_RE.test(info.lines[k]!)) {
+      lockLine = info.fn.startLine + k;
+      break;
+    }
+  }
+  return {
+    lockLine,
+    serializable: SERIALIZABLE_RE.test(info.code),
+    uniqueViolation: UNIQUE_VIOLATION_RE.test(info.code),
+    exclusionViolation: EXCLUSION_RE.test(info.code),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entities and schema
+
+export function sameEntity(a: string, b: string): boolean {
+  return a !== '' && normEntity(a) === normEntity(b);
+}
+
+/** Whether a unique constraint declared in the diff covers (a subset of) `columns` on `entity`. */
+export function uniqueCovers(schema: SchemaFacts, entity: string, columns: readonly string[]): boolean {
+  const target = normEntity(entity);
+  const wanted = new Set(columns.map(normColumn));
+  for (const [table, sets] of schema.unique) {
+    if (normEntity(table) !== target) continue;
+    if (wanted.size === 0) return true;
+    if (sets.some((set) => set.length > 0 && set.every((c) => wanted.has(normColumn(c))))) return true;
+  }
+  return false;
+}
+
+export function hasExclusion(schema: SchemaFacts, entity: string): boolean {
+  const target = normEntity(entity);
+  for (const t of schema.exclusion) if (normEntity(t) === target) return true;
+  return false;
+}
+
+export interface Declaration {
+  file: string;
+  /** Non-unique indexes shown for the entity (column lists). */
+  indexes: string[][];
+  /** Only a class that holds no column or constraint declarations was seen (a Rails model, a plain class). */
+  schemaless: boolean;
+}
+
+/**
+ * Whether the diff declares `entity` (Prisma model, Django model, SQL CREATE TABLE, Rails create_table / model class,
+ * TypeORM entity, SQLAlchemy __tablename__), and the non-unique indexes it shows for it.
+ */
+export function declarationOf(files: readonly SourceFile[], entity: string): Declaration | undefined {
+  const target = normEntity(entity);
+  let found: Declaration | undefined;
+  for (const file of files) {
+    const text = file.lines.join('\n');
+    if (!/model|class|create\s+table|create_table|__tablename__|@Entity|index/i.test(text)) continue;
+    const weak = [...text.matchAll(/\bclass\s+(\w+)\s*(?:\(|<)/g)].filter((m) => normEntity(m[1]!) === target);
+    const decl = [
+      ...text.matchAll(/\bmodel\s+(\w+)\s*\{/g),
+      ...text.matchAll(/\bclass\s+(\w+)\s*\([^)]*\b(?:Model|Base|DeclarativeBase|SQLModel)\b[^)]*\)/g),
+      ...text.matchAll(/@Entity\([^)]*\)\s*(?:export\s+)?class\s+(\w+)/g),
+      ...text.matchAll(/create\s+table\s+(?:if\s+not\s+exists\s+)?(?:["`]?\w+["`]?\.)?["`]?(\w+)/gi),
+      ...text.matchAll(/create_table\s+:(\w+)/g),
+      ...text.matchAll(/__tablename__\s*=\s*['"](\w+)/g),
+      ...text.matchAll(/@@map\(\s*"(\w+)"/g),
+      ...text.matchAll(/CreateModel\(\s*name\s*=\s*['"](\w+)/g),
+      ...text.matchAll(/add_index\s+:(\w+)/g),
+      ...text.matchAll(/create\s+index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?(?:\w+\s+)?on\s+(?:only\s+)?["`]?(\w+)/gi),
+    ].filter((m) => normEntity(m[1]!) === target);
+    if (decl.length === 0 && weak.length === 0) continue;
+    found ??= { file: file.path, indexes: [], schemaless: true };
+    if (decl.length > 0) found.schemaless = false;
+    for (const m of text.matchAll(/@@index\(\s*(?:fields:\s*)?\[([^\]]*)\]/g)) found.indexes.push(split(m[1]!));
+    for (const m of text.matchAll(/models\.Index\(\s*fields\s*=\s*[[(]([^\])]*)[\])]/g)) found.indexes.push(split(m[1]!));
+    for (const m of text.matchAll(/create\s+index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?(?:\w+\s+)?on\s+["`]?(\w+)["`]?\s*(?:using\s+\w+\s*)?\(([^)]*)\)/gi)) {
+      if (normEntity(m[1]!) === target) found.indexes.push(split(m[2]!));
+    }
+    for (const m of text.matchAll(/add_index\s+:(\w+)\s*,\s*(\[[^\]]*\]|:\w+)([^\n]*)/g)) {
+      if (normEntity(m[1]!) === target && !/unique:\s*true/.test(m[3]!)) found.indexes.push(split(m[2]!.replace(/[[\]]/g, '')));
+    }
+  }
+  return found;
+}
+
+function split(list: string): string[] {
+  return list
+    .split(',')
+    .map((c) => c.trim().replace(/["'`:[\]]/g, ''))
+    .filter(Boolean);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reporting helpers
+
+/** Whether any line in [from, to] is added by the diff. */
+export function touchesAdded(file: SourceFile, from: number, to: number): boolean {
+  for (let l = from; l <= to; l++) if (file.added.has(l)) return true;
+  return false;
+}
+
+/** Drops reports with the same (line, endLine) — nested function spans find the same hazard twice. */
+export function dedupe<T extends { line: number; endLine: number }>(reports: T[]): T[] {
+  const seen = new Set<string>();
+  return reports.filter((r) => {
+    const k = `${r.line}:${r.endLine}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Key columns that identify the row: drop ones that only describe state, keep order. */
+export function keyColumns(cols: readonly string[]): string[] {
+  return [...new Set(cols.filter((c) => !/^(?:status|state|active|deleted_?at|is_?active|is_?deleted|archived|enabled)$/i.test(c)))];
+}
+
+export function isPrimaryKeyOnly(cols: readonly string[]): boolean {
+  return cols.length > 0 && cols.every((c) => /^(?:id|pk|_id|uuid)$/i.test(c));
+}
+
+export function overlap(a: readonly string[], b: readonly string[]): string[] {
+  const nb = new Set(b.map(normColumn));
+  return a.filter((c) => nb.has(normColumn(c)));
+}
+
+/** Test framework hint from the other files of the review. */
+export function testFrameworkHint(files: readonly SourceFile[]): string | undefined {
+  for (const f of files) {
+    const head = f.lines.slice(0, 40).join('\n');
+    if (/from ['"]vitest['"]/.test(head)) return 'vitest';
+    if (/\bjest\.(?:fn|mock)\(/.test(head)) return 'jest';
+  }
+  return undefined;
+}

@@ -1,0 +1,1024 @@
+/**
+ * Generic recognition of database access in source text, shared by detectors.
+ *
+ * Small, documented API (everything works on one function's text, with line numbers kept):
+ * - `maskCode(text, language)`: comments blanked (and, in `bare`, string contents blanked) with offsets kept.
+ * - `LineIndex`: offset -> 1-based line.
+ * - `findChains(code, language)`: member/call chains such as `prisma.user.findFirst({...})`,
+ *   `Model.objects.filter(a=1).exists()`, `trx('t').where({...}).first()`, each with its segments and arguments.
+ * - `findStrings(code, language)`: string literals with their contents.
+ * - `classifySql(sql)`: kind, table, WHERE / INSERT / SET columns and flags (EXISTS, COUNT, MAX, FOR UPDATE, ON CONFLICT, range).
+ * - `findDbOps(code, language, lines)`: the statements above turned into `DbOp`s (read / exists / count / sum / max /
+ *   insert / update / upsert / get-or-create), with entity, columns, flags, the variable the result is bound to,
+ *   and lines. Covers Prisma, TypeORM repositories, Sequelize, Mongoose, Knex, Drizzle, node-postgres / database/sql /
+ *   pgx raw SQL, Django ORM, SQLAlchemy and ActiveRecord.
+ * - `normEntity`, `normColumn`: names compared across ORMs (`PickupLocation` = `pickup_locations`, `playlistId` = `playlist_id`).
+ *
+ * Every scan is linear in the text (bounded balanced-bracket scans, no nested unbounded quantifiers).
+ */
+import type { Language } from '../../types.js';
+
+type Family = 'js' | 'python' | 'go' | 'ruby' | 'sql' | 'other';
+
+export function familyOf(lang: Language): Family {
+  if (lang === 'typescript' || lang === 'tsx' || lang === 'javascript') return 'js';
+  if (lang === 'python' || lang === 'go' || lang === 'ruby' || lang === 'sql') return lang;
+  return 'other';
+}
+
+export interface Masked {
+  /** Comments replaced by spaces (newlines kept). */
+  code: string;
+  /** Comments and string contents replaced by spaces (quotes and newlines kept). */
+  bare: string;
+}
+
+/** Blanks comments (and, in `bare`, string contents) without moving any offset. */
+export function maskCode(text: string, lang: Language): Masked {
+  const fam = familyOf(lang);
+  const code = text.split('');
+  const bare = text.split('');
+  const hashComments = fam === 'python' || fam === 'ruby';
+  const slashComments = fam === 'js' || fam === 'go' || fam === 'sql' || fam === 'other';
+  const n = text.length;
+  let i = 0;
+  const blank = (arr: string[], from: number, to: number) => {
+    for (let k = from; k < to; k++) if (arr[k] !== '\n') arr[k] = ' ';
+  };
+  while (i < n) {
+    const c = text[i]!;
+    if ((hashComments && c === '#') || (fam === 'sql' && c === '-' && text[i + 1] === '-') || (slashComments && c === '/' && text[i + 1] === '/')) {
+      let j = text.indexOf('\n', i);
+      if (j < 0) j = n;
+      blank(code, i, j);
+      blank(bare, i, j);
+      i = j;
+      continue;
+    }
+    if (slashComments && c === '/' && text[i + 1] === '*') {
+      let j = text.indexOf('*/', i + 2);
+      j = j < 0 ? n : j + 2;
+      blank(code, i, j);
+      blank(bare, i, j);
+      i = j;
+      continue;
+    }
+    if (c === '"' || c === "'" || c === '`') {
+      const end = stringEnd(text, i, fam);
+      blank(bare, i + 1, Math.max(i + 1, end - 1));
+      i = end;
+      continue;
+    }
+    i++;
+  }
+  return { code: code.join(''), bare: bare.join('') };
+}
+
+/** Index just past the string literal opening at `i` (quotes ' " ` and Python triple quotes). */
+export function stringEnd(text: string, i: number, fam: Family): number {
+  const q = text[i]!;
+  const n = text.length;
+  if (fam === 'python' && text.startsWith(q.repeat(3), i)) {
+    const j = text.indexOf(q.repeat(3), i + 3);
+    return j < 0 ? n : j + 3;
+  }
+  const multiline = q === '`';
+  const rawGo = fam === 'go' && q === '`';
+  for (let j = i + 1; j < n; j++) {
+    const c = text[j]!;
+    if (c === '\\' && !rawGo) {
+      j++;
+      continue;
+    }
+    if (c === q) return j + 1;
+    if (c === '\n' && !multiline) return j;
+  }
+  return n;
+}
+
+/** Maps offsets to 1-based lines of the original file (`firstLine` is the line of offset 0). */
+export class LineIndex {
+  private readonly starts: number[] = [0];
+  constructor(
+    text: string,
+    private readonly firstLine = 1,
+  ) {
+    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) this.starts.push(i + 1);
+  }
+  line(offset: number): number {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + this.firstLine;
+  }
+  /** Offset where the given 1-based line starts. */
+  offsetOf(line: number): number {
+    return this.starts[Math.max(0, Math.min(this.starts.length - 1, line - this.firstLine))]!;
+  }
+}
+
+const MAX_BALANCED = 20_000;
+
+/** Index of the bracket closing the one at `open` in `code` (strings skipped), or -1. */
+export function matchBracket(code: string, open: number, fam: Family = 'js'): number {
+  const openCh = code[open];
+  const closeCh = openCh === '(' ? ')' : openCh === '[' ? ']' : openCh === '{' ? '}' : '';
+  if (!closeCh) return -1;
+  let depth = 0;
+  const limit = Math.min(code.length, open + MAX_BALANCED);
+  for (let i = open; i < limit; i++) {
+    const c = code[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      i = stringEnd(code, i, fam) - 1;
+      continue;
+    }
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+      if (depth === 0) return c === closeCh ? i : -1;
+    }
+  }
+  return -1;
+}
+
+export interface Segment {
+  name: string;
+  /** Offset of the name. */
+  at: number;
+  /** Argument text (without the parentheses) when the segment is called. */
+  args?: string;
+  argsAt?: number;
+}
+
+export interface Chain {
+  start: number;
+  end: number;
+  segments: Segment[];
+  text: string;
+}
+
+const KEYWORDS = new Set([
+  'if', 'elif', 'else', 'unless', 'while', 'for', 'switch', 'case', 'return', 'catch', 'and', 'or', 'not', 'in', 'await',
+  'typeof', 'new', 'const', 'let', 'var', 'def', 'function', 'async', 'yield', 'throw', 'raise', 'import', 'from', 'with',
+  'func', 'go', 'defer', 'select', 'when', 'then', 'do', 'end', 'class', 'module', 'lambda', 'print', 'assert', 'is',
+  'until', 'elsif', 'begin', 'rescue', 'ensure', 'export', 'default', 'type', 'interface', 'struct', 'range',
+]);
+
+const IDENT_START = /[A-Za-z_$@]/;
+const IDENT_CHAR = /[\w$]/;
+
+/**
+ * Member/call chains in `code` (comments already masked): every maximal `a.b(c).d[e].f` starting at an identifier
+ * that does not itself follow a dot. Chains continue across newlines when the next line starts with `.` / `?.`.
+ * Chains nested in arguments are listed too.
+ */
+export function findChains(code: string, lang: Language): Chain[] {
+  const fam = familyOf(lang);
+  const out: Chain[] = [];
+  const n = code.length;
+  const ruby = fam === 'ruby';
+  let i = 0;
+  while (i < n) {
+    const c = code[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      // Template literals can hold code (`${...}`); other strings are skipped whole.
+      if (c === '`' && fam === 'js') {
+        i++;
+        continue;
+      }
+      i = stringEnd(code, i, fam);
+      continue;
+    }
+    if (!IDENT_START.test(c) || (i > 0 && (IDENT_CHAR.test(code[i - 1]!) || code[i - 1] === '.' || code[i - 1] === ':' && code[i - 2] === ':'))) {
+      i++;
+      continue;
+    }
+    const chain = parseChain(code, i, fam, ruby);
+    if (chain && !KEYWORDS.has(chain.segments[0]!.name)) out.push(chain);
+    // Continue just after the first identifier so nested chains in arguments are found.
+    let j = i + 1;
+    while (j < n && IDENT_CHAR.test(code[j]!)) j++;
+    i = j;
+  }
+  return out;
+}
+
+function readIdent(code: string, i: number, ruby: boolean): number {
+  let j = i;
+  if (code[j] === '@') j++;
+  if (code[j] === '@') j++;
+  while (j < code.length && IDENT_CHAR.test(code[j]!)) j++;
+  if (ruby && (code[j] === '?' || code[j] === '!') && code[j + 1] !== '=') j++;
+  return j;
+}
+
+function parseChain(code: string, start: number, fam: Family, ruby: boolean): Chain | undefined {
+  const segments: Segment[] = [];
+  let j = readIdent(code, start, ruby);
+  if (j === start) return undefined;
+  segments.push({ name: code.slice(start, j), at: start });
+  let end = j;
+  for (let guard = 0; guard < 200; guard++) {
+    // Calls and indexing directly after the last segment (Ruby and Python allow no space only).
+    const k = j;
+    if (code[k] === '(') {
+      const close = matchBracket(code, k, fam);
+      if (close < 0) break;
+      const seg = segments[segments.length - 1]!;
+      if (seg.args === undefined) {
+        seg.args = code.slice(k + 1, close);
+        seg.argsAt = k + 1;
+      }
+      j = close + 1;
+      end = j;
+      continue;
+    }
+    if (code[k] === '[') {
+      const close = matchBracket(code, k, fam);
+      if (close < 0) break;
+      j = close + 1;
+      end = j;
+      continue;
+    }
+    // Ruby call without parentheses is not followed; a dot (possibly on the next line) continues the chain.
+    let m = k;
+    while (m < code.length && (code[m] === ' ' || code[m] === '\t' || code[m] === '\n' || code[m] === '\r')) m++;
+    const sawNewline = code.slice(k, m).includes('\n');
+    let dot = -1;
+    if (code[m] === '.' && code[m + 1] !== '.') dot = m + 1;
+    else if (code[m] === '?' && code[m + 1] === '.') dot = m + 2;
+    else if (code[m] === '&' && code[m + 1] === '.' && ruby) dot = m + 2;
+    else if (code[m] === '!' && code[m + 1] === '.' && fam === 'js') dot = m + 2;
+    if (dot < 0) break;
+    if (m > k && !sawNewline) {
+      // `a .b` on one line: allowed only for whitespace directly before the dot.
+    }
+    let s = dot;
+    while (s < code.length && (code[s] === ' ' || code[s] === '\n' || code[s] === '\t')) s++;
+    if (!IDENT_START.test(code[s] ?? '')) break;
+    const e = readIdent(code, s, ruby);
+    segments.push({ name: code.slice(s, e), at: s });
+    j = e;
+    end = e;
+    // Ruby block argument `do |x|` / `{ |x| }` and Ruby/JS calls with a space are not part of the chain.
+  }
+  return { start, end, segments, text: code.slice(start, end) };
+}
+
+export interface StringLit {
+  start: number;
+  end: number;
+  /** Contents without the quotes. */
+  value: string;
+}
+
+/** String literals in comment-masked code. */
+export function findStrings(code: string, lang: Language): StringLit[] {
+  const fam = familyOf(lang);
+  const out: StringLit[] = [];
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i]!;
+    if (c !== '"' && c !== "'" && c !== '`') continue;
+    const end = stringEnd(code, i, fam);
+    const triple = fam === 'python' && code.startsWith(c.repeat(3), i);
+    const q = triple ? 3 : 1;
+    out.push({ start: i, end, value: code.slice(i + q, Math.max(i + q, end - q)) });
+    i = end - 1;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// SQL
+
+export type SqlKind = 'select' | 'insert' | 'update' | 'delete' | 'other';
+
+export interface SqlInfo {
+  kind: SqlKind;
+  table?: string;
+  /** Columns compared in WHERE (lower-case, as written). */
+  whereColumns: string[];
+  /** INSERT column list or UPDATE SET columns. */
+  writeColumns: string[];
+  exists: boolean;
+  count: boolean;
+  sum: boolean;
+  /** Column under MAX(...), or "" when MAX is used on an expression. */
+  max?: string;
+  /** ORDER BY col DESC LIMIT 1. */
+  orderDescLimit1?: string;
+  forUpdate: boolean;
+  onConflict: boolean;
+  /** WHERE holds <, >, BETWEEN, && or OVERLAPS. */
+  range: boolean;
+  /** Columns compared with <, >, BETWEEN, && in WHERE. */
+  rangeColumns: string[];
+  /** UPDATE ... SET x = x ± ... (atomic in the database). */
+  atomicSet: boolean;
+  serializable: boolean;
+}
+
+const SQL_START = /^\s*\(?\s*(select|insert|update|delete|with|upsert|replace|merge)\b/i;
+
+/** Whether a string's contents read as a SQL statement. */
+export function looksLikeSql(s: string): boolean {
+  if (!SQL_START.test(s)) return false;
+  return /\b(from|into|set|values|exists|where)\b/i.test(s) || /^\s*select\s+\S/i.test(s);
+}
+
+export function classifySql(sql: string): SqlInfo {
+  const s = sql.replace(/\s+/g, ' ');
+  const head = /^\s*\(?\s*(?:with\b[\s\S]*?\)\s*)?(select|insert|update|delete|upsert|replace|merge)\b/i.exec(s)?.[1]?.toLowerCase();
+  let kind: SqlKind = head === 'select' ? 'select' : head === 'insert' || head === 'replace' || head === 'upsert' ? 'insert' : head === 'update' ? 'update' : head === 'delete' ? 'delete' : 'other';
+  if (kind === 'other' && /^\s*with\b/i.test(s)) kind = /\binsert\s+into\b/i.test(s) ? 'insert' : /\bupdate\s+\w/i.test(s) ? 'update' : 'select';
+  const ident = String.raw`["\`\[]?(?:\w+["\`\]]?\.["\`\[]?)?(\w+)["\`\]]?`;
+  let table: string | undefined;
+  if (kind === 'insert') table = new RegExp(String.raw`\binto\s+${ident}`, 'i').exec(s)?.[1];
+  else if (kind === 'update') table = new RegExp(String.raw`^\s*(?:with\b.*?\)\s*)?update\s+(?:only\s+)?${ident}`, 'i').exec(s)?.[1] ?? new RegExp(String.raw`\bupdate\s+${ident}`, 'i').exec(s)?.[1];
+  else table = new RegExp(String.raw`\bfrom\s+${ident}`, 'i').exec(s)?.[1];
+  const whereText = /\bwhere\b(.*)$/i.exec(s)?.[1] ?? '';
+  const whereColumns = uniq(
+    [...whereText.matchAll(/(?:\b\w+\.)?\b([a-z_]\w*)\s*(?:=|<>|!=|<=|>=|<|>|\bin\b|\bbetween\b|&&|\bis\b|@>|<@)/gi)]
+      .map((m) => m[1]!.toLowerCase())
+      .filter((c) => !SQL_WORDS.has(c)),
+  );
+  let writeColumns: string[] = [];
+  if (kind === 'insert') {
+    const list = new RegExp(String.raw`\binto\s+${ident}\s*\(([^)]*)\)`, 'i').exec(s)?.[2];
+    if (list) writeColumns = list.split(',').map((c) => c.trim().replace(/["`[\]]/g, '').toLowerCase()).filter(Boolean);
+  } else if (kind === 'update') {
+    const set = /\bset\b(.*?)(?:\bwhere\b|\breturning\b|\bfrom\b|$)/i.exec(s)?.[1] ?? '';
+    writeColumns = [...set.matchAll(/(?:^|,)\s*["`]?(\w+)["`]?\s*=/g)].map((m) => m[1]!.toLowerCase());
+  }
+  const maxM = /\bmax\s*\(\s*(?:\w+\.)?["`]?(\w+)?/i.exec(s);
+  const order = /\border\s+by\s+(?:\w+\.)?["`]?(\w+)["`]?\s+desc\b[^;]*?\blimit\s+1\b/i.exec(s);
+  return {
+    kind,
+    table: table && !SQL_WORDS.has(table.toLowerCase()) ? table : undefined,
+    whereColumns,
+    writeColumns,
+    exists: kind === 'select' && (/\bexists\s*\(/i.test(s) || /^\s*\(?\s*select\s+(?:1|true|id|\w+\.id)\b/i.test(s)),
+    count: kind === 'select' && /\bcount\s*\(/i.test(s),
+    sum: kind === 'select' && /\bsum\s*\(/i.test(s),
+    max: kind === 'select' && maxM ? (maxM[1] ?? '').toLowerCase() : undefined,
+    orderDescLimit1: kind === 'select' && order ? order[1]!.toLowerCase() : undefined,
+    forUpdate: /\bfor\s+(?:no\s+key\s+)?update\b|\bfor\s+share\b/i.test(s),
+    onConflict: /\bon\s+conflict\b|\bon\s+duplicate\s+key\b|\binsert\s+(?:or\s+)?ignore\b|^\s*merge\b|^\s*upsert\b/i.test(s),
+    range: /(?:<|>|<=|>=)\s*(?:\$\d+|\?|:\w+|@\w+|%s|now\(\)|current_|\w+\()|\bbetween\b|&&|\boverlaps\b|\w+range\s*\(/i.test(whereText),
+    rangeColumns: uniq([...whereText.matchAll(/(?:\b\w+\.)?\b([a-z_]\w*)\s*(?:<=|>=|<|>|\bbetween\b)(?!>)/gi)].map((m) => m[1]!.toLowerCase()).filter((c) => !SQL_WORDS.has(c))),
+    atomicSet: kind === 'update' && /\bset\b.*?["`]?(\w+)["`]?\s*=\s*(?:\w+\.)?["`]?\1["`]?\s*[-+]/i.test(s),
+    serializable: /\bisolation\s+level\s+serializable\b/i.test(s),
+  };
+}
+
+const SQL_WORDS = new Set([
+  'and', 'or', 'not', 'null', 'true', 'false', 'select', 'from', 'where', 'exists', 'in', 'is', 'between', 'now',
+  'current_date', 'current_timestamp', 'lateral', 'only', 'set', 'values', 'returning', 'limit', 'order', 'by',
+]);
+
+function uniq<T>(xs: T[]): T[] {
+  return [...new Set(xs)];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Names
+
+/** Table/model names compared across ORMs: lower-case, no separators, singular. */
+export function normEntity(name: string): string {
+  let s = name.replace(/^.*[.:]/, '').replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+  s = s.replace(/(?:repository|repo)$/, '') || s;
+  if (/ies$/.test(s)) return s.slice(0, -3) + 'y';
+  if (/(?:ss|us|is)$/.test(s)) return s;
+  if (/(?:x|ch|sh|ss|us)es$/.test(s)) return s.slice(0, -2);
+  if (/s$/.test(s) && s.length > 2) return s.slice(0, -1);
+  return s;
+}
+
+/** Column names compared across ORMs: lower-case, no separators, a trailing "id" of a foreign key dropped. */
+export function normColumn(name: string): string {
+  const s = name.replace(/__\w+$/, '').replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+  return s.length > 2 && s.endsWith('id') ? s.slice(0, -2) : s;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Argument parsing
+
+/** Top-level keys of the first object literal / keyword arguments / Ruby hash arguments in `args`. */
+export function argKeys(args: string, fam: Family): string[] {
+  const out: string[] = [];
+  const text = args.trim();
+  if (fam === 'js' || fam === 'go') {
+    const open = text.indexOf('{');
+    if (open < 0) return out;
+    const close = matchBracket(text, open, fam === 'go' ? 'go' : 'js');
+    const body = text.slice(open + 1, close < 0 ? text.length : close);
+    for (const part of topLevelSplit(body, fam)) {
+      const m = /^\s*(?:\[\s*)?['"]?([\w$]+)['"]?\s*(?:\]\s*)?(?::|$)/.exec(part);
+      if (m && m[1] !== '...') out.push(m[1]!);
+    }
+    return out;
+  }
+  for (const part of topLevelSplit(text, fam)) {
+    const m = fam === 'python' ? /^\s*(\w+)\s*=(?!=)/.exec(part) : /^\s*:?(\w+[?!]?)(?::\s|\s*=>)/.exec(part);
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
+
+/** The value text of `key` among the top-level entries of the first object literal / kwargs in `args`. */
+export function argValue(args: string, key: string, fam: Family): string | undefined {
+  const text = args.trim();
+  let body = text;
+  if (fam === 'js' || fam === 'go') {
+    const open = text.indexOf('{');
+    if (open < 0) return undefined;
+    const close = matchBracket(text, open, fam === 'go' ? 'go' : 'js');
+    body = text.slice(open + 1, close < 0 ? text.length : close);
+  }
+  for (const part of topLevelSplit(body, fam)) {
+    const re = fam === 'python' ? new RegExp(String.raw`^\s*${key}\s*=(?!=)`) : fam === 'ruby' ? new RegExp(String.raw`^\s*:?${key}(?::\s|\s*=>)`) : new RegExp(String.raw`^\s*['"]?${key}['"]?\s*:`);
+    const m = re.exec(part);
+    if (m) return part.slice(m[0].length).trim();
+    if ((fam === 'js') && new RegExp(String.raw`^\s*${key}\s*$`).test(part)) return key;
+  }
+  return undefined;
+}
+
+/** Splits on commas at bracket depth 0 (strings respected). */
+export function topLevelSplit(text: string, fam: Family): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      i = stringEnd(text, i, fam) - 1;
+      continue;
+    }
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 0) {
+      parts.push(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(text.slice(from));
+  return parts.filter((p) => p.trim() !== '');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Database operations
+
+export type OpKind = 'find' | 'list' | 'exists' | 'count' | 'sum' | 'max' | 'insert' | 'update' | 'upsert' | 'getOrCreate' | 'delete';
+
+/** One database statement found in a function, in program order. */
+export interface DbOp {
+  kind: OpKind;
+  /** Table or model as written (e.g. "playlistItem", "CouponRedemption", "reservations"). */
+  entity: string;
+  /** Data-access library guess: prisma | typeorm | sequelize | knex | drizzle | pg | django | sqlalchemy | activerecord | database/sql. */
+  orm: string;
+  /** The call as written without arguments, e.g. "prisma.user.findFirst" or "CouponRedemption.objects.filter.exists". */
+  call: string;
+  start: number;
+  end: number;
+  line: number;
+  endLine: number;
+  whereColumns: string[];
+  writeColumns: string[];
+  /** Range predicate (<, >, BETWEEN, overlaps, __gte, lt:, ...). */
+  range: boolean;
+  /** Columns bounded by the range predicate, when known. */
+  rangeColumns?: string[];
+  /** Row lock taken by this statement (FOR UPDATE, select_for_update, forUpdate, lock). */
+  lock: boolean;
+  /** For max ops: the column. */
+  maxColumn?: string;
+  /** Variables the result is bound to. */
+  vars: string[];
+  /** For writes through a loaded object (`x.save()`, `x.update!(...)`): that variable. */
+  instance?: string;
+  /** Write computed in the database (`x = x + 1`, F(), increment). */
+  atomic: boolean;
+  /** Association parent in Ruby/Django chains (`current_store` in `current_store.pickup_locations.count`). */
+  parent?: string;
+}
+
+const BUILTINS = new Set([
+  'Object', 'Array', 'Promise', 'JSON', 'Math', 'Date', 'Number', 'String', 'Buffer', 'Reflect', 'Map', 'Set', 'Error',
+  'React', 'Intl', 'URL', 'Time', 'DateTime', 'Rails', 'SecureRandom', 'File', 'Dir', 'Hash', 'Integer', 'Float', 'Kernel',
+  'BigDecimal', 'Decimal', 'Response', 'Request', 'Headers', 'Symbol', 'Boolean', 'Atomics', 'WeakMap', 'Logger', 'I18n',
+  'ActiveRecord', 'ActiveSupport', 'Sidekiq', 'Struct', 'Proc', 'Range', 'Regexp', 'Process', 'IO', 'Comparable', 'Enumerable',
+]);
+
+const JS_METHODS: Record<string, OpKind> = {
+  findFirst: 'find', findFirstOrThrow: 'find', findUnique: 'find', findUniqueOrThrow: 'find', findOne: 'find', findOneBy: 'find',
+  findOneOrFail: 'find', findOneByOrFail: 'find', findByPk: 'find', findById: 'find',
+  findMany: 'list', findAll: 'list', findBy: 'list', findAndCountAll: 'list', find: 'list',
+  exists: 'exists', exist: 'exists', existsBy: 'exists',
+  count: 'count', countBy: 'count', countDocuments: 'count', sum: 'sum', max: 'max', maximum: 'max', aggregate: 'list',
+  create: 'insert', createMany: 'insert', insert: 'insert', bulkCreate: 'insert', insertMany: 'insert', save: 'insert',
+  update: 'update', updateMany: 'update', updateOne: 'update', findOneAndUpdate: 'update', increment: 'update', decrement: 'update',
+  upsert: 'upsert', findOrCreate: 'getOrCreate', findOneAndUpsert: 'upsert',
+  delete: 'delete', deleteMany: 'delete', destroy: 'delete', deleteOne: 'delete',
+};
+
+const PY_METHODS: Record<string, OpKind> = {
+  exists: 'exists', count: 'count', first: 'find', last: 'find', get: 'find', latest: 'find', earliest: 'find',
+  create: 'insert', bulk_create: 'insert', update: 'update', get_or_create: 'getOrCreate', update_or_create: 'getOrCreate',
+  delete: 'delete', filter: 'list', exclude: 'list', all: 'list', order_by: 'list', values: 'list', values_list: 'list', aggregate: 'list',
+  one: 'find', one_or_none: 'find', scalar: 'find', scalar_one: 'find', scalar_one_or_none: 'find', filter_by: 'list',
+};
+
+const RB_METHODS: Record<string, OpKind> = {
+  find: 'find', find_by: 'find', 'find_by!': 'find', first: 'find', last: 'find', take: 'find', 'first!': 'find', 'take!': 'find',
+  where: 'list', order: 'list', joins: 'list', includes: 'list', all: 'list', not: 'list',
+  'exists?': 'exists', 'any?': 'exists', 'present?': 'exists', 'none?': 'exists', 'empty?': 'exists', 'blank?': 'exists',
+  count: 'count', size: 'count', sum: 'sum', maximum: 'max',
+  create: 'insert', 'create!': 'insert', insert: 'insert', 'insert!': 'insert',
+  'update!': 'update', update: 'update', update_all: 'update', update_columns: 'update', update_column: 'update', 'increment!': 'update',
+  'decrement!': 'update', 'toggle!': 'update', 'save!': 'update', save: 'update',
+  find_or_create_by: 'getOrCreate', 'find_or_create_by!': 'getOrCreate', first_or_create: 'getOrCreate', 'first_or_create!': 'getOrCreate',
+  create_or_find_by: 'upsert', 'create_or_find_by!': 'upsert', upsert: 'upsert', upsert_all: 'upsert', insert_all: 'upsert',
+  destroy: 'delete', 'destroy!': 'delete', delete: 'delete', delete_all: 'delete', destroy_all: 'delete',
+};
+const RB_LOCKS = new Set(['lock', 'lock!', 'with_lock']);
+
+const DB_CLIENT = /^(?:prisma|tx|trx|db|database|prismaclient|transaction|client|orm)$|prisma$|db$/i;
+const KNEX_ROOT = /^(?:knex|db|trx|tx|t|database|k|qb|conn|connection|this\.knex|transaction)$/i;
+
+/** Finds the database statements of one function (comment-masked code), in program order. */
+export function findDbOps(code: string, lang: Language, firstLine: number, fileText?: string): DbOp[] {
+  const fam = familyOf(lang);
+  const idx = new LineIndex(code, firstLine);
+  const chains = findChains(code, lang);
+  const ops: DbOp[] = [];
+  const repoEntities = fileText ? repositoryEntities(fileText) : new Map<string, string>();
+  const claimed: Array<[number, number]> = [];
+
+  const make = (kind: OpKind, entity: string, orm: string, call: string, start: number, end: number, extra: Partial<DbOp> = {}): DbOp => ({
+    kind,
+    entity,
+    orm,
+    call,
+    start,
+    end,
+    line: idx.line(start),
+    endLine: idx.line(Math.max(start, end - 1)),
+    whereColumns: [],
+    writeColumns: [],
+    range: false,
+    lock: false,
+    atomic: false,
+    vars: [],
+    ...extra,
+  });
+
+  // Raw SQL in strings.
+  for (const s of findStrings(code, lang)) {
+    if (!looksLikeSql(s.value)) continue;
+    const info = classifySql(s.value);
+    if (!info.table || info.kind === 'other' || info.kind === 'delete') continue;
+    const enclosing = chains.filter((c) => c.start < s.start && c.end > s.start).sort((a, b) => b.start - a.start);
+    const inner = enclosing[0];
+    const call = inner ? callName({ ...inner, segments: inner.segments.slice(0, inner.segments.findIndex((g) => g.argsAt !== undefined && g.argsAt <= s.start && s.start <= g.argsAt + (g.args ?? '').length) + 1 || undefined) }) : 'sql';
+    let kind: OpKind = info.kind === 'insert' ? (info.onConflict ? 'upsert' : 'insert') : info.kind === 'update' ? 'update' : 'find';
+    if (info.kind === 'select') {
+      if (info.max !== undefined || info.orderDescLimit1) kind = 'max';
+      else if (info.count) kind = 'count';
+      else if (info.sum) kind = 'sum';
+      else if (info.exists) kind = 'exists';
+    }
+    const vars: string[] = [];
+    for (const c of enclosing) {
+      const scan = c.segments.find((g) => g.name === 'Scan' && g.args !== undefined);
+      if (scan) vars.push(...[...scan.args!.matchAll(/&([\w.]+)/g)].map((m) => m[1]!.replace(/^.*\./, '')));
+    }
+    const orm = fam === 'go' ? (/\bpool\b|pgx/.test(code) ? 'pgx' : 'database/sql') : fam === 'python' ? 'sqlalchemy' : fam === 'ruby' ? 'activerecord' : 'pg';
+    const end = enclosing.length ? Math.max(...enclosing.map((c) => c.end)) : s.end;
+    const op = make(kind, info.table, orm, call, s.start, s.end, {
+      whereColumns: info.whereColumns,
+      writeColumns: info.writeColumns,
+      range: info.range,
+      rangeColumns: info.rangeColumns,
+      lock: info.forUpdate,
+      maxColumn: info.max || info.orderDescLimit1,
+      atomic: info.atomicSet,
+      vars,
+    });
+    op.end = end;
+    ops.push(op);
+    claimed.push([s.start, s.end]);
+  }
+
+  for (const chain of chains) {
+    const op =
+      fam === 'js' ? jsOp(chain, repoEntities) : fam === 'python' ? pyOp(chain) : fam === 'ruby' ? rbOp(chain) : undefined;
+    if (!op) continue;
+    ops.push(make(op.kind, op.entity, op.orm, op.call, chain.start, chain.end, op.extra));
+  }
+
+  // Drop chains that only wrap another op (e.g. `session.execute(select(...))` around `select(...)`): keep the innermost
+  // op at a position, and one op per start offset.
+  const byStart = new Map<number, DbOp>();
+  for (const op of ops) if (!byStart.has(op.start)) byStart.set(op.start, op);
+  const list = [...byStart.values()].sort((a, b) => a.start - b.start);
+  for (const op of list) {
+    if (op.vars.length === 0) op.vars = boundVars(code, op.start, fam);
+    else op.vars.push(...boundVars(code, op.start, fam));
+  }
+  // Instance writes on loaded objects: resolve the variable's entity.
+  const varEntity = new Map<string, DbOp>();
+  for (const op of list) {
+    if (op.instance) {
+      const src = varEntity.get(op.instance);
+      if (src) {
+        op.entity = src.entity;
+        op.orm = src.orm;
+        if (op.kind === 'insert') op.kind = 'update';
+      } else op.entity = '';
+    }
+    if (op.kind === 'find' || op.kind === 'list') for (const v of op.vars) varEntity.set(v, op);
+  }
+  return list.filter((op) => op.entity !== '');
+}
+
+/** The call without arguments: `prisma.user.findFirst`. */
+export function callName(chain: Chain): string {
+  return chain.segments.map((s) => s.name).join('.');
+}
+
+interface Interp {
+  kind: OpKind;
+  entity: string;
+  orm: string;
+  call: string;
+  extra: Partial<DbOp>;
+}
+
+function firstIdent(args: string | undefined): string | undefined {
+  return /^\s*([A-Za-z_][\w$]*)/.exec(args ?? '')?.[1];
+}
+
+function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
+  const segs = chain.segments;
+  const names = segs.map((s) => s.name);
+  // Knex: db('table')...
+  const root = segs[0]!;
+  const knexTable = root.args !== undefined && KNEX_ROOT.test(root.name) ? /^\s*['"`](\w+)['"`]\s*$/.exec(root.args)?.[1] : undefined;
+  const fromSeg = segs.find((s) => (s.name === 'from' || s.name === 'table' || s.name === 'into') && s.args !== undefined && /^\s*['"`]\w+['"`]\s*$/.test(s.args));
+  if (knexTable || (fromSeg && KNEX_ROOT.test(root.name))) return knexOp(chain, knexTable ?? /['"`](\w+)/.exec(fromSeg!.args!)![1]!);
+  // Drizzle: db.select().from(t) / db.insert(t) / db.update(t)
+  if (DB_CLIENT.test(root.name) || root.name === 'this') {
+    const d = drizzleOp(chain);
+    if (d) return d;
+  }
+  let i = segs.findIndex((s, k) => k >= 1 && s.args !== undefined && JS_METHODS[s.name] !== undefined);
+  if (i < 1) {
+    // Instance methods: x.save() / x.update({...}) / x.destroy()
+    if (segs.length === 2 && segs[1]!.args !== undefined && /^(?:save|update|destroy|remove|increment|decrement)$/.test(segs[1]!.name) && /^[a-z_$][\w$]*$/.test(root.name) && !DB_CLIENT.test(root.name)) {
+      const kind: OpKind = segs[1]!.name === 'save' ? 'insert' : segs[1]!.name === 'destroy' || segs[1]!.name === 'remove' ? 'delete' : 'update';
+      return { kind, entity: '?', orm: 'sequelize', call: callName(chain), extra: { instance: root.name, writeColumns: keysOf(segs[1]!.args!, 'js'), atomic: /increment|decrement/.test(segs[1]!.name) } };
+    }
+    return undefined;
+  }
+  const method = segs[i]!;
+  const recv = segs[i - 1]!;
+  let entity: string | undefined;
+  let orm = 'prisma';
+  const repoCall = segs.find((s) => s.name === 'getRepository' && s.args !== undefined);
+  if (repoCall && firstIdent(repoCall.args)) {
+    entity = firstIdent(repoCall.args);
+    orm = 'typeorm';
+  } else if (/^(?:manager|entityManager|em)$/.test(recv.name) && /^[A-Z]/.test(firstIdent(method.args) ?? '')) {
+    entity = firstIdent(method.args);
+    orm = 'typeorm';
+  } else if (/repo(?:sitory)?$/i.test(recv.name)) {
+    entity = repos.get(recv.name) ?? recv.name.replace(/(?:Repository|Repo|repository|repo)$/, '');
+    orm = 'typeorm';
+  } else if (/^[A-Z]/.test(recv.name) && i === 1 && !BUILTINS.has(recv.name)) {
+    entity = recv.name;
+    orm = /countDocuments|findById|insertMany|updateOne|deleteOne|findOneAndUpdate/.test(method.name) ? 'mongoose' : 'sequelize';
+  } else if (i >= 2 && (DB_CLIENT.test(segs[i - 2]!.name) || segs[i - 2]!.name === 'this' && i === 2)) {
+    if (segs[i - 2]!.name === 'this') return undefined;
+    entity = recv.name;
+    if (entity.startsWith('$')) return undefined;
+  }
+  if (!entity || !entity.trim()) return undefined;
+  const args = method.args ?? '';
+  let kind = JS_METHODS[method.name]!;
+  const extra: Partial<DbOp> = {};
+  const where = argValue(args, 'where', 'js');
+  if (orm === 'prisma' || where !== undefined) {
+    extra.whereColumns = where !== undefined ? keysOf(where, 'js') : [];
+    const data = argValue(args, 'data', 'js');
+    extra.writeColumns = data !== undefined ? keysOf(data, 'js') : kind === 'insert' ? keysOf(args, 'js') : [];
+    extra.range = where !== undefined && /\b(?:lt|lte|gt|gte)\s*:|\[Op\.(?:lt|lte|gt|gte|between|overlap)\]|\$(?:lt|lte|gt|gte)\b/.test(where);
+    if (extra.range && where !== undefined) extra.rangeColumns = [...where.matchAll(/([\w$]+)\s*:\s*\{\s*(?:\[Op\.)?\$?(?:lt|lte|gt|gte|between)\b/g)].map((m) => m[1]!);
+    extra.atomic = data !== undefined && /\b(?:increment|decrement)\s*:/.test(data);
+  } else if (kind === 'insert' || kind === 'update' || kind === 'upsert') {
+    extra.writeColumns = keysOf(args, 'js');
+    if (kind === 'update') extra.whereColumns = keysOf(topLevelSplit(args, 'js')[1] ?? '', 'js');
+  } else {
+    extra.whereColumns = keysOf(args, 'js');
+    extra.range = /\b(?:lt|lte|gt|gte)\s*:|\$(?:lt|lte|gt|gte)\b|\b(?:LessThan|MoreThan|Between|LessThanOrEqual|MoreThanOrEqual)\(/.test(args);
+  }
+  if (method.name === 'aggregate') {
+    if (/_max\s*:/.test(args)) {
+      kind = 'max';
+      extra.maxColumn = /_max\s*:\s*\{\s*(\w+)/.exec(args)?.[1];
+    } else if (/_sum\s*:/.test(args)) kind = 'sum';
+    else if (/_count\s*:/.test(args)) kind = 'count';
+  }
+  if ((method.name === 'max' || method.name === 'maximum') && orm !== 'prisma') extra.maxColumn = /['"](\w+)['"]/.exec(args)?.[1];
+  if (kind === 'find' && /orderBy\s*:\s*\{\s*(\w+)\s*:\s*['"]desc['"]/.test(args)) {
+    kind = 'max';
+    extra.maxColumn = /orderBy\s*:\s*\{\s*(\w+)/.exec(args)?.[1];
+  }
+  if ((method.name === 'createMany' || method.name === 'bulkCreate' || method.name === 'insert' || method.name === 'save') && /skipDuplicates\s*:\s*true|ignoreDuplicates\s*:\s*true|updateOnDuplicate/.test(args)) kind = 'upsert';
+  if (names.some((n) => n === 'orIgnore' || n === 'orUpdate' || n === 'onConflict')) kind = 'upsert';
+  extra.lock = /lock\s*:\s*\{\s*mode\s*:|pessimistic_write|pessimistic_read|FOR UPDATE/i.test(args) || names.includes('setLock');
+  return { kind, entity, orm, call: names.slice(0, i + 1).join('.'), extra };
+}
+
+function keysOf(text: string, fam: Family): string[] {
+  return argKeys(text, fam).filter((k) => !/^(?:select|include|orderBy|take|skip|transaction|defaults|returning|lock|attributes|raw|order|limit|distinct|cursor|_count|_max|_sum|_min|_avg|AND|OR|NOT)$/.test(k));
+}
+
+function knexOp(chain: Chain, table: string): Interp {
+  const names = chain.segments.map((s) => s.name);
+  const extra: Partial<DbOp> = { whereColumns: [], writeColumns: [] };
+  let kind: OpKind = 'list';
+  for (const s of chain.segments.slice(1)) {
+    const a = s.args ?? '';
+    if (/^(?:where|andWhere|orWhere|whereNot|whereIn|whereBetween|whereNull|whereNotNull)$/.test(s.name)) {
+      const col = /^\s*['"`](?:\w+\.)?(\w+)['"`]/.exec(a)?.[1];
+      if (col) extra.whereColumns!.push(col);
+      else extra.whereColumns!.push(...keysOf(a, 'js'));
+      if (s.name === 'whereBetween' || /^\s*['"`][\w.]+['"`]\s*,\s*['"`](?:<|>|<=|>=|&&)['"`]/.test(a)) {
+        extra.range = true;
+        if (col) (extra.rangeColumns ??= []).push(col);
+      }
+    } else if (s.name === 'whereRaw' && /[<>]|between|&&|overlaps/i.test(a)) extra.range = true;
+    else if (s.name === 'insert') {
+      kind = 'insert';
+      extra.writeColumns = keysOf(a, 'js');
+    } else if (s.name === 'update' || s.name === 'increment' || s.name === 'decrement') {
+      kind = 'update';
+      extra.writeColumns = s.name === 'update' ? keysOf(a, 'js') : [/['"`](\w+)/.exec(a)?.[1] ?? ''];
+      extra.atomic = s.name !== 'update' || /\.raw\(\s*['"`][^'"`]*\b(\w+)\s*[-+]/.test(a);
+    } else if (s.name === 'del' || s.name === 'delete') kind = 'delete';
+    else if (s.name === 'count' && kind === 'list') kind = 'count';
+    else if (s.name === 'sum' && kind === 'list') kind = 'sum';
+    else if (s.name === 'max' && kind === 'list') {
+      kind = 'max';
+      extra.maxColumn = /['"`](?:\w+\.)?(\w+)/.exec(a)?.[1];
+    } else if (s.name === 'first' && kind === 'list') kind = 'find';
+    else if (s.name === 'forUpdate' || s.name === 'forShare' || s.name === 'forNoKeyUpdate') extra.lock = true;
+    else if ((s.name === 'onConflict' || s.name === 'merge' || s.name === 'ignore') && kind === 'insert') kind = 'upsert';
+    else if (s.name === 'orderBy' && /['"`]desc['"`]/i.test(a) && names.includes('first')) extra.maxColumn = /['"`](?:\w+\.)?(\w+)/.exec(a)?.[1];
+  }
+  if (kind === 'find' && extra.maxColumn) kind = 'max';
+  if (names.includes('onConflict') && kind === 'insert') kind = 'upsert';
+  return { kind, entity: table, orm: 'knex', call: `${chain.segments[0]!.name}('${table}')${names.slice(1).map((n) => '.' + n).join('')}`, extra };
+}
+
+function drizzleOp(chain: Chain): Interp | undefined {
+  const segs = chain.segments;
+  const names = segs.map((s) => s.name);
+  const tableArg = (name: string) => firstIdent(segs.find((s) => s.name === name)?.args);
+  let kind: OpKind | undefined;
+  let entity: string | undefined;
+  const extra: Partial<DbOp> = { whereColumns: [], writeColumns: [] };
+  if (names.includes('insert') && tableArg('insert')) {
+    kind = names.some((n) => /^onConflictDo/.test(n)) ? 'upsert' : 'insert';
+    entity = tableArg('insert');
+    extra.writeColumns = keysOf(segs.find((s) => s.name === 'values')?.args ?? '', 'js');
+  } else if (names.includes('update') && tableArg('update') && names.includes('set')) {
+    kind = 'update';
+    entity = tableArg('update');
+    const set = segs.find((s) => s.name === 'set')?.args ?? '';
+    extra.writeColumns = keysOf(set, 'js');
+    extra.atomic = /sql`[^`]*\$\{[^}]*\}\s*[-+]/.test(set);
+  } else if (names.includes('select') && names.includes('from') && tableArg('from')) {
+    entity = tableArg('from');
+    const sel = segs.find((s) => s.name === 'select')?.args ?? '';
+    kind = /\bcount\s*\(/.test(sel) ? 'count' : /\bmax\s*\(/.test(sel) ? 'max' : /\bsum\s*\(/.test(sel) ? 'sum' : names.includes('limit') ? 'find' : 'list';
+    if (kind === 'max') extra.maxColumn = /\bmax\s*\(\s*\w+\.(\w+)/.exec(sel)?.[1];
+  }
+  if (!kind || !entity) return undefined;
+  const where = segs.find((s) => s.name === 'where')?.args ?? '';
+  extra.whereColumns = [...where.matchAll(/\b(?:eq|ne|lt|lte|gt|gte|between|inArray)\(\s*\w+\.(\w+)/g)].map((m) => m[1]!);
+  extra.range = /\b(?:lt|lte|gt|gte|between)\(/.test(where);
+  extra.lock = segs.some((s) => s.name === 'for' && /update|share/.test(s.args ?? ''));
+  return { kind, entity, orm: 'drizzle', call: names.join('.'), extra };
+}
+
+function pyOp(chain: Chain): Interp | undefined {
+  const segs = chain.segments;
+  const names = segs.map((s) => s.name);
+  const extra: Partial<DbOp> = { whereColumns: [], writeColumns: [] };
+  const objIdx = names.indexOf('objects');
+  let entity: string | undefined;
+  let orm = 'django';
+  let from = 0;
+  if (objIdx >= 1) {
+    entity = names[objIdx - 1];
+    from = objIdx + 1;
+  } else {
+    // SQLAlchemy: session.query(Model)..., select(Model)..., session.add(Model(...))
+    const q = segs.findIndex((s) => (s.name === 'query' || s.name === 'select' || s.name === 'select_from') && s.args !== undefined && /[A-Z]/.test(s.args));
+    if (q >= 0) {
+      const args = segs[q]!.args!;
+      entity = /\bfunc\.\w+\(\s*([A-Z]\w*)\./.exec(args)?.[1] ?? /^\s*([A-Z]\w*)\b/.exec(args)?.[1] ?? segs.map((s) => /^\s*([A-Z]\w*)\s*$/.exec(s.args ?? '')?.[1]).find(Boolean);
+      const sf = segs.find((s) => s.name === 'select_from');
+      if (sf) entity = firstIdent(sf.args) ?? entity;
+      orm = 'sqlalchemy';
+      from = q;
+      if (entity) {
+        const args2 = segs.slice(q).map((s) => s.args ?? '').join(' ');
+        if (/\bfunc\.max\(/.test(args)) {
+          extra.maxColumn = /\bfunc\.max\(\s*\w+\.(\w+)/.exec(args)?.[1];
+          return { kind: 'max', entity, orm, call: names.join('.'), extra: { ...extra, ...saWhere(segs.slice(q + 1)) } };
+        }
+        const kind: OpKind = /\bfunc\.count\(/.test(args) || names.includes('count') ? 'count' : /\bfunc\.sum\(/.test(args) ? 'sum' : names.some((n) => /^(?:first|one|one_or_none|scalar|scalar_one|scalar_one_or_none)$/.test(n)) ? 'find' : names.includes('exists') || /\bexists\(/.test(args2) ? 'exists' : 'list';
+        const w = saWhere(segs.slice(q + 1));
+        return { kind, entity, orm, call: names.join('.'), extra: { ...extra, ...w, lock: names.includes('with_for_update') } };
+      }
+    }
+    if (names[names.length - 1] === 'add' && segs[segs.length - 1]!.args !== undefined && names.length >= 2) {
+      const m = /^\s*([A-Z]\w*)\s*\(([\s\S]*)\)\s*$/.exec(segs[segs.length - 1]!.args!);
+      if (m) return { kind: 'insert', entity: m[1]!, orm: 'sqlalchemy', call: names.join('.'), extra: { writeColumns: argKeys(m[2]!, 'python') } };
+    }
+    // Model(...).save()
+    if (segs.length === 2 && /^[A-Z]/.test(names[0]!) && segs[0]!.args !== undefined && names[1] === 'save') {
+      return { kind: 'insert', entity: names[0]!, orm: 'django', call: `${names[0]}(...).save`, extra: { writeColumns: argKeys(segs[0]!.args!, 'python') } };
+    }
+    // instance.save()
+    if (segs.length === 2 && names[1] === 'save' && /^[a-z_]\w*$/.test(names[0]!) && names[0] !== 'self') {
+      const uf = /update_fields\s*=\s*\[([^\]]*)\]/.exec(segs[1]!.args ?? '')?.[1];
+      return { kind: 'update', entity: '?', orm: 'django', call: names.join('.'), extra: { instance: names[0]!, writeColumns: uf ? [...uf.matchAll(/['"](\w+)['"]/g)].map((m) => m[1]!) : [] } };
+    }
+    return undefined;
+  }
+  if (!entity || !/^[A-Z]/.test(entity)) return undefined;
+  let kind: OpKind = 'list';
+  for (const s of segs.slice(from)) {
+    const k = PY_METHODS[s.name];
+    const a = s.args ?? '';
+    if (s.name === 'select_for_update') extra.lock = true;
+    if (/^(?:filter|exclude|get|get_or_create|update_or_create|exists|count|first|last)$/.test(s.name) && s.args !== undefined) {
+      const keys = argKeys(a, 'python').filter((x) => x !== 'defaults' && x !== 'create_defaults');
+      extra.whereColumns!.push(...keys.map((x) => x.replace(/__\w+$/, '')));
+      const ranged = keys.filter((x) => /__(?:lt|lte|gt|gte|range|overlap|contained_by)$/.test(x));
+      if (ranged.length) {
+        extra.range = true;
+        extra.rangeColumns = [...(extra.rangeColumns ?? []), ...ranged.map((x) => x.replace(/__\w+$/, ''))];
+      }
+      if (/\bQ\(/.test(a) && /__(?:lt|lte|gt|gte|range|overlap)\s*=/.test(a)) extra.range = true;
+    }
+    if (s.name === 'order_by' && /^\s*['"]-(\w+)['"]/.test(a)) extra.maxColumn = /^\s*['"]-(\w+)/.exec(a)![1];
+    if (s.name === 'aggregate' || s.name === 'annotate') {
+      if (/\bMax\(/.test(a)) {
+        kind = 'max';
+        extra.maxColumn = /\bMax\(\s*['"](\w+)/.exec(a)?.[1];
+        continue;
+      }
+      if (/\bSum\(/.test(a)) kind = 'sum';
+      else if (/\bCount\(/.test(a)) kind = 'count';
+      continue;
+    }
+    if (!k || s.args === undefined) continue;
+    if (k === 'list' && kind !== 'list') continue;
+    kind = k;
+    if (k === 'insert' || k === 'update') {
+      extra.writeColumns = argKeys(a, 'python');
+      extra.atomic = /\bF\(/.test(a);
+    }
+  }
+  if ((kind === 'find') && extra.maxColumn) kind = 'max';
+  return { kind, entity, orm, call: names.join('.'), extra };
+}
+
+function saWhere(segs: Segment[]): Partial<DbOp> {
+  const cols: string[] = [];
+  let range = false;
+  for (const s of segs) {
+    const a = s.args ?? '';
+    if (s.name === 'filter_by') cols.push(...argKeys(a, 'python'));
+    if (s.name === 'filter' || s.name === 'where') {
+      cols.push(...[...a.matchAll(/\b[A-Z]\w*\.(\w+)\s*(?:==|<=|>=|<|>|!=|\.between|\.overlaps|\.in_)/g)].map((m) => m[1]!));
+      if (/\b[A-Z]\w*\.\w+\s*(?:<|>)|\.between\(|\.overlaps\(/.test(a)) range = true;
+    }
+  }
+  return { whereColumns: cols, range };
+}
+
+function rbOp(chain: Chain): Interp | undefined {
+  const segs = chain.segments;
+  const names = segs.map((s) => s.name);
+  const extra: Partial<DbOp> = { whereColumns: [], writeColumns: [] };
+  let entity: string | undefined;
+  let parent: string | undefined;
+  let from = 1;
+  if (/^[A-Z]/.test(names[0]!) && !BUILTINS.has(names[0]!)) {
+    entity = names[0]!;
+  } else {
+    const firstMethod = names.findIndex((n, k) => k >= 1 && (RB_METHODS[n] !== undefined || RB_LOCKS.has(n)));
+    if (firstMethod < 1) return undefined;
+    // instance writes: x.update!(...), x.save!, x.lock!
+    if (firstMethod === 1 && names.length === 2 && /^@?[a-z_]\w*$/.test(names[0]!) && /^(?:update!?|save!?|destroy!?|increment!|decrement!|toggle!|update_columns?|lock!)$/.test(names[1]!)) {
+      const m = names[1]!;
+      const kind: OpKind = /^destroy/.test(m) ? 'delete' : 'update';
+      return { kind, entity: '?', orm: 'activerecord', call: names.join('.'), extra: { instance: names[0]!.replace(/^@/, ''), writeColumns: argKeys(segs[1]!.args ?? '', 'ruby'), lock: m === 'lock!', atomic: /^(?:increment|decrement)!$/.test(m) } };
+    }
+    for (let k = firstMethod - 1; k >= 1; k--) {
+      if (/s$/.test(names[k]!) && /^[a-z_]+$/.test(names[k]!)) {
+        entity = names[k]!;
+        parent = names[k - 1];
+        from = k + 1;
+        break;
+      }
+    }
+    if (!entity) return undefined;
+  }
+  let kind: OpKind | undefined;
+  for (const s of segs.slice(from)) {
+    const k = RB_METHODS[s.name];
+    const a = s.args ?? '';
+    if (RB_LOCKS.has(s.name)) extra.lock = true;
+    if (/^(?:where|find_by!?|exists\?|find_or_create_by!?|first_or_create!?|create_or_find_by!?|not)$/.test(s.name) && a) {
+      extra.whereColumns!.push(...argKeys(a, 'ruby'));
+      const str = /^\s*['"]([^'"]*)['"]/.exec(a)?.[1];
+      if (str) extra.whereColumns!.push(...[...str.matchAll(/(\w+)\s*(?:=|<|>|<=|>=|\bin\b)/gi)].map((m) => m[1]!));
+      if ((str && /[<>]|\bbetween\b|&&|overlaps/i.test(str)) || /\.\.\.?\s*\w|\w\s*\.\.\.?/.test(a.replace(/['"][^'"]*['"]/g, ''))) extra.range = true;
+    }
+    if (s.name === 'maximum') extra.maxColumn = /:(\w+)/.exec(a)?.[1];
+    if (s.name === 'order' && /desc/i.test(a)) extra.maxColumn = /:?(\w+)(?::\s*:desc|\s+desc)/i.exec(a)?.[1];
+    if (!k) continue;
+    if (k === 'list' && kind) continue;
+    if (k === 'find' && kind && kind !== 'list') continue;
+    kind = k;
+    if (k === 'insert' || k === 'update' || k === 'upsert' || k === 'getOrCreate') extra.writeColumns!.push(...argKeys(a, 'ruby'));
+  }
+  if (!kind) {
+    if (!extra.lock) return undefined;
+    kind = 'find';
+  }
+  if (kind === 'find' && extra.maxColumn) kind = 'max';
+  return { kind, entity, orm: 'activerecord', call: names.join('.'), extra: { ...extra, parent } };
+}
+
+/** TypeORM: `const userRepo = dataSource.getRepository(User)` / `@InjectRepository(User) private users: Repository<User>`. */
+function repositoryEntities(text: string): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const m of text.matchAll(/([\w$]+)\s*(?::\s*Repository<\s*(\w+)\s*>)?\s*=\s*[\w$.]*getRepository\(\s*(\w+)/g)) map.set(m[1]!, m[3]!);
+  for (const m of text.matchAll(/([\w$]+)\s*:\s*Repository<\s*(\w+)\s*>/g)) if (!map.has(m[1]!)) map.set(m[1]!, m[2]!);
+  return map;
+}
+
+/**
+ * Variables the statement starting at `start` is assigned to: `const x = await ...`, `const { rows } = ...`,
+ * `x = ...` (Python / Ruby), `x, err := ...` (Go), `(x := ...)` (Python walrus).
+ */
+export function boundVars(code: string, start: number, fam: Family): string[] {
+  // Walk back to the start of the statement: through enclosing ( and [, across line breaks inside them.
+  let i = start - 1;
+  let depth = 0;
+  const limit = Math.max(0, start - 600);
+  for (; i >= limit; i--) {
+    const c = code[i]!;
+    if (c === ')' || c === ']' || c === '}') depth++;
+    else if (c === '(' || c === '[') {
+      if (depth === 0) continue;
+      depth--;
+    } else if (c === '{') {
+      if (depth === 0) break;
+      depth--;
+    } else if (c === ';' && depth === 0) break;
+    else if (c === '\n' && depth === 0) {
+      const before = code.slice(Math.max(0, i - 200), i).trimEnd();
+      const last = before[before.length - 1];
+      if (last === '(' || last === ',' || last === '=' || last === '[' || last === '&' || last === '|') continue;
+      break;
+    }
+  }
+  const head = code.slice(i + 1, start);
+  const walrus = /\(\s*(\w+)\s*:=\s*[^()]*$/.exec(head);
+  if (walrus && fam === 'python') return [walrus[1]!];
+  const m = /^\s*(?:(?:export\s+)?(?:const|let|var)\s+|var\s+)?(\{[^}]*\}|\[[^\]]*\]|[\w$.@]+(?:\s*,\s*[\w$.@]+)*)\s*(?::\s*[\w<>[\]| ]+)?(?::=|=)(?!=)/.exec(head);
+  if (!m) return [];
+  const target = m[1]!;
+  if (/^[{[]/.test(target)) {
+    // Destructuring: bound names are the identifiers not followed by ':' (or the value after ':').
+    return [...target.matchAll(/([\w$]+)\s*(?::\s*([\w$]+))?/g)].map((x) => x[2] ?? x[1]!).filter((v) => !/^\d/.test(v));
+  }
+  return target
+    .split(',')
+    .map((v) => v.trim().replace(/^@/, '').replace(/^self\./, '').replace(/^this\./, ''))
+    .filter((v) => v && v !== '_' && v !== 'err');
+}
