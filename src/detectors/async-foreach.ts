@@ -55,6 +55,8 @@ export default createDetector(
         if (close < 0) continue;
         const line = lineAt(b, m.index);
         if (!file.added.has(line)) continue;
+        // A callback whose own span starts on this line: the enclosing function sees the whole call.
+        if (line === span.startLine && span.name !== '<hunk>' && ctx.file.functions.some((f) => f !== span && f.startLine < line && line <= f.endLine)) continue;
         const owner = innermost(file, line);
         if (owner !== span && owner && owner.startLine !== line) continue;
         const cb = b.masked.slice(open, close);

@@ -91,7 +91,7 @@ export default createDetector(
 );
 
 const GUARD =
-  /\b(?:where|WHERE)\b[^\n;]*\b\w*(?:status|state)\b\s*(?:=|in\b|IN\b|<>|!=|:)|where\s*\(\s*\w*(?:status|state)\s*:|where:\s*\{[^}]*\b\w*(?:status|state|Status|State)\s*:|\b(?:version|lock_version|sequence|seq|lamport)\b\s*[<>]|[<>]=?\s*[\w.]*(?:version|sequence|seq)\b|\w*(?:_at|At|_time|Time|timestamp|Timestamp)\s*[<>]=?\s*[\w.]|[<>]=?\s*[\w.]*(?:_at|At|timestamp|Timestamp|_time)\b(?!\s*\()|\b(?:lt|lte|gt|gte)\s*:\s*[\w.]|\bmay_\w+\?|\bcan_\w+\?|can_transition|transition_to|\baasm\b|state_machine|\.fire_\w+|allowed_transitions|TRANSITIONS\b|canTransition/;
+  /\b(?:where|WHERE)\b[^\n;]*\b\w*(?:status|state)\b\s*(?:=|in\b|IN\b|<>|!=|:)|where\s*\(\s*\w*(?:status|state)\s*:|where:\s*\{[^}]*\b\w*(?:status|state|Status|State)\s*:|\b(?:version|lock_version|sequence|seq|lamport)\b\s*[<>]|[<>]=?\s*[\w.]*(?:version|sequence|seq)\b|\w*(?:_at|At|_time|Time|timestamp|Timestamp)\s*[<>]=?\s*[\w.?:$%@]|[<>]=?\s*[\w.]*(?:_at|At|timestamp|Timestamp|_time)\b(?!\s*\()|\b(?:lt|lte|gt|gte)\s*:\s*[\w.]|\bmay_\w+\?|\bcan_\w+\?|can_transition|transition_to|\baasm\b|state_machine|\.fire_\w+|allowed_transitions|TRANSITIONS\b|canTransition/;
 
 const BRANCH =
   /\b(?:case|switch)\b[^\n]*\b(?:event|evt|payload|message|msg|data|body|params|notification|webhook|type|kind)\b|\bif\b[^\n]*\b(?:event|evt|payload|message|msg|data|body|notification)(?:\.|\[['"])(?:type|kind|event|status|state|action)\b[^\n]*(?:==|===|\bin\b)/;
@@ -105,7 +105,11 @@ function statusWrite(t: string, fam: string): { column: string; value: string } 
     return m ? { column: m[1]!, value: m[2]! } : undefined;
   }
   const sql = /\bset\b[^\n]*?\b(\w*(?:status|state))\s*=\s*([^,\n]+)/i.exec(t);
-  if (sql && /\bupdate\b/i.test(t)) return { column: sql[1]!, value: sql[2]! };
+  if (sql && /\bupdate\b/i.test(t)) {
+    // a placeholder's value is in the parameters that follow on the line
+    const placeholder = /^\s*(?:\$\d+|%s|\?|:\w+|%\(\w+\)s)/.test(sql[2]!);
+    return { column: sql[1]!, value: placeholder ? t.slice(sql.index + sql[0].length) : sql[2]! };
+  }
   if (fam === 'python') {
     const m = /\.(?:update|update_or_create)\s*\([^\n]*?\b(\w*(?:status|state))\s*=\s*([^,)\n]+)/.exec(t) ?? /\b(?:self|\w+)\.(\w*(?:status|state))\s*=\s*([^=\n][^\n]*)/.exec(t);
     return m ? { column: m[1]!, value: m[2]! } : undefined;
@@ -118,11 +122,14 @@ function statusWrite(t: string, fam: string): { column: string; value: string } 
 function statusWriteMultiline(code: string[], line: number, end: number, fam: string): { column: string; value: string } | undefined {
   if (fam !== 'js') return undefined;
   const t = code[line - 1] ?? '';
-  const m = /^\s*(\w*(?:status|state|Status|State))\s*:\s*([^,}\n]+)/.exec(t);
+  const m =
+    /^\s*(\w*(?:status|state|Status|State))\s*:\s*([^,}\n]+)/.exec(t) ??
+    /\b(?:data|\$set)\s*:\s*\{[^}]*?\b(\w*(?:status|state|Status|State))\s*:\s*([^,}\n]+)/.exec(t);
   if (!m) return undefined;
+  if (/\b(?:data|\$set)\s*:/.test(t) && /\.(?:update|updateOne|updateMany|upsert|findOneAndUpdate|findByIdAndUpdate)\s*\(/.test(t)) return { column: m[1]!, value: m[2]! };
   for (let l = line - 1; l >= Math.max(1, line - 6); l--) {
     const p = code[l - 1] ?? '';
-    if (/\bwhere\s*:/.test(p) && !/\bdata\s*:/.test(p)) return undefined;
+    if (l === line - 1 && /\bwhere\s*:\s*\{[^}]*$/.test(p)) return undefined;
     if (/\.(?:update|updateOne|updateMany|upsert|findOneAndUpdate|findByIdAndUpdate)\s*\(|\bdata\s*:\s*\{|\$set\s*:/.test(p)) return { column: m[1]!, value: m[2]! };
   }
   void end;

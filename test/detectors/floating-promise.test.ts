@@ -1,0 +1,129 @@
+import detector from '../../src/detectors/floating-promise.js';
+import { runTable } from './tester.js';
+
+runTable(detector, {
+  invalid: [
+    {
+      name: 'express: prisma create not awaited, then 201 with its id',
+      path: 'src/routes/notes.ts',
+      code: `import { prisma } from '../db';
+router.post('/notes', async (req, res) => {
+  const note = { title: req.body.title, ownerId: req.user.id };
+  prisma.note.create({ data: note });
+  res.status(201).json({ title: note.title });
+});
+`,
+      errors: [{ mode: 'async_ordering', line: 4 }],
+    },
+    {
+      name: 'koa: raw INSERT through pool.query not awaited before ctx.body',
+      path: 'src/api/events.js',
+      code: `import { pool } from './db';
+export async function track(ctx) {
+  const { name } = ctx.request.body;
+  pool.query('INSERT INTO events (name) VALUES ($1)', [name]);
+  ctx.body = { ok: true };
+}
+`,
+      errors: [{ mode: 'async_ordering', line: 4 }],
+    },
+    {
+      name: 'knex transaction callback not awaited in a service',
+      path: 'src/orders/archive.ts',
+      code: `import { db } from '../db';
+export async function archive(orderId: string) {
+  db.transaction(async (trx) => {
+    await trx('orders').where({ id: orderId }).update({ archived: true });
+  });
+  await audit(orderId);
+}
+`,
+      errors: [{ mode: 'async_ordering', line: 3 }],
+    },
+    {
+      name: 'python: coroutine of the same module called without await',
+      path: 'app/service.py',
+      code: `class Notifier:
+    async def record(self, user_id):
+        await self.db.execute("INSERT INTO seen (user_id) VALUES ($1)", user_id)
+
+    async def handle(self, user_id):
+        self.record(user_id)
+        return {"ok": True}
+`,
+      errors: [{ mode: 'async_ordering', line: 6 }],
+    },
+  ],
+  valid: [
+    {
+      name: 'fixed twin: prisma create awaited before the reply',
+      path: 'src/routes/notes.ts',
+      code: `import { prisma } from '../db';
+router.post('/notes', async (req, res) => {
+  const note = await prisma.note.create({ data: { title: req.body.title, ownerId: req.user.id } });
+  res.status(201).json({ id: note.id });
+});
+`,
+    },
+    {
+      name: 'fixed twin: koa insert awaited',
+      path: 'src/api/events.js',
+      code: `import { pool } from './db';
+export async function track(ctx) {
+  const { name } = ctx.request.body;
+  await pool.query('INSERT INTO events (name) VALUES ($1)', [name]);
+  ctx.body = { ok: true };
+}
+`,
+    },
+    {
+      name: 'fixed twin: transaction returned',
+      path: 'src/orders/archive.ts',
+      code: `import { db } from '../db';
+export async function archive(orderId: string) {
+  return db.transaction(async (trx) => {
+    await trx('orders').where({ id: orderId }).update({ archived: true });
+  });
+}
+`,
+    },
+    {
+      name: 'fixed twin: python coroutine awaited',
+      path: 'app/service.py',
+      code: `class Notifier:
+    async def record(self, user_id):
+        await self.db.execute("INSERT INTO seen (user_id) VALUES ($1)", user_id)
+
+    async def handle(self, user_id):
+        await self.record(user_id)
+        return {"ok": True}
+`,
+    },
+    {
+      name: 'explicit fire-and-forget with void and catch, sync builders and Promise.all',
+      path: 'src/routes/misc.ts',
+      code: `router.post('/visits', async (req, res) => {
+  const entity = repo.create({ path: req.body.path });
+  seen.set(req.body.path, Date.now());
+  void analyticsQueue.add('visit', { path: req.body.path }).catch(logError);
+  repo.save(entity).catch((err) => log.error(err));
+  await Promise.all([
+    repo.save(entity),
+    auditRepo.save({ kind: 'visit' }),
+  ]);
+  res.json({ ok: true });
+});
+`,
+    },
+    {
+      name: 'promise kept in a variable and awaited later',
+      path: 'src/jobs/sync.ts',
+      code: `export async function sync(items: Item[]) {
+  const pending = db.query('UPDATE items SET synced = true WHERE id = ANY($1)', [items.map((i) => i.id)]);
+  await notify(items.length);
+  await pending;
+}
+`,
+    },
+  ],
+});
