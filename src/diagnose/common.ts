@@ -95,15 +95,41 @@ export function plural(s: string): string {
 
 const NOT_CALLEES = new Set(['if', 'for', 'while', 'switch', 'return', 'await', 'function', 'catch', 'elif', 'def', 'func', 'new', 'typeof', 'async', 'not', 'and', 'or']);
 
-/** The first call's callee in a line of code: `const x = await prisma.user.findFirst({` → `prisma.user.findFirst`. */
+/** The first call's callee in a line of code: `const x = await prisma.user.findFirst({` → `prisma.user.findFirst`.
+ * Chained calls keep their last link: `Model.objects.filter(a=1).count()` → `Model.objects.filter(…).count`;
+ * a query builder called with a table name keeps it: `trx('leave_requests')` → `trx('leave_requests')`. */
 export function calleeOf(text: string): string | undefined {
-  const re = /([A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*)\s*(?:<[^<>()]*>)?\s*\(/g;
+  const re = /([A-Za-z_$][\w$]*(?:\??\.[A-Za-z_$][\w$]*)*[?!]?)\s*(?:<[^<>()]*>)?\s*\(/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(text)) !== null) {
     const name = m[1]!.replace(/\?\./g, '.');
-    if (!NOT_CALLEES.has(name)) return name;
+    if (NOT_CALLEES.has(name)) continue;
+    // Walk the chain: matching parenthesis, then `.method(`.
+    let i = m.index + m[0].length;
+    let chainLast = '';
+    let tableArg = '';
+    const firstArg = /^\s*['"`]([\w.]+)['"`]\s*\)/.exec(text.slice(i));
+    if (firstArg && /^(trx|tx|db|knex|query|sql|client)$/.test(name)) tableArg = firstArg[1]!;
+    for (;;) {
+      let depth = 1;
+      while (i < text.length && depth > 0) {
+        const ch = text[i++];
+        if (ch === '(') depth++;
+        else if (ch === ')') depth--;
+      }
+      if (depth > 0) break;
+      const next = /^\s*\.([A-Za-z_$][\w$]*[?!]?)\s*\(/.exec(text.slice(i));
+      if (!next) break;
+      chainLast = next[1]!;
+      i += next[0].length;
+    }
+    if (tableArg) return `${name}('${tableArg}')${chainLast ? `….${chainLast}` : ''}`;
+    return chainLast ? `${name}(…).${chainLast}` : name;
   }
-  return undefined;
+  // Paren-less calls (Ruby): the longest dotted chain, e.g. `current_store.pickup_locations.active.count`.
+  const chains = text.match(/[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*[?!]?)+/g) ?? [];
+  const best = chains.filter((c) => !/^\d/.test(c)).sort((a, b) => b.length - a.length)[0];
+  return best;
 }
 
 /** The SQL statement inside a line, if any, shortened: `SELECT id FROM charges WHERE …`. */
@@ -111,6 +137,24 @@ export function sqlOf(text: string): string | undefined {
   const m = /\b(SELECT|INSERT\s+INTO|UPDATE|DELETE\s+FROM|WITH)\b[^'"`]*/i.exec(text);
   if (!m) return undefined;
   return shorten(m[0].trim(), 90);
+}
+
+/** Callees that only run SQL: the statement says more than the call. */
+export const GENERIC_SQL_RUNNER = /(^|\.)(query|execute|exec|raw|Scan|QueryRowContext|QueryContext|ExecContext|QueryRow|Query|Exec|\$queryRaw|\$executeRaw|find_by_sql|select_all)$/;
+
+/** A short name for a SQL statement: `SELECT … FROM charges`, `INSERT INTO charges`, `UPDATE posts SET reaction_count`. */
+export function sqlSummary(text: string): string | undefined {
+  const sel = /\bSELECT\b[\s\S]*?\bFROM\s+([\w."]+)/i.exec(text);
+  const exists = /\bEXISTS\s*\(\s*SELECT\b[\s\S]*?\bFROM\s+([\w."]+)/i.exec(text);
+  if (exists) return `SELECT EXISTS (… FROM ${exists[1]} …)`;
+  const ins = /\bINSERT\s+INTO\s+([\w."]+)/i.exec(text);
+  if (ins) return `INSERT INTO ${ins[1]}`;
+  const upd = /\bUPDATE\s+([\w."]+)\s+SET\s+(\w+)/i.exec(text);
+  if (upd) return `UPDATE ${upd[1]} SET ${upd[2]}`;
+  const del = /\bDELETE\s+FROM\s+([\w."]+)/i.exec(text);
+  if (del) return `DELETE FROM ${del[1]}`;
+  if (sel) return `SELECT … FROM ${sel[1]}`;
+  return undefined;
 }
 
 export function shorten(s: string, max = 100): string {
@@ -159,6 +203,8 @@ export interface Signature {
   owner?: string;
   /** Whether the JS file uses CommonJS. */
   commonjs: boolean;
+  /** Whether the definition was found in the file text. */
+  found: boolean;
 }
 
 function splitParams(raw: string): string[] {
@@ -180,7 +226,7 @@ function splitParams(raw: string): string[] {
 /** Find the enclosing function's parameters in the file text, per language. */
 export function signatureOf(c: Candidate, fileText?: string[]): Signature {
   const fam = familyOf(c.language);
-  const sig: Signature = { params: [], types: {}, async: false, commonjs: false };
+  const sig: Signature = { params: [], types: {}, async: false, commonjs: false, found: false };
   const full = c.functionName ?? '';
   const parts = full.replace(/[()*]/g, '').split(/[.#:]+/).filter(Boolean);
   const name = parts[parts.length - 1] ?? '';
@@ -209,6 +255,7 @@ export function signatureOf(c: Candidate, fileText?: string[]): Signature {
     const m = patterns[fam].exec(line);
     if (!m) continue;
     let raw = '';
+    sig.found = true;
     if (fam === 'js') {
       sig.async = Boolean(m[1] || m[2] || m[3]) || /\basync\b/.test(line);
       raw = m[4] ?? '';
@@ -258,6 +305,7 @@ export function sampleValue(param: string, fam: Family, goType?: string): string
     if (goType && /^(u?int|float)/.test(goType)) return /amount|qty|quantity|count|delta|by|n$/.test(p) ? '1' : '42';
     if (goType === 'time.Time') return 'start';
     if (goType === 'bool') return 'true';
+    if (goType && /^\*?[A-Z]|\./.test(goType) && !goType.includes('time.')) return goType.startsWith('*') ? `&${goType.slice(1)}{ /* the same values for every call */ }` : `${goType}{ /* the same values for every call */ }`;
     if (goType && goType !== 'string') return `${param} /* ${goType} */`;
     return str(`${param}-1`);
   }
@@ -284,6 +332,8 @@ export interface Ctx {
   entity: string;
   table: string;
   model: string;
+  /** What one row is called in prose: the model name when known, else the singular table name. */
+  thing: string;
   orm: string;
   keyColumns: string[];
   fact(key: string, fallback: string): string;
@@ -335,8 +385,14 @@ export function makeCtx(c: Candidate, fileText?: string[]): Ctx {
   };
   const at = (e: EvidenceLine | undefined): string => (e ? `line ${e.line}` : `lines ${c.line}–${c.endLine}`);
   const cite = (e: EvidenceLine | undefined): string => (e ? `line ${e.line}: ${code(e.text)}` : `lines ${c.line}–${c.endLine}`);
-  const callOn = (e: EvidenceLine | undefined, factKey: string, fallback: string): string =>
-    fact(factKey, (e && calleeOf(e.text)) || fallback);
+  const callOn = (e: EvidenceLine | undefined, factKey: string, fallback: string): string => {
+    if (has(factKey) && !GENERIC_SQL_RUNNER.test(fact(factKey, ''))) return fact(factKey, '');
+    if (!e) return fact(factKey, fallback);
+    const callee = calleeOf(e.text);
+    const sql = sqlSummary(e.text);
+    if (sql && (!callee || GENERIC_SQL_RUNNER.test(callee) || /^[A-Z_]+$/.test(callee) || e.text.toUpperCase().includes(`INTO ${callee.toUpperCase()}`) || e.text.toUpperCase().includes(`FROM ${callee.toUpperCase()}`))) return sql;
+    return callee ?? sql ?? fact(factKey, fallback);
+  };
   const step = (i: number, who: string, e: EvidenceLine | undefined, text: string): string => {
     const actor = who === 'a' ? actors.a : who === 'b' ? actors.b : who === 'both' ? `${actors.a} and ${actors.b}` : who;
     const where = e ? ` (line ${e.line})` : '';
@@ -358,6 +414,7 @@ export function makeCtx(c: Candidate, fileText?: string[]): Ctx {
     entity: c.entity || table,
     table,
     model,
+    thing: has('model') ? model : /^[A-Z]/.test(base) ? base : singular(table),
     orm: fact('orm', '').toLowerCase(),
     keyColumns,
     fact,
@@ -404,7 +461,8 @@ function modulePath(file: string, fam: Family): string {
 /** Default argument list for the call under test: facts.args, else parameter names with sample values. */
 export function callArgs(x: Ctx): string {
   if (x.has('args')) return x.fact('args', '');
-  return x.sig.params.map((p) => (x.fam === 'go' ? sampleValue(p, 'go', x.sig.types[p]) : p)).join(', ');
+  if (x.sig.params.length === 0 && !x.sig.found) return x.fam === 'python' || x.fam === 'ruby' ? '...' : '/* the same arguments for every call */';
+  return x.sig.params.map((p) => (x.fam === 'go' && (p === 'ctx' || x.sig.types[p] === 'context.Context') ? 'ctx' : p)).join(', ');
 }
 
 function declareArgs(x: Ctx): string {
@@ -417,6 +475,15 @@ function declareArgs(x: Ctx): string {
       return ps.map((p) => `${p} = ${sampleValue(p, 'python')}`).join('\n');
     case 'ruby':
       return ps.map((p) => `${p} = ${sampleValue(p, 'ruby')}`).join('\n');
+    case 'go':
+      return ps
+        .filter((p) => p !== 'ctx' && x.sig.types[p] !== 'context.Context')
+        .map((p) => {
+          const t = x.sig.types[p];
+          const v = sampleValue(p, 'go', t);
+          return t && /^(u?int\d*|float\d+)$/.test(t) && t !== 'int' ? `${p} := ${t}(${v})` : `${p} := ${v}`;
+        })
+        .join('\n');
     default:
       return '';
   }
@@ -470,7 +537,7 @@ ${head}
 ${imp}${extra ? '\n' + extra : ''}
 
 describe('${x.fnName} under concurrency', () => {
-  it('${spec.should} when ${n} identical calls race', async () => {
+  it('${spec.should.replace(/'/g, "\\'")} (${n} concurrent calls)', async () => {
 ${indent(setup, 4)}${setup ? '\n' : ''}
     // Promise.all of real concurrent calls: a sequential loop would never interleave.
     const results = await Promise.allSettled(
@@ -584,7 +651,7 @@ require "rails_helper"
 RSpec.describe ${described}, "#${x.fnName} under concurrency" do
   self.use_transactional_tests = false # threads need committed rows and their own connections
 
-  it "${spec.should} when ${n} identical calls race" do
+  it "${spec.should.replace(/"/g, '\\"')} (${n} concurrent calls)" do
 ${indent(setup, 4)}${setup ? '\n' : ''}
     n = ${n}
     ready = Queue.new
@@ -687,7 +754,7 @@ export interface ModeText {
 /** A call of the function under test whose first argument is replaced (e.g. a different row per racer). */
 export function callWithFirst(x: Ctx, first: string, callee?: string): string {
   const rest = x.has('args') ? x.fact('args', '').split(',').slice(1) : x.sig.params.slice(1);
-  const restArgs = x.fam === 'go' ? rest.map((p) => sampleValue(p.trim(), 'go', x.sig.types[p.trim()])) : rest.map((p) => p.trim());
+  const restArgs = rest.map((p) => p.trim());
   const goFirst = x.fam === 'go' && x.sig.params[0] === 'ctx' ? ['ctx', first, ...restArgs.slice(1)] : [first, ...restArgs];
   const owner = x.sig.owner;
   const fn = callee ?? (owner ? (x.fam === 'go' ? `s.${x.fnName}` : x.fam === 'ruby' ? `${owner}.new.${x.fnName}` : `subject.${x.fnName}`) : x.fnName);

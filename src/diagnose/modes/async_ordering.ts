@@ -55,7 +55,9 @@ export function diagnose(x: Ctx): ModeText {
     pattern === 'reply-before-write' || pattern === 'floating-promise'
       ? `Don't add a setTimeout/sleep before ${reply}: it narrows the window, it does not order the steps.`
       : `Don't add a sleep or yield to "let the others finish": the interleaving just moves.`,
-    `Don't swallow the error with \`.catch(() => {})\`${x.fam === 'python' ? ' / a bare except' : ''} to silence it: the work still may not happen and nobody will know.`,
+    x.fam === 'python'
+      ? `Don't silence the error with a bare \`except\` or \`return_exceptions=True\` without handling the results: the work still may not happen and nobody will know.`
+      : `Don't swallow the error with \`.catch(() => {})\` to silence it: the work still may not happen and nobody will know.`,
     pattern === 'iterate-across-await' || pattern === 'mutate-across-await'
       ? `Don't wrap the whole loop in one global lock: one slow ${awaitCall} then blocks every other ${x.actors.kind}.`
       : `Don't fire-and-forget on purpose "for latency" unless the work goes through a durable queue with retries.`,
@@ -89,10 +91,22 @@ function buildSteps(x: Ctx, p: Pattern, b: Bits): string[] {
       p === 'iterate-across-await' ? `Result: the rest of ${b.state} never gets the message, and the caller's own loop ends with an error.` : `Result: ${b.state} is inconsistent, one ${x.actors.kind}'s change is lost.`,
     ];
   }
+  if (p === 'foreach-async') {
+    const inner = /await\s+([\w.]+)\s*\(/.exec(b.startText)?.[1] ?? 'the awaited call';
+    const coll = /([\w.]+)\.forEach/.exec(b.startText)?.[1] ?? b.state;
+    return [
+      x.step(0, 'a', b.start, `${coll}.forEach starts one async callback per element and discards their promises`),
+      x.step(1, 'a', b.start, `each callback reaches await ${inner} and suspends`),
+      x.step(2, 'a', b.act, `${x.fnName} returns${b.act ? ` (${b.act.text.trim().slice(0, 40)})` : ''} while every ${inner} is still pending`),
+      x.step(3, 'b', undefined, `the caller (or the next job) proceeds as if all of ${coll} were handled`),
+      x.step(4, 'a', b.start, `one ${inner} rejects → unhandled rejection, no retry, nobody is told`),
+      `Result: ${x.fnName} reports completion for work that is still running, and failures inside ${coll}.forEach are lost.`,
+    ];
+  }
   return [
     x.step(0, 'a', b.start, `calls ${b.unawaited} → a promise nobody awaits; the write is only queued`),
     x.step(1, 'a', b.act, `${b.reply} runs immediately (id not assigned yet, nothing stored yet)`),
-    x.step(2, 'b', undefined, `the client reads the ${x.entity} it was just told about → not found`),
+    x.step(2, 'b', undefined, `the client's follow-up read of the ${x.entity} it was just told about → not found`),
     x.step(3, 'a', b.start, `${b.unawaited} finally runs its query`),
     x.step(4, 'a', b.start, `if it fails (constraint, lost connection) → unhandled rejection; the response already said success`),
     `Result: the caller${p === 'reply-before-write' ? ' got a success and an id' : ' moved on'} for work that may never be stored, and errors are invisible.`,
@@ -121,7 +135,7 @@ function buildTest(x: Ctx, p: Pattern, b: { unawaited: string; state: string; aw
     });
   }
   return concurrentTest(x, {
-    should: `stores every ${x.entity} before replying`,
+    should: p === 'foreach-async' ? 'resolves only after every callback has finished' : `stores every ${x.entity} before replying`,
     n: 10,
     assert: {
       js: `for (const r of results) {\n  expect(r.status).toBe('fulfilled');\n  // what the caller was told exists must already be readable\n  const id = (r as PromiseFulfilledResult<{ id?: unknown }>).value?.id;\n  expect(id).toBeDefined();\n}\n// and a failing ${b.unawaited} must fail the call, not become an unhandled rejection:\n// make it reject once and expect the call to reject (or the route to answer 500)`,
@@ -164,9 +178,10 @@ function serialize<T>(key: string, work: () => Promise<T>): Promise<T> {
     return [`Do not keep a value of ${b.state} across an await. Either compute and write it without suspending in between, serialize the read-await-write per key, or move the state into the database and update it atomically there.`, fenced(x.fence, code)].join('\n\n');
   }
   if (p === 'foreach-async') {
+    const coll = /([\w.]+)\.forEach/.exec(b.startText)?.[1] ?? 'items';
     return [
-      'Replace forEach(async …) with a loop that awaits, or with Promise.all when the iterations are independent:',
-      fenced(x.fence, `await Promise.all(items.map(async (item) => {\n  /* the callback body, unchanged */\n}));\n// or, to keep the order:\nfor (const item of items) {\n  /* await … */\n}`),
+      `Replace ${coll}.forEach(async …) with a loop that awaits, or with Promise.all when the iterations are independent, so ${x.fnName} finishes only when every callback has and a failure rejects the call:`,
+      fenced(x.fence, `await Promise.all(${coll}.map(async (item) => {\n  /* the callback body, unchanged */\n}));\n// or, to keep the order:\nfor (const item of ${coll}) {\n  /* await … */\n}`),
     ].join('\n\n');
   }
   const awaited =
@@ -176,6 +191,6 @@ function serialize<T>(key: string, work: () => Promise<T>): Promise<T> {
   return [
     `Await ${b.unawaited} before anything that depends on it (analytics, the reply), and build the response from what it returned, so the id exists and a failure reaches the error handler (500) instead of being an unhandled rejection:`,
     fenced(x.fence, `${awaited}\n${x.fam === 'python' ? '# reply with saved.id' : '// reply with saved.id, after the write has landed'}`),
-    `If the work must not delay the response, hand it to a durable queue (an outbox row in the same transaction, or a job with retries), not to an unawaited promise. Turn on \`@typescript-eslint/no-floating-promises\` so this cannot come back.`,
+    `If the work must not delay the response, hand it to a durable queue (an outbox row in the same transaction, or a job with retries), not to an unawaited ${x.fam === 'python' ? 'task' : 'promise'}. ${x.fam === 'python' ? 'Run the tests with asyncio debug mode (PYTHONASYNCIODEBUG=1) so never-awaited coroutines are reported.' : 'Turn on `@typescript-eslint/no-floating-promises` so this cannot come back.'}`,
   ].join('\n\n');
 }

@@ -58,13 +58,18 @@ export function diagnose(x: Ctx): ModeText {
     kind === 'mutex' ? `Result: the process stops serving ${x.entity}; only a restart clears it.` : `Result: ${x.actors.b}'s whole batch fails after a stall and must be redone.`,
   ];
 
-  const missingTest = rowLoop ? rowLoopTest(x, collection, sortKey) : mutexTest(x, other);
+  const rowPair = kind === 'row' && !rowLoop;
+  const missingTest = rowLoop ? rowLoopTest(x, collection, sortKey) : rowPair ? rowPairTest(x) : mutexTest(x, other);
 
-  const fix = rowLoop ? rowFix(x, collection, sortKey) : mutexFix(x, a, b, other);
+  const fix = rowLoop ? rowFix(x, collection, sortKey) : rowPair ? rowPairFix(x, a, b) : mutexFix(x, a, b, other);
 
   const whatNotToDo = [
-    `Don't just retry the batch on 40P01 and call it fixed: the retry can deadlock again, and every retry holds locks longer.`,
-    `Don't raise deadlock_timeout or statement timeouts: the cycle is still there, you only wait longer to find it.`,
+    kind === 'mutex'
+      ? `Don't "fix" it by adding a timeout around ${code(b)}: the ordering bug stays and the timeout path is never tested.`
+      : `Don't just retry the batch on 40P01 and call it fixed: the retry can deadlock again, and every retry holds locks longer.`,
+    kind === 'mutex'
+      ? `Don't make ${code(a)} or ${code(b)} re-entrant or recursive to get past the hang: the two paths still wait on each other.`
+      : `Don't raise deadlock_timeout or statement timeouts: the cycle is still there, you only wait longer to find it.`,
     `Don't replace the locks with one global lock for ${x.entity}: it removes the deadlock by removing all concurrency.`,
     kind === 'mutex'
       ? `Don't use TryLock loops to dodge the cycle: they livelock under load and hide the ordering bug.`
@@ -96,8 +101,63 @@ function rowLoopTest(x: Ctx, collection: string, sortKey: string): string {
   });
 }
 
+function rowPairTest(x: Ctx): string {
+  const [p0, p1, ...rest] = x.sig.params.filter((p) => p !== 'ctx');
+  if (!p0 || !p1) return mutexTest(x, '');
+  const owner = x.sig.owner;
+  const callee = owner ? (x.fam === 'go' ? `s.${x.fnName}` : x.fam === 'ruby' ? `${owner}.new.${x.fnName}` : `subject.${x.fnName}`) : x.fnName;
+  const ctx = x.fam === 'go' && x.sig.params[0] === 'ctx' ? 'ctx, ' : '';
+  const args = (a: string, b: string) => `${callee}(${ctx}${[a, b, ...rest].join(', ')})`;
+  const pick = (fam: 'js' | 'python' | 'ruby' | 'go') =>
+    fam === 'python'
+      ? `${args(p0, p1)} if i % 2 == 0 else ${args(p1, p0)}`
+      : fam === 'ruby'
+        ? `i.even? ? ${args(p0, p1)} : ${args(p1, p0)}`
+        : fam === 'go'
+          ? `if i%2 == 0 {\n\t\t\t\t\treturn ${args(p0, p1)}\n\t\t\t\t}\n\t\t\t\treturn ${args(p1, p0)}`
+          : `i % 2 === 0 ? ${args(p0, p1)} : ${args(p1, p0)}`;
+  return concurrentTest(x, {
+    should: `runs ${p0}→${p1} and ${p1}→${p0} at the same time without a deadlock`,
+    n: 10,
+    call: { js: pick('js'), python: pick('python'), ruby: pick('ruby'), go: pick('go') },
+    assert: {
+      js: `expect(results.filter((r) => r.status === 'rejected')).toHaveLength(0); // no 40P01`,
+      python: `assert [r for r in results if isinstance(r, Exception)] == []  # no "deadlock detected"`,
+      ruby: `expect(results.grep(ActiveRecord::Deadlocked)).to be_empty`,
+      go: `for err := range errs {\n\tif err != nil {\n\t\tt.Fatalf("opposite-order calls failed: %v", err) // 40P01\n\t}\n}`,
+    },
+  });
+}
+
+function rowPairFix(x: Ctx, a: string, b: string): string {
+  const [p0 = 'first_id', p1 = 'second_id'] = x.sig.params.filter((p) => p !== 'ctx');
+  const code =
+    x.fam === 'python'
+      ? x.orm === 'sqlalchemy'
+        ? `rows = session.execute(select(${x.model}).where(${x.model}.id.in_([${p0}, ${p1}])).order_by(${x.model}.id).with_for_update()).scalars().all()`
+        : `rows = {r.pk: r for r in ${x.model}.objects.select_for_update().filter(pk__in=[${p0}, ${p1}]).order_by("pk")}`
+      : x.fam === 'ruby'
+        ? `rows = ${x.model}.where(id: [${p0}, ${p1}]).order(:id).lock.index_by(&:id)`
+        : x.fam === 'go'
+          ? `rows, err := tx.QueryContext(ctx, \`SELECT id FROM ${x.table} WHERE id = ANY($1) ORDER BY id FOR UPDATE\`, pq.Array([]int64{${p0}, ${p1}}))`
+          : x.orm === 'knex'
+            ? `const rows = await trx('${x.table}').whereIn('id', [${p0}, ${p1}]).orderBy('id').forUpdate();`
+            : `const { rows } = await client.query('SELECT id FROM ${x.table} WHERE id = ANY($1) ORDER BY id FOR UPDATE', [[${p0}, ${p1}]]);`;
+  return [
+    `Lock both rows in one global order (by id), whatever the direction of the call: take ${code0(a)} and ${code0(b)} in a single statement ordered by id, then do the updates.`,
+    fenced('sql', `SELECT id FROM ${x.table} WHERE id IN ($1, $2) ORDER BY id FOR UPDATE;`),
+    fenced(x.fence, code),
+    `Keep the transaction short and set \`lock_timeout\` so an unexpected wait fails fast.`,
+  ].join('\n\n');
+}
+
+function code0(s: string): string {
+  return '`' + s + '`';
+}
+
 function mutexTest(x: Ctx, other: string): string {
-  const otherCall = other ? other.split(/[.#]/).pop() ?? other : 'otherPath';
+  const otherParts = other ? other.split(/[.#]/) : [];
+  const otherCall = otherParts.length > 1 ? `${otherParts[0]!.charAt(0).toLowerCase()}${otherParts[0]!.slice(1)}.${otherParts[otherParts.length - 1]}` : other || 'otherPath';
   return concurrentTest(x, {
     should: `runs ${x.fnName} and ${otherCall} together without hanging`,
     n: 100,

@@ -25,13 +25,15 @@ export function diagnose(x: Ctx): ModeText {
   const replica = x.fact('replica', 'the replica');
   const cacheKey = x.fact('cacheKey', `${singular(x.table)}:{id}`);
   const ttl = x.fact('cacheTtl', '');
-  const thing = singular(x.table);
+  const thing = x.thing;
   const lagger =
     source === 'cache'
       ? `the cache (${code(cacheKey)}${ttl ? `, TTL ${ttl}` : ''})`
       : source === 'search'
         ? 'the search index'
-        : `${code(replica)}`;
+        : /router/i.test(replica)
+          ? `the replica (by ${code(replica)})`
+          : `${code(replica)}`;
   // Second actor is the lagging copy itself.
   const b = source === 'cache' ? 'cache' : source === 'search' ? 'search index' : 'replica';
 
@@ -107,7 +109,7 @@ function buildFix(x: Ctx, source: Source, b: { writeCall: string; readCall: stri
 // use ${acc} below instead of ${b.readCall}(...)`
         : `const { rows: [${acc}] } = await db.query('UPDATE ${x.table} SET … WHERE id = $1 RETURNING *', [id]);`
       : x.fam === 'python'
-        ? `updated = ${x.model}.objects.filter(pk=pk, /* same conditions */).update(/* same values */)
+        ? `updated = ${x.model}.objects.filter(pk=pk, ...).update(...)  # same conditions and values as today
 if updated == 1:
     ...  # decide from the UPDATE's own result
 # or pin the read to the primary in write flows:

@@ -1,5 +1,5 @@
 /** Lost update: read a value, compute in application code, write it back over a concurrent change. */
-import { camel, code, concurrentTest, fenced, snake, singular, type Ctx, type ModeText } from '../common.js';
+import { camel, code, concurrentTest, fenced, snake, type Ctx, type ModeText } from '../common.js';
 
 /** The amount added, from facts or the compute line: `count++` → 1, `x += quantity` → quantity. */
 function deltaOf(x: Ctx, text: string): string {
@@ -33,7 +33,9 @@ export function diagnose(x: Ctx): ModeText {
   const inTx = x.fact('inTransaction', '') === 'yes' || /transaction|atomic|BeginTx|\btrx\b|\bt\b\s*\}/.test(c.evidence.map((e) => e.text).join('\n'));
   const isolation = x.fact('isolation', 'READ COMMITTED');
   const idCol = x.fact('idColumn', 'id');
-  const thing = singular(x.table);
+  const thing = x.thing;
+  // The row's id as the test knows it: a parameter named like an id, else the id column.
+  const idVar = x.sig.params.find((p) => /id$/i.test(p) && !/^(user|member|customer|actor)/i.test(p)) ?? (x.fam === 'go' || x.fam === 'js' ? camel(idCol) : idCol);
 
   const explanation = [
     `This is a lost update on ${code(`${x.table}.${col}`)} in ${x.fnLabel}: ${x.cite(read)} reads the current value, ${compute ? `${x.cite(compute)} computes the new one in application code, and ` : ''}${x.cite(write)} writes the computed number back. Two ${x.actors.kind}s that read before either writes both compute from the same old value, and the second write silently replaces the first. ${inTx ? `The surrounding transaction does not prevent it: at ${isolation} ${readCall} is a plain read that takes no row lock.` : `The read and the write are separate statements, so nothing holds the row between them.`}${guard ? ` The guard (${code(guard)}) is evaluated on the stale value too, so it can also be passed twice.` : ''}`,
@@ -63,15 +65,16 @@ export function diagnose(x: Ctx): ModeText {
     n,
     setup: {
       js: `const before = await load${x.model}(); // the ${thing} row, read straight from the database`,
-      python: `before = ${x.orm === 'sqlalchemy' ? `session.get(${x.model}, ${idCol})` : `${x.model}.objects.get(pk=${idCol})`}`,
-      ruby: `before = ${x.model}.find(${idCol}).${col}`,
-      go: `var before int\nif err := db.QueryRowContext(ctx, \`SELECT ${col} FROM ${x.table} WHERE ${idCol} = $1\`, ${camel(idCol)}).Scan(&before); err != nil {\n\tt.Fatal(err)\n}`,
+      python: `before = ${x.orm === 'sqlalchemy' ? `session.get(${x.model}, ${idVar})` : `${x.model}.objects.get(pk=${idVar})`}`,
+      ruby: `before = ${x.model}.find(${idVar}).${col}`,
+      go: `var before int\nif err := db.QueryRowContext(ctx, \`SELECT ${col} FROM ${x.table} WHERE ${idCol} = $1\`, ${idVar}).Scan(&before); err != nil {\n\tt.Fatal(err)\n}`,
     },
+    call: perActorCall(x),
     assert: {
       js: `expect(results.filter((r) => r.status === 'rejected')).toHaveLength(0);\nconst after = await load${x.model}();\n${finalJs}`,
       python: `assert [r for r in results if isinstance(r, Exception)] == []\nbefore_value = before.${col}\n${x.orm === 'sqlalchemy' ? `session.refresh(before)` : 'before.refresh_from_db()'}\nassert before.${col} == before_value + N * ${delta}`,
-      ruby: `expect(results.grep(StandardError)).to be_empty\nexpect(${x.model}.find(${idCol}).${col}).to eq(before + n * ${delta})`,
-      go: `for err := range errs {\n\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n}\nvar after int\nif err := db.QueryRowContext(ctx, \`SELECT ${col} FROM ${x.table} WHERE ${idCol} = $1\`, ${camel(idCol)}).Scan(&after); err != nil {\n\tt.Fatal(err)\n}\nif after != before+n*${/^\d+$/.test(delta) ? delta : 1} {\n\tt.Fatalf("${col}: want %d, got %d (lost updates)", before+n*${/^\d+$/.test(delta) ? delta : 1}, after)\n}`,
+      ruby: `expect(results.grep(StandardError)).to be_empty\nexpect(${x.model}.find(${idVar}).${col}).to eq(before + n * ${delta})`,
+      go: `for err := range errs {\n\tif err != nil {\n\t\tt.Fatal(err)\n\t}\n}\nvar after int\nif err := db.QueryRowContext(ctx, \`SELECT ${col} FROM ${x.table} WHERE ${idCol} = $1\`, ${idVar}).Scan(&after); err != nil {\n\tt.Fatal(err)\n}\nif after != before+n*${/^\d+$/.test(delta) ? delta : 1} {\n\tt.Fatalf("${col}: want %d, got %d (lost updates)", before+n*${/^\d+$/.test(delta) ? delta : 1}, after)\n}`,
       sql: `SELECT ${col} FROM ${x.table} WHERE ${idCol} = :${idCol}; -- must equal start + ${n} * ${delta}`,
     },
   });
@@ -85,6 +88,31 @@ export function diagnose(x: Ctx): ModeText {
     `Don't repair ${col} with a periodic recount job: it hides the drift and ${guard ? 'the bound is still exceeded in between' : 'readers see wrong numbers in between'}.`,
   ];
   return { explanation, interleaving, missingTest, fix, whatNotToDo };
+}
+
+/** Same row, but a different acting user per call when the function takes one (each must count). */
+function perActorCall(x: Ctx): Partial<Record<'js' | 'python' | 'go' | 'ruby', string>> {
+  const ps = x.sig.params;
+  if (!ps.some((p) => /^(user|member|customer|actor|account)_?id$/i.test(p))) return {};
+  const vary = (fam: 'js' | 'python' | 'go' | 'ruby') =>
+    ps
+      .map((p) => {
+        if (fam === 'go' && (p === 'ctx' || x.sig.types[p] === 'context.Context')) return 'ctx';
+        if (!/^(user|member|customer|actor|account)_?id$/i.test(p)) return p;
+        if (fam === 'go') return /int/.test(x.sig.types[p] ?? '') ? `${p} + ${x.sig.types[p]}(i)` : `${p} + fmt.Sprint(i)`;
+        if (fam === 'js') return `\`${'${'}${p}}-${'${'}i}\``;
+        if (fam === 'python') return `f"{${p}}-{i}"`;
+        return `"#{${p}}-#{i}"`;
+      })
+      .join(', ');
+  const owner = x.sig.owner;
+  const callee = owner ? (x.fam === 'go' ? `s.${x.fnName}` : x.fam === 'ruby' ? `${owner}.new.${x.fnName}` : `subject.${x.fnName}`) : x.fnName;
+  return {
+    js: `${callee}(${vary('js')})`,
+    python: `${callee}(${vary('python')})`,
+    ruby: `${callee}(${vary('ruby')})`,
+    go: `_, err := ${callee}(${vary('go')})\n\t\t\t\treturn err`,
+  };
 }
 
 function buildFix(x: Ctx, col: string, delta: string, guard: string, idCol: string): string {

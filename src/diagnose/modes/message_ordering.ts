@@ -23,18 +23,19 @@ export function diagnose(x: Ctx): ModeText {
   const ack = x.ev('ack');
   const publish = x.ev('publish');
   const commit = x.ev('commit');
+  const statusWrites = x.c.evidence.filter((e) => e.role === 'status-write');
   const sideCall = x.callOn(side, 'sideEffectCall', 'the side effect');
   const recordCall = x.callOn(record, 'writeCall', 'the write');
   const statusCol = x.fact('statusColumn', 'status');
   const msgId = x.fact('messageId', x.fam === 'ruby' ? 'event.id' : x.fam === 'python' ? 'message.id' : 'job.id');
   const retries = x.fact('retries', '');
   const deliveryLabel = broker ? `${broker} delivers at least once` : 'the queue delivers at least once';
-  const thing = singular(x.table);
+  const thing = x.thing;
 
   const what: Record<Pattern, string> = {
-    'side-effect-before-record': `${x.cite(side)} performs ${code(sideCall)}, and only afterwards ${x.cite(record)} records that it happened. ${deliveryLabel}${retries ? ` (${retries})` : ''}: if anything fails after the side effect, or the worker stalls past its lease, the message is delivered again and nothing tells the second delivery that ${sideCall} already ran. Enqueuing without a deterministic job id adds duplicates for the same ${thing} too.`,
+    'side-effect-before-record': `${x.cite(side)} performs ${code(sideCall)}, and only afterwards ${x.cite(record)} records that it happened. ${deliveryLabel}${retries ? ` (${retries})` : ''}: if anything fails after the side effect, or the worker stalls past its lease, the message is delivered again and nothing tells the second delivery that ${sideCall} already ran. Unless the producer sets a deterministic job id, re-enqueueing the same ${thing} adds duplicate jobs too.`,
     'ack-before-work': `${x.cite(ack)} acknowledges the message before the work at ${x.cite(side ?? record)} is done. A crash or error in between loses the message: the broker considers it handled and never redelivers it.`,
-    'out-of-order-status': `${x.cite(record)} writes the message's ${statusCol} unconditionally. Messages for the same ${thing} are processed concurrently and retried later, so an older event can be applied after a newer one and move ${thing}.${statusCol} backwards; nothing compares the event's sequence or timestamp with the state already applied.`,
+    'out-of-order-status': `${statusWrites.length > 1 ? statusWrites.map((e) => x.cite(e)).join(' and ') : x.cite(record)} ${statusWrites.length > 1 ? 'write' : 'writes'} the message's ${statusCol} unconditionally. Messages for the same ${thing} are processed concurrently and retried later, so an older event can be applied after a newer one and move ${thing}.${statusCol} backwards; nothing compares the event's sequence or timestamp with the state already applied.`,
     'publish-before-commit': `${x.cite(publish)} publishes the message, and ${x.cite(commit)} commits the database change separately. If the commit fails the consumers act on a change that never happened; if the publish fails after the commit, consumers never hear about it. Consumers may also receive the message before the commit is visible.`,
   };
 
@@ -107,7 +108,7 @@ export function diagnose(x: Ctx): ModeText {
           },
         })
       : concurrentTest(x, {
-          should: pattern === 'ack-before-work' ? `does not lose the message when the work fails` : `performs ${sideCall} once when the same message is delivered ${10} times`,
+          should: pattern === 'ack-before-work' ? `does not lose the message when the work fails` : `performs ${sideCall} once for one message delivered repeatedly`,
           n: 10,
           setup: {
             js: `const effect = ${spyOn(x, sideCall)};\nconst job = makeJob({ id: 'msg-1' }); // one message, delivered repeatedly`,
@@ -132,7 +133,7 @@ export function diagnose(x: Ctx): ModeText {
   const fix = buildFix(x, pattern, { msgId, statusCol, sideCall, broker, thing });
 
   const whatNotToDo = [
-    `Don't rely on the broker for exactly-once: ${broker || 'no queue'} guarantees it end to end; retries, stalls and redeliveries are normal.`,
+    `Don't rely on the broker for exactly-once: ${broker || 'the queue'} does not guarantee it end to end; retries, stalls and redeliveries are normal.`,
     pattern === 'side-effect-before-record'
       ? `Don't check "already sent?" with a SELECT before ${sideCall}: two deliveries race that check (a toctou); claim with an INSERT on a unique key instead.`
       : `Don't sort messages in memory in one worker: order is lost across retries, processes and partitions.`,

@@ -23,7 +23,7 @@ export function diagnose(x: Ctx): ModeText {
   const column = x.fact('column', pattern === 'max-plus-one' ? 'position' : 'the range');
   const [startCol, endCol] = x.fact('rangeColumns', 'starts_at, ends_at').split(/[,\s]+/).filter(Boolean);
   const isolation = x.fact('isolation', 'READ COMMITTED');
-  const thing = singular(x.table);
+  const thing = x.thing;
 
   const what: Record<Pattern, string> = {
     'max-plus-one': `${x.cite(range)} reads the current maximum ${column} over ${scopeText} and ${x.cite(insert)} inserts a ${thing} at max + 1`,

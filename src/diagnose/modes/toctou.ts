@@ -34,7 +34,7 @@ export function diagnose(x: Ctx): ModeText {
   const keyTuple = x.keyColumns.length ? `(${keys})` : 'the business key';
   const existingIndex = x.fact('existingIndex', '');
   const isolation = x.fact('isolation', 'READ COMMITTED');
-  const thing = singular(x.table);
+  const thing = x.thing;
 
   const schemaNote =
     existingIndex && existingIndex !== 'none'
@@ -57,11 +57,11 @@ export function diagnose(x: Ctx): ModeText {
   const interleaving: string[] = [];
   let t = 0;
   interleaving.push(x.step(t++, 'a', check, `${checkCall} for ${keys} → nothing found, the check passes`));
-  interleaving.push(x.step(t++, 'b', check, `same ${checkCall} for ${keys} → nothing found (${x.actors.a} has not written yet)`));
+  interleaving.push(x.step(t++, 'b', check, `runs ${checkCall} for ${keys} too → nothing found (${x.actors.a} has not written yet)`));
   const actList = acts.length > 0 ? acts : act ? [act] : [];
   if (actList.length === 0) actList.push({ line: c.endLine, text: actCall, role: 'act' });
   for (const e of actList) {
-    const call = calleeOf(e.text) ?? actCall;
+    const call = x.callOn(e, '__none', actCall);
     const isExt = external !== '' && call === external;
     interleaving.push(x.step(t++, 'a', e, `${call}${isExt && idemKey ? ' with its own idempotency key' : ''} succeeds`));
     interleaving.push(
@@ -71,7 +71,7 @@ export function diagnose(x: Ctx): ModeText {
         e,
         isExt
           ? `${call}${idemKey ? ' with a different key' : ''} succeeds too: a second external effect`
-          : `${call} succeeds too: ${existingIndex ? `the ${existingIndex}` : 'no unique constraint'} on ${keyTuple} rejects nothing`,
+          : `${call} succeeds too: nothing on ${keyTuple} rejects the second row${existingIndex ? ` (only a ${existingIndex})` : ''}`,
       ),
     );
   }
@@ -131,15 +131,17 @@ interface FixArgs {
 
 function buildFix(x: Ctx, a: FixArgs): string {
   const useKeyColumn = a.idemKey !== '' || a.windowText !== '' || x.keyColumns.length === 0;
-  const cols = useKeyColumn ? ['idempotency_key'] : x.keyColumns.map(snake);
+  const uniqueCols = useKeyColumn ? ['idempotency_key'] : x.keyColumns.map(snake);
+  // Columns written by the claiming INSERT: the business key plus the idempotency key.
+  const cols = useKeyColumn ? [...x.keyColumns.map(snake), 'idempotency_key'] : uniqueCols;
   const idx = useKeyColumn ? `${snake(x.table)}_idempotency_key_key` : constraintName(x, 'key');
   const ddl = [
     useKeyColumn ? `ALTER TABLE ${x.table} ADD COLUMN idempotency_key text;` : '',
-    `CREATE UNIQUE INDEX CONCURRENTLY ${idx} ON ${x.table} (${cols.join(', ')});`,
+    `CREATE UNIQUE INDEX CONCURRENTLY ${idx} ON ${x.table} (${uniqueCols.join(', ')});`,
   ]
     .filter(Boolean)
     .join('\n');
-  const intro = `Make the database the arbiter: a unique constraint on (${cols.join(', ')}) and insert-then-process instead of check-then-act. The ${x.actors.kind} whose INSERT wins goes on to ${a.actCall}; the loser gets "already exists" and returns the winner's result. ${a.checkCall} goes away.`;
+  const intro = `Make the database the arbiter: a unique constraint on (${uniqueCols.join(', ')}) and insert-then-process instead of check-then-act. The ${x.actors.kind} whose INSERT wins goes on to ${a.actCall}; the loser gets "already exists" and returns the winner's result. ${a.checkCall} goes away.`;
   const camelCols = cols.map(camel);
   const obj = camelCols.join(', ');
   let codeBlock = '';
@@ -153,7 +155,7 @@ function buildFix(x: Ctx, a: FixArgs): string {
     case 'js': {
       const accessor = camel(x.model.charAt(0).toLowerCase() + x.model.slice(1));
       if (x.orm === 'prisma') {
-        codeBlock = `// schema.prisma: @@unique([${obj}]) on model ${x.model}
+        codeBlock = `// schema.prisma: @@unique([${uniqueCols.map(camel).join(', ')}]) on model ${x.model}
 try {
   const claimed = await prisma.${accessor}.create({ data: { ${obj}, status: 'pending' } });
   // we own the key: now do the work${a.external ? ` (${a.external} with idempotencyKey: claimed.idempotencyKey)` : ''}
@@ -166,7 +168,7 @@ try {
       } else if (x.orm === 'knex') {
         codeBlock = `const [claimed] = await db('${x.table}')
   .insert({ ${cols.map((k) => `${k}: ${camel(k)}`).join(', ')}, status: 'pending' })
-  .onConflict([${cols.map((k) => `'${k}'`).join(', ')}])
+  .onConflict([${uniqueCols.map((k) => `'${k}'`).join(', ')}])
   .ignore()
   .returning('id');
 if (!claimed) return { status: 'duplicate' };`;
@@ -182,7 +184,7 @@ if (!claimed) return { status: 'duplicate' };`;
   .values({ ${obj}, status: 'pending' }).orIgnore().returning('id').execute();
 if (res.raw.length === 0) return { status: 'duplicate' };`;
       } else if (x.orm === 'mongoose') {
-        codeBlock = `// ${x.model}Schema.index({ ${obj.split(', ').map((k) => `${k}: 1`).join(', ')} }, { unique: true })
+        codeBlock = `// ${x.model}Schema.index({ ${uniqueCols.map((k) => `${camel(k)}: 1`).join(', ')} }, { unique: true })
 try {
   await ${x.model}.create({ ${obj}, status: 'pending' });
 } catch (err) {
@@ -192,13 +194,13 @@ try {
       } else {
         codeBlock = `const { rows } = await db.query(
   \`INSERT INTO ${x.table} (${cols.join(', ')}, status) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}, 'pending')
-   ON CONFLICT (${cols.join(', ')}) DO NOTHING RETURNING id\`,
+   ON CONFLICT (${uniqueCols.join(', ')}) DO NOTHING RETURNING id\`,
   [${obj}],
 );
 if (rows.length === 0) return { status: 'duplicate' }; // another request owns this key`;
       }
       if (a.external) {
-        codeBlock += `\n\nawait ${a.external}({ /* … */ }, { idempotencyKey: \`${x.table}:\${${camelCols[0] ?? 'id'}}\` }); // same key on every retry`;
+        codeBlock += `\n\nawait ${a.external}({ /* … */ }, { idempotencyKey }); // the same key on every retry of this action`;
       }
       break;
     }
@@ -208,16 +210,17 @@ if (rows.length === 0) return { status: 'duplicate' }; // another request owns t
 
 claimed = session.execute(
     insert(${x.model}).values(${cols.map((k) => `${k}=${k}`).join(', ')}, status="pending")
-    .on_conflict_do_nothing(index_elements=[${cols.map((k) => `"${k}"`).join(', ')}])
+    .on_conflict_do_nothing(index_elements=[${uniqueCols.map((k) => `"${k}"`).join(', ')}])
     .returning(${x.model}.id)
 ).scalar_one_or_none()
 if claimed is None:
     raise AlreadyDone()`;
       } else {
         const fields = cols.map((k) => k.replace(/_id$/, ''));
+        const uniqueFields = uniqueCols.map((k) => k.replace(/_id$/, ''));
         codeBlock = `# models.py
 class Meta:
-    constraints = [models.UniqueConstraint(fields=[${fields.map((f) => `"${f}"`).join(', ')}], name="${idx}")]
+    constraints = [models.UniqueConstraint(fields=[${uniqueFields.map((f) => `"${f}"`).join(', ')}], name="${idx}")]
 
 # services.py: insert first, inside its own atomic block
 from django.db import IntegrityError, transaction
@@ -228,11 +231,11 @@ try:
 except IntegrityError:
     raise AlreadyDone()  # another request won; do not act again`;
       }
-      if (a.external) codeBlock += `\n\n${a.external}(..., idempotency_key=f"${x.table}:{${cols[0]}}")  # same key on every retry`;
+      if (a.external) codeBlock += `\n\n${a.external}(..., idempotency_key=idempotency_key)  # the same key on every retry`;
       break;
     case 'ruby':
       codeBlock = `# db/migrate/xxxx_add_unique_${idx}.rb
-add_index :${x.table}, [${cols.map((k) => `:${k}`).join(', ')}], unique: true, algorithm: :concurrently
+add_index :${x.table}, [${uniqueCols.map((k) => `:${k}`).join(', ')}], unique: true, algorithm: :concurrently
 
 # insert first; the unique index decides who acts
 begin
@@ -245,7 +248,7 @@ end`;
       codeBlock = `var id int64
 err := tx.QueryRowContext(ctx, \`
 	INSERT INTO ${x.table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})
-	ON CONFLICT (${cols.join(', ')}) DO NOTHING
+	ON CONFLICT (${uniqueCols.join(', ')}) DO NOTHING
 	RETURNING id\`, ${camelCols.join(', ')}).Scan(&id)
 if errors.Is(err, sql.ErrNoRows) {
 	return ErrAlreadyExists // another request owns this key
@@ -256,16 +259,22 @@ if err != nil {
       break;
     default:
       codeBlock = `INSERT INTO ${x.table} (${cols.join(', ')}) VALUES (…)
-ON CONFLICT (${cols.join(', ')}) DO NOTHING
+ON CONFLICT (${uniqueCols.join(', ')}) DO NOTHING
 RETURNING id; -- no row back: someone else already did it`;
+  }
+  if (useKeyColumn && x.fam !== 'sql') {
+    const parts = [...x.keyColumns.map((k) => (x.fam === 'js' ? '${' + camel(k) + '}' : '{' + snake(k) + '}')), x.fam === 'js' ? '${requestId}' : '{request_id}'];
+    const keyExpr = x.fam === 'js' ? '`' + parts.join(':') + '`' : x.fam === 'go' ? `fmt.Sprintf("${parts.map(() => '%v').join(':')}", ${[...x.keyColumns.map(camel), 'requestID'].join(', ')})` : x.fam === 'ruby' ? '"' + parts.map((p) => '#' + p).join(':') + '"' : 'f"' + parts.join(':') + '"';
+    const comment = x.fam === 'python' || x.fam === 'ruby' ? '#' : '//';
+    const decl = x.fam === 'js' ? `const idempotencyKey = ${keyExpr};` : x.fam === 'go' ? `idempotencyKey := ${keyExpr}` : `idempotency_key = ${keyExpr}`;
+    codeBlock = `${comment} deterministic: the client sends one request id per user action and reuses it on retries\n${decl}\n\n${codeBlock}`;
   }
   const parts = [intro, fenced('sql', ddl), fenced(x.fam === 'sql' ? 'sql' : x.fence, codeBlock)];
   if (a.external) {
     parts.push(
-      `Pass a deterministic idempotency key to ${a.external} (derived from ${cols.join(', ')} or a request id the client sends once per action${a.idemKey ? `, not ${code(a.idemKey)}` : ''}), so even two calls that get through are one charge/effect downstream.`,
+      `Pass that deterministic idempotency key to ${a.external} (built from ${keyList(x, 'the business key')} and a request id the client sends once per action${a.idemKey ? `, not the per-call ${code(a.idemKey.replace(/^.*?=\s*/, '').replace(/;$/, ''))}` : ''}), so even two calls that get through are one charge/effect downstream.`,
     );
   }
-  if (!useKeyColumn) parts.push(`Map the unique violation to the domain error (e.g. ${pascal(a.thing)}Unavailable) instead of pre-checking.`);
   return parts.join('\n\n');
 }
 

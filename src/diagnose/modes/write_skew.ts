@@ -11,7 +11,7 @@ export function diagnose(x: Ctx): ModeText {
   const parentTable = x.fact('parentTable', parentKey ? plural(parentKey.replace(/_?id$/i, '')) : '');
   const parent = parentTable ? singular(parentTable) : 'parent';
   const isolation = x.fact('isolation', 'READ COMMITTED');
-  const thing = singular(x.table);
+  const thing = x.thing;
   const scope = parentTable ? `the same ${parent}` : `the same set of ${x.table}`;
 
   const explanation = [
