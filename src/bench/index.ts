@@ -1,11 +1,21 @@
-/** `npm run bench [-- engine|tokens|webhooks]`: prints the benchmark tables (no assertions; figures only). */
+/**
+ * `npm run bench [-- SECTION [ARG]]`: prints the benchmark tables (figures only, no assertions).
+ * Sections: engine, tokens [CORPUS_DIR, default ../shared/corpus].
+ */
 import { benchEngine } from './engine.js';
+import { benchTokens } from './tokens.js';
 
-const only = process.argv[2];
+const [only, arg] = process.argv.slice(2);
 const sections: Record<string, () => Promise<void>> = {
   engine: () => benchEngine(),
+  tokens: () => benchTokens(arg ?? '../shared/corpus'),
 };
 
-for (const [name, run] of Object.entries(sections)) {
-  if (!only || only === name) await run();
+if (only && !sections[only]) {
+  console.error(`unknown section "${only}"; one of: ${Object.keys(sections).join(', ')}`);
+  process.exitCode = 2;
+} else {
+  for (const [name, run] of Object.entries(sections)) {
+    if (!only || only === name) await run();
+  }
 }
