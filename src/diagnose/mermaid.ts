@@ -55,7 +55,9 @@ export function sequenceDiagram(f: Finding, c?: Candidate): string {
   // Actor names: from the candidate, else from the first two step labels.
   const labels = f.interleaving.map((s) => /^T\d+\s+(.+?)(?:\s+\(line \d+\))?:/.exec(s)?.[1]).filter((s): s is string => Boolean(s));
   const a = fromCandidate?.a ?? labels[0] ?? 'actor A';
-  const b = fromCandidate?.b ?? labels.find((l) => l !== a) ?? 'actor B';
+  // The second participant is whoever else speaks (a replica or cache in a stale read), else the candidate's B.
+  const other = labels.find((l) => !l.includes(a));
+  const b = fromCandidate && (other === undefined || other.includes(fromCandidate.b)) ? fromCandidate.b : (other ?? 'actor B');
   const out = ['sequenceDiagram', `  participant A as ${mermaidText(a)}`, `  participant B as ${mermaidText(b)}`, `  participant R as ${mermaidText(resourceOf(f, c))}`];
   for (const step of f.interleaving) {
     const m = /^(T\d+)\s+[^:]*?(?:\s+\((line \d+)\))?:\s*(.*)$/.exec(step);

@@ -71,9 +71,13 @@ export function diagnose(x: Ctx): ModeText {
         e,
         isExt
           ? `${call}${idemKey ? ' with a different key' : ''} succeeds too: a second external effect`
-          : `${call} succeeds too: nothing on ${keyTuple} rejects the second row${existingIndex ? ` (only a ${existingIndex})` : ''}`,
+          : `${call} succeeds too${existingIndex ? ` (only a ${existingIndex} on ${keyTuple})` : ''}`,
       ),
     );
+  }
+  if (actList.length === 1) {
+    interleaving.push(x.step(t++, 'a', undefined, `commits: one ${thing} for ${keys}`));
+    interleaving.push(x.step(t++, 'b', undefined, `commits too: nothing on ${keyTuple} rejects a second ${thing} for the same key`));
   }
   interleaving.push(`Result: two ${external ? `${external} effects` : `${thing} writes`} for ${keys}, where the check at line ${check?.line ?? c.line} was meant to allow one.`);
 

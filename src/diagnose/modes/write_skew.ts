@@ -106,7 +106,7 @@ function buildFix(x: Ctx, parentTable: string, parentKey: string, checkCall: str
             ? `tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})\n// on *pgconn.PgError with Code "40001": roll back and run the whole function again (bounded)`
             : `BEGIN ISOLATION LEVEL SERIALIZABLE; … COMMIT; -- retry the whole transaction on SQLSTATE 40001`;
   return [
-    `Serialize the decisions that share the invariant. Option 1 (usually simplest): lock the one row that owns the checked set — the ${singular(pt)} (${pk}) — with FOR UPDATE inside the transaction, before the check, so ${x.actors.kind}s for the same ${singular(pt)} run one after the other and the second counts the first's committed change.`,
+    `Serialize the decisions that share the invariant. Option 1 (usually simplest): lock the one row that owns the checked set — the ${singular(pt)} row in ${pt} (via ${pk}) — with FOR UPDATE inside the transaction, before the check, so ${x.actors.kind}s for the same ${singular(pt)} run one after the other and the second counts the first's committed change.`,
     fenced(x.fence, lockCode),
     `Option 2: run the check and the write at SERIALIZABLE and retry the whole transaction on SQLSTATE 40001 (PostgreSQL's SSI detects the read-write dependency).`,
     fenced(x.fence, retry),
