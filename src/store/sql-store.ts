@@ -218,6 +218,9 @@ export class SqlStore implements Store {
       .where('id', '=', jobId)
       .where('lease_owner', '=', owner)
       .where('state', '=', 'running')
+      // An expired lease is lost even if nobody has reclaimed it yet: a claimer
+      // may be doing so right now, and two workers must never both believe they hold it.
+      .where('lease_expires_at', '>', this.now())
       .returning('id')
       .executeTakeFirst();
     return row !== undefined;

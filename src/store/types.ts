@@ -174,7 +174,11 @@ export interface Store {
    * and attempts + 1. Concurrent claimers never get the same job.
    */
   claimJob(owner: string, leaseMs: number): Promise<Job | null>;
-  /** Extend the lease. False means the lease is lost (expired and taken, released, or superseded): stop work. */
+  /**
+   * Extend the lease. False means the lease is lost (it expired, was released,
+   * or the job was superseded or finished): stop work. An expired lease cannot
+   * be renewed even if no one has reclaimed the job yet.
+   */
   renewLease(jobId: number, owner: string, leaseMs: number): Promise<boolean>;
   /** True while `owner` holds an unexpired lease on a running job. Check before posting. */
   isJobActive(jobId: number, owner: string): Promise<boolean>;

@@ -23,12 +23,12 @@ describe.each(BACKENDS)('lease renewal and the abort signal on $name', ({ make }
     const worker = new Worker({
       store,
       owner: 'w1',
-      leaseMs: 300,
+      leaseMs: 1_000,
       handler: async (_job, { signal }) => {
-        // Four lease lengths; another claimer keeps trying meanwhile.
-        for (let i = 0; i < 12; i++) {
-          await sleep(100);
-          const got = await store.claimJob('intruder', 300);
+        // Two and a half lease lengths; another claimer keeps trying meanwhile.
+        for (let i = 0; i < 10; i++) {
+          await sleep(250);
+          const got = await store.claimJob('intruder', 1_000);
           if (got) intruderClaims.push(got);
           expect(signal.aborted).toBe(false);
         }

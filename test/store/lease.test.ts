@@ -49,6 +49,15 @@ describe.each(BACKENDS)('leases on $name', ({ make }) => {
     expect(renewed!.leaseOwner).toBe('w1');
   });
 
+  it('cannot renew a lease that has run out, even if no one reclaimed the job', async () => {
+    const store = await db.fresh();
+    const { job } = await store.enqueueJob(key);
+    await store.claimJob('w1', 200);
+    await eventually(async () => ((await store.isJobActive(job.id, 'w1')) ? null : true));
+    expect(await store.renewLease(job.id, 'w1', 60_000)).toBe(false);
+    expect(await store.claimJob('w2', 60_000)).toMatchObject({ id: job.id, leaseOwner: 'w2' });
+  });
+
   it('says a job is no longer active once its lease has run out', async () => {
     const store = await db.fresh();
     const { job } = await store.enqueueJob(key);
