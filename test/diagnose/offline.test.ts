@@ -29,7 +29,7 @@ const FIX_CONSTRUCT: Record<FailureMode, RegExp> = {
 };
 
 /** Markers of the file's language and test framework in the missing test. */
-function expectTestLanguage(f: Finding, c: Candidate): void {
+function expectTestLanguage(f: Omit<Finding, 'id'>, c: Candidate): void {
   const t = f.missingTest;
   switch (c.language) {
     case 'typescript':
