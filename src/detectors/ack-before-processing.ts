@@ -19,8 +19,8 @@
 import { createDetector, type DetectorReport } from './types.js';
 import type { SourceFile } from '../parse/types.js';
 import {
-  DB_WRITE_LINE,
   dedupe,
+  isDbWriteLine,
   familyOf,
   indentOf,
   innermost,
@@ -84,7 +84,7 @@ export default createDetector(
           const t = code[k - 1] ?? '';
           if (!t.trim()) continue;
           if (/\bnack\b|\breject\b/.test(t)) break;
-          if (DB_WRITE_LINE[fam].test(t) || SIDE_EFFECT[fam].test(t)) {
+          if (isDbWriteLine(file, k) || SIDE_EFFECT[fam].test(t)) {
             work = k;
             strong = true;
             break;

@@ -18,7 +18,7 @@
  */
 import { createDetector, type DetectorReport } from './types.js';
 import type { SourceFile } from '../parse/types.js';
-import { blockEnd, DB_WRITE_LINE, dedupe, familyOf, indentOf, isTestPath, scanTargets, scanned, textOf, type Family } from './lib/flow.js';
+import { blockEnd, dedupe, isDbWriteLine, familyOf, indentOf, isTestPath, scanTargets, scanned, textOf, type Family } from './lib/flow.js';
 
 const PUBLISH: Record<Family, RegExp> = {
   js: /\b[\w$.]*(?:producer|Producer|publisher|Publisher|eventBus|EventBus|kafka|sns|snsClient|pubsub|PubSub|nats|eventBridge|EventBridge)[\w$.]*\.(?:send|sendBatch|publish|produce|putEvents|publishMessage)\s*\(|\b(?:channel|ch|amqpChannel)\.(?:publish|sendToQueue)\s*\(|new\s+(?:PublishCommand|PutEventsCommand|SendMessageCommand)\s*\(/,
@@ -87,7 +87,7 @@ export default createDetector(
             break;
           }
         }
-        if (write === undefined && DB_WRITE_LINE[fam].test(t) && !PUBLISH[fam].test(t) && !ENQUEUE[fam].test(t)) write = l;
+        if (write === undefined && !PUBLISH[fam].test(t) && !ENQUEUE[fam].test(t) && isDbWriteLine(file, l)) write = l;
       }
     }
     return dedupe(out);

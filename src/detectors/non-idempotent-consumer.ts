@@ -20,7 +20,7 @@
  * UPDATE state transitions, test files.
  */
 import { createDetector, type DetectorReport } from './types.js';
-import { consumerOf, DB_WRITE_LINE, dedupe, DEDUP, deterministicJobId, familyOf, isTestPath, scanTargets, scanned, SIDE_EFFECT, textOf } from './lib/flow.js';
+import { consumerOf, dedupe, isDbWriteLine, DEDUP, deterministicJobId, familyOf, isTestPath, scanTargets, scanned, SIDE_EFFECT, textOf } from './lib/flow.js';
 
 export default createDetector(
   {
@@ -53,7 +53,7 @@ export default createDetector(
       if (DEDUP.test(beforeEffect) || DEDUP.test(code[effect - 1] ?? '')) continue;
       let record: number | undefined;
       for (let l = effect + 1; l <= span.endLine; l++) {
-        if (DB_WRITE_LINE[fam].test(code[l - 1] ?? '')) {
+        if (isDbWriteLine(file, l)) {
           record = l;
           break;
         }

@@ -56,9 +56,9 @@ function pySharedInfo(file: SourceFile, name: string): SharedRef {
   const { code } = scanned(file);
   const esc = name.replace(/[.$]/g, '\\$&');
   const mut = new RegExp(
-    `${esc}(?:\\[[^\\]]*\\])?\\.(?:add|discard|remove|pop|popitem|append|extend|clear|update|setdefault|insert)\\(|\\bdel\\s+${esc}\\b|${esc}\\[[^\\]]*\\]\\s*=[^=]|${esc}\\s*[|&-]=`,
+    `${esc}(?:\\[[^\\]]*\\])?\\.(?:add|discard|remove|pop|popitem|clear|update|setdefault)\\(|\\bdel\\s+${esc}\\b|${esc}\\[[^\\]]*\\]\\s*=[^=]|${esc}\\s*[|&-]=`,
   );
-  const init = new RegExp(`${esc}\\s*(?::[^=\\n]*)?=\\s*(?:set\\(|\\{|\\[|dict\\(|list\\(|defaultdict\\(|WeakSet\\(|WeakValueDictionary\\(|OrderedDict\\(|deque\\()`);
+  const init = new RegExp(`${esc}\\s*(?::[^=\\n]*)?=\\s*(?:set\\(|\\{|dict\\(|defaultdict\\(|WeakSet\\(|WeakValueDictionary\\(|OrderedDict\\()`);
   let mutation: SharedRef['mutation'];
   let hasInit = false;
   code.forEach((l, i) => {
@@ -179,7 +179,12 @@ function jsModuleCollections(file: SourceFile): Set<string> {
 
 function jsMutation(file: SourceFile, ref: string): { line: number; text: string } | undefined {
   const esc = ref.replace(/[.$]/g, '\\$&');
-  const re = new RegExp(`${esc}(?:\\.get\\([^)]*\\))?\\.(?:add|delete|set|push|splice|clear|shift|pop|unshift)\\(|\\bdelete\\s+${esc}\\[`);
+  // Membership churn (a removal) on a Set or Map is what makes live iteration skip or revisit entries;
+  // arrays filled once at startup (plugins, routes) are left alone.
+  const re = new RegExp(`${esc}(?:\\.get\\([^)]*\\))?\\.(?:delete|clear)\\(`);
+  const prop = ref.replace(/^this\./, '');
+  const isSetOrMap = new RegExp(`(?:\\b${prop.replace(/[$]/g, '\\$&')}\\s*(?::[^=;]*)?=\\s*new\\s+(?:Set|Map)\\b|\\b${prop.replace(/[$]/g, '\\$&')}\\s*:\\s*(?:Set|Map)<)`).test(scanned(file).code.join('\n'));
+  if (!isSetOrMap) return undefined;
   const code = scanned(file).code;
   for (let i = 0; i < code.length; i++) if (re.test(code[i]!)) return { line: i + 1, text: code[i]!.trim() };
   return undefined;

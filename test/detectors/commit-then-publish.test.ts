@@ -43,6 +43,15 @@ end
   ],
   valid: [
     {
+      name: 'a hash update is not a database write',
+      path: 'src/events/sign.ts',
+      code: `export async function emitSigned(evt: Evt) {
+  const sig = createHmac('sha256', key).update(JSON.stringify(evt)).digest('hex');
+  await producer.send({ topic: 'events', messages: [{ value: JSON.stringify({ evt, sig }) }] });
+}
+`,
+    },
+    {
       name: 'fixed twin: outbox row in the same transaction',
       path: 'src/orders/place.ts',
       code: `export async function placeOrder(order: NewOrder) {

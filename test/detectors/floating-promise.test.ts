@@ -56,6 +56,18 @@ export async function archive(orderId: string) {
   ],
   valid: [
     {
+      name: 'observables and sync maps are not floating promises',
+      path: 'src/app/profile.component.ts',
+      code: `export class ProfileComponent {
+  async save(form: Profile) {
+    this.http.post('/api/profile', form).subscribe(() => this.saved = true);
+    this.cache.set(form.id, form);
+    await this.toast.show('saving');
+  }
+}
+`,
+    },
+    {
       name: 'fixed twin: prisma create awaited before the reply',
       path: 'src/routes/notes.ts',
       code: `import { prisma } from '../db';

@@ -59,6 +59,37 @@ export async function announce(text: string) {
   ],
   valid: [
     {
+      name: 'arrays filled once at startup and iterated with await (plugins)',
+      path: 'src/core/plugins.ts',
+      code: `export class Host {
+  private plugins: Plugin[] = [];
+  use(p: Plugin) {
+    this.plugins.push(p);
+  }
+  async init() {
+    for (const p of this.plugins) {
+      await p.init(this);
+    }
+  }
+}
+`,
+    },
+    {
+      name: 'python: list appended at registration and iterated with await',
+      path: 'app/hooks.py',
+      code: `class Hooks:
+    def __init__(self):
+        self.handlers = []
+
+    def register(self, fn):
+        self.handlers.append(fn)
+
+    async def run(self, event):
+        for fn in self.handlers:
+            await fn(event)
+`,
+    },
+    {
       name: 'fixed twin: python iterates a snapshot',
       path: 'app/live/feed.py',
       code: `class Feed:

@@ -381,7 +381,7 @@ export function isBare(s: Statement): boolean {
 }
 
 export function handledChain(c: Chain): boolean {
-  return c.calls.some((k) => k.name === 'then' || k.name === 'catch' || k.name === 'finally');
+  return c.calls.some((k) => k.name === 'then' || k.name === 'catch' || k.name === 'finally' || k.name === 'subscribe' || k.name === 'pipe');
 }
 
 // ------------------------------------------------------------------ vocabularies
@@ -389,7 +389,7 @@ export function handledChain(c: Chain): boolean {
 const DB_ROOT = /^(?:\w*(?:repo|Repo|repository|Repository|prisma|Prisma|knex|Knex|trx|Trx|em|entityManager|EntityManager|manager|Manager|pool|Pool|sequelize|queryRunner|dataSource|DataSource|dao|Dao|DAO)\w*|db|Db|DB|\w+Db|\w+DB|tx|conn|connection|client|pg|mysql|sql|database|model|\w+Model|\w+Collection|collection|orm)$/;
 
 const DB_WRITE_METHODS = new Set(
-  'save insert insertMany insertOne update updateOne updateMany upsert create createMany delete deleteOne deleteMany destroy remove bulkCreate bulkWrite increment decrement findOneAndUpdate findByIdAndUpdate findOneAndDelete findByIdAndDelete findOneAndReplace replaceOne persist persistAndFlush flush softDelete softRemove restore del'.split(
+  'save insert insertMany insertOne update updateOne updateMany upsert create createMany delete deleteOne deleteMany destroy remove bulkCreate bulkWrite increment decrement findOneAndUpdate findByIdAndUpdate findOneAndDelete findByIdAndDelete findOneAndReplace replaceOne persistAndFlush softDelete softRemove restore del'.split(
     ' ',
   ),
 );
@@ -713,4 +713,56 @@ export const DEDUP =
 /** A deterministic BullMQ jobId somewhere in the diff (enqueuing twice is then a no-op). */
 export function deterministicJobId(files: readonly SourceFile[]): boolean {
   return /\bjobId\s*:\s*(?![^,\n}]*(?:uuid|randomUUID|Date\.now|nanoid|Math\.random|cuid\(|ulid\())[^,\n}]+/.test(allCode(files));
+}
+
+// ------------------------------------------------------------------ whole-file JS statements
+
+interface Joined {
+  masked: string;
+  code: string;
+  starts: number[];
+}
+const joinedCache = new WeakMap<SourceFile, Joined>();
+
+function joined(file: SourceFile): Joined {
+  let j = joinedCache.get(file);
+  if (!j) {
+    const s = scanned(file);
+    const starts: number[] = [];
+    let off = 0;
+    for (const l of s.masked) {
+      starts.push(off);
+      off += l.length + 1;
+    }
+    j = { masked: s.masked.join('\n'), code: s.code.join('\n'), starts };
+    joinedCache.set(file, j);
+  }
+  return j;
+}
+
+/**
+ * Classifies the call a JS line starts with (after `await`, `return`, `const x = await`, …):
+ * a database write, a publish, a side effect; undefined for anything else.
+ */
+export function jsCallAt(file: SourceFile, line: number): CallClass | undefined {
+  const j = joined(file);
+  const start = j.starts[line - 1];
+  if (start === undefined) return undefined;
+  const text = j.masked.slice(start, j.starts[line] ?? undefined);
+  const m = /^\s*(?:(?:const|let|var)\s+[^=]+=\s*)?(?:[\w$.[\]]+\s*=\s*)?(?:return\s+)?(?:await\s+)?(?:void\s+)?/.exec(text);
+  const at = start + (m ? m[0].length : 0);
+  const chain = parseChain(j.masked, at);
+  if (!chain) return undefined;
+  return classifyJsChain(chain, j.code, { ormInFile: jsOrmInFile(file) });
+}
+
+/** A database write on `line`, by language: JS through the call classifier, others by line patterns. */
+export function isDbWriteLine(file: SourceFile, line: number): boolean {
+  const fam = familyOf(file.language);
+  if (fam === 'js') {
+    const c = jsCallAt(file, line);
+    if (c) return c.kind === 'db-write' || c.kind === 'transaction';
+    return SQL_WRITE.test(scanned(file).code[line - 1] ?? '');
+  }
+  return DB_WRITE_LINE[fam].test(scanned(file).code[line - 1] ?? '');
 }
