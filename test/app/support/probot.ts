@@ -18,7 +18,7 @@ export const API = 'https://api.github.com';
 
 /** A deep copy of a webhook example, with an installation. */
 export function example<T = Record<string, any>>(name: string, action: string, pick: (e: any) => boolean = (e) => Boolean(e.installation)): T {
-  const all = (examples as Array<{ name: string; examples: any[] }>).find((x) => x.name === name)!.examples.filter((e) => e.action === action);
+  const all = (examples as unknown as Array<{ name: string; examples: any[] }>).find((x) => x.name === name)!.examples.filter((e) => e.action === action);
   const found = all.find(pick) ?? all[0];
   if (!found) throw new Error(`no example for ${name}.${action}`);
   const copy = structuredClone(found);
