@@ -15,3 +15,4 @@ export {
   TransientError,
 } from './errors.js';
 export { installSignalHandlers, type SignalOptions } from './signals.js';
+export { hasReviewMarker, jobKeyString, reviewMarker } from './markers.js';
