@@ -243,6 +243,9 @@ function polarityFor(cond: string, condStart: number, op: DbOp, vars: Set<string
   const negated = /(?:!\s*|\bnot\s+|!\s*await\s+|\bnot\s+await\s+)$/.test(before.replace(/\(\s*$/, '')) || /!\s*\(\s*(?:await\s+)?$/.test(before);
   // An attribute of a loaded row (`event.processed_at?`, `order.status`) is not an existence test.
   if (/^\s*(?:\?\.|\.|\[|&\.)/.test(rest) && !/^\s*(?:\?\.|\.)(?:length|size|count|rowCount|present\?|any\?|exists\?|nil\?|blank\?|empty\?|none\?|zero\?)(?![\w$])/.test(rest)) return undefined;
+  // `spent + amount > budget`: arithmetic on the read, then a bound.
+  const arith = /^\s*[-+*/][^<>=!&|\n]{0,80}?(?:<=|>=|<|>)\s*([^&|)\n:{]+)/.exec(rest);
+  if (arith) return { polarity: 'threshold', bound: arith[1]!.trim() };
   if (MISSING_AFTER.test(rest)) return { polarity: negated ? 'found' : 'missing' };
   if (FOUND_AFTER.test(rest)) return { polarity: negated ? 'missing' : 'found' };
   const cmp = COMPARE_AFTER.exec(rest);
@@ -295,9 +298,11 @@ export function guardsOf(info: FnInfo): Guards {
       break;
     }
   }
+  // Decorators sit above the function span (`@transaction.atomic`, `@serializable_retry`).
+  const above = info.file.lines.slice(Math.max(0, info.fn.startLine - 4), info.fn.startLine - 1).filter((l) => /^\s*@/.test(l)).join('\n');
   return {
     lockLine,
-    serializable: SERIALIZABLE_RE.test(info.code),
+    serializable: SERIALIZABLE_RE.test(info.code) || SERIALIZABLE_RE.test(above),
     uniqueViolation: UNIQUE_VIOLATION_RE.test(info.code),
     exclusionViolation: EXCLUSION_RE.test(info.code),
   };

@@ -164,7 +164,7 @@ export interface Chain {
 const KEYWORDS = new Set([
   'if', 'elif', 'else', 'unless', 'while', 'for', 'switch', 'case', 'return', 'catch', 'and', 'or', 'not', 'in', 'await',
   'typeof', 'new', 'const', 'let', 'var', 'def', 'function', 'async', 'yield', 'throw', 'raise', 'import', 'from', 'with',
-  'func', 'go', 'defer', 'select', 'when', 'then', 'do', 'end', 'class', 'module', 'lambda', 'print', 'assert', 'is',
+  'func', 'go', 'defer', 'when', 'then', 'do', 'end', 'class', 'module', 'lambda', 'print', 'assert', 'is',
   'until', 'elsif', 'begin', 'rescue', 'ensure', 'export', 'default', 'type', 'interface', 'struct', 'range',
 ]);
 
@@ -198,7 +198,7 @@ export function findChains(code: string, lang: Language): Chain[] {
       continue;
     }
     const chain = parseChain(code, i, fam, ruby);
-    if (chain && !KEYWORDS.has(chain.segments[0]!.name)) out.push(chain);
+    if (chain && !KEYWORDS.has(chain.segments[0]!.name) && !(fam === 'go' && chain.segments[0]!.name === 'select')) out.push(chain);
     // Continue just after the first identifier so nested chains in arguments are found.
     let j = i + 1;
     while (j < n && IDENT_CHAR.test(code[j]!)) j++;
@@ -619,6 +619,14 @@ export function findDbOps(code: string, lang: Language, firstLine: number, fileT
     const op =
       fam === 'js' ? jsOp(chain, repoEntities) : fam === 'python' ? pyOp(chain) : fam === 'ruby' ? rbOp(chain) : undefined;
     if (!op) continue;
+    // SQLAlchemy 2.0: `session.scalars(select(M).where(...)).first()` — the terminal call sits on the enclosing chain.
+    if (op.orm === 'sqlalchemy' && op.kind === 'list') {
+      const outer = chains
+        .filter((c) => c.start < chain.start && c.end >= chain.end)
+        .sort((a, b) => b.start - a.start)[0];
+      const terminal = outer?.segments.map((g) => g.name).find((n) => /^(?:first|one|one_or_none|scalar|scalar_one|scalar_one_or_none)$/.test(n));
+      if (terminal) op.kind = 'find';
+    }
     ops.push(make(op.kind, op.entity, op.orm, op.call, chain.start, chain.end, op.extra));
   }
 
@@ -697,7 +705,7 @@ function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
   } else if (/^(?:manager|entityManager|em)$/.test(recv.name) && /^[A-Z]/.test(firstIdent(method.args) ?? '')) {
     entity = firstIdent(method.args);
     orm = 'typeorm';
-  } else if (/repo(?:sitory)?$/i.test(recv.name)) {
+  } else if (/repo(?:sitory)?$/i.test(recv.name) || repos.has(recv.name)) {
     entity = repos.get(recv.name) ?? recv.name.replace(/(?:Repository|Repo|repository|repo)$/, '');
     orm = 'typeorm';
   } else if (/^[A-Z]/.test(recv.name) && i === 1 && !BUILTINS.has(recv.name)) {
@@ -936,7 +944,7 @@ function rbOp(chain: Chain): Interp | undefined {
       const kind: OpKind = /^destroy/.test(m) ? 'delete' : 'update';
       return { kind, entity: '?', orm: 'activerecord', call: names.join('.'), extra: { instance: names[0]!.replace(/^@/, ''), writeColumns: argKeys(segs[1]!.args ?? '', 'ruby'), lock: m === 'lock!', atomic: /^(?:increment|decrement)!$/.test(m) } };
     }
-    for (let k = firstMethod - 1; k >= 1; k--) {
+    for (let k = firstMethod - 1; k >= 0; k--) {
       if (/s$/.test(names[k]!) && /^[a-z_]+$/.test(names[k]!)) {
         entity = names[k]!;
         parent = names[k - 1];

@@ -1,0 +1,359 @@
+import detector from '../../src/detectors/check-then-insert.js';
+import { runTable } from './tester.js';
+
+const prismaSchemaPlain = {
+  path: 'prisma/schema.prisma',
+  code: `model Subscription {
+  id        String @id @default(cuid())
+  accountId String
+  planId    String
+  @@index([accountId, planId])
+}`,
+};
+
+const prismaSchemaUnique = {
+  path: 'prisma/schema.prisma',
+  code: `model Subscription {
+  id        String @id @default(cuid())
+  accountId String
+  planId    String
+  @@unique([accountId, planId])
+}`,
+};
+
+runTable(detector, {
+  valid: [
+    {
+      name: 'prisma: unique constraint on the checked key',
+      path: 'src/billing/subscribe.ts',
+      extra: [prismaSchemaUnique],
+      code: `import { prisma } from '../db';
+export async function subscribe(accountId: string, planId: string) {
+  const existing = await prisma.subscription.findFirst({ where: { accountId, planId } });
+  if (existing) throw new Error('already subscribed');
+  return prisma.subscription.create({ data: { accountId, planId } });
+}`,
+    },
+    {
+      name: 'prisma: insert first and map P2002',
+      path: 'src/billing/subscribe.ts',
+      code: `import { prisma } from '../db';
+export async function subscribe(accountId: string, planId: string) {
+  try {
+    return await prisma.subscription.create({ data: { accountId, planId } });
+  } catch (err: any) {
+    if (err.code === 'P2002') throw new Error('already subscribed');
+    throw err;
+  }
+}`,
+    },
+    {
+      name: 'prisma: upsert instead of check',
+      path: 'src/billing/subscribe.ts',
+      code: `import { prisma } from '../db';
+export async function subscribe(accountId: string, planId: string) {
+  return prisma.subscription.upsert({
+    where: { accountId_planId: { accountId, planId } },
+    create: { accountId, planId },
+    update: {},
+  });
+}`,
+    },
+    {
+      name: 'prisma: load-or-404 then update the loaded row',
+      path: 'src/users/rename.ts',
+      code: `import { prisma } from '../db';
+export async function rename(userId: string, displayName: string) {
+  const user = await prisma.user.findFirst({ where: { id: userId, deletedAt: null } });
+  if (!user) throw new Error('not found');
+  return prisma.user.update({ where: { id: userId }, data: { displayName } });
+}`,
+    },
+    {
+      name: 'django: unique constraint in the model, create then catch IntegrityError',
+      path: 'votes/services.py',
+      extra: [
+        {
+          path: 'votes/models.py',
+          code: `from django.db import models
+
+class Vote(models.Model):
+    poll = models.ForeignKey("polls.Poll", on_delete=models.CASCADE)
+    voter = models.ForeignKey("auth.User", on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["poll", "voter"], name="one_vote")]
+`,
+        },
+      ],
+      code: `from django.db import IntegrityError, transaction
+from .models import Vote
+
+
+def cast_vote(poll, voter):
+    try:
+        with transaction.atomic():
+            return Vote.objects.create(poll=poll, voter=voter)
+    except IntegrityError:
+        raise AlreadyVoted()
+`,
+    },
+    {
+      name: 'django: check guarded by a unique constraint in the diff',
+      path: 'votes/services.py',
+      extra: [
+        {
+          path: 'votes/models.py',
+          code: `from django.db import models
+
+class Vote(models.Model):
+    poll = models.ForeignKey("polls.Poll", on_delete=models.CASCADE)
+    voter = models.ForeignKey("auth.User", on_delete=models.CASCADE)
+
+    class Meta:
+        unique_together = [("poll", "voter")]
+`,
+        },
+      ],
+      code: `from .models import Vote
+
+
+def cast_vote(poll, voter):
+    if Vote.objects.filter(poll=poll, voter=voter).exists():
+        raise AlreadyVoted()
+    return Vote.objects.create(poll=poll, voter=voter)
+`,
+    },
+    {
+      name: 'django: select_for_update on the parent before the check',
+      path: 'votes/services.py',
+      code: `from django.db import transaction
+from .models import Poll, Vote
+
+
+def cast_vote(poll_id, voter):
+    with transaction.atomic():
+        poll = Poll.objects.select_for_update().get(pk=poll_id)
+        if Vote.objects.filter(poll=poll, voter=voter).exists():
+            raise AlreadyVoted()
+        return Vote.objects.create(poll=poll, voter=voter)
+`,
+    },
+    {
+      name: 'go: INSERT ... ON CONFLICT DO NOTHING and RowsAffected',
+      path: 'internal/follows/store.go',
+      code: `package follows
+
+func (s *Store) Follow(ctx context.Context, follower, followee int64) (bool, error) {
+	res, err := s.db.ExecContext(ctx,
+		\`INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2) ON CONFLICT DO NOTHING\`, follower, followee)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}`,
+    },
+    {
+      name: 'ruby: check then insert with a unique index in the migration',
+      path: 'app/services/follow_user.rb',
+      extra: [
+        {
+          path: 'db/migrate/20240101000000_create_follows.rb',
+          code: `class CreateFollows < ActiveRecord::Migration[7.1]
+  def change
+    create_table :follows do |t|
+      t.references :follower
+      t.references :followee
+    end
+    add_index :follows, [:follower_id, :followee_id], unique: true
+  end
+end`,
+        },
+      ],
+      code: `class FollowUser
+  def call(follower, followee)
+    return if Follow.exists?(follower_id: follower.id, followee_id: followee.id)
+
+    Follow.create!(follower_id: follower.id, followee_id: followee.id)
+  end
+end`,
+    },
+    {
+      name: 'knex: check on one table, insert into another',
+      path: 'src/audit/log.ts',
+      code: `import { db } from '../db';
+export async function logLogin(userId: string) {
+  const user = await db('users').where({ email_verified: true, id: userId }).first();
+  if (user) {
+    await db('audit_log').insert({ user_id: userId, kind: 'login' });
+  }
+}`,
+    },
+    {
+      name: 'ordinary code: read only',
+      path: 'src/users/list.ts',
+      code: `import { prisma } from '../db';
+export async function listByTeam(teamId: string) {
+  const users = await prisma.user.findMany({ where: { teamId } });
+  return users.map((u) => u.email);
+}`,
+    },
+    {
+      name: 'sequelize: attribute check on a loaded row then save (a lost update, not this detector)',
+      path: 'services/orders.js',
+      code: `const { Order } = require('../models');
+async function markPaid(orderId) {
+  const order = await Order.findOne({ where: { id: orderId, customerId: 1 } });
+  if (order.status === 'paid') return order;
+  order.status = 'paid';
+  return order.save();
+}
+module.exports = { markPaid };`,
+    },
+  ],
+  invalid: [
+    {
+      name: 'prisma: findFirst then create, plain index only',
+      path: 'src/billing/subscribe.ts',
+      extra: [prismaSchemaPlain],
+      code: `import { prisma } from '../db';
+export async function subscribe(accountId: string, planId: string) {
+  const existing = await prisma.subscription.findFirst({ where: { accountId, planId } });
+  if (existing) throw new Error('already subscribed');
+  return prisma.subscription.create({ data: { accountId, planId } });
+}`,
+      errors: [{ mode: 'toctou', line: 3 }],
+    },
+    {
+      name: 'prisma: claim a unique-looking field on another row',
+      path: 'src/users/email.ts',
+      code: `import { prisma } from '../db';
+export async function changeUsername(userId: string, username: string) {
+  const owner = await prisma.account.findFirst({ where: { username } });
+  if (owner) {
+    throw new Error('taken');
+  }
+  await prisma.account.update({ where: { id: userId }, data: { username } });
+}`,
+      errors: [{ mode: 'toctou', line: 3 }],
+    },
+    {
+      name: 'django: exists() then create()',
+      path: 'votes/services.py',
+      code: `from .models import Vote
+
+
+def cast_vote(poll, voter):
+    if Vote.objects.filter(poll=poll, voter=voter).exists():
+        raise AlreadyVoted()
+    return Vote.objects.create(poll=poll, voter=voter)
+`,
+      errors: [{ mode: 'toctou', line: 5 }],
+    },
+    {
+      name: 'django: filter().first() then charge and create',
+      path: 'payments/services.py',
+      code: `import stripe
+from .models import Payment
+
+
+def pay_invoice(invoice, customer):
+    paid = Payment.objects.filter(invoice=invoice).first()
+    if paid is not None:
+        return paid
+    charge = stripe.Charge.create(amount=invoice.total, customer=customer.stripe_id)
+    return Payment.objects.create(invoice=invoice, charge_id=charge.id)
+`,
+      errors: [{ mode: 'toctou', line: 6 }],
+    },
+    {
+      name: 'node-postgres: SELECT then INSERT',
+      path: 'src/invites.js',
+      code: `const { pool } = require('./db');
+async function invite(teamId, email) {
+  const { rows } = await pool.query('SELECT id FROM invites WHERE team_id = $1 AND email = $2', [teamId, email]);
+  if (rows.length > 0) {
+    return rows[0];
+  }
+  const res = await pool.query('INSERT INTO invites (team_id, email) VALUES ($1, $2) RETURNING id', [teamId, email]);
+  return res.rows[0];
+}
+module.exports = { invite };`,
+      errors: [{ mode: 'toctou', line: 3 }],
+    },
+    {
+      name: 'go: QueryRow EXISTS then INSERT',
+      path: 'internal/follows/store.go',
+      code: `package follows
+
+func (s *Store) Follow(ctx context.Context, follower, followee int64) error {
+	var exists bool
+	if err := s.db.QueryRowContext(ctx,
+		\`SELECT EXISTS (SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2)\`, follower, followee).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return ErrAlreadyFollowing
+	}
+	_, err := s.db.ExecContext(ctx, \`INSERT INTO follows (follower_id, followee_id) VALUES ($1, $2)\`, follower, followee)
+	return err
+}`,
+      errors: [{ mode: 'toctou', line: 6 }],
+    },
+    {
+      name: 'ruby: exists? then create!',
+      path: 'app/services/follow_user.rb',
+      code: `class FollowUser
+  def call(follower, followee)
+    return if Follow.exists?(follower_id: follower.id, followee_id: followee.id)
+
+    Follow.create!(follower_id: follower.id, followee_id: followee.id)
+  end
+end`,
+      errors: [{ mode: 'toctou', line: 3 }],
+    },
+    {
+      name: 'typeorm: findOneBy then save in the not-found branch',
+      path: 'src/tags.ts',
+      code: `import { AppDataSource } from './data-source';
+import { Tag } from './entities/Tag';
+const tags = AppDataSource.getRepository(Tag);
+export async function ensureTag(name: string) {
+  let tag = await tags.findOneBy({ name });
+  if (!tag) {
+    tag = await tags.save(tags.create({ name }));
+  }
+  return tag;
+}`,
+      errors: [{ mode: 'toctou', line: 5 }],
+    },
+    {
+      name: 'knex: first() then insert',
+      path: 'src/wishlist.ts',
+      code: `import { db } from './db';
+export async function addToWishlist(userId: string, productId: string) {
+  const row = await db('wishlist_items').where({ user_id: userId, product_id: productId }).first();
+  if (row) return row;
+  const [created] = await db('wishlist_items').insert({ user_id: userId, product_id: productId }).returning('*');
+  return created;
+}`,
+      errors: [{ mode: 'toctou', line: 3 }],
+    },
+    {
+      name: 'sqlalchemy: scalars(select()).first() then session.add',
+      path: 'app/likes.py',
+      code: `from .models import Like
+
+
+def like(session, user_id, post_id):
+    existing = session.scalars(select(Like).where(Like.user_id == user_id, Like.post_id == post_id)).first()
+    if existing:
+        return existing
+    session.add(Like(user_id=user_id, post_id=post_id))
+`,
+      errors: [{ mode: 'toctou', line: 5 }],
+    },
+  ],
+  todo: [],
+});

@@ -1,0 +1,143 @@
+import detector from '../../src/detectors/max-plus-one.js';
+import { runTable } from './tester.js';
+
+const prismaPlain = {
+  path: 'prisma/schema.prisma',
+  code: `model Step {
+  id         String @id @default(cuid())
+  recipeId   String
+  position   Int
+  @@index([recipeId, position])
+}`,
+};
+const prismaUnique = {
+  path: 'prisma/schema.prisma',
+  code: `model Step {
+  id         String @id @default(cuid())
+  recipeId   String
+  position   Int
+  @@unique([recipeId, position])
+}`,
+};
+const prismaCode = `import { prisma } from '../db';
+export async function addStep(recipeId: string, text: string) {
+  const agg = await prisma.step.aggregate({ where: { recipeId }, _max: { position: true } });
+  const position = (agg._max.position ?? 0) + 1;
+  return prisma.step.create({ data: { recipeId, text, position } });
+}`;
+
+runTable(detector, {
+  valid: [
+    { name: 'prisma: unique (recipeId, position)', path: 'src/recipes/steps.ts', extra: [prismaUnique], code: prismaCode },
+    {
+      name: 'prisma: counter column allocated atomically',
+      path: 'src/recipes/steps.ts',
+      code: `import { prisma } from '../db';
+export async function addStep(recipeId: string, text: string) {
+  return prisma.$transaction(async (tx) => {
+    const recipe = await tx.recipe.update({ where: { id: recipeId }, data: { nextPosition: { increment: 1 } } });
+    return tx.step.create({ data: { recipeId, text, position: recipe.nextPosition } });
+  });
+}`,
+    },
+    {
+      name: 'sql: parent row locked FOR UPDATE before MAX',
+      path: 'src/recipes/steps.js',
+      code: `async function addStep(client, recipeId, text) {
+  await client.query('BEGIN');
+  await client.query('SELECT id FROM recipes WHERE id = $1 FOR UPDATE', [recipeId]);
+  const { rows } = await client.query('SELECT COALESCE(MAX(position), 0) AS max FROM steps WHERE recipe_id = $1', [recipeId]);
+  await client.query('INSERT INTO steps (recipe_id, position, text) VALUES ($1, $2, $3)', [recipeId, rows[0].max + 1, text]);
+  await client.query('COMMIT');
+}
+module.exports = { addStep };`,
+    },
+    {
+      name: 'django: MAX + 1 inside a SERIALIZABLE retry helper',
+      path: 'tickets/numbers.py',
+      code: `from django.db.models import Max
+from .db import serializable_retry
+from .models import Ticket
+
+
+@serializable_retry
+def open_ticket(project, title):
+    last = Ticket.objects.filter(project=project).aggregate(m=Max("number"))["m"] or 0
+    return Ticket.objects.create(project=project, title=title, number=last + 1)
+`,
+    },
+    {
+      name: 'ordinary code: max for display only',
+      path: 'src/recipes/stats.ts',
+      code: `import { prisma } from '../db';
+export async function longestRecipe(recipeId: string) {
+  const agg = await prisma.step.aggregate({ where: { recipeId }, _max: { position: true } });
+  return (agg._max.position ?? 0) + 1;
+}`,
+    },
+  ],
+  invalid: [
+    { name: 'prisma: _max + 1 then create, plain index', path: 'src/recipes/steps.ts', extra: [prismaPlain], code: prismaCode, errors: [{ mode: 'phantom_read', line: 3 }] },
+    {
+      name: 'django: aggregate(Max) + 1 then create',
+      path: 'tickets/numbers.py',
+      code: `from django.db.models import Max
+from .models import Ticket
+
+
+def open_ticket(project, title):
+    last = Ticket.objects.filter(project=project).aggregate(m=Max("number"))["m"] or 0
+    return Ticket.objects.create(project=project, title=title, number=last + 1)
+`,
+      errors: [{ mode: 'phantom_read', line: 6 }],
+    },
+    {
+      name: 'node-postgres: SELECT MAX then INSERT',
+      path: 'src/recipes/steps.js',
+      code: `async function addStep(pool, recipeId, text) {
+  const { rows } = await pool.query('SELECT COALESCE(MAX(position), 0) AS max FROM steps WHERE recipe_id = $1', [recipeId]);
+  const next = rows[0].max + 1;
+  await pool.query('INSERT INTO steps (recipe_id, position, text) VALUES ($1, $2, $3)', [recipeId, next, text]);
+}
+module.exports = { addStep };`,
+      errors: [{ mode: 'phantom_read', line: 2 }],
+    },
+    {
+      name: 'rails: maximum(:position) + 1 then create!',
+      path: 'app/models/board_column.rb',
+      code: `class BoardColumn < ApplicationRecord
+  def add_card!(title)
+    top = cards.maximum(:position) || 0
+    Card.create!(board_column: self, title: title, position: top + 1)
+  end
+end`,
+      errors: [{ mode: 'phantom_read', line: 3 }],
+    },
+    {
+      name: 'go: MAX(seq) then INSERT',
+      path: 'internal/ledger/entries.go',
+      code: `package ledger
+
+func (s *Store) Append(ctx context.Context, accountID int64, amount int64) error {
+	var seq int64
+	if err := s.db.QueryRowContext(ctx, \`SELECT COALESCE(MAX(seq), 0) FROM entries WHERE account_id = $1\`, accountID).Scan(&seq); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, \`INSERT INTO entries (account_id, seq, amount) VALUES ($1, $2, $3)\`, accountID, seq+1, amount)
+	return err
+}`,
+      errors: [{ mode: 'phantom_read', line: 5 }],
+    },
+    {
+      name: 'knex: orderBy desc first() then insert',
+      path: 'src/invoices/number.ts',
+      code: `import { db } from '../db';
+export async function createInvoice(orgId: string, total: number) {
+  const last = await db('invoices').where({ org_id: orgId }).orderBy('number', 'desc').first('number');
+  const number = (last?.number ?? 0) + 1;
+  return db('invoices').insert({ org_id: orgId, number, total });
+}`,
+      errors: [{ mode: 'phantom_read', line: 3 }],
+    },
+  ],
+});
