@@ -366,8 +366,9 @@ export function makeCtx(c: Candidate, fileText?: string[]): Ctx {
   };
   const has = (key: string): boolean => fact(key, '') !== '';
   const base = entityBase(c.entity || fact('table', fact('model', 'the shared row')));
-  const table = fact('table', /^[A-Z]/.test(base) ? plural(snake(base)) : base);
-  const model = fact('model', '').replace(/^.*\./, '') || pascal(singular(table));
+  const table = fact('table', /^[A-Z]/.test(base) || (fam === 'ruby' && !/s$/.test(base)) ? plural(snake(base)) : base);
+  const modelFact = fact('model', '').replace(/^.*\./, '');
+  const model = modelFact ? pascal(modelFact) : pascal(singular(table));
   const sig = signatureOf(c, fileText);
   const fnFull = c.functionName?.trim() ?? '';
   const fnName = (fnFull.replace(/[()*]/g, '').split(/[.#:]+/).filter(Boolean).pop() ?? '') || 'underTest';

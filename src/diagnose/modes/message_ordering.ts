@@ -19,7 +19,9 @@ export function diagnose(x: Ctx): ModeText {
   const queue = x.fact('queue', '');
   const where = `${code(consumer)}${queue ? ` on ${code(queue)}` : ''}`;
   const side = x.ev('side-effect', 0);
-  const record = x.ev(['status-write', 'write', 'commit'], -1);
+  const statusWritesAll = x.c.evidence.filter((e) => e.role === 'status-write');
+  // Prefer the status write that actually writes (update/save/SET) over a dispatching line such as `case event.kind`.
+  const record = statusWritesAll.find((e) => /update|save|\bset\b|SET\b|write/i.test(e.text)) ?? x.ev(['status-write', 'write', 'commit'], -1);
   const ack = x.ev('ack');
   const publish = x.ev('publish');
   const commit = x.ev('commit');
