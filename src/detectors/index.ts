@@ -8,11 +8,14 @@ import commitThenPublish from './commit-then-publish.js';
 import floatingPromise from './floating-promise.js';
 import getOrCreateWithoutUnique from './get-or-create-without-unique.js';
 import goroutineUnsynchronised from './goroutine-unsynchronised.js';
+import lockOrderInversion from './lock-order-inversion.js';
 import maxPlusOne from './max-plus-one.js';
 import nonIdempotentConsumer from './non-idempotent-consumer.js';
 import nondeterministicIdempotencyKey from './nondeterministic-idempotency-key.js';
 import outOfOrderStatusUpdate from './out-of-order-status-update.js';
 import rangeCheckThenInsert from './range-check-then-insert.js';
+import readAfterWriteStale from './read-after-write-stale.js';
+import readModifyWrite from './read-modify-write.js';
 import sharedStateAcrossAwait from './shared-state-across-await.js';
 
 export const detectors = {
@@ -24,11 +27,14 @@ export const detectors = {
   'floating-promise': floatingPromise,
   'get-or-create-without-unique': getOrCreateWithoutUnique,
   'goroutine-unsynchronised': goroutineUnsynchronised,
+  'lock-order-inversion': lockOrderInversion,
   'max-plus-one': maxPlusOne,
   'non-idempotent-consumer': nonIdempotentConsumer,
   'nondeterministic-idempotency-key': nondeterministicIdempotencyKey,
   'out-of-order-status-update': outOfOrderStatusUpdate,
   'range-check-then-insert': rangeCheckThenInsert,
+  'read-after-write-stale': readAfterWriteStale,
+  'read-modify-write': readModifyWrite,
   'shared-state-across-await': sharedStateAcrossAwait,
 } satisfies Record<string, Detector>;
 

@@ -1,0 +1,314 @@
+/**
+ * read-after-write-stale (eventual_consistency)
+ *
+ * Rule: in one flow, a function writes an entity to the primary (ORM update/save/create, SQL
+ * INSERT/UPDATE/DELETE) and then reads the same entity back from a source that can lag behind the
+ * write, and the value read decides what happens next (an `if`, a return, an email, a refund):
+ * - a replica: `.using('replica')`, `using="replica"`, `$replica()`, a `replica`/`reader`/`ro` pool or
+ *   client, Sequelize `useMaster: false`, or a plain Django ORM read when the diff installs a database
+ *   router whose `db_for_read` returns a non-default alias;
+ * - a cache: `cache.get` / `redis.get` / `Rails.cache.fetch` keyed by the entity, or a getter
+ *   (`getAccount`, `get_order`) whose body reads the cache, or, when its body is not in the diff, whose
+ *   module shows a cache keyed by that entity (`redis.del(`account:${id}`)`, `ACCOUNT_TTL`);
+ * - a search index: Elasticsearch / OpenSearch / Algolia / Meilisearch / Typesense `search`.
+ *
+ * Stays quiet when the read pins the primary (`.using('default')`, `select_for_update`), when the
+ * cache key is deleted or set between the write and the read, when the flow uses the row returned by
+ * the write, and when the value read is not used afterwards.
+ *
+ * Confidence: 0.9 for an explicit replica read; 0.85 for a read routed to the replica by a router in
+ * the diff; 0.8 for a direct cache or search read, or a getter whose body reads the cache; 0.7 when
+ * the getter's cache is inferred from its module.
+ */
+import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
+import type { SourceFile } from '../parse/types.js';
+import type { EvidenceLine } from '../types.js';
+import {
+  cleanFacts,
+  codeLine,
+  displayName,
+  entityOfReceiver,
+  escapeRe,
+  innermostFirst,
+  normEntity,
+  ormOf,
+  sameEntity,
+  shownRange,
+  sqlTables,
+  statementAt,
+  stripComments,
+  familyOf,
+  testFrameworkHint,
+  viewOf,
+  type FnView,
+} from './lib/state.js';
+
+interface Write {
+  line: number;
+  end: number;
+  entity: string;
+  call: string;
+}
+
+interface StaleRead {
+  line: number;
+  end: number;
+  source: 'replica' | 'cache' | 'search';
+  call: string;
+  holder?: string;
+  confidence: number;
+  replica?: string;
+  cacheKey?: string;
+}
+
+const JS_WRITE = /([\w$.]+(?:\(\s*['"]\w+['"]\s*\))?(?:\.\w+\([^)\n]{0,200}\)){0,3})\.(update|updateMany|updateOne|create|insert|upsert|delete|deleteMany|destroy|save|increment|decrement)\s*\(/;
+const PY_WRITE = /([\w.]+(?:\([^)\n]{0,200}\))?(?:\.\w+\([^)\n]{0,200}\)){0,3})\.(update|create|save|delete|bulk_update|update_or_create)\s*\(/;
+const RB_WRITE = /([\w@.]+(?:\([^)\n]{0,200}\))?)\.(update!?|save!?|create!?|destroy!?|update_all|update_columns?)\b/;
+const SQL_WRITE = /\b(?:UPDATE\s+["`]?\w+["`]?\s+SET|INSERT\s+INTO|DELETE\s+FROM)\b/i;
+
+const REPLICA_NAME = /(?:replica|reader|read_?only|readonly|slave|secondary|follower|standby|analytics)/i;
+const EXPLICIT_REPLICA =
+  /\.using\(\s*['"]([\w-]+)['"]\s*\)|\busing\s*=\s*['"]([\w-]+)['"]|\$replica\(\)|\breadReplica\w*\b|\b(?:replica|reader|ro|readOnly)(?:Pool|Db|DB|Client|Conn|Engine|Session)?\s*\.\s*(?:query|execute|get|one|first|select|findUnique|findFirst|findOne|QueryRow\w*|Query\w*|fetch\w*|\w+\.\w+)\b|\bconnected_to\(\s*role:\s*:reading|useMaster:\s*false/;
+const CACHE_READ = /\b([\w$.]*(?:cache|redis|memcache|memcached|kv|Cache|Redis))\s*\.\s*(get|hget|hgetall|mget|fetch|read|getex|getJSON|get_many)\s*\(\s*([^)\n]{0,160})/;
+const CACHE_CLEAR = /\b[\w$.]*(?:cache|redis|memcache|kv|Cache|Redis)\w*\s*\.\s*(?:del|delete|delete_many|unlink|expire|invalidate|evict|clear|set|setex|hset|write|put|delete_matched)\s*\(|\binvalidate\w*\(|\bevict\w*\(|\bbust\w*\(/;
+const SEARCH_READ = /\b([\w$.]*(?:elastic\w*|opensearch\w*|search\w*|es|index|algolia\w*|meili\w*|typesense\w*|Search\w*))\s*\.\s*(search|msearch|searchForHits)\s*\(/i;
+
+function writesOf(v: FnView, fileText: string): Write[] {
+  const out: Write[] = [];
+  for (let l = v.fn.startLine; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    if (!t.trim()) continue;
+    let entity: string | undefined;
+    let call: string | undefined;
+    let m: RegExpExecArray | null;
+    if (SQL_WRITE.test(t)) {
+      const tables = sqlTables(t).written;
+      entity = tables[0];
+      call = /\b(?:UPDATE\s+["`]?\w+["`]?\s+SET|INSERT\s+INTO\s+["`]?\w+|DELETE\s+FROM\s+["`]?\w+)/i.exec(t)?.[0];
+    } else if (v.family === 'js' && (m = JS_WRITE.exec(t))) {
+      if (/\b(?:cache|redis|res|reply|Object|Map|Set|crypto|hash|hmac)\b/i.test(m[1]!) || /\.(?:set|map)$/.test(m[1]!)) continue;
+      entity = entityOfReceiver(m[1]!.replace(/(?:\.\w+\([^)\n]{0,200}\))+$/, ''), fileText);
+      call = `${m[1]!.replace(/\([^)\n]{0,200}\)/g, '(…)')}.${m[2]}`;
+    } else if (v.family === 'python' && (m = PY_WRITE.exec(t))) {
+      if (/\b(?:cache|redis|form|serializer|dict|self\.request)\b/.test(m[1]!)) continue;
+      entity = entityOfReceiver(m[1]!) ?? /\b([A-Z]\w*)\.objects/.exec(m[1]!)?.[1];
+      if (!entity && m[2] === 'save') entity = holderModel(v, m[1]!.split('.')[0]!, l);
+      call = `${m[1]!.replace(/\([^)\n]{0,200}\)/g, '(…)')}.${m[2]}`;
+    } else if (v.family === 'ruby' && (m = RB_WRITE.exec(t))) {
+      entity = /^([A-Z]\w*)/.exec(m[1]!)?.[1] ?? holderModel(v, m[1]!.replace(/^@/, ''), l);
+      call = `${m[1]}.${m[2]}`;
+    }
+    if (!entity || !call) continue;
+    const stmt = statementAt(v, l, 12);
+    out.push({ line: l, end: stmt.endLine, entity, call });
+  }
+  return out;
+}
+
+/** The model a local holds, from `x = Model.objects.get(…)` / `x = Model.find(…)` earlier in the function. */
+function holderModel(v: FnView, holder: string, before: number): string | undefined {
+  for (let l = before - 1; l >= v.fn.startLine; l--) {
+    const m = new RegExp(`^\\s*@?${escapeRe(holder)}\\s*=\\s*(?:get_object_or_404\\(\\s*)?([A-Z]\\w*)`).exec(codeLine(v, l));
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** The replica alias a Django router in the diff sends reads to, if any. */
+function routerReplica(files: readonly SourceFile[]): string | undefined {
+  for (const f of files) {
+    if (f.language !== 'python') continue;
+    const i = f.lines.findIndex((l) => /^\s*def\s+db_for_read\s*\(/.test(l));
+    if (i < 0) continue;
+    for (let k = i + 1; k < Math.min(f.lines.length, i + 12); k++) {
+      const line = f.lines[k] ?? '';
+      if (/^\s*def\s/.test(line)) break;
+      const r = /\breturn\s+(?:random\.choice\(\s*\[?\s*)?['"]([\w-]+)['"]/.exec(line);
+      if (r && r[1] !== 'default') return r[1];
+    }
+  }
+  return undefined;
+}
+
+const GETTER = /(?:await\s+)?(?:this\.|self\.|[\w$]+\.)?((?:get|load|fetch|find|read|lookup)(?:[A-Z]\w*|_\w+))\s*\(/;
+
+function getterEntity(name: string): string {
+  return name.replace(/^(?:get|load|fetch|find|read|lookup)_?/, '').replace(/_?(?:by_?id|ById|OrThrow|_or_404|cached|Cached)$/, '');
+}
+
+/** Whether `name` is a getter that reads a cache: its body does, or its module shows a cache keyed by its entity. */
+function cachedGetter(name: string, entity: string, ctx: DetectorContext): { confidence: number; key?: string } | undefined {
+  for (const f of ctx.files) {
+    const fam = familyOf(f.language);
+    for (const fn of f.functions) {
+      if (fn.name !== name && !fn.name.endsWith(`.${name}`)) continue;
+      // A hunk region named after its section header is not the definition: its first line must name it.
+      if (!new RegExp(`\\b${escapeRe(name)}\\b`).test(fn.text.split('\n')[0] ?? '')) continue;
+      const body = stripComments(fn.text, fam);
+      const shown = fn.text.split('\n').filter((l) => l.trim()).length;
+      if (CACHE_READ.test(body)) return { confidence: 0.8, key: CACHE_READ.exec(body)?.[3]?.split(/[,)]/)[0]?.trim() };
+      const deco = f.lines.slice(Math.max(0, fn.startLine - 4), fn.startLine - 1).join('\n');
+      if (/@(?:functools\.)?(?:lru_cache|cache|cached|memoize|cache_page)\b/.test(deco)) return { confidence: 0.8 };
+      if (shown >= 3) return undefined; // the body is visible and reads no cache
+    }
+  }
+  // The body is not in the diff: look for a cache keyed by the entity in the file under review.
+  const text = stripComments(ctx.file.lines.join('\n'), familyOf(ctx.file.language));
+  if (!/\b(?:redis|cache|memcache)/i.test(text)) return undefined;
+  const e = escapeRe(entity);
+  const key = new RegExp(`["'\`]${e}[:_./-]`, 'i').exec(text);
+  const ttl = new RegExp(`\\b${e}_?(?:CACHE_)?TTL`, 'i').test(text) || new RegExp(`\\b${e}Ttl`, 'i').test(text);
+  if (key || ttl) return { confidence: 0.7, key: key ? `${entity.toLowerCase()}:{id}` : undefined };
+  return undefined;
+}
+
+function staleReadAt(v: FnView, l: number, w: Write, ctx: DetectorContext, router: string | undefined, fileText: string): StaleRead | undefined {
+  const t = codeLine(v, l);
+  const stmt = statementAt(v, l, 8);
+  const holder = /^\s*(?:const|let|var)?\s*(?:\{[^}]*\}|\[[^\]]*\]|@?([\w$]+))\s*(?::\s*[\w<>[\]|, ]{1,60})?\s*:?=\s*(?!=)/.exec(t)?.[1];
+  let m: RegExpExecArray | null;
+  // Explicit replica.
+  if ((m = EXPLICIT_REPLICA.exec(stmt.text))) {
+    const alias = m[1] ?? m[2];
+    if (alias && !REPLICA_NAME.test(alias)) return undefined;
+    if (!sameReadEntity(stmt.text, w.entity, fileText)) return undefined;
+    return { line: l, end: stmt.endLine, source: 'replica', call: m[0].trim(), holder, confidence: 0.9, replica: alias ?? m[0].replace(/\W+$/, '') };
+  }
+  // Reads routed to the replica by a router in the diff.
+  if (router && v.family === 'python') {
+    const r = /\b([A-Z]\w*)\.objects\.(?:get|filter|all|first|exclude|values|values_list|only|latest|earliest)\b|\bget_object_or_404\(\s*([A-Z]\w*)/.exec(t);
+    if (r && sameEntity(r[1] ?? r[2], w.entity) && !/\.using\(|select_for_update/.test(stmt.text) && !/\.(?:update|delete|create)\(/.test(stmt.text)) {
+      return { line: l, end: stmt.endLine, source: 'replica', call: r[0], holder, confidence: 0.85, replica: router };
+    }
+  }
+  // Cache.
+  if ((m = CACHE_READ.exec(t))) {
+    const key = m[3] ?? '';
+    if (normEntity(key).includes(normEntity(w.entity)) || new RegExp(escapeRe(w.entity), 'i').test(key)) {
+      return { line: l, end: stmt.endLine, source: 'cache', call: `${m[1]}.${m[2]}`, holder, confidence: 0.8, cacheKey: key.split(',')[0]?.trim() };
+    }
+  }
+  if ((m = GETTER.exec(t)) && !/\.(?:get|fetch|find)\w*\(/.test(t.slice(0, m.index)) ) {
+    const name = m[1]!;
+    const ent = getterEntity(name);
+    if (sameEntity(ent, w.entity)) {
+      const c = cachedGetter(name, ent, ctx);
+      if (c) return { line: l, end: stmt.endLine, source: 'cache', call: name, holder, confidence: c.confidence, cacheKey: c.key };
+    }
+  }
+  // Search index.
+  if ((m = SEARCH_READ.exec(t)) && !/\bURLSearchParams|\.location\b|\bre\.search\b/.test(t)) {
+    const idx = /index\s*[:=(]\s*['"]([\w-]+)['"]|initIndex\(\s*['"]([\w-]+)['"]|\.index\(\s*['"]([\w-]+)['"]/.exec(stmt.text + '\n' + fileText);
+    const name = idx?.[1] ?? idx?.[2] ?? idx?.[3];
+    if (name ? sameEntity(name, w.entity) || normEntity(name).includes(normEntity(w.entity)) : false) {
+      return { line: l, end: stmt.endLine, source: 'search', call: `${m[1]}.${m[2]}`, holder, confidence: 0.8 };
+    }
+  }
+  return undefined;
+}
+
+function sameReadEntity(stmt: string, entity: string, fileText: string): boolean {
+  const tables = sqlTables(stmt).read;
+  if (tables.some((t) => sameEntity(t, entity))) return true;
+  const m = /([\w$.]+(?:\(\s*['"]\w+['"]\s*\))?)(?:\.\w+\([^)]{0,200}\))*\.(?:findUnique|findFirst|findOne|findOneBy|findByPk|get|first|filter|find|find_by|where)\b/.exec(stmt);
+  const e = m ? entityOfReceiver(m[1]!.replace(/\.(?:using|\$replica)\([^)]*\)/g, ''), fileText) : undefined;
+  if (e && sameEntity(e, entity)) return true;
+  const model = /\b([A-Z]\w*)\.(?:objects|find|where|find_by|query)\b/.exec(stmt)?.[1] ?? /\.(\w+)\.(?:findUnique|findFirst|findMany)\(/.exec(stmt)?.[1];
+  return model !== undefined && sameEntity(model, entity);
+}
+
+/** The first later line that acts on the value read. */
+function actAfter(v: FnView, read: StaleRead): number | undefined {
+  if (!read.holder) {
+    return /^\s*(?:if|elif|unless|return|while)\b|\?/.test(codeLine(v, read.line)) ? read.line : undefined;
+  }
+  const h = new RegExp(`(?<![\\w$.])@?${escapeRe(read.holder)}(?![\\w$])`);
+  for (let l = read.end + 1; l <= Math.min(v.fn.endLine, read.end + 20); l++) {
+    const t = codeLine(v, l);
+    if (new RegExp(`^\\s*(?:const|let|var)?\\s*@?${escapeRe(read.holder)}\\s*:?=[^=]`).test(t)) return undefined;
+    if (h.test(t)) return l;
+  }
+  return undefined;
+}
+
+function detect(ctx: DetectorContext): DetectorReport[] {
+  const { file } = ctx;
+  const fileText = file.lines.join('\n');
+  const router = routerReplica(ctx.files);
+  const reports: DetectorReport[] = [];
+  const seen = new Set<number>();
+  for (const fn of innermostFirst(ctx.changedFunctions)) {
+    const v = viewOf(file, fn);
+    if (!v) continue;
+    for (const w of writesOf(v, fileText)) {
+      if (seen.has(w.line)) continue;
+      let hit: StaleRead | undefined;
+      let act: number | undefined;
+      for (let l = w.end + 1; l <= v.fn.endLine; l++) {
+        const t = codeLine(v, l);
+        if (!t.trim()) continue;
+        // A cache cleared or refreshed after the write makes a later cache read miss (or see the new value).
+        if (CACHE_CLEAR.test(t)) break;
+        const r = staleReadAt(v, l, w, ctx, router, fileText);
+        if (!r) continue;
+        if (r.source === 'cache' && cacheTouchedBetween(v, w.end, r.line)) break;
+        const a = actAfter(v, r);
+        if (a === undefined) continue;
+        hit = r;
+        act = a;
+        break;
+      }
+      if (!hit || act === undefined) continue;
+      const range = shownRange(file, fn, w.line, act);
+      if (!range) continue;
+      seen.add(w.line);
+      const evidence: EvidenceLine[] = [
+        { role: 'write', line: w.line, text: v.text(w.line) },
+        { role: 'stale-read', line: hit.line, text: v.text(hit.line) },
+      ];
+      if (act !== hit.line) evidence.push({ role: 'act', line: act, text: v.text(act) });
+      const name = displayName(file, fn);
+      const from = hit.source === 'replica' ? `the replica${hit.replica ? ` (${hit.replica})` : ''}` : hit.source === 'cache' ? 'the cache' : 'the search index';
+      reports.push({
+        line: range.line,
+        endLine: range.endLine,
+        functionName: name,
+        confidence: hit.confidence,
+        title: `${name} writes ${w.entity} with ${w.call}, then reads it back through ${hit.call} from ${from} and acts on the possibly stale value`,
+        entity: w.entity,
+        evidence,
+        variant: 'distributed',
+        facts: cleanFacts({
+          table: /^[a-z_]+$/.test(w.entity) && /UPDATE|INSERT|DELETE/i.test(w.call) ? w.entity : undefined,
+          model: /UPDATE|INSERT|DELETE/i.test(w.call) ? undefined : w.entity,
+          writeCall: w.call,
+          readCall: hit.call,
+          staleSource: hit.source,
+          replica: hit.replica,
+          cacheKey: hit.cacheKey,
+          orm: ormOf(fileText, v.family),
+          actor: 'request',
+          testFramework: testFrameworkHint(ctx.files, v.family),
+        }),
+      });
+    }
+  }
+  return reports;
+}
+
+function cacheTouchedBetween(v: FnView, from: number, to: number): boolean {
+  for (let l = from + 1; l < to; l++) if (CACHE_CLEAR.test(codeLine(v, l))) return true;
+  return false;
+}
+
+export default createDetector(
+  {
+    id: 'read-after-write-stale',
+    failureMode: 'eventual_consistency',
+    languages: ['typescript', 'tsx', 'javascript', 'python', 'go', 'ruby'],
+    description: 'An entity is written, then read back from a replica, cache or search index, and the possibly stale value decides an action.',
+    defaultSeverity: 'high',
+    docs: 'docs/detectors/read-after-write-stale.md',
+  },
+  detect,
+);

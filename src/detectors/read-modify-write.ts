@@ -1,0 +1,388 @@
+/**
+ * read-modify-write (lost_update)
+ *
+ * Rule: a function reads one row (ORM `findByPk` / `findUnique` / `findOneBy` / `objects.get` /
+ * `Model.find` / knex `.first()`, or a SQL `SELECT col FROM t`), computes a new value of one of its
+ * fields in application code (`x.f += n`, `x.f = x.f - n`, `x.f.push(…)`, `n = x.f + 1`, `count++` after
+ * `Scan(&count)`), and writes it back to the same entity (`x.save()`, `repo.save(x)`,
+ * `update({ data: { f: n } })`, `UPDATE t SET f = $1` with the computed value). A concurrent writer's
+ * change between the read and the write is overwritten.
+ *
+ * Stays quiet when the function (or its enclosing function) shows a row lock (`FOR UPDATE`,
+ * `forUpdate()`, `select_for_update`, `with_for_update`, `lock!`, `with_lock`, `LOCK.UPDATE`,
+ * `pessimistic_write`), a version column (`version`, `lock_version`, `@Version`), SERIALIZABLE isolation,
+ * when the write is itself atomic (`f = f + $1`, `increment`, `F('f') + 1`, `$inc`, `update_counters`), or
+ * when the write repeats the old value in its WHERE (compare-and-set). Values not derived from the same
+ * field (a form object's fields, a value from the request) are left alone.
+ *
+ * Confidence: 0.9 when the read and the write name the same table/model and field (SQL, or an explicit
+ * `update` of the field); 0.85 for `save()` of the read object after an arithmetic on its field; 0.7 for
+ * a JSON/array/dict field mutated in place and saved.
+ */
+import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
+import type { EvidenceLine } from '../types.js';
+import {
+  ATOMIC_UPDATE,
+  ROW_LOCK,
+  SERIALIZABLE,
+  TRANSACTION,
+  VERSION_CHECK,
+  cleanFacts,
+  displayName,
+  innermostFirst,
+  codeLine,
+  enclosing,
+  entityOfReceiver,
+  escapeRe,
+  mentions,
+
+  ormOf,
+  sameEntity,
+  shownRange,
+  sqlTables,
+  statementAt,
+  testFrameworkHint,
+  viewOf,
+  type FnView,
+} from './lib/state.js';
+
+interface Read {
+  holder: string;
+  entity: string;
+  line: number;
+  call: string;
+  /** SQL reads: selected columns (lower-case, `*` for all). */
+  columns?: string[];
+}
+
+interface Hit {
+  read: Read;
+  field: string;
+  computeLine?: number;
+  writeLine: number;
+  writeEnd: number;
+  writeCall: string;
+  confidence: number;
+  delta?: string;
+  json?: boolean;
+}
+
+const JS_READ =
+  /(?:const|let|var)\s+(\[\s*[\w$]+\s*\]|[\w$]+)\s*(?::\s*[\w<>[\], |]{1,80})?=\s*(?:await\s+)?(.{1,200}?)\.(findByPk|findOne|findOneBy|findOneOrFail|findOneByOrFail|findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findById|first)\s*\(/;
+const PY_READ =
+  /^\s*(\w+)\s*(?::\s*[\w[\], |]{1,80})?=\s*(?:await\s+)?(.{1,200}?)\.(get|first|last|one|one_or_none|scalar_one|scalar_one_or_none|get_or_404|first_or_404|earliest|latest)\(/;
+const PY_GET404 = /^\s*(\w+)\s*=\s*get_object_or_404\(\s*([A-Z]\w*)/;
+const PY_SESSION_GET = /^\s*(\w+)\s*=\s*(?:await\s+)?(?:self\.)?(?:db\.)?session\.get\(\s*([A-Z]\w*)/;
+const RB_READ = /^\s*(@?\w+)\s*=\s*([A-Z][\w:]*(?:\.\w+(?:\([^)\n]{0,200}\))?){0,4}?)\.(find|find_by!?|first!?|last!?|take!?)\b/;
+
+function ormReads(v: FnView, fileText: string): Read[] {
+  const reads: Read[] = [];
+  for (let i = 0; i < v.codeLines.length; i++) {
+    const t = v.codeLines[i]!;
+    const line = v.fn.startLine + i;
+    let m: RegExpExecArray | null;
+    if (v.family === 'js' && (m = JS_READ.exec(t))) {
+      const entity = entityOfReceiver(m[2]!, fileText);
+      if (entity) reads.push({ holder: m[1]!.replace(/[[\]\s]/g, ''), entity, line, call: `${m[2]!.replace(/^await\s+/, '').trim()}.${m[3]}` });
+    } else if (v.family === 'python') {
+      if ((m = PY_GET404.exec(t)) || (m = PY_SESSION_GET.exec(t))) reads.push({ holder: m[1]!, entity: m[2]!, line, call: t.trim().replace(/^\w+\s*=\s*/, '').slice(0, 80) });
+      else if ((m = PY_READ.exec(t)) && /objects|query|session|select/.test(m[2]!)) {
+        const entity = entityOfReceiver(m[2]!) ?? /\b([A-Z]\w*)\b/.exec(m[2]!)?.[1];
+        if (entity) reads.push({ holder: m[1]!, entity, line, call: `${m[2]!.trim()}.${m[3]}` });
+      }
+    } else if (v.family === 'ruby' && (m = RB_READ.exec(t))) {
+      reads.push({ holder: m[1]!, entity: /^([A-Z]\w*)/.exec(m[2]!)![1]!, line, call: `${m[2]}.${m[3]}` });
+    }
+  }
+  return reads;
+}
+
+/** SQL reads: `SELECT cols FROM t`, with the names that receive the row (Scan targets, the bound variable, fetchone). */
+function sqlReads(v: FnView): Read[] {
+  const reads: Read[] = [];
+  const re = /\bSELECT\s+([\w\s,."`*()]{1,300}?)\s+FROM\s+["`]?(?:\w+\.)?([A-Za-z_]\w*)/gi;
+  for (const m of v.code.matchAll(re)) {
+    const line = v.lineAt(m.index!);
+    const cols = m[1]!.split(',').map((c) => c.trim().replace(/["`]/g, '').split(/\s+/).pop()!.split('.').pop()!.toLowerCase());
+    if (cols.some((c) => /\(/.test(c))) continue; // aggregates are another detector's business
+    // The statement holding the SELECT: from the line that starts it to the end of the call.
+    let start = line;
+    for (let l = line; l >= Math.max(v.fn.startLine, line - 3); l--) {
+      if (/(?:=|:=|\bif\b|await|return|execute|query|Query|Exec|QueryRow|fetch)/.test(codeLine(v, l))) {
+        start = l;
+        break;
+      }
+    }
+    const stmt = statementAt(v, start, 10);
+    const holders = new Set<string>();
+    for (const s of stmt.text.matchAll(/\.Scan\(([^)]{1,200})\)/g)) for (const h of s[1]!.matchAll(/&([\w.]+)/g)) holders.add(h[1]!.split('.')[0]!);
+    const bound = /(?:const|let|var)?\s*(?:\{\s*rows\s*:\s*\[\s*([\w$]+)\s*\]\s*\}|\[\s*([\w$]+)\s*\]|([\w$]+))\s*(?::=|=)\s*(?:await\s+)?[\w$.]+\.(?:query|execute|one|oneOrNone|get|first|raw|QueryRow\w*|fetchrow|fetchval|fetchone)/.exec(stmt.text);
+    if (bound) holders.add((bound[1] ?? bound[2] ?? bound[3])!);
+    // Python DB-API: the next lines fetch the row.
+    for (let l = stmt.endLine + 1; l <= Math.min(v.fn.endLine, stmt.endLine + 3); l++) {
+      const f = /^\s*\(?\s*([\w, ]+?)\s*,?\s*\)?\s*=\s*(?:await\s+)?\w+\.(?:fetchone|fetchrow|fetchval|one|scalar)\(/.exec(codeLine(v, l));
+      if (f) for (const h of f[1]!.split(',')) if (h.trim()) holders.add(h.trim());
+    }
+    for (const h of holders) reads.push({ holder: h, entity: m[2]!, line, call: `SELECT ${m[1]!.trim()} FROM ${m[2]}`, columns: cols });
+  }
+  return reads;
+}
+
+function snake(s: string): string {
+  return s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+function sameField(a: string, b: string): boolean {
+  return a.replace(/_/g, '').toLowerCase() === b.replace(/_/g, '').toLowerCase();
+}
+
+const PLACEHOLDER = /^(?:\$\d+|\?|%s|:\w+|@\w+|%\(\w+\)s|\$\{[^}]{1,80}\}|#\{[^}]{1,80}\})$/;
+
+/** ORM object read: find a compute on holder.field and the write-back after it. */
+function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
+  const h = escapeRe(r.holder);
+  const derived = new Map<string, { field: string; line: number }>();
+  for (let l = r.line + 1; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    // Reassigning the holder ends its story.
+    if (new RegExp(`^\\s*(?:const|let|var)?\\s*${h}\\s*=[^=]`).test(t)) break;
+    let field: string | undefined;
+    let json = false;
+    let m: RegExpExecArray | null;
+    if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*(?:\\+=|-=|\\*=|/=|\\+\\+|--)`).exec(t))) field = m[1];
+    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*[^=;\\n]{0,200}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`).exec(t)) && m[1] === m[2]) field = m[1];
+    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*[^=;\\n]{0,200}?[-+*/]\\s*(?<![\\w$.])${h}\\.(\\w+)\\b`).exec(t)) && m[1] === m[2]) field = m[1];
+    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*\\{\\s*\\.\\.\\.${h}\\.(\\w+)`).exec(t)) && m[1] === m[2]) [field, json] = [m[1], true];
+    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\.(?:push|append|extend|unshift|splice|concat|update|add|insert)\\(`).exec(t))) [field, json] = [m[1], true];
+    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*<<`).exec(t)) && v.family === 'ruby') [field, json] = [m[1], true];
+    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\[[^\\]]{1,80}\\]\\s*=[^=]`).exec(t))) [field, json] = [m[1], true];
+    // A local derived from the field by arithmetic: `const next = event.seatsSold + qty`.
+    const d = new RegExp(`^\\s*(?:const|let|var)?\\s*([\\w$]+)\\s*:?=\\s*[^=;\\n]{0,200}?(?:(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]|[-+*/]\\s*${h}\\.(\\w+)\\b|Math\\.(?:max|min)\\([^)]{0,120}${h}\\.(\\w+))`).exec(t);
+    if (d && d[1] !== r.holder) derived.set(d[1]!, { field: (d[2] ?? d[3] ?? d[4])!, line: l });
+
+    if (field) {
+      const w = findWrite(v, r, l + 1, field, undefined, fileText);
+      if (w) return { read: r, field, computeLine: l, ...w, confidence: json ? 0.7 : w.confidence, json, delta: deltaOf(t) };
+    }
+    // A write of the field in the same statement: update({ data: { f: x.f + n } }) / update!(f: x.f - n).
+    const inline = new RegExp(`\\b(\\w+)\\s*(?::|=>|=)\\s*[^,;\\n]{0,120}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`).exec(t);
+    if (inline && sameField(inline[1]!, inline[2]!) && isWriteStart(v, l)) {
+      const w = findWrite(v, r, startOfStatement(v, l), inline[2]!, undefined, fileText, true);
+      if (w) return { read: r, field: inline[2]!, computeLine: l, ...w, delta: deltaOf(t) };
+    }
+  }
+  for (const [name, d] of derived) {
+    const w = findWrite(v, r, d.line + 1, d.field, name, fileText);
+    if (w) return { read: r, field: d.field, computeLine: d.line, ...w, delta: deltaOf(codeLine(v, d.line)) };
+  }
+  return undefined;
+}
+
+function deltaOf(t: string): string | undefined {
+  const m = /(?:\+=|-=|[-+])\s*([\w$.]+)/.exec(t.replace(/\+\+|--/, '+= 1'));
+  return m?.[1];
+}
+
+function startOfStatement(v: FnView, line: number): number {
+  for (let l = line; l >= Math.max(v.fn.startLine, line - 8); l--) {
+    if (/\b(?:await|update|save|Exec|execute|query)\b|\.update|\.filter\(/.test(codeLine(v, l)) && /^\s*(?:await\b|return\b|const\b|let\b|var\b|\w[\w.]*\s*(?:=|:=)|[\w.]+\()/.test(codeLine(v, l))) return l;
+  }
+  return line;
+}
+
+function isWriteStart(v: FnView, line: number): boolean {
+  const s = startOfStatement(v, line);
+  return /\.(?:update|updateOne|update_all|update!|update_columns?|update_attribute|set)\b|\bUPDATE\b/.test(statementAt(v, s, 14).text);
+}
+
+const SAVE_OF = (h: string) =>
+  new RegExp(
+    `(?<![\\w$.])${h}\\.(?:save!?|save_changes|put|persist|update!?|update_attributes?!?|update_columns?)\\b|\\.(?:save|persist|merge|saveAndFlush)\\(\\s*${h}\\b|\\bsession\\.(?:commit|flush)\\(|\\bdb\\.session\\.commit\\(`,
+  );
+
+/** The write-back of `field` (or of the local `derived` computed from it) after `from`. */
+function findWrite(
+  v: FnView,
+  r: Read,
+  from: number,
+  field: string,
+  derived: string | undefined,
+  fileText: string,
+  inline = false,
+): Omit<Hit, 'read' | 'field' | 'computeLine'> | undefined {
+  const h = escapeRe(r.holder);
+  for (let l = from; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    if (!t.trim()) continue;
+    const stmt = statementAt(v, l, 14);
+    // save() of the object itself.
+    if (!derived && !inline && SAVE_OF(h).test(t)) {
+      if (ATOMIC_UPDATE.test(stmt.text)) return undefined;
+      const call = (SAVE_OF(h).exec(t)![0] ?? '').replace(/\($/, '');
+      return { writeLine: l, writeEnd: stmt.endLine, writeCall: call, confidence: 0.85 };
+    }
+    // An explicit update of the field: ORM update / knex update / SQL UPDATE.
+    const isUpdate = /\.(?:update|updateOne|updateMany|update_all|update!|update_columns?|update_attribute|set)\s*\(|\bUPDATE\s+["`]?\w+["`]?\s+SET\b/i.test(stmt.text);
+    if (!isUpdate || !/(?:await|return|\.|=|\()/.test(t)) continue;
+    if (!/^\s*(?:await\b|return\b|const\b|let\b|var\b|[\w$.]+\s*(?:=|:=)|[\w$.@]+[.(]|_,|if\b|\w+,\s*err)/.test(t)) continue;
+    const value = derived
+      ? `(?<![\\w$.])${escapeRe(derived)}(?![\\w$])`
+      : `(?<![\\w$.])${h}\\.${escapeRe(field)}\\s*[-+*/]`;
+    const fieldRe = `(?:${escapeRe(field)}|${escapeRe(snake(field))})`;
+    const sets = new RegExp(`\\b${fieldRe}\\b["'\`]?\\s*(?::|=>|=)\\s*[^,;\\n}]{0,120}?${value}`, 'i').test(stmt.text);
+    const sqlSet = new RegExp(`\\bUPDATE\\s+["\`]?(\\w+)["\`]?\\s+SET\\s+[^;]{0,300}?\\b${fieldRe}\\s*=\\s*(\\$\\d+|\\?|%s|:\\w+|@\\w+|%\\(\\w+\\)s|\\$\\{[^}]{1,80}\\})`, 'i').exec(stmt.text);
+    const sqlArg = sqlSet && new RegExp(value).test(stmt.text.slice(stmt.text.search(/\bUPDATE\b/i)));
+    if (!sets && !sqlArg) continue;
+    if (ATOMIC_UPDATE.test(stmt.text) || VERSION_CHECK.test(stmt.text)) return undefined;
+    if (casGuard(stmt.text, field)) return undefined;
+    const entity = sqlSet?.[1] ?? writeEntity(stmt.text, fileText);
+    if (entity && !sameEntity(entity, r.entity)) continue;
+    if (!entity && !mentions(stmt.text, r.holder)) continue;
+    const call = /([\w$.]+(?:\([^)]{0,60}\))?(?:\.\w+(?:\([^)]{0,60}\))?){0,3})\.(?:update|updateOne|updateMany|update_all|update!|set)\s*\(/.exec(stmt.text)?.[0]?.replace(/\($/, '') ?? (sqlSet ? `UPDATE ${sqlSet[1]} SET ${field}` : 'update');
+    return { writeLine: l, writeEnd: stmt.endLine, writeCall: call, confidence: 0.9 };
+  }
+  return undefined;
+}
+
+/** The old value repeated in the write's WHERE: a compare-and-set that fails when someone else wrote first. */
+function casGuard(stmt: string, field: string): boolean {
+  const f = `(?:${escapeRe(field)}|${escapeRe(snake(field))})`;
+  return (
+    new RegExp(`\\bwhere\\s*:\\s*\\{[^}]{0,300}\\b${f}\\b`, 'i').test(stmt) ||
+    new RegExp(`\\bWHERE\\b[^;"'\`]{0,300}\\b${f}\\s*=`, 'i').test(stmt) ||
+    new RegExp(`\\.(?:filter|where)\\([^)]{0,300}\\b${f}\\b`).test(stmt)
+  );
+}
+
+function writeEntity(stmt: string, fileText: string): string | undefined {
+  const m = /([\w$.]+(?:\(\s*['"]\w+['"]\s*\))?)(?:\.(?:where|filter|filter_by|objects)\b(?:\([^)]{0,200}\))?){0,3}\.(?:update|updateOne|updateMany|update_all|set)\s*\(/.exec(stmt);
+  if (m) {
+    const e = entityOfReceiver(m[1]!, fileText) ?? entityOfReceiver(stmt.slice(0, m.index! + m[1]!.length), fileText);
+    if (e) return e;
+  }
+  const drizzle = /\.update\(\s*(\w+)\s*\)\s*\.set\(/.exec(stmt);
+  if (drizzle) return drizzle[1];
+  return sqlTables(stmt).written[0];
+}
+
+/** SQL read + SQL write of the same table and column, with the new value computed in code. */
+function sqlHit(v: FnView, r: Read): Hit | undefined {
+  const h = escapeRe(r.holder);
+  let computeLine: number | undefined;
+  let delta: string | undefined;
+  const re = /\bUPDATE\s+["`]?(?:\w+\.)?([A-Za-z_]\w*)["`]?\s+SET\s+([^;]{1,400}?)(?:\bWHERE\b([^;"'`]{0,300})|["'`]|$)/gi;
+  for (const m of v.code.matchAll(re)) {
+    const line = v.lineAt(m.index!);
+    if (line <= r.line || !sameEntity(m[1], r.entity)) continue;
+    const where = m[3] ?? '';
+    for (const assign of m[2]!.split(',')) {
+      const a = /^\s*["`]?(\w+)["`]?\s*=\s*(.+?)\s*$/.exec(assign);
+      if (!a || !PLACEHOLDER.test(a[2]!)) continue;
+      const col = a[1]!.toLowerCase();
+      if (!r.columns!.includes(col) && !r.columns!.includes('*')) continue;
+      if (new RegExp(`\\b${col}\\s*=`, 'i').test(where) || VERSION_CHECK.test(where)) continue;
+      // The computed value: arithmetic on the holder between the read and the write, or in the write's arguments.
+      for (let l = r.line; l <= line + 6 && l <= v.fn.endLine; l++) {
+        const t = codeLine(v, l);
+        if (new RegExp(`(?<![\\w$.])${h}(?:\\.\\w+|\\[[^\\]]{1,40}\\])*\\s*(?:\\+\\+|--|\\+=|-=|\\*=)|(?<![\\w$.])${h}(?:\\.\\w+|\\[[^\\]]{1,40}\\])*\\s*[-+*]\\s*[\\w$(]|=\\s*[\\w$.]+\\s*[-+]\\s*(?<![\\w$.])${h}\\b`).test(t) && !/\bSELECT\b/i.test(t)) {
+          computeLine = l;
+          delta = deltaOf(t);
+          break;
+        }
+      }
+      if (computeLine === undefined) return undefined;
+      const stmtStart = startOfStatement(v, line);
+      const stmt = statementAt(v, stmtStart, 12);
+      return {
+        read: r,
+        field: col,
+        computeLine,
+        writeLine: stmtStart,
+        writeEnd: Math.max(stmt.endLine, line),
+        writeCall: `UPDATE ${m[1]} SET ${col} = ${a[2]}`,
+        confidence: 0.9,
+        delta,
+      };
+    }
+  }
+  return undefined;
+}
+
+function detect(ctx: DetectorContext): DetectorReport[] {
+  const { file } = ctx;
+  const fileText = file.lines.join('\n');
+  const reports: DetectorReport[] = [];
+  const seen = new Set<string>();
+  for (const fn of innermostFirst(ctx.changedFunctions)) {
+    const v = viewOf(file, fn);
+    const name = displayName(file, fn);
+    if (!v) continue;
+    const outer = enclosing(file, fn).map((f) => f.text).join('\n');
+    if (ROW_LOCK.test(v.code) || SERIALIZABLE.test(v.code) || ROW_LOCK.test(outer) || SERIALIZABLE.test(outer)) continue;
+    if (/\block_version\b|@Version\b|\bVersionColumn\b|\bversion\s*[:=]\s*[\w$.]+\.version\b/.test(v.code)) continue;
+    const hits: Hit[] = [];
+    for (const r of ormReads(v, fileText)) {
+      const hit = ormHit(v, r, fileText);
+      if (hit) hits.push(hit);
+    }
+    for (const r of sqlReads(v)) {
+      const hit = sqlHit(v, r);
+      if (hit) hits.push(hit);
+    }
+    for (const hit of hits) {
+      const key = `${hit.read.line}:${hit.writeLine}`;
+      if (seen.has(key)) continue;
+      const range = shownRange(file, fn, hit.read.line, hit.writeEnd);
+      if (!range) continue;
+      seen.add(key);
+      const evidence: EvidenceLine[] = [{ role: 'read', line: hit.read.line, text: v.text(hit.read.line) }];
+      if (hit.computeLine !== undefined && hit.computeLine !== hit.read.line && hit.computeLine !== hit.writeLine) {
+        evidence.push({ role: 'compute', line: hit.computeLine, text: v.text(hit.computeLine) });
+      }
+      evidence.push({ role: 'write', line: hit.writeLine, text: v.text(hit.writeLine) });
+      const inTx = TRANSACTION.test(v.code) || TRANSACTION.test(outer);
+      const entity = hit.read.entity;
+      const isTable = Boolean(hit.read.columns) || /^[a-z_]+$/.test(entity);
+      const guard = new RegExp(`${escapeRe(hit.read.holder)}\\.${escapeRe(hit.field)}\\s*[-+]\\s*[\\w$.]+\\s*>=?\\s*[\\w$.]+`).exec(v.code)?.[0];
+      reports.push({
+        line: range.line,
+        endLine: range.endLine,
+        functionName: name,
+        confidence: hit.confidence,
+        title: `${name} reads ${entity}.${hit.field}, ${hit.json ? 'changes it in memory' : 'computes the new value in code'} and writes it back with ${hit.writeCall}`,
+        entity: `${entity}.${hit.field}`,
+        evidence,
+        variant: 'database',
+        facts: cleanFacts({
+          table: isTable ? entity : undefined,
+          model: isTable ? undefined : entity,
+          column: hit.field,
+          readCall: hit.read.call,
+          writeCall: hit.writeCall,
+          delta: hit.json ? undefined : hit.delta,
+          guard,
+          orm: hit.read.columns ? (v.family === 'go' ? ormOf(v.code, 'go') : v.family === 'js' ? 'pg' : undefined) : ormOf(fileText, v.family),
+          inTransaction: inTx ? 'yes' : 'no',
+          isolation: 'read committed',
+          idColumn: 'id',
+          testFramework: testFrameworkHint(ctx.files, v.family),
+          actor: 'request',
+        }),
+      });
+    }
+  }
+  return reports;
+}
+
+export default createDetector(
+  {
+    id: 'read-modify-write',
+    failureMode: 'lost_update',
+    languages: ['typescript', 'tsx', 'javascript', 'python', 'go', 'ruby'],
+    description: 'A row field is read, changed in application code and written back without a lock, version check or atomic update.',
+    defaultSeverity: 'high',
+    docs: 'docs/detectors/read-modify-write.md',
+  },
+  detect,
+);
+
