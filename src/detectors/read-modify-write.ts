@@ -165,7 +165,7 @@ function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
       if (w) return { read: r, field, computeLine: l, ...w, confidence: json ? 0.7 : w.confidence, json, delta: deltaOf(t) };
     }
     // A write of the field in the same statement: update({ data: { f: x.f + n } }) / update!(f: x.f - n).
-    const inline = new RegExp(`\\b(\\w+)\\s*(?::|=>|=)\\s*[^,;\\n]{0,120}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`).exec(t);
+    const inline = new RegExp(`\\b(\\w+)\\s*(?::|=>|=)\\s*[^,;\\n{:]{0,120}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`).exec(t);
     if (inline && sameField(inline[1]!, inline[2]!) && isWriteStart(v, l)) {
       const w = findWrite(v, r, startOfStatement(v, l), inline[2]!, undefined, fileText, true);
       if (w) return { read: r, field: inline[2]!, computeLine: l, ...w, delta: deltaOf(t) };

@@ -106,7 +106,9 @@ export interface FnView {
 export function viewOf(file: SourceFile, fn: FunctionSpan): FnView | undefined {
   if (fn.endLine - fn.startLine > MAX_FUNCTION_LINES) return undefined;
   const family = familyOf(file.language);
-  const code = stripComments(fn.text, family);
+  let code = stripComments(fn.text, family);
+  // TypeScript non-null assertions and optional chaining read like plain member access here.
+  if (family === 'js') code = code.replace(/([\w$\])])!\./g, '$1.').replace(/\?\.(?=[\w$])/g, '.');
   const codeLines = code.split('\n');
   const lineStarts: number[] = [];
   let off = 0;

@@ -1,0 +1,294 @@
+import detector from '../../src/detectors/read-modify-write.js';
+import { runTable } from './tester.js';
+
+runTable(detector, {
+  invalid: [
+    {
+      name: 'sequelize findByPk, += in JS, save()',
+      path: 'src/wallet.js',
+      code: `const { sequelize, Wallet } = require('./models');
+
+async function topUp(walletId, amount) {
+  return sequelize.transaction(async (t) => {
+    const wallet = await Wallet.findByPk(walletId, { transaction: t });
+    wallet.balanceCents += amount;
+    await wallet.save({ transaction: t });
+    return wallet;
+  });
+}
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
+      name: 'prisma findUnique then update with a value computed from the read',
+      path: 'src/inventory.ts',
+      code: `import { prisma } from './db';
+
+export async function reserve(productId: string, qty: number) {
+  const product = await prisma.product.findUniqueOrThrow({ where: { id: productId } });
+  if (product.stock < qty) throw new Error('out of stock');
+  return prisma.product.update({
+    where: { id: productId },
+    data: { stock: product.stock - qty },
+  });
+}
+`,
+      errors: [{ mode: 'lost_update', line: 6 }],
+    },
+    {
+      name: 'prisma: new value in a local, written back',
+      path: 'src/points.ts',
+      code: `import { prisma } from './db';
+
+export async function award(userId: string, points: number) {
+  const user = await prisma.user.findUnique({ where: { id: userId } });
+  const next = user!.points + points;
+  await prisma.user.update({ where: { id: userId }, data: { points: next } });
+}
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
+      name: 'django get, +=, save()',
+      path: 'shop/services.py',
+      code: `from .models import Product
+
+
+def restock(product_id, qty):
+    product = Product.objects.get(pk=product_id)
+    product.stock += qty
+    product.save(update_fields=["stock"])
+    return product.stock
+`,
+      errors: [{ mode: 'lost_update', line: 6 }],
+    },
+    {
+      name: 'go database/sql SELECT, ++, UPDATE SET col = $1',
+      path: 'internal/views/counter.go',
+      code: `package views
+
+import "context"
+
+func (s *Store) Hit(ctx context.Context, pageID int64) (int, error) {
+	var views int
+	if err := s.db.QueryRowContext(ctx, \`SELECT view_count FROM pages WHERE id = $1\`, pageID).Scan(&views); err != nil {
+		return 0, err
+	}
+	views++
+	_, err := s.db.ExecContext(ctx, \`UPDATE pages SET view_count = $1 WHERE id = $2\`, views, pageID)
+	return views, err
+}
+`,
+      errors: [{ mode: 'lost_update', line: 10 }],
+    },
+    {
+      name: 'python DB-API SELECT, fetchone, UPDATE with the computed value',
+      path: 'app/stock.py',
+      code: `def take(conn, sku, qty):
+    with conn.cursor() as cur:
+        cur.execute("SELECT quantity FROM stock_levels WHERE sku = %s", (sku,))
+        (quantity,) = cur.fetchone()
+        remaining = quantity - qty
+        cur.execute("UPDATE stock_levels SET quantity = %s WHERE sku = %s", (remaining, sku))
+    conn.commit()
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
+      name: 'activerecord find, +=, save!',
+      path: 'app/services/loyalty.rb',
+      code: `class Loyalty
+  def add_points(account_id, points)
+    account = Account.find(account_id)
+    account.points += points
+    account.save!
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 4 }],
+    },
+    {
+      name: 'mongoose findById, push into an array field, save()',
+      path: 'src/tags.ts',
+      code: `import { Article } from './models';
+
+export async function addTag(id: string, tag: string) {
+  const article = await Article.findById(id);
+  if (!article) throw new Error('not found');
+  article.tags.push(tag);
+  await article.save();
+}
+`,
+      errors: [{ mode: 'lost_update', line: 6 }],
+    },
+    {
+      name: 'knex first() then update with the read value plus the amount',
+      path: 'src/ledger.ts',
+      code: `import { db } from './db';
+
+export async function credit(accountId: string, amount: number) {
+  await db.transaction(async (trx) => {
+    const account = await trx('accounts').where({ id: accountId }).first();
+    await trx('accounts').where({ id: accountId }).update({ balance: account.balance + amount });
+  });
+}
+`,
+      errors: [{ mode: 'lost_update', line: 6 }],
+    },
+  ],
+  valid: [
+    {
+      name: 'sequelize with a row lock (fixed twin)',
+      path: 'src/wallet.js',
+      code: `const { sequelize, Wallet } = require('./models');
+
+async function topUp(walletId, amount) {
+  return sequelize.transaction(async (t) => {
+    const wallet = await Wallet.findByPk(walletId, { transaction: t, lock: t.LOCK.UPDATE });
+    wallet.balanceCents += amount;
+    await wallet.save({ transaction: t });
+    return wallet;
+  });
+}
+`,
+    },
+    {
+      name: 'prisma atomic decrement with a guard (fixed twin)',
+      path: 'src/inventory.ts',
+      code: `import { prisma } from './db';
+
+export async function reserve(productId: string, qty: number) {
+  const { count } = await prisma.product.updateMany({
+    where: { id: productId, stock: { gte: qty } },
+    data: { stock: { decrement: qty } },
+  });
+  if (count === 0) throw new Error('out of stock');
+}
+`,
+    },
+    {
+      name: 'prisma compare-and-set on the old value (fixed twin)',
+      path: 'src/points.ts',
+      code: `import { prisma } from './db';
+
+export async function award(userId: string, points: number) {
+  const user = await prisma.user.findUnique({ where: { id: userId } });
+  const next = user!.points + points;
+  const res = await prisma.user.updateMany({ where: { id: userId, points: user!.points }, data: { points: next } });
+  if (res.count === 0) throw new Error('retry');
+}
+`,
+    },
+    {
+      name: 'django F() expression (fixed twin)',
+      path: 'shop/services.py',
+      code: `from django.db.models import F
+
+from .models import Product
+
+
+def restock(product_id, qty):
+    Product.objects.filter(pk=product_id).update(stock=F("stock") + qty)
+`,
+    },
+    {
+      name: 'django select_for_update in atomic',
+      path: 'shop/locked.py',
+      code: `from django.db import transaction
+
+from .models import Product
+
+
+def restock(product_id, qty):
+    with transaction.atomic():
+        product = Product.objects.select_for_update().get(pk=product_id)
+        product.stock += qty
+        product.save(update_fields=["stock"])
+`,
+    },
+    {
+      name: 'go atomic UPDATE ... RETURNING (fixed twin)',
+      path: 'internal/views/counter.go',
+      code: `package views
+
+import "context"
+
+func (s *Store) Hit(ctx context.Context, pageID int64) (int, error) {
+	var views int
+	err := s.db.QueryRowContext(ctx, \`UPDATE pages SET view_count = view_count + 1 WHERE id = $1 RETURNING view_count\`, pageID).Scan(&views)
+	return views, err
+}
+`,
+    },
+    {
+      name: 'python DB-API SELECT ... FOR UPDATE (fixed twin)',
+      path: 'app/stock.py',
+      code: `def take(conn, sku, qty):
+    with conn.cursor() as cur:
+        cur.execute("SELECT quantity FROM stock_levels WHERE sku = %s FOR UPDATE", (sku,))
+        (quantity,) = cur.fetchone()
+        remaining = quantity - qty
+        cur.execute("UPDATE stock_levels SET quantity = %s WHERE sku = %s", (remaining, sku))
+    conn.commit()
+`,
+    },
+    {
+      name: 'activerecord with_lock (fixed twin)',
+      path: 'app/services/loyalty.rb',
+      code: `class Loyalty
+  def add_points(account_id, points)
+    account = Account.find(account_id)
+    account.with_lock do
+      account.points += points
+      account.save!
+    end
+  end
+end
+`,
+    },
+    {
+      name: 'mongoose $push (fixed twin)',
+      path: 'src/tags.ts',
+      code: `import { Article } from './models';
+
+export async function addTag(id: string, tag: string) {
+  const res = await Article.updateOne({ _id: id }, { $addToSet: { tags: tag } });
+  if (res.matchedCount === 0) throw new Error('not found');
+}
+`,
+    },
+    {
+      name: 'knex increment (fixed twin)',
+      path: 'src/ledger.ts',
+      code: `import { db } from './db';
+
+export async function credit(accountId: string, amount: number) {
+  await db('accounts').where({ id: accountId }).increment('balance', amount);
+}
+`,
+    },
+    {
+      name: 'a form object saved with a value from the request',
+      path: 'accounts/views.py',
+      code: `def signup(request):
+    form = SignupForm(request.POST)
+    if form.is_valid():
+        signup = form.save(commit=False)
+        signup.source = request.GET.get("ref") or None
+        signup.save()
+`,
+    },
+    {
+      name: 'a field overwritten with a value that does not depend on the old one',
+      path: 'src/profile.ts',
+      code: `import { User } from './models';
+
+export async function rename(id: string, name: string) {
+  const user = await User.findByPk(id);
+  user.displayName = name.trim();
+  await user.save();
+}
+`,
+    },
+  ],
+});
