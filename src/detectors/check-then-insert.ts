@@ -23,6 +23,7 @@
 import type { DbOp } from './lib/sql.js';
 import { normColumn } from './lib/sql.js';
 import {
+  aRowOf,
   actRegion,
   analyzedFunctions,
   declarationOf,
@@ -71,12 +72,15 @@ export default createDetector(
         const cols = act.kind === 'insert' ? keys : overlap(keys, act.writeColumns);
         if (uniqueCovers(ctx.schema, check.entity, cols)) continue;
         if (!touchesAdded(ctx.file, check.line, act.line)) continue;
+        const side = sideEffectBetween(info, gate.line, act.line);
+        // Prisma's findUnique only accepts unique fields, findByPk the primary key: the insert cannot duplicate the
+        // key, so only a side effect between the check and the insert can run twice.
+        if (/\.(?:findUnique|findUniqueOrThrow|findByPk|findById)$/.test(check.call) && !side) continue;
         const decl = declarationOf(ctx.files, check.entity);
         let confidence = decl && !decl.schemaless ? 0.9 : 0.75;
         if (act.writeColumns.length === 0) confidence -= 0.1;
         const keyNorm = new Set(keys.map(normColumn));
         const index = decl?.indexes.find((ix) => ix.some((c) => keyNorm.has(normColumn(c))));
-        const side = sideEffectBetween(info, gate.line, act.line);
         const ev = [evidence(info, check.line, 'check')];
         if (side) ev.push(evidence(info, side.line, 'act'));
         ev.push(evidence(info, act.line, 'act'));
@@ -101,7 +105,7 @@ export default createDetector(
           facts,
           title: claim
             ? `${info.fn.name} checks ${check.entity}.${cols.join(', ')} with ${check.call} and then writes it with ${act.call}: two requests can claim the same value`
-            : `${info.fn.name} checks for an existing ${check.entity} (${keys.join(', ')}) with ${check.call} and then inserts with ${act.call}${side ? ` after ${side.call}` : ''}: nothing unique stops a second insert`,
+            : `${info.fn.name} checks for ${aRowOf(check.entity)} with the same ${keys.join(', ')} with ${check.call} and then inserts with ${act.call}${side ? ` after ${side.call}` : ''}: nothing unique stops a second insert`,
           confidence: Math.round(confidence * 100) / 100,
           variant: side ? 'distributed' : 'database',
         });

@@ -211,6 +211,30 @@ async function markPaid(orderId) {
 }
 module.exports = { markPaid };`,
     },
+    {
+      name: 'prisma: findUnique on a unique field then create (the insert cannot duplicate the key)',
+      path: 'src/users/signup.ts',
+      code: `import { prisma } from '../db';
+export async function signUp(email: string) {
+  const existing = await prisma.user.findUnique({ where: { email } });
+  if (existing) throw new Error('email taken');
+  return prisma.user.create({ data: { email } });
+}`,
+    },
+    {
+      name: 'go: QueryRow error handling only, then an insert into another table',
+      path: 'internal/users/signup.go',
+      code: `package users
+
+func (s *Store) Audit(ctx context.Context, email string) error {
+	var id int64
+	if err := s.db.QueryRowContext(ctx, \`SELECT id FROM users WHERE email = $1\`, email).Scan(&id); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, \`INSERT INTO audit_log (user_id, kind) VALUES ($1, 'lookup')\`, id)
+	return err
+}`,
+    },
   ],
   invalid: [
     {
@@ -353,6 +377,38 @@ def like(session, user_id, post_id):
     session.add(Like(user_id=user_id, post_id=post_id))
 `,
       errors: [{ mode: 'toctou', line: 5 }],
+    },
+    {
+      name: 'go: QueryRow Scan, err == nil means taken, then INSERT',
+      path: 'internal/users/signup.go',
+      code: `package users
+
+func (s *Store) SignUp(ctx context.Context, email string) (int64, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, \`SELECT id FROM users WHERE email = $1\`, email).Scan(&id)
+	if err == nil {
+		return 0, ErrEmailTaken
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	err = s.db.QueryRowContext(ctx, \`INSERT INTO users (email) VALUES ($1) RETURNING id\`, email).Scan(&id)
+	return id, err
+}`,
+      errors: [{ mode: 'toctou', line: 5 }],
+    },
+    {
+      name: 'prisma: findUnique, then a charge, then create',
+      path: 'src/payments/pay.ts',
+      code: `import { prisma } from '../db';
+import { stripe } from './stripe';
+export async function payInvoice(invoiceId: string, amount: number) {
+  const paid = await prisma.payment.findUnique({ where: { invoiceId } });
+  if (paid) return paid;
+  const intent = await stripe.paymentIntents.create({ amount, currency: 'eur' });
+  return prisma.payment.create({ data: { invoiceId, intentId: intent.id } });
+}`,
+      errors: [{ mode: 'toctou', line: 4 }],
     },
   ],
   todo: [],

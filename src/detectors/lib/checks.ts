@@ -36,7 +36,8 @@ export function analyzedFunctions(ctx: DetectorContext): FnInfo[] {
     if (fn.endLine - fn.startLine > MAX_FUNCTION_LINES) continue;
     out.push(analyze(ctx.file, fn));
   }
-  return out;
+  // Innermost spans first, so a hazard found by both a function and its enclosing hunk region keeps the function's name.
+  return out.sort((a, b) => a.fn.endLine - a.fn.startLine - (b.fn.endLine - b.fn.startLine));
 }
 
 export function analyze(file: SourceFile, fn: FunctionSpan): FnInfo {
@@ -119,6 +120,7 @@ export function findGate(info: FnInfo, op: DbOp, maxLines = 10): Gate | undefine
   for (let l = opFirst; l <= last; l++) {
     const text = lineText(info, l);
     const bareText = info.bareLines[l - info.fn.startLine] ?? '';
+    if (bareText.length > 1000) continue;
     // Derived values: `const onDuty = headcount - Number(overlapping) - 1`
     if (l > op.endLine) {
       const asg = /^\s*(?:const|let|var)?\s*([\w$]+)\s*:?=(?!=)\s*(.*)$/.exec(text);
@@ -229,6 +231,12 @@ function polarityFor(cond: string, condStart: number, op: DbOp, vars: Set<string
       const re = new RegExp(String.raw`(?<![\w$.])${v.replace(/[$]/g, '\\$')}(?![\w$])`);
       const m = re.exec(cond);
       if (!m) continue;
+      if (v === 'err') {
+        // Go: only "no rows" tests say anything about existence; `err != nil` is error handling.
+        if (/\berr\s*==\s*nil\b|\berr\s*!=\s*\w+\.ErrNoRows\b|!\s*errors\.Is\(\s*err\s*,\s*\w+\.ErrNoRows\s*\)/.test(cond)) return { polarity: 'found' };
+        if (/\berr\s*==\s*\w+\.ErrNoRows\b|(?<!!\s*)errors\.Is\(\s*err\s*,\s*\w+\.ErrNoRows\s*\)/.test(cond)) return { polarity: 'missing' };
+        continue;
+      }
       before = cond.slice(0, m.index);
       after = cond.slice(m.index + v.length);
       name = v;
@@ -428,4 +436,9 @@ export function testFrameworkHint(files: readonly SourceFile[]): string | undefi
     if (/\bjest\.(?:fn|mock)\(/.test(head)) return 'jest';
   }
   return undefined;
+}
+
+/** "a users row" for a table, "a CouponRedemption" for a model. */
+export function aRowOf(entity: string): string {
+  return /^[a-z0-9_]+$/.test(entity) && /_|s$/.test(entity) ? `a ${entity} row` : `a ${entity}`;
 }

@@ -331,7 +331,8 @@ export function looksLikeSql(s: string): boolean {
 }
 
 export function classifySql(sql: string): SqlInfo {
-  const s = sql.replace(/\s+/g, ' ');
+  // Statements are short; a bound keeps the lazy patterns below linear in practice.
+  const s = sql.slice(0, 4000).replace(/\s+/g, ' ');
   const head = /^\s*\(?\s*(?:with\b[\s\S]*?\)\s*)?(select|insert|update|delete|upsert|replace|merge)\b/i.exec(s)?.[1]?.toLowerCase();
   let kind: SqlKind = head === 'select' ? 'select' : head === 'insert' || head === 'replace' || head === 'upsert' ? 'insert' : head === 'update' ? 'update' : head === 'delete' ? 'delete' : 'other';
   if (kind === 'other' && /^\s*with\b/i.test(s)) kind = /\binsert\s+into\b/i.test(s) ? 'insert' : /\bupdate\s+\w/i.test(s) ? 'update' : 'select';
@@ -548,7 +549,7 @@ const RB_METHODS: Record<string, OpKind> = {
 };
 const RB_LOCKS = new Set(['lock', 'lock!', 'with_lock']);
 
-const DB_CLIENT = /^(?:prisma|tx|trx|db|database|prismaclient|transaction|client|orm)$|prisma$|db$/i;
+const DB_CLIENT = /^(?:prisma|tx|trx|db|database|prismaclient|transaction)$|prisma$|db$/i;
 const KNEX_ROOT = /^(?:knex|db|trx|tx|t|database|k|qb|conn|connection|this\.knex|transaction)$/i;
 
 /** Finds the database statements of one function (comment-masked code), in program order. */
@@ -636,8 +637,10 @@ export function findDbOps(code: string, lang: Language, firstLine: number, fileT
   for (const op of ops) if (!byStart.has(op.start)) byStart.set(op.start, op);
   const list = [...byStart.values()].sort((a, b) => a.start - b.start);
   for (const op of list) {
-    if (op.vars.length === 0) op.vars = boundVars(code, op.start, fam);
-    else op.vars.push(...boundVars(code, op.start, fam));
+    // Go: `err := db.QueryRow(...).Scan(&id)` then `if err == nil { return ErrTaken }` — keep `err` for the gate.
+    const keepErr = fam === 'go' && op.vars.length > 0;
+    if (op.vars.length === 0) op.vars = boundVars(code, op.start, fam, keepErr);
+    else op.vars.push(...boundVars(code, op.start, fam, keepErr));
   }
   // Instance writes on loaded objects: resolve the variable's entity.
   const varEntity = new Map<string, DbOp>();
@@ -993,7 +996,7 @@ function repositoryEntities(text: string): Map<string, string> {
  * Variables the statement starting at `start` is assigned to: `const x = await ...`, `const { rows } = ...`,
  * `x = ...` (Python / Ruby), `x, err := ...` (Go), `(x := ...)` (Python walrus).
  */
-export function boundVars(code: string, start: number, fam: Family): string[] {
+export function boundVars(code: string, start: number, fam: Family, keepErr = false): string[] {
   // Walk back to the start of the statement: through enclosing ( and [, across line breaks inside them.
   let i = start - 1;
   let depth = 0;
@@ -1028,5 +1031,5 @@ export function boundVars(code: string, start: number, fam: Family): string[] {
   return target
     .split(',')
     .map((v) => v.trim().replace(/^@/, '').replace(/^self\./, '').replace(/^this\./, ''))
-    .filter((v) => v && v !== '_' && v !== 'err');
+    .filter((v) => v && v !== '_' && (keepErr || v !== 'err'));
 }
