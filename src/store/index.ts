@@ -87,8 +87,9 @@ function openSqlite(path: string, opts: OpenStoreOptions): { kysely: Kysely<Data
     throw new Error(`DATABASE_URL names the SQLite file ${path}, but its directory does not exist: create it or ${HOW_TO_SET}`);
   }
   const sqlite = new BetterSqlite3(path);
-  if (!memory) sqlite.pragma('journal_mode = WAL');
+  // busy_timeout first: switching to WAL needs a lock another process may hold.
   sqlite.pragma(`busy_timeout = ${Math.max(0, Math.floor(opts.busyTimeoutMs ?? 5000))}`);
+  if (!memory) sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), sqlite };
