@@ -6,7 +6,9 @@
  *
  * Rule: in a changed function, a count / sum read on entity E (or an exists read on E's other rows) is tested by an `if`,
  * and the branch that proceeds
- *   - updates a row of E (through the query builder or a loaded object: `location.update!`, `x.save()`), or
+ *   - updates a row of E so that it leaves or joins the checked set: the update writes a column (or, in
+ *     ActiveRecord, a scope's namesake such as `active`) that the check filters on — through the query builder
+ *     or a loaded object (`location.update!`, `x.status = ...; x.save()`), or
  *   - inserts into E when the aggregate is compared with a bound (count < limit, sum + amount <= budget).
  *
  * Quiet when: a lock is taken before the aggregate (parent row FOR UPDATE, `forUpdate()`, `select_for_update()`,
@@ -34,6 +36,21 @@ import {
 } from './lib/checks.js';
 import { normColumn, type DbOp } from './lib/sql.js';
 import { createDetector, type DetectorReport } from './types.js';
+
+/**
+ * The update must move a row in or out of the checked set: it writes a column (or an ActiveRecord scope's namesake)
+ * that the check filters on. Renaming a row after counting rows does not touch the invariant.
+ */
+function changesMembership(code: string, check: DbOp, act: DbOp): boolean {
+  let written = act.writeColumns;
+  if (written.length === 0 && act.instance) {
+    // `seat.assigned = false; seat.save()`
+    const between = code.slice(check.end, act.start);
+    written = [...between.matchAll(new RegExp(String.raw`\b${act.instance}\.(\w+)\s*=(?!=)`, 'g'))].map((m) => m[1]!);
+  }
+  const filtered = new Set([...check.whereColumns, ...(check.scopes ?? [])].map(normColumn));
+  return written.some((c) => filtered.has(normColumn(c)));
+}
 
 const OTHER_ROWS = /\.not\(\s*(?:id|pk)\b|\bexclude\(\s*(?:pk|id)\b|\bid\s*:\s*\{\s*not\b|\bid\s*(?:<>|!=)|\bNOT\s*:\s*\{\s*id\b|whereNot\(\s*['"]?id\b|\bid\s*:\s*\{\s*\$ne\b|\[Op\.ne\]/i;
 
@@ -65,7 +82,7 @@ export default createDetector(
         let act: DbOp | undefined;
         for (const op of regions.flatMap(([from, to]) => opsIn(info, from, to))) {
           if (op.start <= check.start || !sameEntity(op.entity, check.entity)) continue;
-          if (op.kind === 'update' && !op.atomic) {
+          if (op.kind === 'update' && !op.atomic && changesMembership(info.code, check, op)) {
             act = op;
             break;
           }

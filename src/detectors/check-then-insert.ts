@@ -70,7 +70,7 @@ export default createDetector(
         const act = findAct(info, check, keys, actRegion(info, gate, 'missing'));
         if (!act) continue;
         const cols = act.kind === 'insert' ? keys : overlap(keys, act.writeColumns);
-        if (uniqueCovers(ctx.schema, check.entity, cols)) continue;
+        if (uniqueCovers(ctx.schema, check.entity, cols, ctx.files)) continue;
         if (!touchesAdded(ctx.file, check.line, act.line)) continue;
         const side = sideEffectBetween(info, gate.line, act.line);
         // Prisma's findUnique only accepts unique fields, findByPk the primary key: the insert cannot duplicate the

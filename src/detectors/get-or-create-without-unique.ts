@@ -51,7 +51,7 @@ export default createDetector(
         if (guards.lockLine !== undefined && guards.lockLine <= op.line) continue;
         const decl = declarationOf(ctx.files, op.entity);
         if (!decl || decl.schemaless) continue;
-        if (uniqueCovers(ctx.schema, op.entity, keys)) continue;
+        if (uniqueCovers(ctx.schema, op.entity, keys, ctx.files)) continue;
         if (!touchesAdded(ctx.file, op.line, op.endLine)) continue;
         const keyNorm = new Set(keys.map(normColumn));
         const index = decl.indexes.find((ix) => ix.some((c) => keyNorm.has(normColumn(c))));

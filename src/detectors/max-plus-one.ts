@@ -56,8 +56,8 @@ export default createDetector(
         if (read.kind === 'count' && !read.vars.some((v) => new RegExp(String.raw`\b${v.replace(/\$/g, '\\$')}\b[^\n;]{0,40}\+\s*1\b`).test(between))) continue;
         const column = read.maxColumn ?? (read.kind === 'count' ? guessSeqColumn(insert.writeColumns) : undefined);
         const scope = keyColumns(read.whereColumns);
-        if (column && (uniqueCovers(ctx.schema, read.entity, [...scope, column]))) continue;
-        if (!column && uniqueCovers(ctx.schema, read.entity, [...scope, ...insert.writeColumns])) continue;
+        if (column && (uniqueCovers(ctx.schema, read.entity, [...scope, column], ctx.files))) continue;
+        if (!column && uniqueCovers(ctx.schema, read.entity, [...scope, ...insert.writeColumns], ctx.files)) continue;
         if (!touchesAdded(ctx.file, read.line, insert.line)) continue;
         const decl = declarationOf(ctx.files, read.entity);
         let confidence = decl && !decl.schemaless ? 0.9 : 0.75;

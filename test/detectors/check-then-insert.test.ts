@@ -235,6 +235,65 @@ func (s *Store) Audit(ctx context.Context, email string) error {
 	return err
 }`,
     },
+    {
+      name: 'django: OneToOneField makes the checked column unique',
+      path: 'payments/services.py',
+      extra: [
+        {
+          path: 'payments/models.py',
+          code: `from django.db import models
+
+
+class Payment(models.Model):
+    invoice = models.OneToOneField("billing.Invoice", on_delete=models.PROTECT)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+`,
+        },
+      ],
+      code: `from .models import Payment
+
+
+def record_payment(invoice, amount):
+    if Payment.objects.filter(invoice=invoice).exists():
+        return None
+    return Payment.objects.create(invoice=invoice, amount=amount)
+`,
+    },
+    {
+      name: 'mongoose: unique: true in the schema',
+      path: 'src/users/signup.js',
+      extra: [
+        {
+          path: 'src/models/user.js',
+          code: `const mongoose = require('mongoose');
+const userSchema = new mongoose.Schema({
+  email: { type: String, required: true, unique: true },
+});
+module.exports = mongoose.model('User', userSchema);`,
+        },
+      ],
+      code: `const User = require('../models/user');
+async function signUp(email) {
+  const existing = await User.findOne({ email });
+  if (existing) throw new Error('email taken');
+  return User.create({ email });
+}
+module.exports = { signUp };`,
+    },
+    {
+      name: 'sequelize: row lock with lock: t.LOCK.UPDATE on the parent first',
+      path: 'services/seats.js',
+      code: `const { sequelize, Event, Seat } = require('../models');
+async function hold(eventId, seatNo, userId) {
+  return sequelize.transaction(async (t) => {
+    await Event.findByPk(eventId, { transaction: t, lock: t.LOCK.UPDATE });
+    const held = await Seat.findOne({ where: { eventId, seatNo }, transaction: t });
+    if (held) throw new Error('seat taken');
+    return Seat.create({ eventId, seatNo, userId }, { transaction: t });
+  });
+}
+module.exports = { hold };`,
+    },
   ],
   invalid: [
     {

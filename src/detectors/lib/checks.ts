@@ -293,8 +293,8 @@ export interface Guards {
   exclusionViolation: boolean;
 }
 
-const LOCK_RE = /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+SHARE\b|\.forUpdate\(|\.forShare\(|\.forNoKeyUpdate\(|select_for_update\(|with_for_update\(|\.lock!|\.with_lock\b|\.lock\(\s*(?:true|["']FOR)|\.lock\.|\block\s*:\s*\{\s*mode|pessimistic_(?:write|read)|setLock\(|\bLOCK\s+TABLE\b|pg_advisory(?:_xact)?_lock|GET_LOCK\(|\bredlock\b|\bacquireLock\(|\bwithLock\(|\bmutex\.(?:acquire|lock|runExclusive)\(|\.Lock\(\)|\.for\(\s*['"]update/i;
-const SERIALIZABLE_RE = /serializable|REPEATABLE\s+READ/i;
+const LOCK_RE = /\bLOCK\.UPDATE\b|\bLOCK\.SHARE\b|\block\s*:\s*true\b|['"]NX['"]|\bNX\s*:\s*true|\bnx\s*=\s*True|\.lock\(|\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+SHARE\b|\.forUpdate\(|\.forShare\(|\.forNoKeyUpdate\(|select_for_update\(|with_for_update\(|\.lock!|\.with_lock\b|\.lock\(\s*(?:true|["']FOR)|\.lock\.|\block\s*:\s*\{\s*mode|pessimistic_(?:write|read)|setLock\(|\bLOCK\s+TABLE\b|pg_advisory(?:_xact)?_lock|GET_LOCK\(|\bredlock\b|\bacquireLock\(|\bwithLock\(|\bmutex\.(?:acquire|lock|runExclusive)\(|\.Lock\(\)|\.for\(\s*['"]update/i;
+const SERIALIZABLE_RE = /serializable/i;
 const UNIQUE_VIOLATION_RE = /P2002|IntegrityError|\b23505\b|UniqueViolation|RecordNotUnique|ER_DUP_ENTRY|UniqueConstraintError|duplicate key|E11000|unique_violation|DuplicateKey|IsUniqueViolation|ErrDuplicate|pgerrcode\.UniqueViolation/;
 const EXCLUSION_RE = /\b23P01\b|ExclusionViolation|exclusion_violation/;
 
@@ -324,10 +324,11 @@ export function sameEntity(a: string, b: string): boolean {
 }
 
 /** Whether a unique constraint declared in the diff covers (a subset of) `columns` on `entity`. */
-export function uniqueCovers(schema: SchemaFacts, entity: string, columns: readonly string[]): boolean {
+export function uniqueCovers(schema: SchemaFacts, entity: string, columns: readonly string[], files?: readonly SourceFile[]): boolean {
   const target = normEntity(entity);
   const wanted = new Set(columns.map(normColumn));
-  for (const [table, sets] of schema.unique) {
+  const all = files ? [...schema.unique, ...extraUnique(files)] : [...schema.unique];
+  for (const [table, sets] of all) {
     if (normEntity(table) !== target) continue;
     if (wanted.size === 0) return true;
     if (sets.some((set) => set.length > 0 && set.every((c) => wanted.has(normColumn(c))))) return true;
@@ -441,4 +442,45 @@ export function testFrameworkHint(files: readonly SourceFile[]): string | undefi
 /** "a users row" for a table, "a CouponRedemption" for a model. */
 export function aRowOf(entity: string): string {
   return /^[a-z0-9_]+$/.test(entity) && /_|s$/.test(entity) ? `a ${entity} row` : `a ${entity}`;
+}
+
+const extraCache = new WeakMap<readonly SourceFile[], Array<[string, string[][]]>>();
+
+/**
+ * Unique declarations that `collectSchema` does not read, attached to the nearest preceding model / table
+ * declaration: Django OneToOneField, SQLAlchemy `unique=True` / `UniqueConstraint("a", "b")`, Mongoose / Sequelize
+ * `{ unique: true }`, Drizzle `.unique()` / `uniqueIndex().on(...)`, Knex `.unique()`, Rails `unique: true` on a
+ * column, GORM `uniqueIndex` tags.
+ */
+export function extraUnique(files: readonly SourceFile[]): Array<[string, string[][]]> {
+  const hit = extraCache.get(files);
+  if (hit) return hit;
+  const out: Array<[string, string[][]]> = [];
+  const owner = /\bclass\s+(\w+)|\bmodel\s+(\w+)\s*\{|create_table\s+:(\w+)|createTable\(\s*['"](\w+)|pgTable\(\s*['"](\w+)|mysqlTable\(\s*['"](\w+)|sqliteTable\(\s*['"](\w+)|\.define\(\s*['"](\w+)|mongoose\.model\(\s*['"](\w+)|\b(?:const|let)\s+(\w+?)Schema\s*=|\btype\s+(\w+)\s+struct\b|__tablename__\s*=\s*['"](\w+)|\bTable\(\s*['"](\w+)/g;
+  const rules: Array<[RegExp, (m: RegExpExecArray) => string[]]> = [
+    [/(\w+)\s*=\s*models\.OneToOneField\(/g, (m) => [m[1]!]],
+    [/(\w+)\s*(?::\s*Mapped\[[^\]\n]*\])?\s*=\s*(?:Column|mapped_column|db\.Column|sa\.Column)\([^\n]*\bunique\s*=\s*True/g, (m) => [m[1]!]],
+    [/UniqueConstraint\(\s*((?:['"]\w+['"]\s*,\s*)*['"]\w+['"])/g, (m) => [...m[1]!.matchAll(/['"](\w+)['"]/g)].map((x) => x[1]!)],
+    [/(\w+)\s*:\s*\{[^}\n]*\bunique\s*:\s*true/g, (m) => [m[1]!]],
+    [/(\w+)\s*:\s*\w+\([^)\n]*\)(?:\.\w+\([^)\n]*\))*\.unique\(\)/g, (m) => [m[1]!]],
+    [/uniqueIndex\([^)\n]*\)\.on\(([^)\n]*)\)/g, (m) => [...m[1]!.matchAll(/\.(\w+)/g)].map((x) => x[1]!)],
+    [/\.unique\(\s*\[([^\]\n]*)\]/g, (m) => [...m[1]!.matchAll(/['"](\w+)['"]/g)].map((x) => x[1]!)],
+    [/\(\s*['"](\w+)['"][^)\n]*\)(?:\.\w+\([^)\n]*\))*\.unique\(\)/g, (m) => [m[1]!]],
+    [/\bt\.\w+\s+:(\w+)[^\n]*\bunique:\s*true/g, (m) => [m[1]!]],
+    [/^\s*(\w+)\s+[\w.*[\]]+\s+`[^`\n]*gorm:"[^"\n]*unique/gm, (m) => [m[1]!]],
+  ];
+  for (const file of files) {
+    const text = file.lines.join('\n');
+    if (!/unique|OneToOneField/i.test(text)) continue;
+    const owners = [...text.matchAll(owner)].map((m) => ({ at: m.index ?? 0, name: m.slice(1).find(Boolean)! }));
+    for (const [re, cols] of rules) {
+      for (const m of text.matchAll(re)) {
+        const o = owners.filter((x) => x.at < (m.index ?? 0)).pop();
+        if (!o) continue;
+        out.push([o.name.toLowerCase(), [cols(m as RegExpExecArray).map((c) => c.toLowerCase())]]);
+      }
+    }
+  }
+  extraCache.set(files, out);
+  return out;
 }

@@ -345,7 +345,9 @@ export function classifySql(sql: string): SqlInfo {
   const whereColumns = uniq(
     [...whereText.matchAll(/(?:\b\w+\.)?\b([a-z_]\w*)\s*(?:=|<>|!=|<=|>=|<|>|\bin\b|\bbetween\b|&&|\bis\b|@>|<@)/gi)]
       .map((m) => m[1]!.toLowerCase())
-      .filter((c) => !SQL_WORDS.has(c)),
+      .filter((c) => !SQL_WORDS.has(c))
+      // Bare boolean columns: `WHERE shift_id = $1 AND on_call`, `AND NOT archived`.
+      .concat([...(' ' + whereText).matchAll(/\b(?:where|and|or)\s+(?:not\s+)?(?:\w+\.)?([a-z_]\w*)\s*(?=\)|$|\band\b|\bor\b|\border\b|\bgroup\b|\blimit\b|\bfor\b|\breturning\b)/gi)].map((m) => m[1]!.toLowerCase()).filter((c) => !SQL_WORDS.has(c))),
   );
   let writeColumns: string[] = [];
   if (kind === 'insert') {
@@ -507,6 +509,8 @@ export interface DbOp {
   atomic: boolean;
   /** Association parent in Ruby/Django chains (`current_store` in `current_store.pickup_locations.count`). */
   parent?: string;
+  /** Named scopes in an ActiveRecord chain (`active` in `pickup_locations.active.count`). */
+  scopes?: string[];
 }
 
 const BUILTINS = new Set([
@@ -958,8 +962,10 @@ function rbOp(chain: Chain): Interp | undefined {
     if (!entity) return undefined;
   }
   let kind: OpKind | undefined;
+  const scopes: string[] = [];
   for (const s of segs.slice(from)) {
     const k = RB_METHODS[s.name];
+    if (!k && !RB_LOCKS.has(s.name) && s.args === undefined && /^[a-z_]+$/.test(s.name)) scopes.push(s.name);
     const a = s.args ?? '';
     if (RB_LOCKS.has(s.name)) extra.lock = true;
     if (/^(?:where|find_by!?|exists\?|find_or_create_by!?|first_or_create!?|create_or_find_by!?|not)$/.test(s.name) && a) {
@@ -981,7 +987,7 @@ function rbOp(chain: Chain): Interp | undefined {
     kind = 'find';
   }
   if (kind === 'find' && extra.maxColumn) kind = 'max';
-  return { kind, entity, orm: 'activerecord', call: names.join('.'), extra: { ...extra, parent } };
+  return { kind, entity, orm: 'activerecord', call: names.join('.'), extra: { ...extra, parent, scopes } };
 }
 
 /** TypeORM: `const userRepo = dataSource.getRepository(User)` / `@InjectRepository(User) private users: Repository<User>`. */
