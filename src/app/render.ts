@@ -3,6 +3,7 @@
  * run's output. Pure functions of their inputs; hidden HTML markers let a retry find what an
  * earlier attempt posted.
  */
+import { sequenceDiagram } from '../diagnose/mermaid.js';
 import { FAILURE_MODE_NAMES, severityRank, type FailureMode, type Finding, type Severity } from '../types.js';
 
 /** GitHub's limit on comment bodies and check-run summaries is 65,536 characters; stay under it. */
@@ -20,27 +21,8 @@ export function findingIdIn(body: string): string | undefined {
 
 export type DiagramFn = (f: Finding) => string;
 
-/** A Mermaid sequence diagram of the interleaving: one participant per actor named in the steps. */
-export const defaultDiagram: DiagramFn = (f) => {
-  const actors: string[] = [];
-  const lines: string[] = [];
-  for (const step of f.interleaving) {
-    const m = /^T\d+\s+([^:]{1,40}):\s*(.*)$/.exec(step);
-    if (m) {
-      const actor = m[1]!.trim();
-      if (!actors.includes(actor)) actors.push(actor);
-      lines.push(`  Note over P${actors.indexOf(actor)}: ${mermaidText(m[2]!)}`);
-    } else if (actors.length > 0) {
-      lines.push(`  Note over P0,P${actors.length - 1}: ${mermaidText(step)}`);
-    }
-  }
-  if (actors.length === 0) return '';
-  return ['sequenceDiagram', ...actors.map((a, i) => `  participant P${i} as ${mermaidText(a)}`), ...lines].join('\n');
-};
-
-function mermaidText(s: string): string {
-  return s.replace(/[;#<>]/g, ' ').replace(/`/g, "'").replace(/\s+/g, ' ').trim().slice(0, 160);
-}
+/** The Mermaid sequence diagram of a finding's interleaving (the diagnosis layer's renderer). */
+export const defaultDiagram: DiagramFn = (f) => sequenceDiagram(f);
 
 function fenceIfNeeded(text: string, lang = ''): string {
   const t = text.trim();

@@ -34,7 +34,8 @@ describe('finding comment', () => {
     const body = findingBody(f);
     expect(body).toContain('check-then-act race (`toctou`)');
     expect(body).toContain('```mermaid\nsequenceDiagram');
-    expect(body).toContain('participant P0 as request A');
+    expect(body).toContain('participant A as request A');
+    expect(body).toContain('A->>R: T0: SELECT finds no charge');
     expect(body).toContain('1. T0 request A: SELECT finds no charge');
     expect(body).toContain('<details><summary>The test that would have caught it</summary>');
     expect(body).toContain('**Fix**');
