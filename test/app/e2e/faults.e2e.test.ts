@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { prFilesFromDiff, pullRequestEvent, startFakeGitHub, type FakeGitHub } from '../../support/fake-github.js';
+import { prFilesFromDiff, pullRequestEvent, startFakeGitHub, type FakeGitHub } from '../../../src/testing/fake-github.js';
 import { ROOT, settle, startApp, tempDb, waitFor, type RunningApp } from './harness.js';
 
 const DIRTY = prFilesFromDiff(readFileSync(join(ROOT, 'examples/duplicate-charge.diff'), 'utf8'));

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { deliver, type FakeGitHub } from '../../support/fake-github.js';
+import { deliver, type FakeGitHub } from '../../../src/testing/fake-github.js';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const SECRET = 'e2e-webhook-secret-9f2c';

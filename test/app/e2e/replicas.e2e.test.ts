@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prFilesFromDiff, pullRequestEvent, startFakeGitHub, type FakeGitHub } from '../../support/fake-github.js';
+import { prFilesFromDiff, pullRequestEvent, startFakeGitHub, type FakeGitHub } from '../../../src/testing/fake-github.js';
 import { createTestDatabase, type TestDatabase } from '../../support/postgres.js';
 import { ROOT, settle, startApp, waitFor, type RunningApp } from './harness.js';
 

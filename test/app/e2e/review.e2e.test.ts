@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commentEvent, prFilesFromDiff, pullRequestEvent, startFakeGitHub, type FakeGitHub, type FakeFile } from '../../support/fake-github.js';
+import { commentEvent, prFilesFromDiff, pullRequestEvent, startFakeGitHub, type FakeGitHub, type FakeFile } from '../../../src/testing/fake-github.js';
 import { PRIVATE_KEY, ROOT, SECRET, settle, startApp, tempDb, waitFor, type RunningApp } from './harness.js';
 
 const DIRTY = prFilesFromDiff(readFileSync(join(ROOT, 'examples/duplicate-charge.diff'), 'utf8'));
