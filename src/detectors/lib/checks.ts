@@ -6,7 +6,7 @@
 import type { FunctionSpan, SchemaFacts, SourceFile } from '../../parse/types.js';
 import type { EvidenceLine, Language } from '../../types.js';
 import type { DetectorContext } from '../types.js';
-import { LineIndex, familyOf, findDbOps, maskCode, matchBracket, normColumn, normEntity, type DbOp } from './sql.js';
+import { LineIndex, familyOf, findDbOps, maskCode, matchBracket, normColumn, normEntity, repositoryEntities, type DbOp } from './sql.js';
 
 /** Functions longer than this are skipped (cost and precision). */
 export const MAX_FUNCTION_LINES = 400;
@@ -27,7 +27,7 @@ export interface FnInfo {
 }
 
 const cache = new WeakMap<SourceFile, Map<string, FnInfo>>();
-const fileTextCache = new WeakMap<SourceFile, string>();
+const repoCache = new WeakMap<SourceFile, Map<string, string>>();
 
 /** Analysed changed functions of the file (innermost duplicates kept; callers dedupe reports). */
 export function analyzedFunctions(ctx: DetectorContext): FnInfo[] {
@@ -49,10 +49,10 @@ export function analyze(file: SourceFile, fn: FunctionSpan): FnInfo {
   const key = `${fn.startLine}:${fn.endLine}`;
   const hit = perFile.get(key);
   if (hit) return hit;
-  let fileText = fileTextCache.get(file);
-  if (fileText === undefined) {
-    fileText = file.lines.join('\n');
-    fileTextCache.set(file, fileText);
+  let repos = repoCache.get(file);
+  if (repos === undefined) {
+    repos = repositoryEntities(file.lines.join('\n'));
+    repoCache.set(file, repos);
   }
   const text = file.lines.slice(fn.startLine - 1, fn.endLine).join('\n');
   const { code, bare } = maskCode(text, file.language);
@@ -65,7 +65,7 @@ export function analyze(file: SourceFile, fn: FunctionSpan): FnInfo {
     lines: code.split('\n'),
     bareLines: bare.split('\n'),
     idx: new LineIndex(code, fn.startLine),
-    ops: findDbOps(code, file.language, fn.startLine, fileText),
+    ops: findDbOps(code, file.language, fn.startLine, repos),
   };
   perFile.set(key, info);
   return info;
@@ -298,9 +298,20 @@ const SERIALIZABLE_RE = /serializable/i;
 const UNIQUE_VIOLATION_RE = /P2002|IntegrityError|\b23505\b|UniqueViolation|RecordNotUnique|ER_DUP_ENTRY|UniqueConstraintError|duplicate key|E11000|unique_violation|DuplicateKey|IsUniqueViolation|ErrDuplicate|pgerrcode\.UniqueViolation/;
 const EXCLUSION_RE = /\b23P01\b|ExclusionViolation|exclusion_violation/;
 
+const guardCache = new WeakMap<FnInfo, Guards>();
+
 export function guardsOf(info: FnInfo): Guards {
+  const hit = guardCache.get(info);
+  if (hit) return hit;
+  const g = computeGuards(info);
+  guardCache.set(info, g);
+  return g;
+}
+
+function computeGuards(info: FnInfo): Guards {
   let lockLine: number | undefined;
-  for (let k = 0; k < info.lines.length; k++) {
+  const anyLock = LOCK_RE.test(info.code);
+  for (let k = 0; anyLock && k < info.lines.length; k++) {
     if (LOCK_RE.test(info.lines[k]!)) {
       lockLine = info.fn.startLine + k;
       break;
@@ -354,8 +365,22 @@ export interface Declaration {
  * Whether the diff declares `entity` (Prisma model, Django model, SQL CREATE TABLE, Rails create_table / model class,
  * TypeORM entity, SQLAlchemy __tablename__), and the non-unique indexes it shows for it.
  */
+const declCache = new WeakMap<readonly SourceFile[], Map<string, Declaration | undefined>>();
+
 export function declarationOf(files: readonly SourceFile[], entity: string): Declaration | undefined {
   const target = normEntity(entity);
+  let perFiles = declCache.get(files);
+  if (!perFiles) {
+    perFiles = new Map();
+    declCache.set(files, perFiles);
+  }
+  if (perFiles.has(target)) return perFiles.get(target);
+  const found = scanDeclaration(files, target);
+  perFiles.set(target, found);
+  return found;
+}
+
+function scanDeclaration(files: readonly SourceFile[], target: string): Declaration | undefined {
   let found: Declaration | undefined;
   for (const file of files) {
     const text = file.lines.join('\n');
@@ -441,7 +466,8 @@ export function testFrameworkHint(files: readonly SourceFile[]): string | undefi
 
 /** "a users row" for a table, "a CouponRedemption" for a model. */
 export function aRowOf(entity: string): string {
-  return /^[a-z0-9_]+$/.test(entity) && /_|s$/.test(entity) ? `a ${entity} row` : `a ${entity}`;
+  const a = (w: string) => (/^[aeiou]/i.test(w) ? 'an' : 'a');
+  return /^[a-z0-9_]+$/.test(entity) && /_|s$/.test(entity) ? `${a(entity)} ${entity} row` : `${a(entity)} ${entity}`;
 }
 
 const extraCache = new WeakMap<readonly SourceFile[], Array<[string, string[][]]>>();

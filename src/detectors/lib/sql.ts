@@ -557,12 +557,12 @@ const DB_CLIENT = /^(?:prisma|tx|trx|db|database|prismaclient|transaction)$|pris
 const KNEX_ROOT = /^(?:knex|db|trx|tx|t|database|k|qb|conn|connection|this\.knex|transaction)$/i;
 
 /** Finds the database statements of one function (comment-masked code), in program order. */
-export function findDbOps(code: string, lang: Language, firstLine: number, fileText?: string): DbOp[] {
+export function findDbOps(code: string, lang: Language, firstLine: number, repositories?: Map<string, string>): DbOp[] {
   const fam = familyOf(lang);
   const idx = new LineIndex(code, firstLine);
   const chains = findChains(code, lang);
   const ops: DbOp[] = [];
-  const repoEntities = fileText ? repositoryEntities(fileText) : new Map<string, string>();
+  const repoEntities = repositories ?? new Map<string, string>();
   const claimed: Array<[number, number]> = [];
 
   const make = (kind: OpKind, entity: string, orm: string, call: string, start: number, end: number, extra: Partial<DbOp> = {}): DbOp => ({
@@ -990,9 +990,13 @@ function rbOp(chain: Chain): Interp | undefined {
   return { kind, entity, orm: 'activerecord', call: names.join('.'), extra: { ...extra, parent, scopes } };
 }
 
-/** TypeORM: `const userRepo = dataSource.getRepository(User)` / `@InjectRepository(User) private users: Repository<User>`. */
-function repositoryEntities(text: string): Map<string, string> {
+/**
+ * TypeORM repositories declared in a file: `const userRepo = dataSource.getRepository(User)` /
+ * `@InjectRepository(User) private users: Repository<User>`. Pass the result to `findDbOps`.
+ */
+export function repositoryEntities(text: string): Map<string, string> {
   const map = new Map<string, string>();
+  if (!text.includes('Repositor')) return map;
   for (const m of text.matchAll(/([\w$]+)\s*(?::\s*Repository<\s*(\w+)\s*>)?\s*=\s*[\w$.]*getRepository\(\s*(\w+)/g)) map.set(m[1]!, m[3]!);
   for (const m of text.matchAll(/([\w$]+)\s*:\s*Repository<\s*(\w+)\s*>/g)) if (!map.has(m[1]!)) map.set(m[1]!, m[2]!);
   return map;
