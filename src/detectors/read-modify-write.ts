@@ -81,7 +81,7 @@ function ormReads(v: FnView, fileText: string): Read[] {
     const t = v.codeLines[i]!;
     const line = v.fn.startLine + i;
     let m: RegExpExecArray | null;
-    if (v.family === 'js' && (m = JS_READ.exec(t))) {
+    if (v.family === 'js' && /\.(?:find\w*|first)\s*\(/.test(t) && (m = JS_READ.exec(t))) {
       const entity = entityOfReceiver(m[2]!, fileText);
       if (entity) reads.push({ holder: m[1]!.replace(/[[\]\s]/g, ''), entity, line, call: `${m[2]!.replace(/^await\s+/, '').trim()}.${m[3]}` });
     } else if (v.family === 'python') {
@@ -142,22 +142,35 @@ const PLACEHOLDER = /^(?:\$\d+|\?|%s|:\w+|@\w+|%\(\w+\)s|\$\{[^}]{1,80}\}|#\{[^}
 function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
   const h = escapeRe(r.holder);
   const derived = new Map<string, { field: string; line: number }>();
+  const reassign = new RegExp(`^\\s*(?:const|let|var)?\\s*${h}\\s*=[^=]`);
+  const compound = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*(?:\\+=|-=|\\*=|/=|\\+\\+|--)`);
+  const selfLeft = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*[^=;\\n]{0,200}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`);
+  const selfRight = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*[^=;\\n]{0,200}?[-+*/]\\s*(?<![\\w$.])${h}\\.(\\w+)\\b`);
+  const spread = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*\\{\\s*\\.\\.\\.${h}\\.(\\w+)`);
+  const mutate = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\.(?:push|append|extend|unshift|splice|concat|update|add|insert)\\(`);
+  const shovel = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*<<`);
+  const indexSet = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\[[^\\]]{1,80}\\]\\s*=[^=]`);
+  const derive = new RegExp(`^\\s*(?:const|let|var)?\\s*([\\w$]+)\\s*:?=\\s*[^=;\\n]{0,200}?(?:(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]|[-+*/]\\s*${h}\\.(\\w+)\\b|Math\\.(?:max|min)\\([^)]{0,120}${h}\\.(\\w+))`);
+  const inlineRe = new RegExp(`\\b(\\w+)\\s*(?::|=>|=)\\s*[^,;\\n{:]{0,120}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`);
+  const holderDot = `${r.holder}.`;
   for (let l = r.line + 1; l <= v.fn.endLine; l++) {
     const t = codeLine(v, l);
+    if (!t.includes(r.holder)) continue;
     // Reassigning the holder ends its story.
-    if (new RegExp(`^\\s*(?:const|let|var)?\\s*${h}\\s*=[^=]`).test(t)) break;
+    if (reassign.test(t)) break;
+    if (!t.includes(holderDot)) continue;
     let field: string | undefined;
     let json = false;
     let m: RegExpExecArray | null;
-    if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*(?:\\+=|-=|\\*=|/=|\\+\\+|--)`).exec(t))) field = m[1];
-    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*[^=;\\n]{0,200}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`).exec(t)) && m[1] === m[2]) field = m[1];
-    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*[^=;\\n]{0,200}?[-+*/]\\s*(?<![\\w$.])${h}\\.(\\w+)\\b`).exec(t)) && m[1] === m[2]) field = m[1];
-    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*\\{\\s*\\.\\.\\.${h}\\.(\\w+)`).exec(t)) && m[1] === m[2]) [field, json] = [m[1], true];
-    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\.(?:push|append|extend|unshift|splice|concat|update|add|insert)\\(`).exec(t))) [field, json] = [m[1], true];
-    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*<<`).exec(t)) && v.family === 'ruby') [field, json] = [m[1], true];
-    else if ((m = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\[[^\\]]{1,80}\\]\\s*=[^=]`).exec(t))) [field, json] = [m[1], true];
+    if ((m = compound.exec(t))) field = m[1];
+    else if ((m = selfLeft.exec(t)) && m[1] === m[2]) field = m[1];
+    else if ((m = selfRight.exec(t)) && m[1] === m[2]) field = m[1];
+    else if ((m = spread.exec(t)) && m[1] === m[2]) [field, json] = [m[1], true];
+    else if ((m = mutate.exec(t))) [field, json] = [m[1], true];
+    else if ((m = shovel.exec(t)) && v.family === 'ruby') [field, json] = [m[1], true];
+    else if ((m = indexSet.exec(t))) [field, json] = [m[1], true];
     // A local derived from the field by arithmetic: `const next = event.seatsSold + qty`.
-    const d = new RegExp(`^\\s*(?:const|let|var)?\\s*([\\w$]+)\\s*:?=\\s*[^=;\\n]{0,200}?(?:(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]|[-+*/]\\s*${h}\\.(\\w+)\\b|Math\\.(?:max|min)\\([^)]{0,120}${h}\\.(\\w+))`).exec(t);
+    const d = derive.exec(t);
     if (d && d[1] !== r.holder) derived.set(d[1]!, { field: (d[2] ?? d[3] ?? d[4])!, line: l });
 
     if (field) {
@@ -165,7 +178,7 @@ function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
       if (w) return { read: r, field, computeLine: l, ...w, confidence: json ? 0.7 : w.confidence, json, delta: deltaOf(t) };
     }
     // A write of the field in the same statement: update({ data: { f: x.f + n } }) / update!(f: x.f - n).
-    const inline = new RegExp(`\\b(\\w+)\\s*(?::|=>|=)\\s*[^,;\\n{:]{0,120}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`).exec(t);
+    const inline = inlineRe.exec(t);
     if (inline && sameField(inline[1]!, inline[2]!) && isWriteStart(v, l)) {
       const w = findWrite(v, r, startOfStatement(v, l), inline[2]!, undefined, fileText, true);
       if (w) return { read: r, field: inline[2]!, computeLine: l, ...w, delta: deltaOf(t) };
@@ -211,14 +224,19 @@ function findWrite(
   inline = false,
 ): Omit<Hit, 'read' | 'field' | 'computeLine'> | undefined {
   const h = escapeRe(r.holder);
+  const saveOf = SAVE_OF(h);
   for (let l = from; l <= v.fn.endLine; l++) {
     const t = codeLine(v, l);
     if (!t.trim()) continue;
+    if (!/save|update|UPDATE|persist|merge|commit|flush|\bset\(|\.put\b/i.test(t) && !(l > from && /^\s*$/.test(t))) {
+      // Multi-line statements: the write marker may sit on a later line of a statement starting here.
+      if (!/^\s*(?:await\b|return\b|const\b|let\b|var\b|[\w$.]+\s*(?:=|:=)|_,|if\b|\w+,\s*err)/.test(t) || !/save|update|UPDATE|persist/i.test(codeLine(v, l + 1) + codeLine(v, l + 2))) continue;
+    }
     const stmt = statementAt(v, l, 14);
     // save() of the object itself.
-    if (!derived && !inline && SAVE_OF(h).test(t)) {
+    if (!derived && !inline && saveOf.test(t)) {
       if (ATOMIC_UPDATE.test(stmt.text)) return undefined;
-      const call = (SAVE_OF(h).exec(t)![0] ?? '').replace(/\($/, '');
+      const call = (saveOf.exec(t)![0] ?? '').replace(/\($/, '');
       return { writeLine: l, writeEnd: stmt.endLine, writeCall: call, confidence: 0.85 };
     }
     // An explicit update of the field: ORM update / knex update / SQL UPDATE.
@@ -282,9 +300,10 @@ function sqlHit(v: FnView, r: Read): Hit | undefined {
       if (!r.columns!.includes(col) && !r.columns!.includes('*')) continue;
       if (new RegExp(`\\b${col}\\s*=`, 'i').test(where) || VERSION_CHECK.test(where)) continue;
       // The computed value: arithmetic on the holder between the read and the write, or in the write's arguments.
+      const arith = new RegExp(`(?<![\\w$.])${h}(?:\\.\\w+|\\[[^\\]]{1,40}\\]){0,4}\\s*(?:\\+\\+|--|\\+=|-=|\\*=)|(?<![\\w$.])${h}(?:\\.\\w+|\\[[^\\]]{1,40}\\]){0,4}\\s*[-+*]\\s*[\\w$(]|=\\s*[\\w$.]+\\s*[-+]\\s*(?<![\\w$.])${h}\\b`);
       for (let l = r.line; l <= line + 6 && l <= v.fn.endLine; l++) {
         const t = codeLine(v, l);
-        if (new RegExp(`(?<![\\w$.])${h}(?:\\.\\w+|\\[[^\\]]{1,40}\\])*\\s*(?:\\+\\+|--|\\+=|-=|\\*=)|(?<![\\w$.])${h}(?:\\.\\w+|\\[[^\\]]{1,40}\\])*\\s*[-+*]\\s*[\\w$(]|=\\s*[\\w$.]+\\s*[-+]\\s*(?<![\\w$.])${h}\\b`).test(t) && !/\bSELECT\b/i.test(t)) {
+        if (t.includes(r.holder) && arith.test(t) && !/\bSELECT\b/i.test(t)) {
           computeLine = l;
           delta = deltaOf(t);
           break;

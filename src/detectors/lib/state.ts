@@ -238,12 +238,23 @@ export function entityOfReceiver(receiver: string, fileText = ''): string | unde
   m = /(?:this\.|self\.)?(\w+?)(?:Repository|Repo|Model|Collection)\s*$/i.exec(r);
   if (m && m[1]) return m[1];
   m = /(?:^|[^\w.])(\w+)\s*$/.exec(r);
-  if (m && fileText) {
-    // const repo = AppDataSource.getRepository(Account) / manager.getRepository(Account)
-    const decl = new RegExp(`\\b${m[1]}\\s*=\\s*[\\w.]{0,80}getRepository\\(\\s*(\\w+)`).exec(fileText);
-    if (decl) return decl[1];
-  }
+  if (m && fileText) return repositories(fileText).get(m[1]!);
   return undefined;
+}
+
+const repoCache = new Map<string, Map<string, string>>();
+
+/** `const repo = AppDataSource.getRepository(Account)` declarations of a file: variable -> entity (memoised per text). */
+function repositories(fileText: string): Map<string, string> {
+  let map = repoCache.get(fileText);
+  if (map) return map;
+  map = new Map();
+  if (fileText.includes('getRepository')) {
+    for (const d of fileText.matchAll(/\b([\w$]+)\s*=\s*[\w.]{0,80}getRepository\(\s*(\w+)/g)) map.set(d[1]!, d[2]!);
+  }
+  if (repoCache.size > 64) repoCache.clear();
+  repoCache.set(fileText, map);
+  return map;
 }
 
 /** Whether a statement/function text shows a row lock, an optimistic version check, or an atomic increment. */
@@ -305,10 +316,17 @@ export function splitTop(s: string): string[] {
   return out;
 }
 
-/** Enclosing functions of `fn` in the file (outermost first), `fn` excluded. */
+/** Enclosing functions of `fn` in the file (outermost first), `fn` excluded; hunk regions and spans over MAX_FUNCTION_LINES are skipped. */
 export function enclosing(file: SourceFile, fn: FunctionSpan): FunctionSpan[] {
+  // Hunk regions and oversized spans are not functions: leaving them out keeps this linear per function.
   return file.functions.filter(
-    (f) => f !== fn && f.startLine <= fn.startLine && f.endLine >= fn.endLine && (f.startLine < fn.startLine || f.endLine > fn.endLine),
+    (f) =>
+      f !== fn &&
+      f.name !== '<hunk>' &&
+      f.endLine - f.startLine <= MAX_FUNCTION_LINES &&
+      f.startLine <= fn.startLine &&
+      f.endLine >= fn.endLine &&
+      (f.startLine < fn.startLine || f.endLine > fn.endLine),
   );
 }
 
@@ -401,16 +419,20 @@ export function shownRange(file: SourceFile, fn: FunctionSpan, line: number, end
   return a <= b ? { line: a, endLine: b } : undefined;
 }
 
-/** Test framework hint from the paths of the diff. */
+const frameworkCache = new WeakMap<readonly SourceFile[], string | undefined>();
+
+/** Test framework hint from the files of the diff (computed once per review). */
 export function testFrameworkHint(files: readonly SourceFile[], family: Family): string | undefined {
   if (family === 'python') return 'pytest';
   if (family === 'go') return 'go';
   if (family === 'ruby') return 'rspec';
-  if (family === 'js') {
-    for (const f of files) if (f.lines.some((l) => /from ['"]vitest['"]/.test(l))) return 'vitest';
-    for (const f of files) if (f.lines.some((l) => /\bjest\.(?:fn|mock)\(/.test(l))) return 'jest';
-  }
-  return undefined;
+  if (family !== 'js') return undefined;
+  if (frameworkCache.has(files)) return frameworkCache.get(files);
+  let hint: string | undefined;
+  for (const f of files) if (f.lines.some((l) => /from ['"]vitest['"]/.test(l))) hint = 'vitest';
+  if (!hint) for (const f of files) if (f.lines.some((l) => /\bjest\.(?:fn|mock)\(/.test(l))) hint = 'jest';
+  frameworkCache.set(files, hint);
+  return hint;
 }
 
 /** Drops undefined / empty facts (the diagnosis wants only facts that are known). */
