@@ -70,7 +70,8 @@ export interface PlanOptions {
 
 type PlanConfig = Pick<LlmConfig, 'model' | 'maxTokens' | 'inputTokenBudget' | 'maxCandidatesPerRequest'>;
 
-const defaultNonce = () => randomBytes(12).toString('hex');
+/** 64 random bits per request: the diff's author cannot guess the closing tag. */
+const defaultNonce = () => randomBytes(8).toString('hex');
 
 /** Ranks candidates by detector score (severity × confidence), highest first; ties keep input order. */
 export function rankCandidates(candidates: readonly Candidate[]): number[] {
@@ -142,7 +143,7 @@ export function buildRequest(
     variantOverride,
   );
   const regions = buildRegions(members, files, regionOptions);
-  const user = renderUserMessage(members, regions, variant, nonce);
+  const user = renderUserMessage(members, regions, nonce);
   const body: RequestBody = {
     model: config.model,
     max_tokens: config.maxTokens,
@@ -156,53 +157,70 @@ export function buildRequest(
   return { variant, candidateIndexes: [...indexes], regions, nonce, body, estimate };
 }
 
+/** Longest fact value sent; longer ones are cut (the code itself is in the regions). */
+const MAX_FACT_CHARS = 80;
+
 /**
- * The facts of a candidate as the model sees them. Compact: the evidence lines' text is already in
- * the regions, so only their line numbers and roles are repeated here.
+ * Facts the sent code already shows: the calls at the evidence lines (`…Call`), the ORM, the actor kind,
+ * the lock kind, the test framework, and whether a transaction is open (its lines are sent as guard lines).
+ * `pattern` is shown in the candidate's head instead.
  */
-function candidateJson(index: number, c: Candidate): unknown {
-  return {
-    id: index,
-    mode: c.failureMode,
-    detector: c.detector,
-    file: c.file,
-    lines: c.line === c.endLine ? String(c.line) : `${c.line}-${c.endLine}`,
-    severity: c.severity,
-    confidence: c.confidence,
-    title: c.title,
-    ...(c.functionName ? { fn: c.functionName } : {}),
-    entity: c.entity,
-    evidence: c.evidence.map((e) => `${e.line} ${e.role}`).join(', '),
-    ...(Object.keys(c.facts).length ? { facts: c.facts } : {}),
-  };
+const SHOWN_BY_CODE = /^(?:[a-z]+Call|orm|actor|lockKind|testFramework|inTransaction|pattern)$/;
+
+/** Fact values the system prompt already states as the default assumption. */
+const DEFAULT_FACTS: Record<string, string> = { isolation: 'read committed' };
+
+const oneLine = (v: string) => v.replace(/\s+/g, ' ').trim();
+const clipFact = (v: string) => (v.length > MAX_FACT_CHARS ? `${v.slice(0, MAX_FACT_CHARS - 1)}…` : v);
+
+/**
+ * One candidate as the model sees it, on one line (the format is explained in the system prompt):
+ * `#id mode lines pattern on entity; line role, line role; key=value; …`, where `pattern` is the detector's
+ * `pattern` fact, else its id. Compact on purpose: the code is in the regions, so the detector's title
+ * (which quotes it), the function name (its header line is sent) and facts the code already shows (see
+ * SHOWN_BY_CODE, values the code shows verbatim, values the entity names) are left out; the detector's
+ * severity and confidence are not shown (the model judges on its own; the gate keeps the detector's values).
+ */
+export function candidateLine(index: number, c: Candidate, code: string): string {
+  const lines = c.line === c.endLine ? String(c.line) : `${c.line}-${c.endLine}`;
+  const entity = clipFact(oneLine(c.entity));
+  const pattern = c.facts['pattern'] ? oneLine(c.facts['pattern']) : c.detector;
+  const parts = [`#${index} ${c.failureMode} ${lines} ${pattern} on ${entity}`];
+  if (c.evidence.length) parts.push(c.evidence.map((e) => `${e.line} ${oneLine(e.role)}`).join(', '));
+  const entityWords = new Set(oneLine(c.entity).split(/[^A-Za-z0-9_]+/).filter(Boolean));
+  for (const [key, raw] of Object.entries(c.facts)) {
+    if (SHOWN_BY_CODE.test(key) || DEFAULT_FACTS[key] === oneLine(raw).toLowerCase()) continue;
+    // Code the regions already show is not repeated: a verbatim value is dropped, quoted code inside a value is elided.
+    let value = oneLine(raw).replace(/`([^`]+)`/g, (m, q: string) => (code.includes(q) ? '`…`' : m));
+    if (!value || value === entity || entityWords.has(value)) continue;
+    if (!/line$/i.test(key) && value.length >= 4 && !/^\d+$/.test(value) && code.includes(value)) continue;
+    // "line 11: <code>" where line 11 is sent: the line number says it all.
+    value = value.replace(/^(line \d+): (.*)$/i, (m, head: string, rest: string) => (code.includes(rest) ? head : m));
+    parts.push(`${key}=${clipFact(value)}`);
+  }
+  return redactSecrets(parts.join('; ')).text;
 }
 
 /**
- * The user message: a short trusted preamble, then ALL review-derived content (candidate facts,
- * which quote the code, and the code regions) inside one fence whose tag carries the nonce, then a
- * trusted reminder after the fence. Nothing from the diff is ever placed in the system prompt.
+ * The user message. ALL review-derived content sits inside one fence whose tag carries the nonce: per file,
+ * a "## path" header, the candidates of that file (one line each), then its regions (an "⋮" row between
+ * two regions). One trusted line follows the fence. Nothing from the diff is ever placed in the system
+ * prompt; the format, the fence rules and the output rules are explained there (static and cached), so
+ * they are not paid for again in every review.
  */
 export function renderUserMessage(
   members: ReadonlyArray<{ index: number; candidate: Candidate }>,
   regions: readonly Region[],
-  variant: Variant,
   nonce: string,
 ): string {
-  const tag = `untrusted_code_${nonce}`;
-  // One candidate per line: compact, and still easy to read in a dry run.
-  const candidatesText = members.map((m) => redactSecrets(JSON.stringify(candidateJson(m.index, m.candidate))).text).join('\n');
-  const regionText = regions
-    .map((r) => `### ${r.file} ${r.startLine}-${r.endLine} (candidates ${r.candidates.join(', ')})\n${r.text}`)
-    .join('\n\n');
-  const ids = members.map((m) => m.index).join(', ');
-  return [
-    `Variant: ${variant}. Untrusted data fence: ${tag}.`,
-    `<${tag}>`,
-    '## Candidates',
-    candidatesText,
-    '## Regions (new-side line numbers, + added, ⋮ not shown)',
-    regionText,
-    `</${tag}>`,
-    `Diagnose candidates ${ids}; "new" only inside these regions; only printed line numbers.`,
-  ].join('\n');
+  const tag = `untrusted_${nonce}`;
+  const files = [...new Set([...members.map((m) => m.candidate.file), ...regions.map((r) => r.file)])];
+  const blocks = files.map((file) => {
+    const own = regions.filter((r) => r.file === file).sort((a, b) => a.startLine - b.startLine);
+    const code = own.map((r) => r.text).join('\n⋮\n');
+    const cands = members.filter((m) => m.candidate.file === file).map((m) => candidateLine(m.index, m.candidate, code));
+    const header = own.length > 0 && own.every((r) => r.addedOnly) ? `## ${file} +` : `## ${file}`;
+    return [header, ...cands, code].filter(Boolean).join('\n');
+  });
+  return [`<${tag}>`, ...blocks, `</${tag}>`, `Diagnose ${members.map((m) => m.index).join(', ')}.`].join('\n');
 }

@@ -43,9 +43,9 @@ describe('formatDryRun', () => {
   it('prints the variant, regions, estimate and the exact body', () => {
     const text = formatDryRun(dryRun({ candidates: [chargeCandidate()], files: [chargeFile()], nonce: () => 'abc' }));
     expect(text).toContain('request 1: variant database, candidates 0');
-    expect(text).toContain('src/api/charge.ts:4-25 (candidates 0, 1 secret line(s) redacted)');
+    expect(text).toContain('src/api/charge.ts:5-22 (candidates 0, 1 secret line(s) redacted)');
     expect(text).toContain('"cache_control"');
-    expect(text).toContain('<untrusted_code_abc>');
+    expect(text).toContain('<untrusted_abc>');
     expect(text).not.toContain('hunter2secret');
   });
 });

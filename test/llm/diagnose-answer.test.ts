@@ -57,7 +57,7 @@ describe('diagnoseWithLlm: a valid structured answer', () => {
     const user = body.messages[0]!.content;
     expect(body.messages).toHaveLength(1);
     // Inside the region: the function, numbered.
-    expect(user).toContain('15 +   const stripeResult = await stripe.paymentIntents.create(');
+    expect(user).toContain('15   const stripeResult = await stripe.paymentIntents.create(');
     // Outside any region: the unrelated function and the module-level secret line.
     expect(user).not.toContain('UNRELATED_FOOTER_MARKER');
     expect(user).not.toContain('STRIPE_KEY');

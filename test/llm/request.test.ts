@@ -34,10 +34,13 @@ describe('planRequests', () => {
       { type: 'text', text: variantPrompt('database'), cache_control: { type: 'ephemeral' } },
     ]);
     const user = req.body.messages[0]!.content;
-    const open = user.indexOf('\n<untrusted_code_n0nce0000000000000000001>\n');
-    const close = user.lastIndexOf('\n</untrusted_code_n0nce0000000000000000001>\n');
-    expect(open).toBeGreaterThan(0);
+    // The message opens with the fence: nothing review-derived comes before it.
+    expect(user.startsWith('<untrusted_n0nce0000000000000000001>\n')).toBe(true);
+    const open = 0;
+    const close = user.lastIndexOf('\n</untrusted_n0nce0000000000000000001>\n');
     expect(close).toBeGreaterThan(open);
+    // After the fence, only the trusted line naming the candidates to diagnose.
+    expect(user.slice(close).split('\n').slice(2)).toEqual(['Diagnose 0.']);
     // The code sits between the fence tags.
     const code = user.indexOf('export async function chargeCustomer');
     expect(code).toBeGreaterThan(open);
@@ -90,7 +93,7 @@ describe('dryRun', () => {
     expect(r.model).toBe('claude-sonnet-5-5');
     expect(r.requests).toHaveLength(1);
     const q = r.requests[0]!;
-    expect(q.regions).toEqual([{ file: 'src/api/charge.ts', startLine: 4, endLine: 25, candidates: [0], redactions: 1 }]);
+    expect(q.regions).toEqual([{ file: 'src/api/charge.ts', startLine: 5, endLine: 22, candidates: [0], redactions: 1 }]);
     expect(q.body.output_config.format.type).toBe('json_schema');
     expect(JSON.stringify(q.body.output_config.format.schema)).toContain('whyNotOtherModes');
     expect(q.estimate.total).toBe(q.estimate.static + q.estimate.dynamic);
