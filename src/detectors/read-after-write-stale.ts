@@ -136,8 +136,24 @@ function getterEntity(name: string): string {
   return name.replace(/^(?:get|load|fetch|find|read|lookup)_?/, '').replace(/_?(?:by_?id|ById|OrThrow|_or_404|cached|Cached)$/, '');
 }
 
-/** Whether `name` is a getter that reads a cache: its body does, or its module shows a cache keyed by its entity. */
+const getterCache = new WeakMap<SourceFile, Map<string, { confidence: number; key?: string } | undefined>>();
+
+/** Whether `name` is a getter that reads a cache (memoised per file under review and getter name). */
 function cachedGetter(name: string, entity: string, ctx: DetectorContext): { confidence: number; key?: string } | undefined {
+  let byName = getterCache.get(ctx.file);
+  if (!byName) {
+    byName = new Map();
+    getterCache.set(ctx.file, byName);
+  }
+  const k = `${name}\0${entity}`;
+  if (byName.has(k)) return byName.get(k);
+  const result = cachedGetterUncached(name, entity, ctx);
+  byName.set(k, result);
+  return result;
+}
+
+/** Whether `name` is a getter that reads a cache: its body does, or its module shows a cache keyed by its entity. */
+function cachedGetterUncached(name: string, entity: string, ctx: DetectorContext): { confidence: number; key?: string } | undefined {
   for (const f of ctx.files) {
     const fam = familyOf(f.language);
     for (const fn of f.functions) {
@@ -198,13 +214,24 @@ function staleReadAt(v: FnView, l: number, w: Write, ctx: DetectorContext, route
   }
   // Search index.
   if ((m = SEARCH_READ.exec(t)) && !/\bURLSearchParams|\.location\b|\bre\.search\b/.test(t)) {
-    const idx = /index\s*[:=(]\s*['"]([\w-]+)['"]|initIndex\(\s*['"]([\w-]+)['"]|\.index\(\s*['"]([\w-]+)['"]/.exec(stmt.text + '\n' + fileText);
+    const idx = /index\s*[:=(]\s*['"]([\w-]+)['"]|initIndex\(\s*['"]([\w-]+)['"]|\.index\(\s*['"]([\w-]+)['"]/.exec(stmt.text) ?? indexDecl(fileText);
     const name = idx?.[1] ?? idx?.[2] ?? idx?.[3];
     if (name ? sameEntity(name, w.entity) || normEntity(name).includes(normEntity(w.entity)) : false) {
       return { line: l, end: stmt.endLine, source: 'search', call: `${m[1]}.${m[2]}`, holder, confidence: 0.8 };
     }
   }
   return undefined;
+}
+
+const indexCache = new Map<string, RegExpExecArray | null>();
+
+/** The first search index a module names (`initIndex('products')`, `index: 'products'`), memoised per text. */
+function indexDecl(fileText: string): RegExpExecArray | null {
+  if (indexCache.has(fileText)) return indexCache.get(fileText)!;
+  const m = /index\s*[:=(]\s*['"]([\w-]+)['"]|initIndex\(\s*['"]([\w-]+)['"]|\.index\(\s*['"]([\w-]+)['"]/.exec(fileText);
+  if (indexCache.size > 64) indexCache.clear();
+  indexCache.set(fileText, m);
+  return m;
 }
 
 function sameReadEntity(stmt: string, entity: string, fileText: string): boolean {

@@ -255,4 +255,20 @@ func (c *Cache) Set(k, v string) {
 `,
     },
   ],
+  todo: [
+    {
+      name: 'atomic updates per item of the input inside a transaction (implicit row locks in input order)',
+      path: 'src/orders/reserve.ts',
+      code: \`import { db } from '../db';
+
+export async function reserve(lines: Array<{ sku: string; qty: number }>) {
+  await db.transaction(async (trx) => {
+    for (const line of lines) {
+      await trx('stock').where({ sku: line.sku }).decrement('qty', line.qty);
+    }
+  });
+}
+\`,
+    },
+  ],
 });
