@@ -259,7 +259,7 @@ func (c *Cache) Set(k, v string) {
     {
       name: 'atomic updates per item of the input inside a transaction (implicit row locks in input order)',
       path: 'src/orders/reserve.ts',
-      code: \`import { db } from '../db';
+      code: `import { db } from '../db';
 
 export async function reserve(lines: Array<{ sku: string; qty: number }>) {
   await db.transaction(async (trx) => {
@@ -268,7 +268,7 @@ export async function reserve(lines: Array<{ sku: string; qty: number }>) {
     }
   });
 }
-\`,
+`,
     },
   ],
 });
