@@ -212,7 +212,8 @@ export function candidateLines(c: Candidate, file: SourceFile, options: RegionOp
     if (f) functions.add(f);
   }
   if (o.definitions) {
-    for (const x of definitionLines(file, picked, functions)) around(x, x);
+    // The assigning line itself says where the object comes from; the rest of its statement is not needed.
+    for (const x of definitionLines(file, picked, functions)) add(x, x);
   }
   // Header line of the function around the innermost one (a callback's named function, a closure's method).
   if (main) {
@@ -310,8 +311,13 @@ export function buildRegions(
     const file = byPath.get(path)!;
     const redacted = redactLines(file.lines);
     const ranges = linesToRanges(file, lines);
-    // The common leading whitespace of the file's sent lines is not sent (relative indentation stays, across regions too).
-    const cut = commonIndent(ranges.flatMap((r) => Array.from({ length: r.end - r.start + 1 }, (_, i) => r.start + i)).filter((n) => known(file, n)).map((n) => redacted.lines[n - 1] ?? '')).length;
+    // The common leading whitespace of the file's sent lines is not sent (relative indentation stays, across
+    // regions too). Rows that stand alone (a function's header line, a guard line) do not hold it down: they
+    // are printed without their own indentation when it is shorter.
+    const rowsOf = (rs: typeof ranges) =>
+      rs.flatMap((r) => Array.from({ length: r.end - r.start + 1 }, (_, i) => r.start + i)).filter((n) => known(file, n)).map((n) => redacted.lines[n - 1] ?? '');
+    const bodies = ranges.filter((r) => r.end > r.start);
+    const cut = commonIndent(rowsOf(bodies.length > 0 ? bodies : ranges)).length;
     const addedOnly = ranges.every((r) => {
       for (let x = r.start; x <= r.end; x++) if (known(file, x) && !file.added.has(x)) return false;
       return true;
@@ -361,7 +367,8 @@ function renderRange(
     const text = lines[n - 1] ?? '';
     if (text !== (file.lines[n - 1] ?? '')) redactions++;
     const mark = marks ? (file.added.has(n) ? '+' : ' ') : '';
-    out.push(`${n}${mark} ${text.slice(cut)}`.trimEnd());
+    const lead = /^\s*/.exec(text)![0].length;
+    out.push(`${n}${mark} ${text.slice(Math.min(cut, lead))}`.trimEnd());
   }
   return { text: out.join('\n'), redactions };
 }

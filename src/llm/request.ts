@@ -71,7 +71,7 @@ export interface PlanOptions {
 type PlanConfig = Pick<LlmConfig, 'model' | 'maxTokens' | 'inputTokenBudget' | 'maxCandidatesPerRequest'>;
 
 /** 64 random bits per request: the diff's author cannot guess the closing tag. */
-const defaultNonce = () => randomBytes(8).toString('hex');
+const defaultNonce = () => randomBytes(8).toString('base64url');
 
 /** Ranks candidates by detector score (severity × confidence), highest first; ties keep input order. */
 export function rankCandidates(candidates: readonly Candidate[]): number[] {
