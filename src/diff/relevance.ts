@@ -173,6 +173,12 @@ export const SIGNAL_RULES: Record<Signal, RegExp[]> = {
     /\.(?:select_for_update|get_or_create|update_or_create)\s*\(/,
     /\bfrom\s+django\.db\b/,
     /\bmodels\.Model\b/,
+    // Read/write routing (Django routers, replica settings): decides which reads can be stale
+    /\bdef\s+db_for_(?:read|write)\b/,
+    /\bDATABASE_ROUTERS\b/,
+    /\.using\(\s*["'][\w-]+["']\s*\)/,
+    // Payment and other APIs that take idempotency keys: duplicate effects live here
+    /\bidempotency[_-]?key\b/i,
     // SQLAlchemy
     /\bsession\.(?:query|execute|add|add_all|commit|flush|scalar|scalars|get|merge|delete|begin|refresh)\b/,
     /(?<![\w.])(?:select|insert|update|delete)\(\s*[A-Z]\w*/,

@@ -121,10 +121,11 @@ function detect(files: readonly SourceFile[], detectors: readonly Detector[]): C
 
 function functionsWithAddedLines(file: SourceFile): FunctionSpan[] {
   if (file.added.size === 0) return [];
-  return file.functions.filter((f) => {
-    for (let l = f.startLine; l <= f.endLine; l++) if (file.added.has(l)) return true;
-    return false;
-  });
+  // addedUpTo[n] = how many added lines are at or before line n, so each span is checked in O(1).
+  const addedUpTo = new Uint32Array(file.lines.length + 2);
+  for (let n = 1; n < addedUpTo.length; n++) addedUpTo[n] = addedUpTo[n - 1]! + (file.added.has(n) ? 1 : 0);
+  const last = addedUpTo.length - 1;
+  return file.functions.filter((f) => addedUpTo[Math.min(f.endLine, last)]! > addedUpTo[Math.max(f.startLine - 1, 0)]!);
 }
 
 /**
