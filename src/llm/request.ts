@@ -186,16 +186,24 @@ export function candidateLine(index: number, c: Candidate, code: string): string
   const entity = clipFact(oneLine(c.entity));
   const pattern = c.facts['pattern'] ? oneLine(c.facts['pattern']) : c.detector;
   const parts = [`#${index} ${c.failureMode} ${lines} ${pattern} on ${entity}`];
-  if (c.evidence.length) parts.push(c.evidence.map((e) => `${e.line} ${oneLine(e.role)}`).join(', '));
+  // Evidence as "line role" pairs; lines sharing a role are listed once ("12,14,16 status-write").
+  const byRole = new Map<string, number[]>();
+  for (const e of c.evidence) {
+    const role = oneLine(e.role);
+    byRole.set(role, [...(byRole.get(role) ?? []), e.line]);
+  }
+  if (byRole.size > 0) parts.push([...byRole].map(([role, ls]) => `${ls.join(',')} ${role}`).join(', '));
+  const sent = new Set<string>();
   const entityWords = new Set(oneLine(c.entity).split(/[^A-Za-z0-9_]+/).filter(Boolean));
   for (const [key, raw] of Object.entries(c.facts)) {
     if (SHOWN_BY_CODE.test(key) || DEFAULT_FACTS[key] === oneLine(raw).toLowerCase()) continue;
     // Code the regions already show is not repeated: a verbatim value is dropped, quoted code inside a value is elided.
     let value = oneLine(raw).replace(/`([^`]+)`/g, (m, q: string) => (code.includes(q) ? '`…`' : m));
-    if (!value || value === entity || entityWords.has(value)) continue;
+    if (!value || value === entity || entityWords.has(value) || sent.has(value)) continue;
     if (!/line$/i.test(key) && value.length >= 4 && !/^\d+$/.test(value) && code.includes(value)) continue;
     // "line 11: <code>" where line 11 is sent: the line number says it all.
     value = value.replace(/^(line \d+): (.*)$/i, (m, head: string, rest: string) => (code.includes(rest) ? head : m));
+    sent.add(value);
     parts.push(`${key}=${clipFact(value)}`);
   }
   return redactSecrets(parts.join('; ')).text;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dryRun } from '../../src/llm/diagnose.js';
 import { systemPrompt, variantPrompt } from '../../src/llm/prompts.js';
-import { planRequests, rankCandidates } from '../../src/llm/request.js';
+import { candidateLine, planRequests, rankCandidates } from '../../src/llm/request.js';
 import { estimateTokens, naiveBaselineTokens } from '../../src/llm/tokens.js';
 import { candidate, chargeCandidate, chargeFile, sourceFile } from './helpers.js';
 
@@ -20,6 +20,50 @@ describe('prompts', () => {
     expect(variantPrompt('async')).toMatch(/await/i);
     expect(variantPrompt('distributed')).toMatch(/replica/i);
     expect(variantPrompt('queue')).toMatch(/idempoten/i);
+  });
+});
+
+describe('candidateLine', () => {
+  it('says mode, lines, pattern, entity, evidence and the facts the code does not show, on one redacted line', () => {
+    const c = candidate({
+      file: 'app/jobs/sync.rb',
+      line: 12,
+      endLine: 18,
+      failureMode: 'message_ordering',
+      detector: 'out-of-order-status-update',
+      title: 'SyncJob writes status from each event: TITLE_MARKER',
+      functionName: 'SyncJob.perform',
+      entity: 'seller.kyc_status',
+      evidence: [
+        { line: 12, text: 'a', role: 'status-write' },
+        { line: 14, text: 'b', role: 'status-write' },
+        { line: 16, text: 'c', role: 'ack' },
+      ],
+      facts: {
+        pattern: 'out-of-order-status',
+        writeCall: 'seller.update!',
+        orm: 'activerecord',
+        inTransaction: 'no',
+        isolation: 'read committed',
+        model: 'seller',
+        broker: 'sidekiq',
+        retries: 'retry: 8',
+        shown: 'Seller.find_by!(id)',
+        again: 'sidekiq',
+        otherLine: '40',
+        mutation: 'line 40: seller.touch',
+        token: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      },
+    });
+    const code = '10 seller = Seller.find_by!(id)\n40 seller.touch';
+    expect(candidateLine(3, c, code)).toBe(
+      '#3 message_ordering 12-18 out-of-order-status on seller.kyc_status; 12,14 status-write, 16 ack; broker=sidekiq; retries=retry: 8; otherLine=40; mutation=line 40; token=ghp_***',
+    );
+  });
+
+  it('names the detector when there is no pattern fact, and keeps a non-default isolation', () => {
+    const line = candidateLine(0, chargeCandidate({ facts: { isolation: 'repeatable read' } }), '');
+    expect(line).toBe('#0 toctou 7-22 check-then-insert on charges; 7 check, 19 act; isolation=repeatable read');
   });
 });
 
