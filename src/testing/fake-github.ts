@@ -82,6 +82,8 @@ export interface FakeCall {
   query: Record<string, string>;
   body: unknown;
   status: number;
+  /** When it was answered (Date.now()). */
+  at: number;
 }
 
 export interface Fault {
@@ -326,7 +328,7 @@ export async function startFakeGitHub(opts: { port?: number; appSlug?: string } 
     const query = Object.fromEntries(u.searchParams);
     const method = req.method ?? 'GET';
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      calls.push({ method, path, query, body, status });
+      calls.push({ method, path, query, body, status, at: Date.now() });
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(payload === undefined ? '' : JSON.stringify(payload));
     };
 
