@@ -198,9 +198,10 @@ export function candidateLine(index: number, c: Candidate, code: string): string
   for (const [key, raw] of Object.entries(c.facts)) {
     if (SHOWN_BY_CODE.test(key) || DEFAULT_FACTS[key] === oneLine(raw).toLowerCase()) continue;
     // Code the regions already show is not repeated: a verbatim value is dropped, quoted code inside a value is elided.
-    let value = oneLine(raw).replace(/`([^`]+)`/g, (m, q: string) => (code.includes(q) ? '`…`' : m));
-    if (!value || value === entity || entityWords.has(value) || sent.has(value)) continue;
-    if (!/line$/i.test(key) && value.length >= 4 && !/^\d+$/.test(value) && code.includes(value)) continue;
+    const whole = oneLine(raw);
+    if (!/line$/i.test(key) && whole.length >= 4 && !/^\d+$/.test(whole) && code.includes(whole)) continue;
+    let value = whole.replace(/`([^`]+)`/g, (m, q: string) => (code.includes(q) ? '`…`' : m));
+    if (!value || value === entity || entityWords.has(value) || sent.has(value) || value === '`…`') continue;
     // "line 11: <code>" where line 11 is sent: the line number says it all.
     value = value.replace(/^(line \d+): (.*)$/i, (m, head: string, rest: string) => (code.includes(rest) ? head : m));
     sent.add(value);

@@ -61,6 +61,12 @@ describe('candidateLine', () => {
     );
   });
 
+  it('drops a fact that is a template literal the code shows, and elides quoted code inside a longer fact', () => {
+    const code = '5+ const key = `${userId}-${Date.now()}`;\n9+ if (left <= 1) return;';
+    const c = chargeCandidate({ facts: { idempotencyKey: '`${userId}-${Date.now()}`', invariant: 'the count checked against 1 in `left <= 1`' } });
+    expect(candidateLine(0, c, code)).toBe('#0 toctou 7-22 check-then-insert on charges; 7 check, 19 act; invariant=the count checked against 1 in `…`');
+  });
+
   it('names the detector when there is no pattern fact, and keeps a non-default isolation', () => {
     const line = candidateLine(0, chargeCandidate({ facts: { isolation: 'repeatable read' } }), '');
     expect(line).toBe('#0 toctou 7-22 check-then-insert on charges; 7 check, 19 act; isolation=repeatable read');
