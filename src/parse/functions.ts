@@ -1,10 +1,12 @@
 /**
- * Finds the functions of a file with tree-sitter (WASM grammars from `tree-sitter-wasms`).
- * The parser is error-tolerant, so code rebuilt from hunks (with blank gaps) still yields the functions it shows.
+ * Finds the functions of a file: TypeScript and JavaScript with the TypeScript compiler's parser, Python, Go and
+ * Ruby with tree-sitter (WASM grammars from `tree-sitter-wasms`). Both parsers are error-tolerant, so code rebuilt
+ * from hunks (with blank gaps) still yields the functions it shows.
  */
 import { createRequire } from 'node:module';
-import { Language as TsLanguage, Parser, type Node } from 'web-tree-sitter';
+import { Language as TsLanguage, Parser, Query, type Node } from 'web-tree-sitter';
 import type { Language } from '../types.js';
+import { findTsFunctions, isTsFamily } from './ts-functions.js';
 import type { FunctionSpan } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -47,6 +49,17 @@ async function parserFor(lang: Language): Promise<Parser | undefined> {
 }
 
 const parsers = new Map<Language, Promise<Parser | undefined>>();
+const queries = new Map<string, Query>();
+
+/** One query capturing every function node: matching runs inside the WASM module, far cheaper than walking the tree from JS. */
+function functionQuery(parser: Parser, grammar: string): Query {
+  let q = queries.get(grammar);
+  if (!q) {
+    q = new Query(parser.language!, `[${FUNCTION_TYPES[grammar]!.map((t) => `(${t})`).join(' ')}] @fn`);
+    queries.set(grammar, q);
+  }
+  return q;
+}
 
 function cachedParser(lang: Language): Promise<Parser | undefined> {
   let p = parsers.get(lang);
@@ -65,10 +78,11 @@ const MAX_PARSE_CHARS = 4_000_000;
  * Returns [] for languages without a grammar.
  */
 export async function findFunctions(lang: Language, lines: readonly string[]): Promise<FunctionSpan[]> {
+  if (isTsFamily(lang)) return findTsFunctions(lang, lines).sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
   const parser = await cachedParser(lang);
   const grammar = GRAMMAR[lang];
   if (!parser || !grammar) return [];
-  const types = new Set(FUNCTION_TYPES[grammar]);
+  const query = functionQuery(parser, grammar);
   const spans: FunctionSpan[] = [];
   // Parse in chunks so one huge file never holds a giant tree: chunk borders fall on blank lines
   // between top-level code, which the rebuilt-from-hunks text has plenty of.
@@ -82,7 +96,17 @@ export async function findFunctions(lang: Language, lines: readonly string[]): P
     });
     if (!tree) continue;
     try {
-      collect(tree.rootNode, types, lines, from, spans);
+      for (const { node } of query.captures(tree.rootNode)) {
+        const startLine = node.startPosition.row + 1 + from;
+        const endLine = node.endPosition.row + 1 + from;
+        spans.push({
+          name: functionName(node),
+          startLine,
+          endLine,
+          async: isAsync(node),
+          text: lines.slice(startLine - 1, endLine).join('\n'),
+        });
+      }
     } finally {
       tree.delete();
     }
@@ -103,36 +127,6 @@ function* chunks(lines: readonly string[], maxChars: number): Generator<[number,
     }
   }
   if (start < lines.length) yield [start, lines.length];
-}
-
-function collect(root: Node, types: Set<string>, lines: readonly string[], offset: number, out: FunctionSpan[]): void {
-  const cursor = root.walk();
-  try {
-    let descending = true;
-    for (;;) {
-      if (descending && types.has(cursor.nodeType)) {
-        const node = cursor.currentNode;
-        const startLine = node.startPosition.row + 1 + offset;
-        const endLine = node.endPosition.row + 1 + offset;
-        out.push({
-          name: functionName(node),
-          startLine,
-          endLine,
-          async: isAsync(node),
-          text: lines.slice(startLine - 1, endLine).join('\n'),
-        });
-      }
-      if (descending && cursor.gotoFirstChild()) continue;
-      if (cursor.gotoNextSibling()) {
-        descending = true;
-        continue;
-      }
-      if (!cursor.gotoParent()) break;
-      descending = false;
-    }
-  } finally {
-    cursor.delete();
-  }
 }
 
 function isAsync(node: Node): boolean {

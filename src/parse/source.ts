@@ -12,6 +12,8 @@ import type { FunctionSpan, SourceFile } from './types.js';
 export interface BuildOptions {
   /** Folder holding the new revision; files are read from here when present. */
   root?: string;
+  /** Where functions are found (a worker pool on large diffs); in this thread by default. */
+  findFunctions?: (language: Language, lines: readonly string[]) => Promise<FunctionSpan[]>;
 }
 
 export async function buildSourceFile(file: DiffFile, language: Language, opts: BuildOptions = {}): Promise<SourceFile> {
@@ -43,8 +45,8 @@ export async function buildSourceFile(file: DiffFile, language: Language, opts: 
     }
   }
 
-  const functions = await findFunctions(language, lines);
-  if (!whole) functions.push(...hunkRegions(file, functions));
+  const functions = await (opts.findFunctions ?? findFunctions)(language, lines);
+  if (!whole) functions.push(...hunkRegions(file, functions, lines.length));
   functions.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
   return { path: filePath, language, lines, shown, added, whole, functions };
 }
@@ -73,20 +75,19 @@ function agreesWithDiff(lines: readonly string[], file: DiffFile): boolean {
  * Added lines that no parsed function covers (a hunk that starts inside a function whose header the
  * diff does not show) get the hunk itself as their region, named after the hunk's section header.
  */
-function hunkRegions(file: DiffFile, functions: readonly FunctionSpan[]): FunctionSpan[] {
+function hunkRegions(file: DiffFile, functions: readonly FunctionSpan[], lineCount: number): FunctionSpan[] {
+  // covered[n] = 1 when some parsed function spans line n.
+  const covered = new Uint8Array(lineCount + 2);
+  for (const f of functions) covered.fill(1, f.startLine, Math.min(f.endLine, lineCount) + 1);
   const regions: FunctionSpan[] = [];
   for (const hunk of file.hunks) {
     const newLines = hunk.lines.filter((l) => l.newLine !== undefined);
     const first = newLines[0]?.newLine;
     const lastLine = newLines[newLines.length - 1]?.newLine;
     if (first === undefined || lastLine === undefined) continue;
-    const uncovered = hunk.lines.some(
-      (l) => l.kind === 'add' && l.newLine !== undefined && !functions.some((f) => f.startLine <= l.newLine! && l.newLine! <= f.endLine),
-    );
-    if (!uncovered) continue;
-    const name = sectionName(hunk.section);
+    if (!hunk.lines.some((l) => l.kind === 'add' && l.newLine !== undefined && !covered[l.newLine])) continue;
     regions.push({
-      name,
+      name: sectionName(hunk.section),
       startLine: first,
       endLine: lastLine,
       async: /\basync\b/.test(hunk.section) || newLines.some((l) => /\bawait\b/.test(l.text)),
