@@ -32,8 +32,10 @@ export function createParsePool(size = defaultPoolSize()): ParsePool {
   const pending = new Map<number, { resolve: (s: SpanBounds[]) => void; reject: (e: Error) => void }>();
   const load = new Array<number>(size).fill(0);
   const workers = Array.from({ length: size }, (_, i) => {
-    // Under the test runner the sources are TypeScript: load them through tsx.
-    const w = new Worker(script, ts ? { execArgv: ['--import', 'tsx'] } : {});
+    // Under the test runner the sources are TypeScript: register tsx in the worker, then load them.
+    const w = ts
+      ? new Worker(`import('tsx/esm/api').then((m) => m.register()).then(() => import(${JSON.stringify(script.href)}))`, { eval: true })
+      : new Worker(script);
     w.on('message', (reply: ParseReply) => {
       load[i]!--;
       const p = pending.get(reply.id);
