@@ -9,19 +9,30 @@
  *   - an update of another E row that writes a column of K ("claim a handle": look it up, then write it elsewhere),
  * optionally preceded by a side effect (charge, email, SMS, enqueue, external API) between the check and the write.
  *
+ * A recency / dedup window counts as an existence check of the same key, not as a range: `created_at > NOW() -
+ * INTERVAL '5 minutes'`, Prisma `createdAt: { gt: since }` with `since = new Date(Date.now() - ...)`, Django
+ * `created_at__gte=timezone.now() - timedelta(minutes=5)`, Rails `5.minutes.ago..`, Go `time.Now().Add(-d)`: every
+ * range comparison bounds one column by a value relative to now (see `recencyWindow`). Such a check is reported here
+ * (toctou, fact `window`), with the window column left out of K; range-check-then-insert leaves it alone. A range
+ * with two bounds from parameters (overlap, BETWEEN, `&&`) stays phantom_read's.
+ *
+ * A per-call idempotency key (Date.now(), uuid, random; see `perCallKeys`) passed to the side effect or the act of a
+ * finding is folded into it (evidence role 'key', fact `idempotencyKey`); nondeterministic-idempotency-key then stays
+ * quiet about that key.
+ *
  * Quiet when: a unique constraint in the diff covers K on E; the act is an upsert (ON CONFLICT, skipDuplicates,
  * INSERT IGNORE, upsert, get_or_create); the function handles a unique violation (P2002, IntegrityError, 23505,
  * RecordNotUnique, ER_DUP_ENTRY, ...), which means a constraint decides; a row / advisory lock is taken before the
- * check, or the transaction is SERIALIZABLE; the check is a range predicate (phantom_read's detector) or a threshold
- * comparison (write_skew's detector); K is only the primary key; the check just loads a row and bails when it is
- * missing (`if (!user) throw NotFound`).
+ * check, or the transaction is SERIALIZABLE; the check is a range predicate other than a recency window
+ * (phantom_read's detector) or a threshold comparison (write_skew's detector); K is only the primary key; the check
+ * just loads a row and bails when it is missing (`if (!user) throw NotFound`).
  *
  * Confidence: 0.9 when the diff declares E (model / table) and no unique constraint on K (a plain index is reported
  * as `existingIndex`); 0.75 when E's declaration is not in the diff (a constraint may exist elsewhere); minus 0.1
  * when the written columns are unknown (`create(**data)`, `save(entity)`).
  */
-import type { DbOp } from './lib/sql.js';
-import { normColumn } from './lib/sql.js';
+import type { Chain, DbOp } from './lib/sql.js';
+import { callName, familyOf, findChains, normColumn, stringEnd } from './lib/sql.js';
 import {
   aRowOf,
   actRegion,
@@ -41,7 +52,7 @@ import {
   uniqueCovers,
   type FnInfo,
 } from './lib/checks.js';
-import { createDetector, type DetectorReport } from './types.js';
+import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 
 const SIDE_EFFECT = /\b(?:stripe|paypal|braintree|adyen|mailer|mail|sendMail|send_mail|sendEmail|send_email|email|sms|twilio|sendgrid|ses|slack|charge|charges|payment|payments|refund|enqueue|publish|perform_async|perform_later|deliver_later|deliver_now|delay|apply_async|fetch|axios|requests|httpx|webhook)\b[\w.]*\s*\(/i;
 
@@ -50,70 +61,101 @@ export default createDetector(
     id: 'check-then-insert',
     failureMode: 'toctou',
     languages: ['typescript', 'tsx', 'javascript', 'python', 'go', 'ruby'],
-    description: 'A read (SELECT / findFirst / exists) decides whether to insert or claim a key, with no unique constraint, upsert or lock behind it.',
+    description: 'A read (SELECT / findFirst / exists, or a dedup window such as created_at > now() - 5 minutes) decides whether to insert or claim a key, with no unique constraint, upsert or lock behind it.',
     defaultSeverity: 'high',
     docs: 'docs/detectors/check-then-insert.md',
   },
-  (ctx) => {
-    const reports: DetectorReport[] = [];
-    for (const info of analyzedFunctions(ctx)) {
-      const guards = guardsOf(info);
-      if (guards.serializable || guards.uniqueViolation) continue;
-      for (const check of info.ops) {
-        if (!['find', 'exists', 'count', 'list'].includes(check.kind) || check.lock || check.range) continue;
-        if (check.kind === 'list' && check.vars.length === 0) continue;
-        const keys = keyColumns(check.whereColumns);
-        if (keys.length === 0 || isPrimaryKeyOnly(keys)) continue;
-        if (guards.lockLine !== undefined && guards.lockLine <= check.line) continue;
-        const gate = findGate(info, check);
-        if (!gate || gate.polarity === 'threshold') continue;
-        const act = findAct(info, check, keys, actRegion(info, gate, 'missing'));
-        if (!act) continue;
-        const cols = act.kind === 'insert' ? keys : overlap(keys, act.writeColumns);
-        if (uniqueCovers(ctx.schema, check.entity, cols, ctx.files)) continue;
-        if (!touchesAdded(ctx.file, check.line, act.line)) continue;
-        const side = sideEffectBetween(info, gate.line, act.line);
-        // Prisma's findUnique only accepts unique fields, findByPk the primary key: the insert cannot duplicate the
-        // key, so only a side effect between the check and the insert can run twice.
-        if (/\.(?:findUnique|findUniqueOrThrow|findByPk|findById)$/.test(check.call) && !side) continue;
-        const decl = declarationOf(ctx.files, check.entity);
-        let confidence = decl && !decl.schemaless ? 0.9 : 0.75;
-        if (act.writeColumns.length === 0) confidence -= 0.1;
-        const keyNorm = new Set(keys.map(normColumn));
-        const index = decl?.indexes.find((ix) => ix.some((c) => keyNorm.has(normColumn(c))));
-        const ev = [evidence(info, check.line, 'check')];
-        if (side) ev.push(evidence(info, side.line, 'act'));
-        ev.push(evidence(info, act.line, 'act'));
-        const claim = act.kind === 'update';
-        const facts: Record<string, string> = {
-          checkCall: check.call,
-          actCall: act.call,
-          keyColumns: (claim ? cols : keys).join(', '),
-          orm: check.orm,
-          inTransaction: /\btransaction\b|\batomic\b|BeginTx|\.begin\(|Begin\(/i.test(info.code) ? 'yes' : 'no',
-        };
-        if (/^[a-z_]+$/.test(check.entity) && /_|s$/.test(check.entity)) facts.table = check.entity;
-        else facts.model = check.entity;
-        facts.existingIndex = index ? 'non-unique index' : 'none';
-        if (side) facts.externalCall = side.call;
-        reports.push({
-          line: check.line,
-          endLine: act.line,
-          functionName: info.fn.name,
-          entity: check.entity,
-          evidence: ev,
-          facts,
-          title: claim
-            ? `${info.fn.name} checks ${check.entity}.${cols.join(', ')} with ${check.call} and then writes it with ${act.call}: two requests can claim the same value`
-            : `${info.fn.name} checks for ${aRowOf(check.entity)} with the same ${keys.join(', ')} with ${check.call} and then inserts with ${act.call}${side ? ` after ${side.call}` : ''}: nothing unique stops a second insert`,
-          confidence: Math.round(confidence * 100) / 100,
-          variant: side ? 'distributed' : 'database',
-        });
-      }
-    }
-    return dedupe(reports);
-  },
+  (ctx) => dedupe(analyzedFunctions(ctx).flatMap((info) => checkThenInsertIn(ctx, info))),
 );
+
+/**
+ * The check-then-insert reports of one analysed function (not deduplicated across nested spans). Exported so that
+ * nondeterministic-idempotency-key can stay quiet about a key this detector already folds into a finding.
+ */
+export function checkThenInsertIn(ctx: DetectorContext, info: FnInfo): DetectorReport[] {
+  const reports: DetectorReport[] = [];
+  const guards = guardsOf(info);
+  if (guards.serializable || guards.uniqueViolation) return reports;
+  let keyUses: KeyUse[] | undefined;
+  for (const check of info.ops) {
+    if (!['find', 'exists', 'count', 'list'].includes(check.kind) || check.lock) continue;
+    if (check.kind === 'list' && check.vars.length === 0) continue;
+    // A range predicate belongs to phantom_read, unless it is a recency window on one column ("in the last 5 minutes").
+    const win = check.range ? recencyWindow(info, check) : undefined;
+    if (check.range && !win) continue;
+    const winNorm = win ? normColumn(win.column) : '';
+    const keys = keyColumns(check.whereColumns).filter((c) => !win || normColumn(c) !== winNorm);
+    if (keys.length === 0 || isPrimaryKeyOnly(keys)) continue;
+    if (guards.lockLine !== undefined && guards.lockLine <= check.line) continue;
+    const gate = findGate(info, check);
+    if (!gate || gate.polarity === 'threshold') continue;
+    const act = findAct(info, check, keys, actRegion(info, gate, 'missing'));
+    if (!act) continue;
+    const cols = act.kind === 'insert' ? keys : overlap(keys, act.writeColumns);
+    if (uniqueCovers(ctx.schema, check.entity, cols, ctx.files)) continue;
+    if (!touchesAdded(ctx.file, check.line, act.line)) continue;
+    const side = sideEffectBetween(info, gate.line, act.line);
+    // Prisma's findUnique only accepts unique fields, findByPk the primary key: the insert cannot duplicate the
+    // key, so only a side effect between the check and the insert can run twice.
+    if (/\.(?:findUnique|findUniqueOrThrow|findByPk|findById)$/.test(check.call) && !side) continue;
+    const decl = declarationOf(ctx.files, check.entity);
+    let confidence = decl && !decl.schemaless ? 0.9 : 0.75;
+    if (act.writeColumns.length === 0) confidence -= 0.1;
+    const keyNorm = new Set(keys.map(normColumn));
+    const index = decl?.indexes.find((ix) => ix.some((c) => keyNorm.has(normColumn(c))));
+    // A per-call idempotency key handed to the side effect or the act between the check and the write.
+    keyUses ??= perCallKeys(info);
+    const key = keyUses.find((k) => k.callLine >= check.line && k.callLine <= act.endLine);
+    const ev = [evidence(info, check.line, 'check')];
+    if (key) ev.unshift(evidence(info, key.builtLine, 'key'));
+    if (side) ev.push(evidence(info, side.line, 'act'));
+    ev.push(evidence(info, act.line, 'act'));
+    ev.sort((a, b) => a.line - b.line);
+    const claim = act.kind === 'update';
+    const facts: Record<string, string> = {
+      checkCall: check.call,
+      actCall: act.call,
+      keyColumns: (claim ? cols : keys).join(', '),
+      orm: check.orm,
+      inTransaction: /\btransaction\b|\batomic\b|BeginTx|\.begin\(|Begin\(/i.test(info.code) ? 'yes' : 'no',
+    };
+    if (/^[a-z_]+$/.test(check.entity) && /_|s$/.test(check.entity)) facts.table = check.entity;
+    else facts.model = check.entity;
+    facts.existingIndex = index ? 'non-unique index' : 'none';
+    if (side) facts.externalCall = side.call;
+    if (win?.window) facts.window = win.window;
+    if (key) facts.idempotencyKey = key.expr;
+    const checkLabel = opLabel(info, check);
+    const actLabel = opLabel(info, act);
+    const keysText = keys.join(', ');
+    let title: string;
+    if (claim) title = `${info.fn.name} checks ${check.entity}.${cols.join(', ')} with ${checkLabel} and then writes it with ${actLabel}: two requests can claim the same value`;
+    else if (win)
+      title = `${info.fn.name} dedups on ${aRowOf(check.entity)} with the same ${keysText} ${win.window ? `in the last ${win.window}` : `in a recent window (${win.column})`} (${checkLabel}), then ${side ? `calls ${side.call} and ` : ''}inserts with ${actLabel}: two concurrent requests both pass the check${key ? `, and the idempotency key is new per call (${key.source})` : ''}`;
+    else title = `${info.fn.name} checks for ${aRowOf(check.entity)} with the same ${keysText} with ${checkLabel} and then inserts with ${actLabel}${side ? ` after ${side.call}` : ''}: nothing unique stops a second insert`;
+    reports.push({
+      line: check.line,
+      endLine: act.line,
+      functionName: info.fn.name,
+      entity: check.entity,
+      evidence: ev,
+      facts,
+      title,
+      confidence: Math.round(confidence * 100) / 100,
+      variant: side ? 'distributed' : 'database',
+    });
+  }
+  return reports;
+}
+
+/** `SELECT … FROM charges` / `INSERT INTO charges` for raw SQL run through a generic `query` call, else the call. */
+function opLabel(info: FnInfo, op: DbOp): string {
+  const first = info.code[op.start];
+  if (first !== '"' && first !== "'" && first !== '`') return op.call;
+  if (op.kind === 'insert') return `INSERT INTO ${op.entity}`;
+  if (op.kind === 'update') return `UPDATE ${op.entity}`;
+  return `SELECT … FROM ${op.entity}`;
+}
 
 function findAct(info: FnInfo, check: DbOp, keys: string[], regions: Array<[number, number]>): DbOp | undefined {
   for (const [from, to] of regions) {
@@ -142,4 +184,294 @@ function sideEffectBetween(info: FnInfo, from: number, to: number): { line: numb
     if (m && !/\b(?:prisma|objects|db|trx|knex|session)\b/.test(t)) return { line: l, call: m[0].replace(/\s*\($/, '') };
   }
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Recency windows
+
+export interface RecencyWindow {
+  /** The column bounded relative to now, e.g. "created_at". */
+  column: string;
+  /** The window in words when it can be read, e.g. "5 minutes"; "" otherwise. */
+  window: string;
+}
+
+/** Markers of a two-sided range or an overlap: never a recency window. */
+const TWO_SIDED = /\bbetween\b|&&|\boverlaps?\b|\b\w*range\s*\(|__range\b|__overlap\b|__contained_by\b|\$overlap\b|\bwhereBetween\b|\bBetween\(/i;
+
+/** A bound that starts with "now" (optionally minus a duration): SQL, JS, Python, Ruby, Go. */
+const NOW_START = /^\(?\s*(?:now\(\)|current_timestamp\b|current_date\b|localtimestamp\b|sysdate\(\)|getdate\(\)|utc_timestamp\(\)|statement_timestamp\(\)|clock_timestamp\(\)|transaction_timestamp\(\)|datetime\(\s*'now'|date_sub\(\s*(?:now|current_timestamp|utc_timestamp)|dateadd\(|timestampadd\(|new Date\(\s*(?:\)|Date\.now\(\))|Date\.now\(\)|sub(?:Seconds|Minutes|Hours|Days|Weeks|Months)\(|sub\(\s*new Date\(|dayjs\(\)|moment\(\)|DateTime\.(?:now|utc|local)\(\)|Temporal\.Now\b|timezone\.now\(\)|(?:datetime\.)?datetime\.(?:now|utcnow)\(|datetime\.(?:now|utcnow)\(|utcnow\(\)|func\.now\(\)|date\.today\(\)|\d+(?:\.\d+)?\.(?:seconds?|minutes?|hours?|days?|weeks?|months?)\.ago\b|(?:Time|DateTime)\.(?:current|now|zone\.now)\b|Date\.(?:current|today)\b|time\.Now\(\))/i;
+
+/** "now" anywhere in an expression (for the right-hand side of a local assignment). */
+const NOW_ANY = /\bnow\(\)|\bcurrent_timestamp\b|\bDate\.now\(\)|\bnew Date\(\s*\)|\bsub(?:Seconds|Minutes|Hours|Days|Weeks|Months)\(|\bdayjs\(\)|\bmoment\(\)|\bDateTime\.(?:now|utc|local)\(\)|\btimezone\.now\(\)|\b(?:datetime\.)?(?:now|utcnow)\(|\.ago\b|\b(?:Time|DateTime)\.(?:current|now|zone\.now)\b|\btime\.Now\(\)/i;
+
+const PLACEHOLDER = /^(?:\$\d+|\?|%s|%\(\w+\)s|:\w+|@\w+)/;
+
+/**
+ * Whether the range predicate of `check` is a recency / dedup window: every range comparison in the statement bounds
+ * the same single column by a value relative to now (`created_at > NOW() - INTERVAL '5 minutes'`,
+ * `createdAt: { gte: since }` with `since = new Date(Date.now() - ...)`, `created_at__gte=timezone.now() -
+ * timedelta(minutes=5)`, `where(created_at: 5.minutes.ago..)`, `created_at > $3` with a now-relative argument).
+ * An overlap (BETWEEN, `&&`, OVERLAPS, tstzrange), bounds on two columns, or a bound taken from a parameter is not.
+ */
+export function recencyWindow(info: FnInfo, check: DbOp): RecencyWindow | undefined {
+  const text = info.code.slice(check.start, Math.min(check.end, check.start + 4000));
+  if (TWO_SIDED.test(text)) return undefined;
+  const comps = rangeComparisons(text);
+  if (comps.length === 0) return undefined;
+  const column = comps[0]!.column;
+  if (comps.some((c) => normColumn(c.column) !== normColumn(column))) return undefined;
+  const before = info.code.slice(Math.max(0, check.start - 20_000), check.start);
+  const nowVars = nowRelativeLocals(before);
+  const args = argumentsText(text);
+  let window = '';
+  for (const c of comps) {
+    const bound = text.slice(c.boundAt, c.boundAt + 160).replace(/^\s+/, '');
+    let source: string | undefined;
+    if (NOW_START.test(bound)) source = bound;
+    else if (PLACEHOLDER.test(bound)) {
+      // `created_at > $3`, `created_at > ?` with the now-relative value among the arguments.
+      if (NOW_ANY.test(args)) source = args;
+      else source = [...nowVars.entries()].find(([v]) => wordIn(args, v))?.[1];
+    } else {
+      const ident = /^([A-Za-z_$@][\w$]*)(?![\w$(.])/.exec(bound)?.[1];
+      if (ident) source = nowVars.get(ident.replace(/^@/, ''));
+    }
+    if (source === undefined) return undefined;
+    window ||= windowText(source);
+  }
+  return { column, window };
+}
+
+interface Comparison {
+  column: string;
+  /** Offset (in the statement text) where the bound expression starts. */
+  boundAt: number;
+}
+
+/** Range comparisons in a statement, across SQL and ORM spellings, with the compared column and the bound's offset. */
+function rangeComparisons(text: string): Comparison[] {
+  const out = new Map<number, Comparison>();
+  const add = (column: string, boundAt: number) => {
+    if (!out.has(boundAt) && !/^(?:and|or|not|where|select|from|now|interval|null)$/i.test(column)) out.set(boundAt, { column, boundAt });
+  };
+  const end = (m: RegExpMatchArray) => (m.index ?? 0) + m[0].length;
+  // SQL and SQLAlchemy / Ruby strings: `created_at > NOW() - ...`, `Charge.created_at >= since`, `"created_at > ?"`.
+  for (const m of text.matchAll(/(?<![\w$])(?:[A-Za-z_]\w*\.)?([A-Za-z_]\w*)["`]?\s*(<=|>=|<|>)(?![=>])\s*/g)) add(m[1]!, end(m));
+  // Prisma / Sequelize / Mongoose: `createdAt: { gte: x }`, `[Op.gt]: x`, `$gte: x` (the column is the enclosing key).
+  for (const m of text.matchAll(/(?:\[\s*Op\.|\$|(?<![\w$.]))(gt|gte|lt|lte)\]?\s*:(?!:)\s*/g)) {
+    const head = text.slice(Math.max(0, (m.index ?? 0) - 300), m.index ?? 0);
+    const cols = [...head.matchAll(/([\w$]+)['"]?\s*:\s*\{/g)];
+    const col = cols[cols.length - 1]?.[1];
+    if (col) add(col, end(m));
+  }
+  // Django: `created_at__gte=...`.
+  for (const m of text.matchAll(/\b(\w+?)__(?:gt|gte|lt|lte)\s*=(?!=)\s*/g)) add(m[1]!, end(m));
+  // Knex: `.where('created_at', '>', x)`.
+  for (const m of text.matchAll(/\(\s*['"`](?:\w+\.)?(\w+)['"`]\s*,\s*['"`](?:<=|>=|<|>)['"`]\s*,\s*/g)) add(m[1]!, end(m));
+  // Drizzle: `gte(charges.createdAt, x)`.
+  for (const m of text.matchAll(/\b(?:gt|gte|lt|lte)\(\s*\w+\.(\w+)\s*,\s*/g)) add(m[1]!, end(m));
+  // TypeORM: `createdAt: MoreThan(x)`.
+  for (const m of text.matchAll(/([\w$]+)\s*:\s*(?:MoreThan|MoreThanOrEqual|LessThan|LessThanOrEqual)\(\s*/g)) add(m[1]!, end(m));
+  // ActiveRecord ranges: `created_at: 5.minutes.ago..` / `created_at: (Time.current - 1.hour)..`.
+  for (const m of text.matchAll(/(\w+):\s*(?=[^,)\n]{1,80}?\.\.)/g)) add(m[1]!, end(m));
+  return [...out.values()];
+}
+
+/** Locals assigned from a now-relative expression before the check: name → right-hand side. */
+function nowRelativeLocals(code: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of code.matchAll(/(?:^|[\s;(])(?:const\s+|let\s+|var\s+)?@?([A-Za-z_$][\w$]*)\s*(?::\s*[\w.<>[\]|]+\s*)?:?=(?![=>])\s*([^\n;]{1,200})/gm)) {
+    if (NOW_ANY.test(m[2]!)) out.set(m[1]!, m[2]!);
+    else out.delete(m[1]!);
+  }
+  return out;
+}
+
+/** The statement's text after its first string literal (the bound arguments of a raw query). */
+function argumentsText(text: string): string {
+  const q = /["'`]/.exec(text);
+  if (!q) return text;
+  const close = text.indexOf(q[0], (q.index ?? 0) + 1);
+  return close < 0 ? '' : text.slice(close + 1);
+}
+
+const UNITS: Array<[string, number]> = [
+  ['week', 604_800_000],
+  ['day', 86_400_000],
+  ['hour', 3_600_000],
+  ['minute', 60_000],
+  ['second', 1000],
+];
+
+function plural(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+/** The window of a now-relative expression in words ("5 minutes"), or "" when it cannot be read. */
+export function windowText(expr: string): string {
+  const unit = (u: string) => u.toLowerCase().replace(/s$/, '').replace(/^min$/, 'minute').replace(/^sec$/, 'second');
+  let m = /interval\s*'\s*(\d+)\s*([a-z]+)\s*'/i.exec(expr) ?? /interval\s+'?(\d+)'?\s+([a-z]+)/i.exec(expr);
+  if (m) return plural(Number(m[1]), unit(m[2]!));
+  m = /timedelta\(\s*(seconds|minutes|hours|days|weeks)\s*=\s*(\d+)\s*\)/.exec(expr);
+  if (m) return plural(Number(m[2]), unit(m[1]!));
+  m = /\b(\d+)\.(seconds?|minutes?|hours?|days?|weeks?|months?)\b/.exec(expr);
+  if (m) return plural(Number(m[1]), unit(m[2]!));
+  m = /\bsub(Seconds|Minutes|Hours|Days|Weeks|Months)\([^,]*,\s*(\d+)\s*\)/.exec(expr);
+  if (m) return plural(Number(m[2]), unit(m[1]!));
+  m = /\.subtract\(\s*(\d+)\s*,\s*['"](\w+?)s?['"]/.exec(expr);
+  if (m) return plural(Number(m[1]), unit(m[2]!));
+  m = /-\s*(\d+)\s*\*\s*time\.(Second|Minute|Hour)\b/.exec(expr);
+  if (m) return plural(Number(m[1]), unit(m[2]!));
+  // Milliseconds: `Date.now() - 5 * 60 * 1000`, `Date.now() - 300_000`.
+  m = /Date\.now\(\)\s*-\s*([\d_]+(?:\s*\*\s*[\d_]+)*)/.exec(expr);
+  if (m) {
+    const ms = m[1]!.split('*').reduce((p, n) => p * Number(n.replace(/_/g, '').trim()), 1);
+    for (const [u, size] of UNITS) if (ms >= size && ms % size === 0) return plural(ms / size, u);
+  }
+  return '';
+}
+
+function wordIn(text: string, word: string): boolean {
+  return new RegExp(String.raw`(?<![\w$.])${word.replace(/\$/g, '\\$')}(?![\w$])`).test(text);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per-call idempotency keys (shared with nondeterministic-idempotency-key)
+
+/** A value passed as an idempotency / dedup key that is built from the clock or randomness on every call. */
+export interface KeyUse {
+  /** The key's name where it is passed: idempotencyKey, Idempotency-Key, jobId, idempotency_key, ... */
+  keyName: string;
+  /** The non-deterministic expression, e.g. "`${userId}-${productId}-${Date.now()}`". */
+  expr: string;
+  /** The clock / randomness call in it, e.g. "Date.now()", "uuid.uuid4()". */
+  source: string;
+  /** Line where the key is built, line where it is passed, line of the call it is passed to. */
+  builtLine: number;
+  keyLine: number;
+  callLine: number;
+  /** The call the key is passed to, e.g. "stripe.paymentIntents.create" ("" when not found). */
+  call: string;
+  /** Whether the expression itself (not a local variable) is non-deterministic. */
+  direct: boolean;
+  /** A queue / job id rather than an external API's idempotency key. */
+  queue: boolean;
+}
+
+const KEY_NAMES = String.raw`idempotency[_-]?key|idempotencyKey|IdempotencyKey|jobId|job_id|JobID|dedup(?:e|lication)?[_-]?(?:key|id)|deduplicationId|DeduplicationId|MessageDeduplicationId|dedupKey|dedupeKey`;
+const KEY = new RegExp(String.raw`\b(${KEY_NAMES})\b['"]?\s*(?:\]\s*)?(?:=>|:(?![:=])|=(?![=>]))|['"](Idempotency-Key|X-Idempotency-Key|Idempotency_Key)['"]\s*(?:\]\s*)?(?:=>|:(?!:)|=(?!=)|,)`, 'gi');
+/** JS shorthand property: `{ idempotencyKey }`, `{ amount }, { idempotencyKey, stripeAccount }`. */
+const KEY_SHORTHAND = new RegExp(String.raw`[{,]\s*(${KEY_NAMES})\s*(?=[,}])`, 'gi');
+
+export const NONDET = /\bDate\.now\(\)|\bnew Date\(\s*\)|\bperformance\.now\(\)|\btime\.time(?:_ns)?\(\)|\bdatetime\.(?:now|utcnow)\(|\btimezone\.now\(\)|\buuid\.uuid[14]\(\)|\buuid[14]\(\)|\buuidv[147]\(\)|\buuid\(\)|\bv4\(\)|\brandomUUID\(\)|\bcrypto\.randomBytes\(|\bMath\.random\(\)|\bSecureRandom\.\w+|\bnanoid\(\)|\bcuid2?\(\)|\bulid\(\)|\buuid\.New(?:String)?\(\)|\btime\.Now\(\)|\bTime\.(?:now|current)\b|\bDateTime\.now\b|\bsecrets\.token_\w+\(|\brandom\.\w+\(|\bObjectId\(\)|\bDate\.current\b|\bTime\.zone\.now\b/;
+
+const keyCache = new WeakMap<FnInfo, KeyUse[]>();
+
+/**
+ * Idempotency / dedup keys of one function that are new on every call: a value passed as `idempotencyKey` /
+ * `idempotency_key` / an `Idempotency-Key` header / `jobId` / `deduplicationId` ... built from the clock or randomness,
+ * directly or through a local variable. A local declaration (`const idempotencyKey = ...`) is not itself a use; a key
+ * stored in the database by this function before it is passed on is reused by retries and is left out.
+ */
+export function perCallKeys(info: FnInfo): KeyUse[] {
+  const hit = keyCache.get(info);
+  if (hit) return hit;
+  const out: KeyUse[] = [];
+  keyCache.set(info, out);
+  if (!/idempot|jobid|job_id|dedup/i.test(info.code)) return out;
+  const fam = familyOf(info.lang);
+  const chains = findChains(info.code, info.lang);
+  const uses: Array<{ name: string; at: number; value: string }> = [];
+  for (const m of info.code.matchAll(KEY)) {
+    const at = m.index ?? 0;
+    const name = m[1] ?? m[2]!;
+    // `const idempotencyKey = ...` / `idempotency_key = ...` at the start of a statement declares a local; the use
+    // is where it is passed on. `params.IdempotencyKey = ...` (a field of the request) is a use.
+    const lineHead = info.code.slice(info.code.lastIndexOf('\n', at - 1) + 1, at);
+    if (m[1] && /(?:const|let|var)\s+$/.test(lineHead)) continue;
+    if (m[1] && /=\s*$/.test(m[0]) && /^\s*$/.test(lineHead) && !insideArgs(chains, at)) continue;
+    uses.push({ name, at, value: exprAt(info.code, at + m[0].length, fam).trim() });
+  }
+  if (fam === 'js') for (const m of info.code.matchAll(KEY_SHORTHAND)) uses.push({ name: m[1]!, at: (m.index ?? 0) + m[0].indexOf(m[1]!), value: m[1]! });
+  uses.sort((a, b) => a.at - b.at);
+  for (const use of uses) {
+    const value = use.value;
+    if (!value || /^(?:=|undefined|None|nil|null)$/.test(value)) continue;
+    const keyLine = info.idx.line(use.at);
+    let builtLine = keyLine;
+    let direct = true;
+    let expr = value;
+    if (!NONDET.test(value)) {
+      // Through a local variable: `const key = `${id}-${Date.now()}``.
+      const ident = /^(?:\w+\.String\(\s*)?([A-Za-z_$][\w$]*)\s*\)?$/.exec(value)?.[1] ?? /\$\{\s*([A-Za-z_$][\w$]*)\s*\}/.exec(value)?.[1] ?? /^str\(\s*([A-Za-z_]\w*)\s*\)$/.exec(value)?.[1];
+      if (!ident) continue;
+      const asg = lastAssignment(info.code, ident, use.at);
+      if (!asg || !NONDET.test(asg.rhs)) continue;
+      builtLine = info.idx.line(asg.at);
+      direct = false;
+      expr = asg.rhs.trim().replace(/;$/, '');
+      // A key stored by this function before use is reused by retries: not per call.
+      const stored = new RegExp(String.raw`(?<![\w$])${ident.replace(/\$/g, '\\$')}(?![\w$])`);
+      if (info.ops.some((op) => (op.kind === 'insert' || op.kind === 'update' || op.kind === 'upsert') && op.start < use.at && stored.test(info.code.slice(op.start, op.end)))) continue;
+    }
+    // The call the key is passed to.
+    const enclosing = chains.filter((c) => insideArgs([c], use.at)).sort((a, b) => b.start - a.start);
+    const callChain = enclosing.find((c) => !/^(?:String|str|dict|headers|stripe\.String|aws\.String)$/.test(callName(c)));
+    const call = callChain ? callName(callChain).replace(/\.String$/, '') : '';
+    const callLine = callChain ? info.idx.line(callChain.start) : keyLine;
+    const queue = /^(?:jobId|job_id|JobID)$/i.test(use.name) || /dedup/i.test(use.name) || /\b(?:queue|add|addBulk|enqueue|perform|send_message|sendMessage|publish|apply_async)\b/i.test(call);
+    if (out.some((k) => k.keyLine === keyLine && k.builtLine === builtLine)) continue;
+    out.push({
+      keyName: use.name,
+      expr: expr.length > 120 ? expr.slice(0, 117) + '...' : expr,
+      source: NONDET.exec(expr)?.[0] ?? 'a per-call value',
+      builtLine,
+      keyLine,
+      callLine,
+      call,
+      direct,
+      queue,
+    });
+  }
+  return out;
+}
+
+function insideArgs(chains: readonly Chain[], at: number): boolean {
+  return chains.some((c) => c.segments.some((s) => s.argsAt !== undefined && s.argsAt <= at && at <= s.argsAt + (s.args ?? '').length));
+}
+
+/** The expression starting at `i`, up to a `,`, `}` / `)` / `]` closing an outer bracket, `;` or a line end at depth 0. */
+function exprAt(code: string, i: number, fam: ReturnType<typeof familyOf>): string {
+  let depth = 0;
+  let j = i;
+  for (; j < code.length && j < i + 400; j++) {
+    const c = code[j]!;
+    if (c === '"' || c === "'" || (c === '`' && fam !== 'js')) {
+      j = stringEnd(code, j, fam) - 1;
+      continue;
+    }
+    if (c === '`') {
+      const end = code.indexOf('`', j + 1);
+      j = end < 0 ? code.length : end;
+      continue;
+    }
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      if (depth === 0) break;
+      depth--;
+    } else if (depth === 0 && (c === ',' || c === ';' || c === '\n')) break;
+  }
+  return code.slice(i, j);
+}
+
+function lastAssignment(code: string, ident: string, before: number): { rhs: string; at: number } | undefined {
+  const re = new RegExp(String.raw`(?:^|[\s;(])(?:const|let|var)?\s*${ident.replace(/\$/g, '\\$')}\s*(?::\s*[\w.<>[\]|]+\s*)?:?=(?![=>])\s*`, 'gm');
+  let found: { rhs: string; at: number } | undefined;
+  for (const m of code.slice(0, before).matchAll(re)) {
+    const start = (m.index ?? 0) + m[0].length;
+    const nl = code.indexOf('\n', start);
+    found = { rhs: code.slice(start, nl < 0 ? code.length : nl), at: (m.index ?? 0) + m[0].length - 1 };
+  }
+  return found;
 }

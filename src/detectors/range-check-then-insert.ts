@@ -10,6 +10,13 @@
  * `where("starts_at < ?")` or Ruby ranges) is tested by an `if` that leaves when a row is found (or acts only when none
  * is), and the act inserts into E.
  *
+ * Not a range in this sense: a recency / dedup window, where every range comparison bounds one column by a value
+ * relative to now (`created_at > NOW() - INTERVAL '5 minutes'`, `createdAt: { gt: since }` with `since` computed from
+ * Date.now(), `created_at__gte=timezone.now() - timedelta(...)`, `5.minutes.ago..`). That is an existence check for a
+ * duplicate of the same key, fixed by a unique constraint on a deterministic key: check-then-insert reports it as
+ * toctou (`recencyWindow` in check-then-insert.ts). A phantom needs a requested range: two bounds from parameters
+ * (`starts_at < $end AND ends_at > $start`), BETWEEN, `&&` / tstzrange overlaps.
+ *
  * Quiet when: the diff declares an exclusion constraint on E (EXCLUDE USING gist), or the function handles an
  * exclusion violation (23P01); a lock is taken before the read (the parent row FOR UPDATE, an advisory lock,
  * LOCK TABLE, select_for_update, lock!); the transaction is SERIALIZABLE; the read compares a count with a bound
@@ -32,6 +39,7 @@ import {
   touchesAdded,
 } from './lib/checks.js';
 import { normColumn } from './lib/sql.js';
+import { recencyWindow } from './check-then-insert.js';
 import { createDetector, type DetectorReport } from './types.js';
 
 export default createDetector(
@@ -51,6 +59,8 @@ export default createDetector(
       for (const check of info.ops) {
         if (!['find', 'exists', 'count', 'list'].includes(check.kind) || !check.range || check.lock) continue;
         if (check.kind === 'list' && check.vars.length === 0) continue;
+        // "A row for this key in the last 5 minutes" is an existence check, not a range others overlap: toctou's.
+        if (recencyWindow(info, check)) continue;
         if (guards.lockLine !== undefined && guards.lockLine <= check.line) continue;
         if (hasExclusion(ctx.schema, check.entity)) continue;
         const gate = findGate(info, check);
