@@ -1,4 +1,14 @@
-/** Check-then-act race: a read decides whether to act, and a concurrent actor acts in between. */
+/**
+ * Check-then-act race: a read decides whether to act, and a concurrent actor acts in between.
+ *
+ * Two patterns:
+ * - check-then-act (evidence 'check' + 'act', optional 'key'): a lookup of one key (SELECT / findFirst / exists(),
+ *   or a dedup window such as `created_at > NOW() - INTERVAL '5 minutes'`, fact `window`) gates an insert, a claim
+ *   or an external call. A per-call idempotency key (fact `idempotencyKey`, role 'key') makes the external call
+ *   unable to dedupe either.
+ * - nondeterministic-key (fact `pattern`, or 'key' evidence without a 'check'): an idempotency key / jobId built
+ *   from the clock or randomness on every call; the provider's or queue's own check cannot match a retry.
+ */
 import {
   calleeOf,
   camel,
@@ -19,81 +29,123 @@ import {
 const EXTERNAL = /\b(stripe|paypal|braintree|adyen|mailer|mail|email|sms|twilio|sendgrid|ses|slack|fetch|axios|http|client|api|webhook|requests)\b/i;
 
 export function diagnose(x: Ctx): ModeText {
+  const keyOnly = x.fact('pattern', '') === 'nondeterministic-key' || (x.ev('key') !== undefined && x.ev('check') === undefined);
+  return keyOnly ? nondeterministicKey(x) : checkThenAct(x);
+}
+
+/** The clock / randomness call in a key expression, e.g. "Date.now()". */
+const NONDET = /Date\.now\(\)|new Date\(\s*\)|performance\.now\(\)|time\.time(?:_ns)?\(\)|datetime\.(?:now|utcnow)\([^)]*\)|timezone\.now\(\)|uuid\.uuid[14]\(\)|uuid[14]\(\)|uuidv[147]\(\)|uuid\(\)|v4\(\)|randomUUID\(\)|crypto\.randomBytes\([^)]*\)|Math\.random\(\)|SecureRandom\.\w+|nanoid\(\)|cuid2?\(\)|ulid\(\)|uuid\.New(?:String)?\(\)|time\.Now\(\)(?:\.\w+\(\))?|Time\.(?:now|current)|DateTime\.now|secrets\.token_\w+\([^)]*\)|random\.\w+\([^)]*\)|ObjectId\(\)/;
+
+function sourceOf(expr: string): string {
+  return NONDET.exec(expr)?.[0] ?? 'a per-call value';
+}
+
+/** The key expression without a leading declaration: "`${a}-${Date.now()}`". */
+function keyExpr(idemKey: string): string {
+  return idemKey.replace(/^\s*(?:(?:const|let|var)\s+)?[\w$.]+\s*:?=\s*/, '').replace(/[;,]\s*$/, '').trim();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// check-then-act
+
+function checkThenAct(x: Ctx): ModeText {
   const { c } = x;
   const check = x.ev('check', 0);
   const acts = c.evidence.filter((e) => e.role === 'act');
-  const act = acts[0] ?? x.ev('act', -1);
+  const write = acts[acts.length - 1] ?? x.ev('act', -1);
   const keyLine = x.ev('key');
   const checkCall = x.callOn(check, 'checkCall', 'the existence check');
-  const actCall = x.callOn(act, 'actCall', 'the write');
+  const actCall = x.callOn(write, 'actCall', 'the write');
   const actCalls = acts.map((e) => calleeOf(e.text)).filter((s): s is string => Boolean(s));
   const external = x.fact('externalCall', actCalls.find((a) => EXTERNAL.test(a)) ?? (EXTERNAL.test(actCall) ? actCall : ''));
-  const idemKey = x.fact('idempotencyKey', keyLine ? keyLine.text.trim() : '');
+  const idemKey = keyExpr(x.fact('idempotencyKey', keyLine ? keyLine.text.trim() : ''));
   const windowText = x.fact('window', '');
   const keys = keyList(x, `the same ${singular(x.table)}`);
   const keyTuple = x.keyColumns.length ? `(${keys})` : 'the business key';
   const existingIndex = x.fact('existingIndex', '');
   const isolation = x.fact('isolation', 'READ COMMITTED');
   const thing = x.thing;
+  const predicate = windowPredicate(check?.text ?? '', windowText);
+  const k = x.actors.kind;
 
   const schemaNote =
     existingIndex && existingIndex !== 'none'
       ? `The schema only has a ${existingIndex} on ${keyTuple}, so the database accepts the second write.`
       : `No unique constraint on ${keyTuple} backs the check, so the database accepts the second write.`;
   const keyNote = idemKey
-    ? ` The idempotency key is built per call (${keyLine ? x.cite(keyLine) : code(idemKey)}), so two calls a few milliseconds apart carry different keys and ${external || 'the downstream API'} cannot recognise the duplicate either.`
+    ? ` The idempotency key is built per call (${keyLine ? x.cite(keyLine) : code(idemKey)}), so two ${k}s a few milliseconds apart send ${external || 'the downstream API'} different keys and it cannot recognise the duplicate either.`
+    : '';
+  const checkWhat = windowText
+    ? `is a dedup check (is there already ${aOrAn(thing)} ${thing} for the same ${keys} in the last ${windowText}?)`
+    : 'decides whether to act';
+  const actsText = acts.length > 1 ? acts.map((e) => x.cite(e)).join(', then ') : x.cite(write);
+  const gap = external
+    ? `The row the check looks for is only written at ${x.at(write)}, after the ${external} round-trip, so a second ${k} for the same ${keys} arriving in that gap (a double-click, a network retry, another instance behind the load balancer) gets the same "nothing there" answer and acts again.`
+    : `Between the two there is at least one database or network round-trip, and a second ${k} running the same code for ${keys} in that gap gets the same "not there yet" answer.`;
+  const windowNote = windowText
+    ? ` The ${windowText} window does not narrow that gap: it only sets how far back the check looks, and no window can see ${aOrAn(thing)} ${thing} that has not been inserted yet.`
     : '';
 
   const explanation = [
-    `This is a check-then-act race (toctou) on ${code(x.entity)} in ${x.fnLabel}. ${x.cite(check)} decides whether to act, and ${acts.length > 1 ? acts.map((e) => x.cite(e)).join(', then ') : x.cite(act)} acts on that answer. Between the two there is at least one database or network round-trip, and a second ${x.actors.kind} running the same code for ${keys} in that gap gets the same "not there yet" answer. ${schemaNote}${keyNote}`,
+    `This is a check-then-act race (toctou) on ${code(x.entity)} in ${x.fnLabel}. ${cap(x.cite(check))} ${checkWhat}, and ${actsText} ${acts.length > 1 ? 'act' : 'acts'} on that answer. ${gap}${windowNote} ${schemaNote}${keyNote}`,
     '',
     'Why not the nearest other modes:',
-    `- Not lost_update: nothing reads a value and writes back a computed one; the damage is a duplicated act (${actCall}), not an overwritten value.`,
-    `- Not phantom_read: ${checkCall} looks up one exact key ${keyTuple}, not a range or an aggregate such as max() that a new row can enter; a unique constraint on that key closes this race, which it could not for a range.`,
-    `- Not write_skew: the check and the act are about the same ${thing} key; write skew needs an invariant over several rows with each ${x.actors.kind} writing a different row.`,
-    `- A transaction alone does not make it safe: at ${isolation} ${checkCall} takes no lock on a row that does not exist yet, so both ${x.actors.kind}s still pass it.`,
+    `- Not lost_update: nothing reads a value and writes back a computed one; the damage is a duplicated act (${external ? `a second ${external} and a second ${thing}` : actCall}), not an overwritten value.`,
+    windowText
+      ? `- Not phantom_read: ${predicate} is a recency window, one bound relative to now, asking whether a duplicate of the same ${keyTuple} exists; it is not an overlap with a range the caller asks for. A unique constraint on a deterministic idempotency key closes it; an exclusion constraint or SERIALIZABLE is not the fix${external ? ` (and would not undo a ${external} already made)` : ''}.`
+      : `- Not phantom_read: ${checkCall} looks up one exact key ${keyTuple}, not a range or an aggregate such as max() that a new row can enter; a unique constraint on that key closes this race, which it could not for a range.`,
+    `- Not write_skew: the check and the act are about the same ${thing} key; write skew needs an invariant over several rows with each ${k} writing a different row.`,
+    `- A transaction alone does not make it safe: at ${isolation} ${checkCall} takes no lock on a row that does not exist yet, so both ${k}s still pass it.`,
   ].join('\n');
 
   const interleaving: string[] = [];
   let t = 0;
-  interleaving.push(x.step(t++, 'a', check, `${checkCall} for ${keys} → nothing found, the check passes`));
-  interleaving.push(x.step(t++, 'b', check, `runs ${checkCall} for ${keys} too → nothing found (${x.actors.a} has not written yet)`));
-  const actList = acts.length > 0 ? acts : act ? [act] : [];
+  const window = windowText ? ` in the last ${windowText}` : '';
+  interleaving.push(x.step(t++, 'a', check, `${checkCall} for ${keys}${window} → nothing found, the check passes`));
+  interleaving.push(x.step(t++, 'b', check, `${checkCall} for the same ${keys} → nothing found (${x.actors.a} has not written yet): both pass the check`));
+  const actList = acts.length > 0 ? acts : write ? [write] : [];
   if (actList.length === 0) actList.push({ line: c.endLine, text: actCall, role: 'act' });
   for (const e of actList) {
-    const call = x.callOn(e, '__none', actCall);
+    const call = e === write ? actCall : x.callOn(e, '__none', actCall);
     const isExt = external !== '' && call === external;
-    interleaving.push(x.step(t++, 'a', e, `${call}${isExt && idemKey ? ' with its own idempotency key' : ''} succeeds`));
-    interleaving.push(
-      x.step(
-        t++,
-        'b',
-        e,
-        isExt
-          ? `${call}${idemKey ? ' with a different key' : ''} succeeds too: a second external effect`
-          : `${call} succeeds too${existingIndex ? ` (only a ${existingIndex} on ${keyTuple})` : ''}`,
-      ),
-    );
+    if (isExt) {
+      const noun = effectNoun(call);
+      interleaving.push(x.step(t++, 'a', e, idemKey ? `${call} with idempotency key ${code(idemKey)} → ${noun} 1` : `${call} succeeds → ${noun} 1`));
+      interleaving.push(
+        x.step(t++, 'b', e, idemKey ? `${call} with a different key (${sourceOf(idemKey)} has moved on by a few ms), so it is not deduplicated → ${noun} 2` : `${call} succeeds too → ${noun} 2`),
+      );
+    } else {
+      interleaving.push(x.step(t++, 'a', e, `${call} succeeds`));
+      interleaving.push(x.step(t++, 'b', e, `${call} succeeds too: nothing unique on ${keyTuple} rejects it${existingIndex && existingIndex !== 'none' ? ` (only a ${existingIndex})` : ''}`));
+    }
   }
   if (actList.length === 1) {
     interleaving.push(x.step(t++, 'a', undefined, `commits: one ${thing} for ${keys}`));
     interleaving.push(x.step(t++, 'b', undefined, `commits too: nothing on ${keyTuple} rejects a second ${thing} for the same key`));
   }
-  interleaving.push(`Result: two ${external ? `${external} effects` : `${thing} writes`} for ${keys}, where the check at line ${check?.line ?? c.line} was meant to allow one.`);
+  interleaving.push(
+    `Result: ${external ? `two ${effectNoun(external)}s through ${external} and two ${x.table} rows` : `two ${thing} writes`} for the same ${keys}, where the check at line ${check?.line ?? c.line} was meant to allow one.`,
+  );
 
   const n = 10;
   const missingTest = concurrentTest(x, {
-    should: `performs ${actCall} exactly once`,
+    should: external ? `calls ${external} once for ${n} identical requests` : `performs ${actCall} exactly once`,
     n,
     setup: external
       ? {
-          js: `const externalCall = ${spyOn(x, external)}; // count the real external calls`,
+          js: [
+            `// a fake ${external}: counts calls, never reaches the provider (${external.split('.')[0]} and db: the clients ${c.file} imports)`,
+            `const externalCall = ${spyOn(x, external)}${external.includes('.') ? `.mockResolvedValue({ id: 'fake-1' } as never)` : ''};`,
+            idemKey ? `// after the fix, pass the same requestId to every call: one user action, retried or double-clicked` : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
           python: `# patch ${external} with unittest.mock.patch and count its calls`,
         }
       : {},
     assert: {
       js: [
-        `// exactly one ${x.actors.kind} wins; the others report a duplicate instead of acting`,
+        `// exactly one ${k} wins; the others report a duplicate instead of acting`,
         `expect(${countRows(x)}).toBe(1);`,
         external ? `expect(externalCall).toHaveBeenCalledTimes(1);` : '',
         `expect(results.filter((r) => r.status === 'rejected' && !String(r.reason).match(/duplicate|unavailable|already/i))).toHaveLength(0);`,
@@ -109,19 +161,190 @@ export function diagnose(x: Ctx): ModeText {
 
   const fix = buildFix(x, { actCall, checkCall, external, idemKey, windowText, thing });
 
-  const whatNotToDo = [
+  const gapText = external ? `${checkCall} and ${actCall} (a ${external} round-trip)` : `${checkCall} and ${actCall}`;
+  const options = [
     windowText
-      ? `Don't widen the ${windowText} window: the race is the gap between ${checkCall} and ${actCall}, which no window closes.`
+      ? `Don't widen the ${windowText} window: the race is the gap between ${gapText}, which no window closes; a longer window only blocks legitimate repeats.`
       : `Don't add a second ${checkCall} right before ${actCall}: two checks race exactly like one.`,
     `Don't put a Redis or in-process lock in front of ${checkCall}: it does not span every instance reliably, expires under load, and the database still accepts the duplicate.`,
-    `Don't wrap ${checkCall} and ${actCall} in a transaction at ${isolation} and call it fixed: nothing locks a row that does not exist yet.`,
-    `Don't retry on the unique violation: it means another ${x.actors.kind} already won; return its result (or "already done").`,
+    `Don't use SELECT … FOR UPDATE for the check: when the ${thing} is new there is no row to lock, and locking would serialize every ${k}; the unique index is non-blocking and correct.`,
+    `Don't retry on the unique violation: it means another ${k} already won; return its result (or "already in progress").`,
     idemKey
-      ? `Don't build the idempotency key from the clock or randomness (${code(idemKey)}): a retry or double-click must produce the same key.`
-      : `Don't use SELECT … FOR UPDATE for the check: when the ${thing} is new there is no row to lock.`,
+      ? `Don't generate the idempotency key on the server per call (${code(idemKey)}): only a key the client sends once per action, and again on every retry, turns a retry into the same ${external ? effectNoun(external) : 'write'}.`
+      : `Don't wrap ${checkCall} and ${actCall} in a transaction at ${isolation} and call it fixed: nothing locks a row that does not exist yet.`,
+  ];
+  // At most five; the transaction note gives way to the window and key notes above.
+  const whatNotToDo = options.slice(0, 5);
+
+  return { explanation, interleaving, missingTest, fix, whatNotToDo };
+}
+
+/** The window predicate as written (`created_at > NOW() - INTERVAL '5 minutes'`), else "the 5 minutes window". */
+function windowPredicate(text: string, windowText: string): string {
+  const m =
+    /\b([A-Za-z_]\w*\s*>=?\s*(?:NOW\(\)|CURRENT_TIMESTAMP)\s*-\s*INTERVAL\s*'[^']*')/i.exec(text) ??
+    /\b(\w+__gte?\s*=\s*[\w.]+\(\)\s*-\s*timedelta\([^)]*\))/.exec(text) ??
+    /\b(\w+\s*:\s*\{\s*gte?\s*:\s*[^}]{1,60}\})/.exec(text) ??
+    /\b(\w+:\s*\d+\.\w+\.ago\s*\.\.)/.exec(text);
+  return m ? code(m[1]!) : `the ${windowText} window`;
+}
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** What one external call does, in words: "charge", "email", "SMS", else "effect". */
+function effectNoun(call: string): string {
+  if (/stripe|paypal|braintree|adyen|payment|charge|refund|transfer|payout/i.test(call)) return 'charge';
+  if (/mail|sendgrid|\bses\b|postmark/i.test(call)) return 'email';
+  if (/sms|twilio/i.test(call)) return 'SMS';
+  return 'effect';
+}
+
+function aOrAn(word: string): string {
+  return /^[aeiou]/i.test(word) ? 'an' : 'a';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// nondeterministic-key
+
+function nondeterministicKey(x: Ctx): ModeText {
+  const { c } = x;
+  const built = x.ev('key', 0);
+  const keyEvs = c.evidence.filter((e) => e.role === 'key');
+  const passed = keyEvs[keyEvs.length - 1] ?? built;
+  const actEv = x.ev('act', -1);
+  const expr = keyExpr(x.fact('idempotencyKey', built?.text ?? 'the key'));
+  const source = sourceOf(expr);
+  const keyName = x.fact('keyName', 'idempotencyKey');
+  const call = x.fact('actCall', x.fact('externalCall', actEv ? (calleeOf(actEv.text) ?? 'the external call') : 'the external call'));
+  const queue = c.variant === 'queue' || /^(?:jobId|job_id|JobID)$|dedup/i.test(keyName);
+  const k = x.actors.kind;
+  const who = queue ? 'the queue' : call;
+  const action = queue ? 'the job' : `the ${call} action`;
+  const effect = queue ? 'runs the job twice' : 'performs it a second time (a second charge, a second email, a second transfer)';
+
+  const explanation = [
+    `This is a check-then-act race (toctou) hidden in an idempotency key: in ${x.fnLabel}, ${x.cite(built)} builds the ${code(keyName)} that ${who} uses to recognise a repeated ${queue ? 'job' : 'request'}, from ${code(source)}, so it is different on every call${passed && passed !== built ? ` (passed at ${x.at(passed)})` : ''}. An idempotency key only works when a retry of the same action sends the same key: ${who} checks "have I seen this key?" and returns the first result instead of acting again. When attempt 1 times out after ${who} already acted (or the user double-clicks, or the ${queue ? 'job is enqueued again' : 'request is retried by a client or a proxy'}), the retry builds a new key, ${who}'s check finds nothing and ${effect}.`,
+    '',
+    'Why not the nearest other modes:',
+    `- Not lost_update: nothing is read and written back; the damage is a repeated action, not an overwritten value.`,
+    `- Not phantom_read: there is no range or aggregate; the duplicate check is ${who}'s lookup of one exact key, and it fails only because the key changes on every call.`,
+    `- Not write_skew: one action per key, no invariant over several rows.`,
+    `- Not message_ordering: the order in which the two attempts arrive does not matter; with a stable key the second one is a no-op whatever the order.`,
+  ].join('\n');
+
+  const at = actEv ?? passed;
+  const interleaving = [
+    x.step(0, 'a', built, `builds the key from ${source} → ${code(sample(expr, 1))}`),
+    x.step(1, 'a', at, `${call} with that key → ${who} acts (effect 1)`),
+    x.step(2, 'a', undefined, `the response is lost or times out (a slow provider, a dropped connection, a restarted pod), so the caller sees a failure and retries`),
+    x.step(3, 'b', built, `the retry of the same action builds the key again → ${code(sample(expr, 2))}: ${source} has moved on, a different key`),
+    x.step(4, 'b', at, `${call} with the new key → ${who} has never seen it and acts again (effect 2)`),
+    x.step(5, 'b', undefined, `succeeds; the caller believes one action happened`),
+    `Result: two ${queue ? 'runs of the job' : `${call} effects`} for one user action; ${who}'s idempotency check could not match them because the keys differ.`,
+  ];
+
+  const stable = stableKey(expr, x.fam, queue);
+  const missingTest = concurrentTest(x, {
+    should: `sends one ${keyName} for one action retried`,
+    n: 2,
+    setup: {
+      js: [
+        `// a fake ${call}: records every call, never reaches ${queue ? 'the queue' : 'the provider'}`,
+        `const externalCall = ${spyOn(x, call)}${call.includes('.') ? `.mockResolvedValue({ id: 'fake-1' } as never)` : ''};`,
+        `// the same action twice (a double click, a retry): after the fix, pass the same requestId to both calls`,
+      ].join('\n'),
+      python: `calls = patch("${x.c.file.replace(/\.py$/, '').replace(/\//g, '.')}.${call}").start()  # records every call\n# the same action twice: after the fix, pass the same request_id to both calls`,
+      ruby: `allow(${pascalPath(call)}).to receive(:${call.split('.').pop()}).and_return(double(id: "fake-1"))`,
+      go: `fake := &recordingClient{} // records the ${keyName} of every call; wire it in place of ${call}`,
+    },
+    imports: { python: 'from unittest.mock import patch' },
+    assert: {
+      js: [
+        `// both attempts carry the same key, so ${who} acts once`,
+        `const keys = externalCall.mock.calls.map((args) => JSON.stringify(args[args.length - 1]));`,
+        `expect(keys).toHaveLength(2);`,
+        `expect(new Set(keys).size).toBe(1);`,
+      ].join('\n'),
+      python: `keys = {str(call.kwargs.get("${keyName}")) for call in calls.call_args_list}\nassert calls.call_count == 2\nassert len(keys) == 1  # one action, one key\npatch.stopall()`,
+      ruby: `expect(${pascalPath(call)}).to have_received(:${call.split('.').pop()}).twice\nkeys = []\nexpect(${pascalPath(call)}).to have_received(:${call.split('.').pop()}).twice { |*args| keys << args.last.to_s }\nexpect(keys.uniq.size).to eq(1)`,
+      go: `keys := fake.Keys()\nif len(keys) != 2 || keys[0] != keys[1] {\n\tt.Fatalf("want the same ${keyName} on both attempts, got %v", keys)\n}`,
+    },
+  });
+
+  const comment = x.fam === 'python' || x.fam === 'ruby' ? '#' : '//';
+  const varName = x.fam === 'js' || x.fam === 'go' ? 'idempotencyKey' : 'idempotency_key';
+  const decl = x.fam === 'js' ? `const ${varName} = ${stable};` : x.fam === 'go' ? `${varName} := ${stable}` : `${varName} = ${stable}`;
+  const pass =
+    x.fam === 'js'
+      ? `await ${call}(/* same arguments as today */ ${/^[A-Za-z_$][\w$]*$/.test(keyName) ? (keyName === varName ? `{ ${varName} }` : `{ ${keyName}: ${varName} }`) : `{ headers: { '${keyName}': ${varName} } }`});`
+      : x.fam === 'python'
+        ? `${call}(...,  ${/^[a-z_]+$/.test(keyName) ? keyName : 'idempotency_key'}=${varName})  # same arguments as today`
+        : x.fam === 'ruby'
+          ? `${call}(..., { ${/^[a-z_]+$/.test(keyName) ? keyName : 'idempotency_key'}: ${varName} }) # same arguments as today`
+          : `params.${keyName === 'IdempotencyKey' ? 'IdempotencyKey' : pascal(keyName)} = stripe.String(${varName}) // same request as today`;
+  const fixCode = [
+    queue
+      ? `${comment} the key names the job, not the moment: the same logical job always gets the same id`
+      : `${comment} requestId: created by the client once per user action (when the button is clicked) and sent again on every retry`,
+    decl,
+    pass,
+  ].join('\n');
+  const fix = [
+    queue
+      ? `Derive ${code(keyName)} from what makes the job unique (the record and the event it is about), not from ${code(source)}: enqueuing the same job twice then collapses into one.`
+      : `Derive the key from the action, not from the call: a request id the client generates once per action and resends on every retry (or the id of the order / invoice being paid, when one action per record is the rule). Reuse it on retries and pass the same key to ${call}.`,
+    fenced(x.fence, fixCode),
+    `Record the key on your side too, before calling out: insert it first and let a unique constraint decide, so a retry that reaches your own database returns the first attempt's result instead of calling ${call} again.`,
+    fenced(
+      'sql',
+      `CREATE TABLE idempotency_keys (\n  key text PRIMARY KEY,\n  response jsonb,\n  created_at timestamptz NOT NULL DEFAULT now()\n);\n\n-- per attempt: no row back means the key was seen before; return the stored response instead of acting\nINSERT INTO idempotency_keys (key) VALUES ($1)\nON CONFLICT (key) DO NOTHING\nRETURNING key;`,
+    ),
+  ].join('\n\n');
+
+  const whatNotToDo = [
+    `Don't build the key from the clock, a counter or randomness (${code(expr)}), not even rounded to the second: two attempts of one action must produce the same key, and two different actions must not.`,
+    `Don't generate the key on the server per call: it has to come from the action (a request id the client sends again on retry) or from the record it is about.`,
+    `Don't fix it with longer timeouts or fewer retries: retries are how clients recover from a lost response; they are safe only when they repeat the key.`,
+    `Don't put a "same ${queue ? 'job' : 'amount'} in the last N minutes" check in front of ${call}: that check races with itself (two attempts both pass it) and blocks legitimate repeats.`,
+    `Don't accept the client's request id unchecked: require it, validate its format, and scope it to the user (\`user:requestId\`) so one user cannot replay another's key.`,
   ];
 
   return { explanation, interleaving, missingTest, fix, whatNotToDo };
+}
+
+/** An illustration of the key's value on attempt n: the per-call part replaced by a changing number. */
+function sample(expr: string, n: number): string {
+  const value = n === 1 ? '1745923215000' : '1745923215047';
+  const uuid = n === 1 ? '3f2a…' : '9c41…';
+  const isClock = /now|time|Date/i.test(sourceOf(expr));
+  let s = expr.replace(/^`|`$/g, '').replace(/^f?["']|["']$/g, '');
+  s = s.replace(/\$\{[^}]*\}|#\{[^}]*\}|\{[^}]*\}/g, (part) => (NONDET.test(part) ? (isClock ? value : uuid) : part.replace(/^[$#]?\{\s*|\s*\}$/g, '')));
+  if (NONDET.test(s)) s = s.replace(NONDET, isClock ? value : uuid);
+  return s.length > 80 ? s.slice(0, 77) + '…' : s;
+}
+
+/** The key expression with its per-call part replaced by the client's request id (or, for jobs, dropped). */
+function stableKey(expr: string, fam: Ctx['fam'], queue: boolean): string {
+  const rid = fam === 'js' ? 'requestId' : fam === 'go' ? 'requestID' : 'request_id';
+  if (fam === 'js' && /^`[\s\S]*`$/.test(expr)) {
+    const replaced = expr.replace(/([-:_/.]?)\$\{[^}]*\}/g, (part, sep: string) => (NONDET.test(part) ? (queue ? '' : `${sep}\${${rid}}`) : part));
+    return /\$\{/.test(replaced) ? replaced : `\`\${${rid}}\``;
+  }
+  if ((fam === 'python' && /^f["']/.test(expr)) || (fam === 'ruby' && /^"[\s\S]*#\{/.test(expr))) {
+    const open = fam === 'python' ? '{' : '#{';
+    const re = fam === 'python' ? /([-:_/.]?)\{[^}]*\}/g : /([-:_/.]?)#\{[^}]*\}/g;
+    const replaced = expr.replace(re, (part, sep: string) => (NONDET.test(part) ? (queue ? '' : `${sep}${open}${rid}}`) : part));
+    return /\{/.test(replaced) ? replaced : rid;
+  }
+  return rid;
+}
+
+/** `Stripe::PaymentIntent` for a Ruby call `Stripe::PaymentIntent.create`. */
+function pascalPath(call: string): string {
+  const i = call.lastIndexOf('.');
+  return i < 0 ? call : call.slice(0, i);
 }
 
 interface FixArgs {
@@ -141,11 +364,12 @@ function buildFix(x: Ctx, a: FixArgs): string {
   const idx = useKeyColumn ? `${snake(x.table)}_idempotency_key_key` : constraintName(x, 'key');
   const ddl = [
     useKeyColumn ? `ALTER TABLE ${x.table} ADD COLUMN idempotency_key text;` : '',
+    useKeyColumn && a.external && x.fam === 'js' ? `ALTER TABLE ${x.table} ADD COLUMN status text NOT NULL DEFAULT 'completed';` : '',
     `CREATE UNIQUE INDEX CONCURRENTLY ${idx} ON ${x.table} (${uniqueCols.join(', ')});`,
   ]
     .filter(Boolean)
     .join('\n');
-  const intro = `Make the database the arbiter: a unique constraint on (${uniqueCols.join(', ')}) and insert-then-process instead of check-then-act. The ${x.actors.kind} whose INSERT wins goes on to ${a.actCall}; the loser gets "already exists" and returns the winner's result. ${a.checkCall} goes away.`;
+  const intro = `Make the database the arbiter: a unique constraint on (${uniqueCols.join(', ')}) and insert-then-process instead of check-then-act. The ${x.actors.kind} whose INSERT wins goes on to ${a.external || a.actCall}; the loser gets "already exists" and returns the winner's result. ${a.checkCall} goes away.`;
   const camelCols = cols.map(camel);
   const obj = camelCols.join(', ');
   let codeBlock = '';
@@ -196,7 +420,7 @@ try {
   throw err;
 }`;
       } else {
-        codeBlock = `const { rows } = await db.query(
+        codeBlock = `${a.external ? '// 1. claim the key: the unique index lets exactly one request through\n' : ''}const { rows } = await db.query(
   \`INSERT INTO ${x.table} (${cols.join(', ')}, status) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}, 'pending')
    ON CONFLICT (${uniqueCols.join(', ')}) DO NOTHING RETURNING id\`,
   [${obj}],
@@ -204,7 +428,9 @@ try {
 if (rows.length === 0) return { status: 'duplicate' }; // another request owns this key`;
       }
       if (a.external) {
-        codeBlock += `\n\nawait ${a.external}({ /* … */ }, { idempotencyKey }); // the same key on every retry of this action`;
+        codeBlock += `\n\n${x.orm === 'pg' || x.orm === '' ? '// 2. only the winner calls out, with the same key on every retry of this action\n' : ''}const result = await ${a.external}({ /* … */ }, { idempotencyKey });`;
+        if (x.orm === 'pg' || x.orm === '')
+          codeBlock += `\n\n// 3. record the outcome on the claimed row\nawait db.query('UPDATE ${x.table} SET status = $1 WHERE id = $2', ['completed', rows[0].id]);`;
       }
       break;
     }
@@ -276,7 +502,7 @@ RETURNING id; -- no row back: someone else already did it`;
   const parts = [intro, fenced('sql', ddl), fenced(x.fam === 'sql' ? 'sql' : x.fence, codeBlock)];
   if (a.external) {
     parts.push(
-      `Pass that deterministic idempotency key to ${a.external} (built from ${keyList(x, 'the business key')} and a request id the client sends once per action${a.idemKey ? `, not the per-call ${code(a.idemKey.replace(/^.*?=\s*/, '').replace(/;$/, ''))}` : ''}), so even two calls that get through are one charge/effect downstream.`,
+      `Pass that deterministic idempotency key to ${a.external} (built from ${keyList(x, 'the business key')} and a request id the client sends once per action${a.idemKey ? `, not the per-call ${code(a.idemKey)}` : ''}), so even two calls that get through are one ${effectNoun(a.external)} downstream: defense in depth, the unique index on your side and the provider's idempotency on theirs. The client creates the request id when the user acts (not on retry); reject a request without one.`,
     );
   }
   return parts.join('\n\n');
