@@ -60,6 +60,8 @@ export default createDetector(
           idempotencyKey: k.expr,
           keyName: k.keyName,
         };
+        // A job id is built by whoever enqueues (usually a request handler), not by the worker that runs the job.
+        if (k.queue) facts.actor = 'request';
         if (k.call) {
           facts.actCall = k.call;
           if (!k.queue) facts.externalCall = k.call;

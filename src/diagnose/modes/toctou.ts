@@ -220,16 +220,16 @@ function nondeterministicKey(x: Ctx): ModeText {
   const call = x.fact('actCall', x.fact('externalCall', actEv ? (calleeOf(actEv.text) ?? 'the external call') : 'the external call'));
   const queue = c.variant === 'queue' || /^(?:jobId|job_id|JobID)$|dedup/i.test(keyName);
   const k = x.actors.kind;
-  const who = queue ? 'the queue' : call;
-  const action = queue ? 'the job' : `the ${call} action`;
-  const effect = queue ? 'runs the job twice' : 'performs it a second time (a second charge, a second email, a second transfer)';
+  const who = queue ? 'the queue' : providerOf(call);
+  const noun = queue ? 'job' : effectNoun(call);
+  const effect = queue ? 'runs the job twice' : `acts a second time (a second ${noun})`;
 
   const explanation = [
-    `This is a check-then-act race (toctou) hidden in an idempotency key: in ${x.fnLabel}, ${x.cite(built)} builds the ${code(keyName)} that ${who} uses to recognise a repeated ${queue ? 'job' : 'request'}, from ${code(source)}, so it is different on every call${passed && passed !== built ? ` (passed at ${x.at(passed)})` : ''}. An idempotency key only works when a retry of the same action sends the same key: ${who} checks "have I seen this key?" and returns the first result instead of acting again. When attempt 1 times out after ${who} already acted (or the user double-clicks, or the ${queue ? 'job is enqueued again' : 'request is retried by a client or a proxy'}), the retry builds a new key, ${who}'s check finds nothing and ${effect}.`,
+    `This is a check-then-act race (toctou) hidden in an idempotency key: in ${x.fnLabel}, ${x.cite(built)} builds the ${code(keyName)} that ${who} uses to recognise a repeated ${queue ? 'job' : 'request'} (passed to ${call}${actEv ? ` at ${x.at(actEv)}` : ''}) from ${code(source)}, so it is different on every call${passed && passed !== built ? ` (see ${x.at(passed)})` : ''}. An idempotency key only works when a retry of the same action sends the same key: ${who} checks "have I seen this key?" and ${queue ? 'ignores the second add' : 'returns the first result'} instead of acting again. When attempt 1 times out after ${who} already acted (or the user double-clicks, or the ${queue ? 'job is enqueued again' : 'request is retried by a client or a proxy'}), the retry builds a new key, ${who} finds nothing under it and ${effect}.`,
     '',
     'Why not the nearest other modes:',
     `- Not lost_update: nothing is read and written back; the damage is a repeated action, not an overwritten value.`,
-    `- Not phantom_read: there is no range or aggregate; the duplicate check is ${who}'s lookup of one exact key, and it fails only because the key changes on every call.`,
+    `- Not phantom_read: there is no range or aggregate; the duplicate check is ${who} looking up one exact key, and it fails only because the key changes on every call.`,
     `- Not write_skew: one action per key, no invariant over several rows.`,
     `- Not message_ordering: the order in which the two attempts arrive does not matter; with a stable key the second one is a no-op whatever the order.`,
   ].join('\n');
@@ -237,12 +237,12 @@ function nondeterministicKey(x: Ctx): ModeText {
   const at = actEv ?? passed;
   const interleaving = [
     x.step(0, 'a', built, `builds the key from ${source} → ${code(sample(expr, 1))}`),
-    x.step(1, 'a', at, `${call} with that key → ${who} acts (effect 1)`),
-    x.step(2, 'a', undefined, `the response is lost or times out (a slow provider, a dropped connection, a restarted pod), so the caller sees a failure and retries`),
+    x.step(1, 'a', at, `${call} with that key → ${who} acts (${noun} 1)`),
+    x.step(2, 'a', undefined, queue ? `the ${k} fails or times out after the add (a dropped connection, a restarted pod), so the client retries the whole action` : `the response is lost or times out (a slow provider, a dropped connection, a restarted pod), so the caller sees a failure and retries`),
     x.step(3, 'b', built, `the retry of the same action builds the key again → ${code(sample(expr, 2))}: ${source} has moved on, a different key`),
-    x.step(4, 'b', at, `${call} with the new key → ${who} has never seen it and acts again (effect 2)`),
+    x.step(4, 'b', at, `${call} with the new key → ${who} has never seen it and acts again (${noun} 2)`),
     x.step(5, 'b', undefined, `succeeds; the caller believes one action happened`),
-    `Result: two ${queue ? 'runs of the job' : `${call} effects`} for one user action; ${who}'s idempotency check could not match them because the keys differ.`,
+    `Result: two ${queue ? 'runs of the job' : `${noun}s through ${call}`} for one user action; ${who} could not match them because the keys differ.`,
   ];
 
   const stable = stableKey(expr, x.fam, queue);
@@ -273,21 +273,25 @@ function nondeterministicKey(x: Ctx): ModeText {
     },
   });
 
+  // The race is in the key, not in the database: a recording fake of the external call is the whole fixture.
+  const test = missingTest.replace(/\n\/\/ Run against a real database[^\n]*$/, '\n// No database needed: the bug is the key, so a fake that records the keys it receives is enough.');
   const comment = x.fam === 'python' || x.fam === 'ruby' ? '#' : '//';
-  const varName = x.fam === 'js' || x.fam === 'go' ? 'idempotencyKey' : 'idempotency_key';
+  const identName = /^[A-Za-z_][\w]*$/.test(keyName) && !/^[A-Z]/.test(keyName);
+  const varName = identName ? keyName : x.fam === 'js' || x.fam === 'go' ? 'idempotencyKey' : 'idempotency_key';
+  const rid = x.fam === 'js' ? 'requestId' : x.fam === 'go' ? 'requestID' : 'request_id';
   const decl = x.fam === 'js' ? `const ${varName} = ${stable};` : x.fam === 'go' ? `${varName} := ${stable}` : `${varName} = ${stable}`;
   const pass =
     x.fam === 'js'
       ? `await ${call}(/* same arguments as today */ ${/^[A-Za-z_$][\w$]*$/.test(keyName) ? (keyName === varName ? `{ ${varName} }` : `{ ${keyName}: ${varName} }`) : `{ headers: { '${keyName}': ${varName} } }`});`
       : x.fam === 'python'
-        ? `${call}(...,  ${/^[a-z_]+$/.test(keyName) ? keyName : 'idempotency_key'}=${varName})  # same arguments as today`
+        ? `${call}(..., ${/^[a-z_]+$/.test(keyName) ? keyName : 'idempotency_key'}=${varName})  # same arguments as today`
         : x.fam === 'ruby'
           ? `${call}(..., { ${/^[a-z_]+$/.test(keyName) ? keyName : 'idempotency_key'}: ${varName} }) # same arguments as today`
           : `params.${keyName === 'IdempotencyKey' ? 'IdempotencyKey' : pascal(keyName)} = stripe.String(${varName}) // same request as today`;
   const fixCode = [
     queue
       ? `${comment} the key names the job, not the moment: the same logical job always gets the same id`
-      : `${comment} requestId: created by the client once per user action (when the button is clicked) and sent again on every retry`,
+      : `${comment} ${rid}: created by the client once per user action (when the button is clicked) and sent again on every retry`,
     decl,
     pass,
   ].join('\n');
@@ -296,10 +300,14 @@ function nondeterministicKey(x: Ctx): ModeText {
       ? `Derive ${code(keyName)} from what makes the job unique (the record and the event it is about), not from ${code(source)}: enqueuing the same job twice then collapses into one.`
       : `Derive the key from the action, not from the call: a request id the client generates once per action and resends on every retry (or the id of the order / invoice being paid, when one action per record is the rule). Reuse it on retries and pass the same key to ${call}.`,
     fenced(x.fence, fixCode),
-    `Record the key on your side too, before calling out: insert it first and let a unique constraint decide, so a retry that reaches your own database returns the first attempt's result instead of calling ${call} again.`,
+    queue
+      ? `A queue forgets a job id once the job is removed, so make the worker idempotent as well: it records the key first and acts only when the insert wins.`
+      : `Record the key on your side too, before calling out: insert it first and let a unique constraint decide, so a retry that reaches your own database returns the first attempt's result instead of calling ${call} again.`,
     fenced(
       'sql',
-      `CREATE TABLE idempotency_keys (\n  key text PRIMARY KEY,\n  response jsonb,\n  created_at timestamptz NOT NULL DEFAULT now()\n);\n\n-- per attempt: no row back means the key was seen before; return the stored response instead of acting\nINSERT INTO idempotency_keys (key) VALUES ($1)\nON CONFLICT (key) DO NOTHING\nRETURNING key;`,
+      queue
+        ? `CREATE TABLE processed_jobs (\n  job_id text PRIMARY KEY,\n  processed_at timestamptz NOT NULL DEFAULT now()\n);\n\n-- in the worker, before acting: no row back means this job already ran\nINSERT INTO processed_jobs (job_id) VALUES ($1)\nON CONFLICT (job_id) DO NOTHING\nRETURNING job_id;`
+        : `CREATE TABLE idempotency_keys (\n  key text PRIMARY KEY,\n  response jsonb,\n  created_at timestamptz NOT NULL DEFAULT now()\n);\n\n-- per attempt: no row back means the key was seen before; return the stored response instead of acting\nINSERT INTO idempotency_keys (key) VALUES ($1)\nON CONFLICT (key) DO NOTHING\nRETURNING key;`,
     ),
   ].join('\n\n');
 
@@ -308,10 +316,12 @@ function nondeterministicKey(x: Ctx): ModeText {
     `Don't generate the key on the server per call: it has to come from the action (a request id the client sends again on retry) or from the record it is about.`,
     `Don't fix it with longer timeouts or fewer retries: retries are how clients recover from a lost response; they are safe only when they repeat the key.`,
     `Don't put a "same ${queue ? 'job' : 'amount'} in the last N minutes" check in front of ${call}: that check races with itself (two attempts both pass it) and blocks legitimate repeats.`,
-    `Don't accept the client's request id unchecked: require it, validate its format, and scope it to the user (\`user:requestId\`) so one user cannot replay another's key.`,
+    queue
+      ? `Don't rely on the job id alone: once the job is removed (completed jobs are usually cleaned up) the same id can be added again, so the worker has to be idempotent too.`
+      : `Don't accept the client's request id unchecked: require it, validate its format, and scope it to the user (\`user:requestId\`) so one user cannot replay another's key.`,
   ];
 
-  return { explanation, interleaving, missingTest, fix, whatNotToDo };
+  return { explanation, interleaving, missingTest: test, fix, whatNotToDo };
 }
 
 /** An illustration of the key's value on attempt n: the per-call part replaced by a changing number. */
@@ -319,8 +329,9 @@ function sample(expr: string, n: number): string {
   const value = n === 1 ? '1745923215000' : '1745923215047';
   const uuid = n === 1 ? '3f2a…' : '9c41…';
   const isClock = /now|time|Date/i.test(sourceOf(expr));
+  if (!/[`{]/.test(expr)) return isClock ? value : uuid;
   let s = expr.replace(/^`|`$/g, '').replace(/^f?["']|["']$/g, '');
-  s = s.replace(/\$\{[^}]*\}|#\{[^}]*\}|\{[^}]*\}/g, (part) => (NONDET.test(part) ? (isClock ? value : uuid) : part.replace(/^[$#]?\{\s*|\s*\}$/g, '')));
+  s = s.replace(/\$\{[^}]*\}|#\{[^}]*\}|\{[^}]*\}/g, (part) => (NONDET.test(part) ? (isClock ? value : uuid) : `<${part.replace(/^[$#]?\{\s*|\s*\}$/g, '')}>`));
   if (NONDET.test(s)) s = s.replace(NONDET, isClock ? value : uuid);
   return s.length > 80 ? s.slice(0, 77) + '…' : s;
 }
@@ -339,6 +350,21 @@ function stableKey(expr: string, fam: Ctx['fam'], queue: boolean): string {
     return /\{/.test(replaced) ? replaced : rid;
   }
   return rid;
+}
+
+const PROVIDERS: Array<[RegExp, string]> = [
+  [/stripe/i, 'Stripe'],
+  [/paypal/i, 'PayPal'],
+  [/adyen/i, 'Adyen'],
+  [/braintree/i, 'Braintree'],
+  [/twilio/i, 'Twilio'],
+  [/sendgrid/i, 'SendGrid'],
+  [/postmark/i, 'Postmark'],
+];
+
+/** "Stripe" for `stripe.paymentIntents.create`, else "the API behind <call>". */
+function providerOf(call: string): string {
+  return PROVIDERS.find(([re]) => re.test(call))?.[1] ?? `the API behind ${call}`;
 }
 
 /** `Stripe::PaymentIntent` for a Ruby call `Stripe::PaymentIntent.create`. */
