@@ -22,6 +22,7 @@ import {
   dedupe,
   isDbWriteLine,
   familyOf,
+  fileCode,
   indentOf,
   innermost,
   isTestPath,
@@ -153,6 +154,6 @@ function brokerOf(file: SourceFile, ackLine: string): string | undefined {
   if (/commitOffsets|resolveOffset|consumer\.commit|CommitMessages|mark_as_consumed/.test(ackLine)) return 'kafka';
   if (/DeleteMessage|deleteMessage|delete_message/.test(ackLine)) return 'sqs';
   if (/xack/i.test(ackLine)) return 'redis-streams';
-  if (/message\.ack\(\)|msg\.ack\(\)/.test(ackLine)) return /pubsub/i.test(scanned(file).code.join('\n')) ? 'pubsub' : undefined;
+  if (/message\.ack\(\)|msg\.ack\(\)/.test(ackLine)) return /pubsub/i.test(fileCode(file)) ? 'pubsub' : undefined;
   return undefined;
 }

@@ -50,105 +50,203 @@ export function scanned(file: SourceFile): Scanned {
   return s;
 }
 
+const WS = /\s/;
+const WORDISH = /[\w$)\]]/;
+const REGEX_BEFORE = /[(,=:[!&|?{};+\-*%<>~^]/;
+const WORD = /\w/;
+
+function blanked(s: string): string {
+  return s.indexOf('\n') < 0 ? ' '.repeat(s.length) : s.replace(/[^\n]/g, ' ');
+}
+
 /**
  * One linear pass over the text: comments become spaces in both outputs, string contents become spaces in
  * `masked`. Newlines are kept, so line numbers stay true.
  */
 export function scanCode(lines: readonly string[], fam: Family): Scanned {
   const text = lines.join('\n');
-  const code: string[] = new Array<string>(text.length);
-  const masked: string[] = new Array<string>(text.length);
+  const code: string[] = [];
+  const masked: string[] = [];
   const hash = fam === 'python' || fam === 'ruby';
   const slashes = fam === 'js' || fam === 'go' || fam === 'other';
-  let i = 0;
   const n = text.length;
-  const put = (ch: string, c: boolean, m: boolean) => {
-    code[i] = c ? ch : ch === '\n' ? '\n' : ' ';
-    masked[i] = m ? ch : ch === '\n' ? '\n' : ' ';
+  // Output is built from whole ranges. A comment or literal [a, b) is written one position late, as the
+  // original character-by-character version did: its first position is left empty and its last character
+  // (the "carry") lands on position b, where it survives only if another comment/literal starts there or
+  // the text ends; a plain character at b overwrites it. Kept as is so detector behaviour stays identical.
+  let carryCode = '';
+  let carryMasked = '';
+  let pieceCode = '';
+  let pieceMasked = '';
+  const plain = (a: number, b: number) => {
+    if (b <= a) return;
+    const s = text.slice(a, b);
+    code.push(s);
+    masked.push(s);
+    carryCode = carryMasked = '';
   };
-  let lastSignificant = '';
+  const keep = (a: number, b: number) => {
+    if (b <= a) return;
+    const s = text.slice(a, b);
+    pieceCode += s;
+    pieceMasked += s;
+  };
+  const keepCode = (a: number, b: number) => {
+    if (b <= a) return;
+    const s = text.slice(a, b);
+    pieceCode += s;
+    pieceMasked += blanked(s);
+  };
+  const drop = (a: number, b: number) => {
+    if (b <= a) return;
+    const s = blanked(text.slice(a, b));
+    pieceCode += s;
+    pieceMasked += s;
+  };
+  const endPiece = () => {
+    code.push(carryCode + pieceCode.slice(0, -1));
+    masked.push(carryMasked + pieceMasked.slice(0, -1));
+    carryCode = pieceCode.slice(-1);
+    carryMasked = pieceMasked.slice(-1);
+    pieceCode = pieceMasked = '';
+  };
+  // Plain code runs from `run` to the current index; `lastSignificant` is the last non-blank character
+  // before `run` (or the closing quote of a literal), derived lazily for regex-literal detection.
+  let run = 0;
+  let lastBeforeRun = '';
+  const lastSignificant = (i: number): string => {
+    for (let k = i - 1; k >= run; k--) {
+      const ch = text[k]!;
+      if (!WS.test(ch)) return WORDISH.test(ch) ? 'a' : ch;
+    }
+    return lastBeforeRun;
+  };
+  let i = 0;
   while (i < n) {
+    const cc = text.charCodeAt(i);
+    // Only / # " ' ` can start a comment or a literal.
+    if (cc !== 47 && cc !== 35 && cc !== 34 && cc !== 39 && cc !== 96) {
+      i++;
+      continue;
+    }
     const ch = text[i]!;
     const next = text[i + 1] ?? '';
     // line comments
     if ((slashes && ch === '/' && next === '/') || (hash && ch === '#')) {
-      while (i < n && text[i] !== '\n') put(text[i++]!, false, false);
+      plain(run, i);
+      let j = text.indexOf('\n', i);
+      if (j < 0) j = n;
+      drop(i, j);
+      lastBeforeRun = lastSignificant(i);
+      endPiece();
+      i = run = j;
       continue;
     }
     // block comments
     if (slashes && ch === '/' && next === '*') {
-      put(text[i++]!, false, false);
-      put(text[i++]!, false, false);
-      while (i < n && !(text[i] === '*' && text[i + 1] === '/')) put(text[i++]!, false, false);
-      if (i < n) {
-        put(text[i++]!, false, false);
-        put(text[i++]!, false, false);
-      }
+      plain(run, i);
+      lastBeforeRun = lastSignificant(i);
+      let j = text.indexOf('*/', i + 2);
+      j = j < 0 ? n : j + 2;
+      drop(i, j);
+      endPiece();
+      i = run = j;
       continue;
     }
     // Python triple-quoted strings
     if (fam === 'python' && (ch === '"' || ch === "'") && next === ch && text[i + 2] === ch) {
+      plain(run, i);
       const q = ch;
-      for (let k = 0; k < 3; k++) put(text[i++]!, true, true);
-      while (i < n && !(text[i] === q && text[i + 1] === q && text[i + 2] === q)) {
-        if (text[i] === '\\') put(text[i++]!, true, false);
-        if (i < n) put(text[i++]!, true, false);
+      keep(i, i + 3);
+      let j = i + 3;
+      while (j < n && !(text[j] === q && text[j + 1] === q && text[j + 2] === q)) {
+        if (text[j] === '\\') j++;
+        if (j < n) j++;
       }
-      for (let k = 0; k < 3 && i < n; k++) put(text[i++]!, true, true);
-      lastSignificant = q;
+      j = Math.min(j, n);
+      keepCode(i + 3, j);
+      const close = Math.min(j + 3, n);
+      keep(j, close);
+      lastBeforeRun = q;
+      endPiece();
+      i = run = close;
       continue;
     }
     // template literals (JS) and raw strings (Go) may span lines
-    if ((fam === 'js' && ch === '`') || (fam === 'go' && ch === '`')) {
-      put(text[i++]!, true, true);
-      while (i < n && text[i] !== '`') {
-        if (fam === 'js' && text[i] === '\\') put(text[i++]!, true, false);
-        if (i < n) put(text[i++]!, true, false);
+    if ((fam === 'js' || fam === 'go') && ch === '`') {
+      plain(run, i);
+      keep(i, i + 1);
+      let j = i + 1;
+      while (j < n && text[j] !== '`') {
+        if (fam === 'js' && text[j] === '\\') j++;
+        if (j < n) j++;
       }
-      if (i < n) put(text[i++]!, true, true);
-      lastSignificant = '`';
+      j = Math.min(j, n);
+      keepCode(i + 1, j);
+      if (j < n) {
+        keep(j, j + 1);
+        j++;
+      }
+      lastBeforeRun = '`';
+      endPiece();
+      i = run = j;
       continue;
     }
     // ordinary strings end at their quote or at the end of the line
-    if (ch === '"' || (ch === "'" && !(fam === 'ruby' && /\w/.test(text[i - 1] ?? '')))) {
+    if (ch === '"' || (ch === "'" && !(fam === 'ruby' && WORD.test(text[i - 1] ?? '')))) {
+      plain(run, i);
+      keep(i, i + 1);
       const q = ch;
-      put(text[i++]!, true, true);
-      while (i < n && text[i] !== q && text[i] !== '\n') {
-        if (text[i] === '\\') put(text[i++]!, true, false);
-        if (i < n && text[i] !== '\n') put(text[i++]!, true, false);
+      let j = i + 1;
+      while (j < n && text[j] !== q && text[j] !== '\n') {
+        if (text[j] === '\\') j++;
+        if (j < n && text[j] !== '\n') j++;
       }
-      if (i < n && text[i] === q) put(text[i++]!, true, true);
-      lastSignificant = q;
+      keepCode(i + 1, j);
+      if (j < n && text[j] === q) {
+        keep(j, j + 1);
+        j++;
+      }
+      lastBeforeRun = q;
+      endPiece();
+      i = run = j;
       continue;
     }
     // JS regex literals: a slash where an operand is expected
-    if (fam === 'js' && ch === '/' && (lastSignificant === '' || /[(,=:[!&|?{};+\-*%<>~^]/.test(lastSignificant))) {
-      let j = i + 1;
-      let inClass = false;
-      let ok = false;
-      while (j < n && text[j] !== '\n') {
-        const c = text[j]!;
-        if (c === '\\') j++;
-        else if (c === '[') inClass = true;
-        else if (c === ']') inClass = false;
-        else if (c === '/' && !inClass) {
-          ok = true;
-          break;
+    if (fam === 'js' && ch === '/') {
+      const last = lastSignificant(i);
+      if (last === '' || REGEX_BEFORE.test(last)) {
+        let j = i + 1;
+        let inClass = false;
+        let ok = false;
+        while (j < n && text[j] !== '\n') {
+          const c = text[j]!;
+          if (c === '\\') j++;
+          else if (c === '[') inClass = true;
+          else if (c === ']') inClass = false;
+          else if (c === '/' && !inClass) {
+            ok = true;
+            break;
+          }
+          j++;
         }
-        j++;
-      }
-      if (ok) {
-        put(text[i++]!, true, true);
-        while (i < j) put(text[i++]!, true, false);
-        put(text[i++]!, true, true);
-        lastSignificant = '/';
-        continue;
+        if (ok) {
+          plain(run, i);
+          keep(i, i + 1);
+          keepCode(i + 1, j);
+          keep(j, j + 1);
+          lastBeforeRun = '/';
+          endPiece();
+          i = run = j + 1;
+          continue;
+        }
       }
     }
-    put(ch, true, true);
-    if (!/\s/.test(ch)) lastSignificant = /[\w$)\]]/.test(ch) ? 'a' : ch;
     i++;
   }
+  plain(run, n);
+  code.push(carryCode);
+  masked.push(carryMasked);
   return { code: code.join('').split('\n'), masked: masked.join('').split('\n') };
 }
 
@@ -248,7 +346,7 @@ export function scanTargets(file: SourceFile, changed: readonly FunctionSpan[], 
 
 /** Whole-file code text (comments blanked), for file-level signals such as imports. */
 export function fileCode(file: SourceFile): string {
-  return scanned(file).code.join('\n');
+  return joined(file).code;
 }
 
 // ------------------------------------------------------------------ JS call chains
@@ -499,33 +597,48 @@ export function classifyJsChain(c: Chain, code: string, opts: { ormInFile?: bool
 
 /** Whether the file uses an ORM whose instances have async save()/destroy() (Sequelize, Mongoose, TypeORM, MikroORM, Objection). */
 export function jsOrmInFile(file: SourceFile): boolean {
-  return /\bfrom\s+['"](?:sequelize|mongoose|typeorm|@mikro-orm\/\w+|objection)['"]|require\(\s*['"](?:sequelize|mongoose|typeorm|objection)['"]\)|\bBaseEntity\b|\bgetRepository\b|\bsequelize\b|\bmongoose\b|require\(\s*['"][./]*models?['"]\)|from\s+['"][./]*models?['"]/.test(
-    fileCode(file),
-  );
+  let v = ormInFileCache.get(file);
+  if (v === undefined) {
+    v = JS_ORM_IMPORT.test(fileCode(file));
+    ormInFileCache.set(file, v);
+  }
+  return v;
 }
+const ormInFileCache = new WeakMap<SourceFile, boolean>();
+const JS_ORM_IMPORT =
+  /\bfrom\s+['"](?:sequelize|mongoose|typeorm|@mikro-orm\/\w+|objection)['"]|require\(\s*['"](?:sequelize|mongoose|typeorm|objection)['"]\)|\bBaseEntity\b|\bgetRepository\b|\bsequelize\b|\bmongoose\b|require\(\s*['"][./]*models?['"]\)|from\s+['"][./]*models?['"]/;
 
 /** The data-access library named by the file's imports, if any. */
 export function ormOf(file: SourceFile): string | undefined {
+  if (ormCache.has(file)) return ormCache.get(file);
   const t = fileCode(file);
-  const table: Array<[RegExp, string]> = [
-    [/@prisma\/client|\bprisma\.\w+\.\w+\(/, 'prisma'],
-    [/['"]typeorm['"]|getRepository|AppDataSource/, 'typeorm'],
-    [/['"]sequelize['"]|\bsequelize\b/, 'sequelize'],
-    [/['"]mongoose['"]/, 'mongoose'],
-    [/['"]drizzle-orm/, 'drizzle'],
-    [/['"]knex['"]|\btrx\(['"]|\bknex\(/, 'knex'],
-    [/['"]pg['"]|\bpool\.query\(/, 'pg'],
-    [/['"]bullmq['"]/, 'bullmq'],
-    [/from\s+django|\.objects\./, 'django'],
-    [/sqlalchemy/, 'sqlalchemy'],
-    [/ApplicationRecord|ActiveRecord|\.update!\(|\.find_by/, 'activerecord'],
-    [/"database\/sql"/, 'database/sql'],
-    [/jackc\/pgx/, 'pgx'],
-    [/gorm\.io/, 'gorm'],
-  ];
-  for (const [re, name] of table) if (re.test(t)) return name;
-  return undefined;
+  let found: string | undefined;
+  for (const [re, name] of ORM_IMPORTS) {
+    if (re.test(t)) {
+      found = name;
+      break;
+    }
+  }
+  ormCache.set(file, found);
+  return found;
 }
+const ormCache = new WeakMap<SourceFile, string | undefined>();
+const ORM_IMPORTS: Array<[RegExp, string]> = [
+  [/@prisma\/client|\bprisma\.\w+\.\w+\(/, 'prisma'],
+  [/['"]typeorm['"]|getRepository|AppDataSource/, 'typeorm'],
+  [/['"]sequelize['"]|\bsequelize\b/, 'sequelize'],
+  [/['"]mongoose['"]/, 'mongoose'],
+  [/['"]drizzle-orm/, 'drizzle'],
+  [/['"]knex['"]|\btrx\(['"]|\bknex\(/, 'knex'],
+  [/['"]pg['"]|\bpool\.query\(/, 'pg'],
+  [/['"]bullmq['"]/, 'bullmq'],
+  [/from\s+django|\.objects\./, 'django'],
+  [/sqlalchemy/, 'sqlalchemy'],
+  [/ApplicationRecord|ActiveRecord|\.update!\(|\.find_by/, 'activerecord'],
+  [/"database\/sql"/, 'database/sql'],
+  [/jackc\/pgx/, 'pgx'],
+  [/gorm\.io/, 'gorm'],
+];
 
 // ------------------------------------------------------------------ replies
 
@@ -600,8 +713,22 @@ export interface ConsumerInfo {
   messageId?: string;
 }
 
-function allCode(files: readonly SourceFile[]): string {
-  return files.map((f) => fileCode(f)).join('\n');
+/** Facts about the whole diff, computed once per `files` array (they were rescanned per consumer). */
+interface DiffFacts {
+  /** BullMQ `attempts: N` anywhere in the diff. */
+  attempts: RegExpExecArray | null;
+  deterministicJobId: boolean;
+}
+const diffFactsCache = new WeakMap<readonly SourceFile[], DiffFacts>();
+
+function diffFacts(files: readonly SourceFile[]): DiffFacts {
+  let f = diffFactsCache.get(files);
+  if (!f) {
+    const all = files.map((x) => fileCode(x)).join('\n');
+    f = { attempts: /\battempts\s*:\s*(\d+)/.exec(all), deterministicJobId: JOB_ID.test(all) };
+    diffFactsCache.set(files, f);
+  }
+  return f;
 }
 
 /**
@@ -613,7 +740,6 @@ export function consumerOf(file: SourceFile, span: FunctionSpan, files: readonly
   const fam = familyOf(file.language);
   const code = scanned(file).code;
   const before = code.slice(Math.max(0, span.startLine - 4), span.startLine).join('\n');
-  const all = () => allCode(files);
   const workerPath = /(?:^|\/)(?:workers?|consumers?|jobs?|queues?|subscribers?|listeners?|processors?|tasks?)(?:\/|\.|_)/i.test(file.path);
   if (fam === 'js') {
     const reg = /new\s+Worker\b|\.process\(\s*(?:['"][^'"]*['"]\s*,\s*)?(?:\d+\s*,\s*)?(?:async\b|function|\()|\beachMessage\b|\beachBatch\b|\.consume\(|Consumer\.create\(|handleMessage\b|@Process\(|@Processor\(|@EventPattern\(|@MessagePattern\(|\.on\(\s*['"]message['"]|\.subscribe\(/.exec(before);
@@ -627,7 +753,7 @@ export function consumerOf(file: SourceFile, span: FunctionSpan, files: readonly
     let retries: string | undefined;
     let explicit = false;
     if (broker === 'bullmq') {
-      const a = /\battempts\s*:\s*(\d+)/.exec(all());
+      const a = diffFacts(files).attempts;
       if (a && Number(a[1]) > 1) {
         retries = `attempts: ${a[1]}`;
         explicit = true;
@@ -712,8 +838,10 @@ export const DEDUP =
 
 /** A deterministic BullMQ jobId somewhere in the diff (enqueuing twice is then a no-op). */
 export function deterministicJobId(files: readonly SourceFile[]): boolean {
-  return /\bjobId\s*:\s*(?![^,\n}]*(?:uuid|randomUUID|Date\.now|nanoid|Math\.random|cuid\(|ulid\())[^,\n}]+/.test(allCode(files));
+  return diffFacts(files).deterministicJobId;
 }
+const JOB_ID =
+  /\bjobId\s*:\s*(?![^,\n}]*(?:uuid|randomUUID|Date\.now|nanoid|Math\.random|cuid\(|ulid\())[^,\n}]+/;
 
 // ------------------------------------------------------------------ whole-file JS statements
 
