@@ -56,7 +56,8 @@ export function testFrameworkOf(c: Candidate): TestFramework {
 
 /** Wrap code in a fenced block. */
 export function fenced(lang: string, code: string): string {
-  return '```' + lang + '\n' + code.replace(/\s+$/, '') + '\n```';
+  // trimEnd removes exactly what /\s+$/ did, without its quadratic backtracking on inner whitespace runs.
+  return '```' + lang + '\n' + code.trimEnd() + '\n```';
 }
 
 // ---------------------------------------------------------------- identifiers
@@ -223,6 +224,60 @@ function splitParams(raw: string): string[] {
   return out.map((p) => p.trim()).filter(Boolean);
 }
 
+/** Whether a JS file uses CommonJS, once per file (keyed by its lines array). */
+const commonjsCache = new WeakMap<readonly string[], boolean>();
+function usesCommonJs(text: readonly string[]): boolean {
+  let v = commonjsCache.get(text);
+  if (v === undefined) {
+    v = text.some((l) => /\bmodule\.exports\b|\brequire\(/.test(l));
+    commonjsCache.set(text, v);
+  }
+  return v;
+}
+
+/**
+ * The definition patterns, one per language, written for any name: the text searched is `name + "\0" + line`
+ * and the pattern refers to the name through the back-reference `\1`, so one compiled expression serves every
+ * function (compiling a pattern per name cost ~0.1 ms each). The lazy `[^]*?` tries each position of the line in
+ * order, as a plain search would, and `(?<=\0)` stands for the start of the line. Groups are the per-name
+ * pattern's groups shifted by one.
+ */
+const SIGNATURE_ANY: Record<Family, RegExp> = {
+  js: /^([\w$]+)\0[^]*?(?:(async)\s+)?(?:function\s*\*?\s*\1\s*(?:<[^>]*>)?\(|\1\s*[=:]\s*(?:(async)\s+)?(?:function\s*)?\(|(?<=\0)\s*(?:public |private |protected |static )*(async\s+)?\1\s*\()([^)]*)/,
+  python: /^([\w$]+)\0[^]*?(async\s+)?def\s+\1\s*\(([^)]*)/,
+  go: /^([\w$]+)\0[^]*?func\s*(?:\(\s*\w+\s+\*?(\w+)\s*\))?\s*\1\s*\(([^)]*)/,
+  ruby: /^([\w$]+)\0[^]*?def\s+(?:self\.)?\1[!?]?\s*(?:\(([^)]*)\)|\s+([^\n#]*))?/,
+  sql: /$^/,
+};
+
+/** The per-name pattern, for names that are not plain identifiers (their characters act as regex syntax). */
+function signaturePattern(fam: Family, name: string): RegExp {
+  const esc = name.replace(/[$]/g, '\\$');
+  switch (fam) {
+    case 'js':
+      return new RegExp(`(?:(async)\\s+)?(?:function\\s*\\*?\\s*${esc}\\s*(?:<[^>]*>)?\\(|${esc}\\s*[=:]\\s*(?:(async)\\s+)?(?:function\\s*)?\\(|^\\s*(?:public |private |protected |static )*(async\\s+)?${esc}\\s*\\()([^)]*)`);
+    case 'python':
+      return new RegExp(`(async\\s+)?def\\s+${esc}\\s*\\(([^)]*)`);
+    case 'go':
+      return new RegExp(`func\\s*(?:\\(\\s*\\w+\\s+\\*?(\\w+)\\s*\\))?\\s*${esc}\\s*\\(([^)]*)`);
+    case 'ruby':
+      return new RegExp(`def\\s+(?:self\\.)?${esc}[!?]?\\s*(?:\\(([^)]*)\\)|\\s+([^\\n#]*))?`);
+    default:
+      return /$^/;
+  }
+}
+
+/** Matches the definition of `name` on `line`; groups numbered as in the per-name pattern. */
+function matchDefinition(fam: Family, name: string, line: string, fallback: () => RegExp): Array<string | undefined> | undefined {
+  if (/^[\w$]+$/.test(name) && !line.includes('\0')) {
+    // A plain identifier appears literally in every match: a substring test skips most lines.
+    if (!line.includes(name)) return undefined;
+    const m = SIGNATURE_ANY[fam].exec(name + '\0' + line);
+    return m ? [m[0], ...m.slice(2)] : undefined;
+  }
+  return fallback().exec(line) ?? undefined;
+}
+
 /** Find the enclosing function's parameters in the file text, per language. */
 export function signatureOf(c: Candidate, fileText?: string[]): Signature {
   const fam = familyOf(c.language);
@@ -232,27 +287,20 @@ export function signatureOf(c: Candidate, fileText?: string[]): Signature {
   const name = parts[parts.length - 1] ?? '';
   if (parts.length > 1) sig.owner = parts[parts.length - 2];
   const text = fileText ?? [];
-  if (fam === 'js') sig.commonjs = text.some((l) => /\bmodule\.exports\b|\brequire\(/.test(l));
+  if (fam === 'js') sig.commonjs = usesCommonJs(text);
   const evidenceAwaits = c.evidence.some((e) => /\bawait\b/.test(e.text));
   if (!name || text.length === 0) {
     sig.async = evidenceAwaits;
     return sig;
   }
-  const esc = name.replace(/[$]/g, '\\$');
-  const patterns: Record<Family, RegExp> = {
-    js: new RegExp(`(?:(async)\\s+)?(?:function\\s*\\*?\\s*${esc}\\s*(?:<[^>]*>)?\\(|${esc}\\s*[=:]\\s*(?:(async)\\s+)?(?:function\\s*)?\\(|^\\s*(?:public |private |protected |static )*(async\\s+)?${esc}\\s*\\()([^)]*)`),
-    python: new RegExp(`(async\\s+)?def\\s+${esc}\\s*\\(([^)]*)`),
-    go: new RegExp(`func\\s*(?:\\(\\s*\\w+\\s+\\*?(\\w+)\\s*\\))?\\s*${esc}\\s*\\(([^)]*)`),
-    ruby: new RegExp(`def\\s+(?:self\\.)?${esc}[!?]?\\s*(?:\\(([^)]*)\\)|\\s+([^\\n#]*))?`),
-    sql: /$^/,
-  };
-  // Search backwards from the candidate's line first, then the whole file.
-  const order: number[] = [];
-  for (let i = Math.min(c.line, text.length) - 1; i >= 0; i--) order.push(i);
-  for (let i = Math.min(c.line, text.length); i < text.length; i++) order.push(i);
-  for (const i of order) {
+  let pattern: RegExp | undefined;
+  const fallback = () => (pattern ??= signaturePattern(fam, name));
+  // Search backwards from the candidate's line first, then forwards through the rest of the file.
+  const from = Math.min(c.line, text.length);
+  for (let k = 0; k < text.length; k++) {
+    const i = k < from ? from - 1 - k : k;
     const line = text[i] ?? '';
-    const m = patterns[fam].exec(line);
+    const m = matchDefinition(fam, name, line, fallback);
     if (!m) continue;
     let raw = '';
     sig.found = true;
