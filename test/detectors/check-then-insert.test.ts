@@ -21,8 +21,125 @@ const prismaSchemaUnique = {
 }`,
 };
 
+// Recency / dedup windows: "a row for this key in the last N minutes" is an existence check (toctou), not a range.
+const receiptBug = `import { db } from '../db';
+import { mailer } from '../mailer';
+
+export async function sendReceipt(orderId: string, email: string) {
+  const key = \`receipt-\${orderId}-\${Date.now()}\`;
+  const sent = await db.query(
+    "SELECT 1 FROM receipt_emails WHERE order_id = $1 AND sent_at > NOW() - INTERVAL '10 minutes'",
+    [orderId],
+  );
+  if (sent.rowCount > 0) return 'already sent';
+  await mailer.send({ to: email, template: 'receipt' }, { idempotencyKey: key });
+  await db.query('INSERT INTO receipt_emails (order_id, sent_at) VALUES ($1, NOW())', [orderId]);
+  return 'sent';
+}`;
+
+const receiptFixed = `import { db } from '../db';
+import { mailer } from '../mailer';
+
+export async function sendReceipt(orderId: string, email: string) {
+  const key = \`receipt-\${orderId}\`;
+  const claimed = await db.query(
+    'INSERT INTO receipt_emails (order_id, idempotency_key, sent_at) VALUES ($1, $2, NOW()) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id',
+    [orderId, key],
+  );
+  if (claimed.rowCount === 0) return 'already sent';
+  await mailer.send({ to: email, template: 'receipt' }, { idempotencyKey: key });
+  return 'sent';
+}`;
+
+const prismaDonationBug = `import { prisma } from '../db';
+
+export async function donate(donorId: string, campaignId: string, amount: number) {
+  const since = new Date(Date.now() - 2 * 60 * 1000);
+  const recent = await prisma.donation.findFirst({
+    where: { donorId, campaignId, createdAt: { gt: since } },
+  });
+  if (recent) return recent;
+  return prisma.donation.create({ data: { donorId, campaignId, amount } });
+}`;
+
+const djangoTipBug = `from datetime import timedelta
+
+from django.utils import timezone
+
+from .models import Tip
+
+
+def leave_tip(user, post, amount):
+    if Tip.objects.filter(user=user, post=post, created_at__gte=timezone.now() - timedelta(minutes=1)).exists():
+        return None
+    return Tip.objects.create(user=user, post=post, amount=amount)
+`;
+
 runTable(detector, {
   valid: [
+    {
+      name: 'recency window, fixed twin (ts raw SQL): insert-first ON CONFLICT on a deterministic key',
+      path: 'src/orders/receipt.ts',
+      code: receiptFixed,
+    },
+    {
+      name: 'recency window, fixed twin (prisma): unique key and P2002 mapped to the existing row',
+      path: 'src/donations/donate.ts',
+      code: `import { Prisma } from '@prisma/client';
+import { prisma } from '../db';
+
+export async function donate(donorId: string, campaignId: string, amount: number, requestId: string) {
+  try {
+    return await prisma.donation.create({ data: { donorId, campaignId, amount, requestId } });
+  } catch (err) {
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return prisma.donation.findFirst({ where: { requestId } });
+    throw err;
+  }
+}`,
+    },
+    {
+      name: 'recency window, fixed twin (django): the window check stays but a UniqueConstraint on the key decides',
+      path: 'tips/services.py',
+      extra: [
+        {
+          path: 'tips/models.py',
+          code: `from django.db import models
+
+
+class Tip(models.Model):
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE)
+    post = models.ForeignKey("posts.Post", on_delete=models.CASCADE)
+    amount = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="one_tip_per_post")]
+`,
+        },
+      ],
+      code: djangoTipBug,
+    },
+    {
+      name: 'ordinary code: a recent-activity listing without an insert',
+      path: 'src/feed/recent.ts',
+      code: `import { prisma } from '../db';
+export async function recentDonations(campaignId: string) {
+  const since = new Date(Date.now() - 60 * 60 * 1000);
+  const rows = await prisma.donation.findMany({ where: { campaignId, createdAt: { gte: since } } });
+  if (rows.length === 0) return [];
+  return rows;
+}`,
+    },
+    {
+      name: 'overlap with two bounds from parameters is not a recency window (phantom_read, not this detector)',
+      path: 'src/rooms/book.ts',
+      code: `import { prisma } from '../db';
+export async function book(roomId: string, startsAt: Date, endsAt: Date) {
+  const clash = await prisma.roomBooking.findFirst({ where: { roomId, startsAt: { lt: endsAt }, endsAt: { gt: startsAt } } });
+  if (clash) throw new Error('room taken');
+  return prisma.roomBooking.create({ data: { roomId, startsAt, endsAt } });
+}`,
+    },
     {
       name: 'prisma: unique constraint on the checked key',
       path: 'src/billing/subscribe.ts',
@@ -296,6 +413,36 @@ module.exports = { hold };`,
     },
   ],
   invalid: [
+    {
+      name: 'recency window (ts raw SQL): SELECT ... sent_at > NOW() - INTERVAL, then an email, then INSERT',
+      path: 'src/orders/receipt.ts',
+      code: receiptBug,
+      errors: [{ mode: 'toctou', line: 7 }],
+    },
+    {
+      name: 'recency window (prisma): createdAt: { gt: since } with since from Date.now(), then create',
+      path: 'src/donations/donate.ts',
+      code: prismaDonationBug,
+      errors: [{ mode: 'toctou', line: 5 }],
+    },
+    {
+      name: 'recency window (django): created_at__gte=timezone.now() - timedelta(...), exists(), then create',
+      path: 'tips/services.py',
+      code: djangoTipBug,
+      errors: [{ mode: 'toctou', line: 9 }],
+    },
+    {
+      name: 'recency window (rails): where(created_at: 5.minutes.ago..).exists? then create!',
+      path: 'app/services/place_bid.rb',
+      code: `class PlaceBid
+  def call(user, lot, amount)
+    return :duplicate if Bid.where(user_id: user.id, lot_id: lot.id, created_at: 5.minutes.ago..).exists?
+
+    Bid.create!(user_id: user.id, lot_id: lot.id, amount: amount)
+  end
+end`,
+      errors: [{ mode: 'toctou', line: 3 }],
+    },
     {
       name: 'prisma: findFirst then create, plain index only',
       path: 'src/billing/subscribe.ts',

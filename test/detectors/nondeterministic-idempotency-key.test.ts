@@ -4,6 +4,32 @@ import { runTable } from './tester.js';
 runTable(detector, {
   valid: [
     {
+      name: 'key folded into a check-then-insert finding of the same function (one hazard, one finding)',
+      path: 'src/api/subscribe.ts',
+      code: `import { db } from '../db';
+import { stripe } from '../stripe';
+export async function subscribe(userId: string, planId: string, amount: number) {
+  const idempotencyKey = \`\${userId}-\${planId}-\${Date.now()}\`;
+  const recent = await db.query(
+    "SELECT id FROM subscriptions WHERE user_id = $1 AND plan_id = $2 AND created_at > NOW() - INTERVAL '5 minutes'",
+    [userId, planId],
+  );
+  if (recent.rows.length > 0) return { status: 'duplicate' };
+  const sub = await stripe.subscriptions.create({ customer: userId, items: [{ price: planId }] }, { idempotencyKey });
+  await db.query('INSERT INTO subscriptions (user_id, plan_id, stripe_id, created_at) VALUES ($1, $2, $3, NOW())', [userId, planId, sub.id]);
+  return { status: 'created' };
+}`,
+    },
+    {
+      name: 'shorthand { idempotencyKey } with a key from the client request id',
+      path: 'src/api/pay.ts',
+      code: `import { stripe } from '../stripe';
+export async function pay(userId: string, amount: number, requestId: string) {
+  const idempotencyKey = \`\${userId}:\${requestId}\`;
+  return stripe.paymentIntents.create({ amount, customer: userId }, { idempotencyKey });
+}`,
+    },
+    {
       name: 'stripe: key from the order id',
       path: 'src/payments/charge.ts',
       code: `import { stripe } from './stripe';
@@ -59,6 +85,33 @@ export async function audit(userId: string) {
     },
   ],
   invalid: [
+    {
+      name: 'shorthand { idempotencyKey } from a local built with Date.now(): the finding spans the key and the call',
+      path: 'src/api/pay.ts',
+      code: `import { stripe } from '../stripe';
+export async function pay(userId: string, amount: number) {
+  const idempotencyKey = \`\${userId}-\${Date.now()}\`;
+
+  return stripe.paymentIntents.create({ amount, customer: userId }, { idempotencyKey });
+}`,
+      errors: [{ mode: 'toctou', line: 5 }],
+    },
+    {
+      name: 'python: local idempotency_key = str(uuid.uuid4()) passed as a keyword',
+      path: 'billing/refund.py',
+      code: `import uuid
+import stripe
+
+
+def refund(payment):
+    idempotency_key = str(uuid.uuid4())
+    return stripe.Refund.create(
+        payment_intent=payment.intent_id,
+        idempotency_key=idempotency_key,
+    )
+`,
+      errors: [{ mode: 'toctou', line: 7 }],
+    },
     {
       name: 'stripe: key built from Date.now()',
       path: 'src/payments/charge.ts',

@@ -27,6 +27,68 @@ func (s *Store) Book(ctx context.Context, roomID int64, from, to time.Time) erro
 runTable(detector, {
   valid: [
     {
+      name: 'recency window (raw SQL): created_at > NOW() - INTERVAL is a dedup check, toctou not phantom',
+      path: 'src/api/charge.ts',
+      code: `import { db } from '../db';
+import { stripe } from '../stripe';
+export async function charge(userId: string, planId: string, amount: number) {
+  const recent = await db.query(
+    "SELECT id FROM payments WHERE user_id = $1 AND plan_id = $2 AND created_at > NOW() - INTERVAL '5 minutes'",
+    [userId, planId],
+  );
+  if (recent.rows.length > 0) return { status: 'duplicate' };
+  const intent = await stripe.paymentIntents.create({ amount, customer: userId });
+  await db.query('INSERT INTO payments (user_id, plan_id, intent_id, created_at) VALUES ($1, $2, $3, NOW())', [userId, planId, intent.id]);
+  return { status: 'charged' };
+}`,
+    },
+    {
+      name: 'recency window (prisma): createdAt: { gte: since } with since computed from Date.now()',
+      path: 'src/donations/donate.ts',
+      code: `import { prisma } from '../db';
+export async function donate(donorId: string, campaignId: string, amount: number) {
+  const since = new Date(Date.now() - 2 * 60 * 1000);
+  const recent = await prisma.donation.findFirst({ where: { donorId, campaignId, createdAt: { gte: since } } });
+  if (recent) return recent;
+  return prisma.donation.create({ data: { donorId, campaignId, amount } });
+}`,
+    },
+    {
+      name: 'recency window (django): created_at__gte=timezone.now() - timedelta(minutes=1)',
+      path: 'tips/services.py',
+      code: `from datetime import timedelta
+
+from django.utils import timezone
+
+from .models import Tip
+
+
+def leave_tip(user, post, amount):
+    if Tip.objects.filter(user=user, post=post, created_at__gte=timezone.now() - timedelta(minutes=1)).exists():
+        return None
+    return Tip.objects.create(user=user, post=post, amount=amount)
+`,
+    },
+    {
+      name: 'recency window (go): created_at > $2 with time.Now().Add(-10 * time.Minute) as the argument',
+      path: 'internal/alerts/notify.go',
+      code: `package alerts
+
+func (s *Store) Notify(ctx context.Context, deviceID string) error {
+	var exists bool
+	if err := s.db.QueryRowContext(ctx,
+		\`SELECT EXISTS (SELECT 1 FROM alert_notifications WHERE device_id = $1 AND created_at > $2)\`,
+		deviceID, time.Now().Add(-10*time.Minute)).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return nil
+	}
+	_, err := s.db.ExecContext(ctx, \`INSERT INTO alert_notifications (device_id, created_at) VALUES ($1, now())\`, deviceID)
+	return err
+}`,
+    },
+    {
       name: 'go: exclusion constraint in the migration',
       path: 'internal/rooms/book.go',
       extra: [

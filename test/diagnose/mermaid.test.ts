@@ -28,8 +28,9 @@ describe('sequenceDiagram', () => {
     expect(lines[2]).toBe('  participant B as request B');
     expect(lines[3]).toMatch(/^ {2}participant R as charges \((database|external API)\)$/);
     expect(lines.length).toBe(4 + f.interleaving.length);
-    expect(d).toContain('A->>R: T0 line 6:');
-    expect(d).toContain('B->>R: T1 line 6:');
+    // The fixture is check-then-insert's report on examples/duplicate-charge.diff: the SELECT is on line 9.
+    expect(d).toContain('A->>R: T0 line 9:');
+    expect(d).toContain('B->>R: T1 line 9:');
     expect(lines[lines.length - 1]).toMatch(/Note over A,R: Result:/);
   });
 
