@@ -58,6 +58,8 @@ interface LoadResult {
   p50: number;
   p99: number;
   max: number;
+  /** p99 of how late the load process itself sent a request (its own CPU starvation), ms. */
+  sendLagP99?: number;
   statuses: Record<string, number>;
 }
 
@@ -137,7 +139,9 @@ async function runPacedLoad(cfg: LoadConfig): Promise<LoadResult> {
   const drained = new Promise<void>((r) => { allSent = r; });
   let sent = 0;
 
+  const lags: number[] = [];
   const send = (due: number) => {
+    lags.push(performance.now() - due);
     const { body, headers } = next();
     inFlight++;
     const done = () => {
@@ -179,10 +183,11 @@ async function runPacedLoad(cfg: LoadConfig): Promise<LoadResult> {
   const seconds = (performance.now() - start) / 1000;
   agent.destroy();
   latencies.sort((a, b) => a - b);
+  lags.sort((a, b) => a - b);
   const non2xx = Object.entries(statuses).filter(([st]) => !st.startsWith('2')).reduce((n, [, c]) => n + c, 0);
   return {
     loader: 'paced', requests: total, non2xx, errors, timeouts, seconds,
-    p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies.at(-1) ?? NaN, statuses,
+    p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies.at(-1) ?? NaN, sendLagP99: percentile(lags, 0.99), statuses,
   };
 }
 
@@ -284,7 +289,14 @@ function runLoadProcess(cfg: LoadConfig): Promise<LoadResult> {
   });
 }
 
+/** Throws with the tail of the app's output if it is no longer running. */
+function assertRunning(app: AppProcess, during: string): void {
+  if (app.proc.exitCode === null && app.proc.signalCode === null) return;
+  throw new Error(`the app exited (${app.proc.exitCode ?? app.proc.signalCode}) during ${during}:\n${app.output().trim().slice(-3000)}`);
+}
+
 async function metric(app: AppProcess, name: string): Promise<number> {
+  assertRunning(app, 'the run');
   const text = await (await fetch(`${app.url}/metrics`)).text();
   let sum = 0;
   for (const line of text.split('\n')) {
@@ -295,7 +307,7 @@ async function metric(app: AppProcess, name: string): Promise<number> {
 
 async function databaseUrl(kind: string, label: string, dirs: string[], pgServer: () => Promise<ThrowawayPostgres>): Promise<string> {
   if (kind === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'concdbg-bench-'));
+    const dir = mkdtempSync(join(tmpdir(), 'concdbg-bench-webhooks-'));
     dirs.push(dir);
     return `sqlite:${join(dir, `${label}.sqlite`)}`;
   }
@@ -394,7 +406,8 @@ function printTables(lat: LatencyRow[], jobs: JobsRow[], loadBefore: number): vo
   }
   out.push('', `Load: ${lat[0]?.loader === 'paced' ? 'open loop, one request every 1/rate s on keep-alive connections, each timed from when it was due to the end of its answer' : lat[0]?.loader ?? ''} (a second process). ` +
     'The review worker runs in the app process (default concurrency) while the deliveries arrive; the fake GitHub, the load process, the app and PostgreSQL share this machine\'s ' + `${availableParallelism()} CPUs ` +
-    `(1-minute load average ${loadBefore.toFixed(1)} when the bench started, ${loadavg()[0]!.toFixed(1)} at the end: other work on the machine shows up in the tail).`);
+    `(1-minute load average ${loadBefore.toFixed(1)} when the bench started, ${loadavg()[0]!.toFixed(1)} at the end: other work on the machine shows up in the tail).` +
+    (lat.some((r) => r.sendLagP99 !== undefined) ? ` p99 of how late the load process itself sent a request: ${lat.map((r) => `${r.database} ${ms(r.sendLagP99 ?? NaN)} ms`).join(', ')}.` : ''));
   if (jobs.length) {
     out.push('', '### Pipeline throughput (pull_request.opened with examples/duplicate-charge.diff, local fake GitHub)', '');
     out.push('| database | jobs | jobs at a time | wall time (s) | jobs/s | GitHub writes per job | median job time (s) | conclusions |');
