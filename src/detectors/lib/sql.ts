@@ -33,44 +33,62 @@ export interface Masked {
   bare: string;
 }
 
+function blanked(s: string): string {
+  return s.indexOf('\n') < 0 ? ' '.repeat(s.length) : s.replace(/[^\n]/g, ' ');
+}
+
 /** Blanks comments (and, in `bare`, string contents) without moving any offset. */
 export function maskCode(text: string, lang: Language): Masked {
   const fam = familyOf(lang);
-  const code = text.split('');
-  const bare = text.split('');
   const hashComments = fam === 'python' || fam === 'ruby';
   const slashComments = fam === 'js' || fam === 'go' || fam === 'sql' || fam === 'other';
   const n = text.length;
-  let i = 0;
-  const blank = (arr: string[], from: number, to: number) => {
-    for (let k = from; k < to; k++) if (arr[k] !== '\n') arr[k] = ' ';
+  // Both outputs are built from ranges: verbatim text up to a comment or string, then its blanked form.
+  const code: string[] = [];
+  const bare: string[] = [];
+  let codeFrom = 0;
+  let bareFrom = 0;
+  const blankBoth = (from: number, to: number) => {
+    const b = blanked(text.slice(from, to));
+    code.push(text.slice(codeFrom, from), b);
+    bare.push(text.slice(bareFrom, from), b);
+    codeFrom = bareFrom = to;
   };
+  let i = 0;
   while (i < n) {
+    const cc = text.charCodeAt(i);
+    // Only # - / " ' ` can open a comment or a string.
+    if (cc !== 35 && cc !== 45 && cc !== 47 && cc !== 34 && cc !== 39 && cc !== 96) {
+      i++;
+      continue;
+    }
     const c = text[i]!;
     if ((hashComments && c === '#') || (fam === 'sql' && c === '-' && text[i + 1] === '-') || (slashComments && c === '/' && text[i + 1] === '/')) {
       let j = text.indexOf('\n', i);
       if (j < 0) j = n;
-      blank(code, i, j);
-      blank(bare, i, j);
+      blankBoth(i, j);
       i = j;
       continue;
     }
     if (slashComments && c === '/' && text[i + 1] === '*') {
       let j = text.indexOf('*/', i + 2);
       j = j < 0 ? n : j + 2;
-      blank(code, i, j);
-      blank(bare, i, j);
+      blankBoth(i, j);
       i = j;
       continue;
     }
     if (c === '"' || c === "'" || c === '`') {
       const end = stringEnd(text, i, fam);
-      blank(bare, i + 1, Math.max(i + 1, end - 1));
+      const to = Math.max(i + 1, end - 1);
+      bare.push(text.slice(bareFrom, i + 1), blanked(text.slice(i + 1, to)));
+      bareFrom = to;
       i = end;
       continue;
     }
     i++;
   }
+  code.push(text.slice(codeFrom));
+  bare.push(text.slice(bareFrom));
   return { code: code.join(''), bare: bare.join('') };
 }
 
@@ -168,8 +186,17 @@ const KEYWORDS = new Set([
   'until', 'elsif', 'begin', 'rescue', 'ensure', 'export', 'default', 'type', 'interface', 'struct', 'range',
 ]);
 
-const IDENT_START = /[A-Za-z_$@]/;
-const IDENT_CHAR = /[\w$]/;
+/** `/[A-Za-z_$@]/` on the character at `i` (false past the end), without a regex call per character. */
+function identStartAt(code: string, i: number): boolean {
+  const c = code.charCodeAt(i);
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36 || c === 64;
+}
+
+/** `/[\w$]/` on the character at `i` (false past the end). */
+function identCharAt(code: string, i: number): boolean {
+  const c = code.charCodeAt(i);
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36;
+}
 
 /**
  * Member/call chains in `code` (comments already masked): every maximal `a.b(c).d[e].f` starting at an identifier
@@ -193,7 +220,7 @@ export function findChains(code: string, lang: Language): Chain[] {
       i = stringEnd(code, i, fam);
       continue;
     }
-    if (!IDENT_START.test(c) || (i > 0 && (IDENT_CHAR.test(code[i - 1]!) || code[i - 1] === '.' || code[i - 1] === ':' && code[i - 2] === ':'))) {
+    if (!identStartAt(code, i) || (i > 0 && (identCharAt(code, i - 1) || code[i - 1] === '.' || code[i - 1] === ':' && code[i - 2] === ':'))) {
       i++;
       continue;
     }
@@ -201,7 +228,7 @@ export function findChains(code: string, lang: Language): Chain[] {
     if (chain && !KEYWORDS.has(chain.segments[0]!.name) && !(fam === 'go' && chain.segments[0]!.name === 'select')) out.push(chain);
     // Continue just after the first identifier so nested chains in arguments are found.
     let j = i + 1;
-    while (j < n && IDENT_CHAR.test(code[j]!)) j++;
+    while (j < n && identCharAt(code, j)) j++;
     i = j;
   }
   return out;
@@ -211,7 +238,7 @@ function readIdent(code: string, i: number, ruby: boolean): number {
   let j = i;
   if (code[j] === '@') j++;
   if (code[j] === '@') j++;
-  while (j < code.length && IDENT_CHAR.test(code[j]!)) j++;
+  while (j < code.length && identCharAt(code, j)) j++;
   if (ruby && (code[j] === '?' || code[j] === '!') && code[j + 1] !== '=') j++;
   return j;
 }
@@ -259,7 +286,7 @@ function parseChain(code: string, start: number, fam: Family, ruby: boolean): Ch
     }
     let s = dot;
     while (s < code.length && (code[s] === ' ' || code[s] === '\n' || code[s] === '\t')) s++;
-    if (!IDENT_START.test(code[s] ?? '')) break;
+    if (!identStartAt(code, s)) break;
     const e = readIdent(code, s, ruby);
     segments.push({ name: code.slice(s, e), at: s });
     j = e;
@@ -330,17 +357,24 @@ export function looksLikeSql(s: string): boolean {
   return /\b(from|into|set|values|exists|where)\b/i.test(s) || /^\s*select\s+\S/i.test(s);
 }
 
+/** A table name, optionally schema-qualified and quoted; group 1 is the table. */
+const SQL_IDENT = String.raw`["\`\[]?(?:\w+["\`\]]?\.["\`\[]?)?(\w+)["\`\]]?`;
+const SQL_INTO_TABLE = new RegExp(String.raw`\binto\s+${SQL_IDENT}`, 'i');
+const SQL_UPDATE_HEAD_TABLE = new RegExp(String.raw`^\s*(?:with\b.*?\)\s*)?update\s+(?:only\s+)?${SQL_IDENT}`, 'i');
+const SQL_UPDATE_TABLE = new RegExp(String.raw`\bupdate\s+${SQL_IDENT}`, 'i');
+const SQL_FROM_TABLE = new RegExp(String.raw`\bfrom\s+${SQL_IDENT}`, 'i');
+const SQL_INTO_COLUMNS = new RegExp(String.raw`\binto\s+${SQL_IDENT}\s*\(([^)]*)\)`, 'i');
+
 export function classifySql(sql: string): SqlInfo {
   // Statements are short; a bound keeps the lazy patterns below linear in practice.
   const s = sql.slice(0, 4000).replace(/\s+/g, ' ');
   const head = /^\s*\(?\s*(?:with\b[\s\S]*?\)\s*)?(select|insert|update|delete|upsert|replace|merge)\b/i.exec(s)?.[1]?.toLowerCase();
   let kind: SqlKind = head === 'select' ? 'select' : head === 'insert' || head === 'replace' || head === 'upsert' ? 'insert' : head === 'update' ? 'update' : head === 'delete' ? 'delete' : 'other';
   if (kind === 'other' && /^\s*with\b/i.test(s)) kind = /\binsert\s+into\b/i.test(s) ? 'insert' : /\bupdate\s+\w/i.test(s) ? 'update' : 'select';
-  const ident = String.raw`["\`\[]?(?:\w+["\`\]]?\.["\`\[]?)?(\w+)["\`\]]?`;
   let table: string | undefined;
-  if (kind === 'insert') table = new RegExp(String.raw`\binto\s+${ident}`, 'i').exec(s)?.[1];
-  else if (kind === 'update') table = new RegExp(String.raw`^\s*(?:with\b.*?\)\s*)?update\s+(?:only\s+)?${ident}`, 'i').exec(s)?.[1] ?? new RegExp(String.raw`\bupdate\s+${ident}`, 'i').exec(s)?.[1];
-  else table = new RegExp(String.raw`\bfrom\s+${ident}`, 'i').exec(s)?.[1];
+  if (kind === 'insert') table = SQL_INTO_TABLE.exec(s)?.[1];
+  else if (kind === 'update') table = SQL_UPDATE_HEAD_TABLE.exec(s)?.[1] ?? SQL_UPDATE_TABLE.exec(s)?.[1];
+  else table = SQL_FROM_TABLE.exec(s)?.[1];
   const whereText = /\bwhere\b(.*)$/i.exec(s)?.[1] ?? '';
   const whereColumns = uniq(
     [...whereText.matchAll(/(?:\b\w+\.)?\b([a-z_]\w*)\s*(?:=|<>|!=|<=|>=|<|>|\bin\b|\bbetween\b|&&|\bis\b|@>|<@)/gi)]
@@ -351,7 +385,7 @@ export function classifySql(sql: string): SqlInfo {
   );
   let writeColumns: string[] = [];
   if (kind === 'insert') {
-    const list = new RegExp(String.raw`\binto\s+${ident}\s*\(([^)]*)\)`, 'i').exec(s)?.[2];
+    const list = SQL_INTO_COLUMNS.exec(s)?.[2];
     if (list) writeColumns = list.split(',').map((c) => c.trim().replace(/["`[\]]/g, '').toLowerCase()).filter(Boolean);
   } else if (kind === 'update') {
     const set = /\bset\b(.*?)(?:\bwhere\b|\breturning\b|\bfrom\b|$)/i.exec(s)?.[1] ?? '';
@@ -442,13 +476,27 @@ export function argValue(args: string, key: string, fam: Family): string | undef
     const close = matchBracket(text, open, fam === 'go' ? 'go' : 'js');
     body = text.slice(open + 1, close < 0 ? text.length : close);
   }
+  const { re, shorthand } = argValuePatterns(key, fam);
   for (const part of topLevelSplit(body, fam)) {
-    const re = fam === 'python' ? new RegExp(String.raw`^\s*${key}\s*=(?!=)`) : fam === 'ruby' ? new RegExp(String.raw`^\s*:?${key}(?::\s|\s*=>)`) : new RegExp(String.raw`^\s*['"]?${key}['"]?\s*:`);
     const m = re.exec(part);
     if (m) return part.slice(m[0].length).trim();
-    if ((fam === 'js') && new RegExp(String.raw`^\s*${key}\s*$`).test(part)) return key;
+    if ((fam === 'js') && shorthand.test(part)) return key;
   }
   return undefined;
+}
+
+/** argValue's patterns per (key, family), compiled once: the keys are a handful of constants. */
+const argValueCache = new Map<string, { re: RegExp; shorthand: RegExp }>();
+function argValuePatterns(key: string, fam: Family): { re: RegExp; shorthand: RegExp } {
+  const k = `${fam}\0${key}`;
+  let p = argValueCache.get(k);
+  if (!p) {
+    const re = fam === 'python' ? new RegExp(String.raw`^\s*${key}\s*=(?!=)`) : fam === 'ruby' ? new RegExp(String.raw`^\s*:?${key}(?::\s|\s*=>)`) : new RegExp(String.raw`^\s*['"]?${key}['"]?\s*:`);
+    p = { re, shorthand: new RegExp(String.raw`^\s*${key}\s*$`) };
+    if (argValueCache.size > 1000) argValueCache.clear();
+    argValueCache.set(k, p);
+  }
+  return p;
 }
 
 /** Splits on commas at bracket depth 0 (strings respected). */
