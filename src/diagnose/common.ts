@@ -62,16 +62,28 @@ export function fenced(lang: string, code: string): string {
 
 // ---------------------------------------------------------------- identifiers
 
-export function camel(s: string): string {
-  return s.replace(/[_-]+([a-zA-Z0-9])/g, (_, ch: string) => ch.toUpperCase());
+/** Memoises a string → string function (the diagnosis converts the same few identifiers many times). */
+function memo(fn: (s: string) => string): (s: string) => string {
+  const cache = new Map<string, string>();
+  return (s: string) => {
+    let v = cache.get(s);
+    if (v === undefined) {
+      v = fn(s);
+      if (cache.size > 10_000) cache.clear();
+      cache.set(s, v);
+    }
+    return v;
+  };
 }
 
-export function snake(s: string): string {
-  return s
+export const camel = memo((s: string): string => s.replace(/[_-]+([a-zA-Z0-9])/g, (_, ch: string) => ch.toUpperCase()));
+
+export const snake = memo((s: string): string =>
+  s
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/[-\s]+/g, '_')
-    .toLowerCase();
-}
+    .toLowerCase(),
+);
 
 export function pascal(s: string): string {
   const c = camel(s);

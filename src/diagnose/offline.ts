@@ -33,6 +33,8 @@ export interface OfflineOptions {
 
 /** Never let "undefined"/"null" leak from a missing value into user-facing text. */
 function scrub(s: string): string {
+  // Nothing to replace (splitting and joining back gives the same text).
+  if (!s.includes('undefined')) return s;
   // Only outside `code spans`: cited code may legitimately say undefined.
   return s
     .split(/(`[^`]*`)/)
