@@ -68,12 +68,18 @@ export default createDetector(
   (ctx) => dedupe(analyzedFunctions(ctx).flatMap((info) => checkThenInsertIn(ctx, info))),
 );
 
+const reportCache = new WeakMap<FnInfo, DetectorReport[]>();
+
 /**
  * The check-then-insert reports of one analysed function (not deduplicated across nested spans). Exported so that
  * nondeterministic-idempotency-key can stay quiet about a key this detector already folds into a finding.
  */
 export function checkThenInsertIn(ctx: DetectorContext, info: FnInfo): DetectorReport[] {
+  // Analysed functions belong to one review's files, so one answer per function serves both detectors.
+  const hit = reportCache.get(info);
+  if (hit) return hit;
   const reports: DetectorReport[] = [];
+  reportCache.set(info, reports);
   const guards = guardsOf(info);
   if (guards.serializable || guards.uniqueViolation) return reports;
   let keyUses: KeyUse[] | undefined;
@@ -217,7 +223,7 @@ const PLACEHOLDER = /^(?:\$\d+|\?|%s|%\(\w+\)s|:\w+|@\w+)/;
 export function recencyWindow(info: FnInfo, check: DbOp): RecencyWindow | undefined {
   const text = info.code.slice(check.start, Math.min(check.end, check.start + 4000));
   if (TWO_SIDED.test(text)) return undefined;
-  const comps = rangeComparisons(text);
+  const comps = rangeComparisons(text, familyOf(info.lang) === 'ruby');
   if (comps.length === 0) return undefined;
   const column = comps[0]!.column;
   if (comps.some((c) => normColumn(c.column) !== normColumn(column))) return undefined;
@@ -250,7 +256,7 @@ interface Comparison {
 }
 
 /** Range comparisons in a statement, across SQL and ORM spellings, with the compared column and the bound's offset. */
-function rangeComparisons(text: string): Comparison[] {
+function rangeComparisons(text: string, ruby: boolean): Comparison[] {
   const out = new Map<number, Comparison>();
   const add = (column: string, boundAt: number) => {
     if (!out.has(boundAt) && !/^(?:and|or|not|where|select|from|now|interval|null)$/i.test(column)) out.set(boundAt, { column, boundAt });
@@ -274,7 +280,7 @@ function rangeComparisons(text: string): Comparison[] {
   // TypeORM: `createdAt: MoreThan(x)`.
   for (const m of text.matchAll(/([\w$]+)\s*:\s*(?:MoreThan|MoreThanOrEqual|LessThan|LessThanOrEqual)\(\s*/g)) add(m[1]!, end(m));
   // ActiveRecord ranges: `created_at: 5.minutes.ago..` / `created_at: (Time.current - 1.hour)..`.
-  for (const m of text.matchAll(/(\w+):\s*(?=[^,)\n]{1,80}?\.\.)/g)) add(m[1]!, end(m));
+  if (ruby) for (const m of text.matchAll(/(\w+):\s*(?=[^,)\n]{1,80}?\.\.)/g)) add(m[1]!, end(m));
   return [...out.values()];
 }
 
