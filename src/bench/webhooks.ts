@@ -31,6 +31,7 @@ import { deliver, prFilesFromDiff, pullRequestEvent, startFakeGitHub, type FakeF
 const ROOT = resolve(import.meta.dirname, '../..');
 const require = createRequire(import.meta.url);
 const TARGET_P99_MS = 50;
+const WARMUP_SECONDS = 3;
 
 /** What the load process is told (as JSON on its command line). */
 interface LoadConfig {
@@ -237,6 +238,8 @@ async function runAutocannonLoad(cfg: LoadConfig): Promise<LoadResult> {
 
 interface LatencyRow extends LoadResult {
   database: string;
+  /** p99 of the warm-up run on the freshly started process. */
+  warmupP99: number;
   rate: number;
   jobsQueued: number;
   deduplicated: number;
@@ -322,9 +325,11 @@ async function latencyRun(gh: FakeGitHub, db: string, dbUrl: string, files: Fake
   for (let n = 1; n <= prs; n++) gh.addPull({ repo, number: n, headSha: 'f'.repeat(40), files });
   const app = await startAppProcess({ githubHost: gh.host, databaseUrl: dbUrl, env: process.env.CONCDBG_BENCH_WORKER === '0' ? { CONCDBG_WORKER: '0' } : {} });
   try {
-    // Warm-up outside the measurement: the first deliveries pay for JIT compilation and connections.
-    const warm = gh.addPull({ repo: 'bench/warmup', number: 1, headSha: 'e'.repeat(40), files });
-    for (let i = 0; i < 50; i++) await deliver(app.url, { secret: app.secret, event: 'pull_request', payload: pullRequestEvent({ ...warm, headSha: createHash('sha1').update(`${db}${i}`).digest('hex') }, 'synchronize', 9_000 + i) });
+    // Warm-up outside the measurement, at the same pace on other PRs: a cold process pays for JIT
+    // compilation and for opening its database connections (the PostgreSQL pool) under load.
+    const warmRepo = `bench/warmup-${db}`;
+    for (let n = 1; n <= prs; n++) gh.addPull({ repo: warmRepo, number: n, headSha: 'e'.repeat(40), files });
+    const warm = await runLoadProcess({ loader: o.loader, url: app.url, secret: app.secret, rate: o.rate, seconds: WARMUP_SECONDS, connections: 10, repo: warmRepo, prs, installationBase: 30_000, shaEvery: 3 });
     const queued0 = await metric(app, 'concdbg_jobs_queued_total');
     const dedup0 = await metric(app, 'concdbg_webhooks_deduplicated_total');
     progress(`webhooks [${db}]: ${o.rate} signed deliveries/s for ${o.seconds} s over ${prs} PRs … `);
@@ -332,7 +337,7 @@ async function latencyRun(gh: FakeGitHub, db: string, dbUrl: string, files: Fake
     const jobsQueued = (await metric(app, 'concdbg_jobs_queued_total')) - queued0;
     const deduplicated = (await metric(app, 'concdbg_webhooks_deduplicated_total')) - dedup0;
     progress(`p99 ${r.p99.toFixed(1)} ms\n`);
-    return { ...r, database: db, rate: o.rate, jobsQueued, deduplicated };
+    return { ...r, database: db, rate: o.rate, jobsQueued, deduplicated, warmupP99: warm.p99 };
   } finally {
     await app.stop(15_000);
   }
@@ -404,7 +409,8 @@ function printTables(lat: LatencyRow[], jobs: JobsRow[], loadBefore: number): vo
     const errors = r.non2xx + r.errors + r.timeouts;
     out.push(`| ${r.database} | ${r.requests} | ${(r.requests / r.seconds).toFixed(0)} (target ${r.rate}) | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${errors}${r.non2xx ? ` (${r.non2xx} non-2xx)` : ''} | ${r.jobsQueued} | ${r.deduplicated} | ${r.p99 < TARGET_P99_MS ? 'yes' : '**no**'} |`);
   }
-  out.push('', `Load: ${lat[0]?.loader === 'paced' ? 'open loop, one request every 1/rate s on keep-alive connections, each timed from when it was due to the end of its answer' : lat[0]?.loader ?? ''} (a second process). ` +
+  out.push('', `Load: ${lat[0]?.loader === 'paced' ? 'open loop, one request every 1/rate s on keep-alive connections, each timed from when it was due to the end of its answer' : lat[0]?.loader ?? ''} (a second process), ` +
+    `after a ${WARMUP_SECONDS} s warm-up at the same rate on other PRs (its p99 on the freshly started app: ${lat.map((r) => `${r.database} ${ms(r.warmupP99)} ms`).join(', ')}). ` +
     'The review worker runs in the app process (default concurrency) while the deliveries arrive; the fake GitHub, the load process, the app and PostgreSQL share this machine\'s ' + `${availableParallelism()} CPUs ` +
     `(1-minute load average ${loadBefore.toFixed(1)} when the bench started, ${loadavg()[0]!.toFixed(1)} at the end: other work on the machine shows up in the tail).` +
     (lat.some((r) => r.sendLagP99 !== undefined) ? ` p99 of how late the load process itself sent a request: ${lat.map((r) => `${r.database} ${ms(r.sendLagP99 ?? NaN)} ms`).join(', ')}.` : ''));
