@@ -87,7 +87,8 @@ export function checkThenInsertIn(ctx: DetectorContext, info: FnInfo): DetectorR
     if (!['find', 'exists', 'count', 'list'].includes(check.kind) || check.lock) continue;
     if (check.kind === 'list' && check.vars.length === 0) continue;
     // A range predicate belongs to phantom_read, unless it is a recency window on one column ("in the last 5 minutes").
-    const win = check.range ? recencyWindow(info, check) : undefined;
+    // (Looked for on every check: some ORMs' range operators, e.g. TypeORM MoreThan() in `where`, do not set `range`.)
+    const win = recencyWindow(info, check);
     if (check.range && !win) continue;
     const winNorm = win ? normColumn(win.column) : '';
     const keys = keyColumns(check.whereColumns).filter((c) => !win || normColumn(c) !== winNorm);

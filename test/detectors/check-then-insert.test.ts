@@ -78,6 +78,16 @@ def leave_tip(user, post, amount):
 runTable(detector, {
   valid: [
     {
+      name: 'recency window, fixed twin (typeorm): insert-or-ignore on a unique (userId, topic, day) key',
+      path: 'src/reminders/remind.ts',
+      code: `import type { DataSource } from 'typeorm';
+import { Reminder } from './reminder.entity';
+export async function remind(dataSource: DataSource, userId: string, topic: string, day: string) {
+  const res = await dataSource.createQueryBuilder().insert().into(Reminder).values({ userId, topic, day }).orIgnore().execute();
+  return res.identifiers.length > 0;
+}`,
+    },
+    {
       name: 'recency window, fixed twin (ts raw SQL): insert-first ON CONFLICT on a deterministic key',
       path: 'src/orders/receipt.ts',
       code: receiptFixed,
@@ -413,6 +423,18 @@ module.exports = { hold };`,
     },
   ],
   invalid: [
+    {
+      name: 'recency window (typeorm): createdAt: MoreThan(new Date(Date.now() - ...)) then save',
+      path: 'src/reminders/remind.ts',
+      code: `import { MoreThan, type Repository } from 'typeorm';
+import { Reminder } from './reminder.entity';
+export async function remind(repo: Repository<Reminder>, userId: string, topic: string) {
+  const recent = await repo.findOne({ where: { userId, topic, createdAt: MoreThan(new Date(Date.now() - 3600 * 1000)) } });
+  if (recent) return recent;
+  return repo.save({ userId, topic });
+}`,
+      errors: [{ mode: 'toctou', line: 4 }],
+    },
     {
       name: 'recency window (ts raw SQL): SELECT ... sent_at > NOW() - INTERVAL, then an email, then INSERT',
       path: 'src/orders/receipt.ts',
