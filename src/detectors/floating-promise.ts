@@ -120,8 +120,15 @@ function detectJs(file: SourceFile, changed: readonly FunctionSpan[]): DetectorR
   return out;
 }
 
-/** Names of `async def` functions in the diff, minus names that are also defined as plain functions. */
+const asyncDefsCache = new WeakMap<readonly SourceFile[], Set<string>>();
+
+/**
+ * Names of `async def` functions in the diff, minus names that are also defined as plain functions
+ * (once per review: it reads every Python file, and was recomputed for each one).
+ */
 function asyncDefs(files: readonly SourceFile[]): Set<string> {
+  const hit = asyncDefsCache.get(files);
+  if (hit) return hit;
   const asyncNames = new Set<string>();
   const syncNames = new Set<string>();
   for (const f of files) {
@@ -133,6 +140,7 @@ function asyncDefs(files: readonly SourceFile[]): Set<string> {
   }
   for (const n of syncNames) asyncNames.delete(n);
   for (const n of ['__aenter__', '__aexit__', '__init__']) asyncNames.delete(n);
+  asyncDefsCache.set(files, asyncNames);
   return asyncNames;
 }
 

@@ -179,11 +179,22 @@ function loopHeader(file: SourceFile, line: number, start: number): string | und
   return undefined;
 }
 
+const goVersionCache = new WeakMap<readonly SourceFile[], boolean>();
+
+/** Whether the diff's go.mod asks for Go < 1.22 (once per review, not per Go file). */
 function goVersionBelow122(files: readonly SourceFile[]): boolean {
-  for (const f of files) {
-    if (!/(?:^|\/)go\.mod$/.test(f.path)) continue;
-    const m = /^go\s+1\.(\d+)/m.exec(f.lines.join('\n'));
-    if (m) return Number(m[1]) < 22;
+  let v = goVersionCache.get(files);
+  if (v === undefined) {
+    v = false;
+    for (const f of files) {
+      if (!/(?:^|\/)go\.mod$/.test(f.path)) continue;
+      const m = /^go\s+1\.(\d+)/m.exec(f.lines.join('\n'));
+      if (m) {
+        v = Number(m[1]) < 22;
+        break;
+      }
+    }
+    goVersionCache.set(files, v);
   }
-  return false;
+  return v;
 }

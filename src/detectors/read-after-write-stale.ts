@@ -114,8 +114,19 @@ function holderModel(v: FnView, holder: string, before: number): string | undefi
   return undefined;
 }
 
-/** The replica alias a Django router in the diff sends reads to, if any. */
+const routerCache = new WeakMap<readonly SourceFile[], { alias: string | undefined }>();
+
+/** The replica alias a Django router in the diff sends reads to, if any (once per review: it reads every Python file). */
 function routerReplica(files: readonly SourceFile[]): string | undefined {
+  let hit = routerCache.get(files);
+  if (!hit) {
+    hit = { alias: routerReplicaUncached(files) };
+    routerCache.set(files, hit);
+  }
+  return hit.alias;
+}
+
+function routerReplicaUncached(files: readonly SourceFile[]): string | undefined {
   for (const f of files) {
     if (f.language !== 'python') continue;
     const i = f.lines.findIndex((l) => /^\s*def\s+db_for_read\s*\(/.test(l));

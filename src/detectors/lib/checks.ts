@@ -380,35 +380,72 @@ export function declarationOf(files: readonly SourceFile[], entity: string): Dec
   return found;
 }
 
-function scanDeclaration(files: readonly SourceFile[], target: string): Declaration | undefined {
-  let found: Declaration | undefined;
+/** What one file declares, read once per review (declarationOf used to rescan every file for every entity). */
+interface FileDeclarations {
+  path: string;
+  /** Normalised names of plain classes (`class X(` / `class X <`). */
+  weak: Set<string>;
+  /** Normalised names of models, entities and tables. */
+  decl: Set<string>;
+  /** Indexes shown in the file whatever the entity (`@@index`, Django `models.Index`), in order. */
+  prismaIndexes: string[][];
+  djangoIndexes: string[][];
+  /** `create index … on t (…)` and `add_index :t, …` (non-unique) with their normalised table. */
+  sqlIndexes: Array<[string, string[]]>;
+  railsIndexes: Array<[string, string[]]>;
+}
+
+const fileDeclCache = new WeakMap<readonly SourceFile[], FileDeclarations[]>();
+
+function fileDeclarations(files: readonly SourceFile[]): FileDeclarations[] {
+  const hit = fileDeclCache.get(files);
+  if (hit) return hit;
+  const out: FileDeclarations[] = [];
   for (const file of files) {
     const text = file.lines.join('\n');
     if (!/model|class|create\s+table|create_table|__tablename__|@Entity|index/i.test(text)) continue;
-    const weak = [...text.matchAll(/\bclass\s+(\w+)\s*(?:\(|<)/g)].filter((m) => normEntity(m[1]!) === target);
-    const decl = [
-      ...text.matchAll(/\bmodel\s+(\w+)\s*\{/g),
-      ...text.matchAll(/\bclass\s+(\w+)\s*\([^)]*\b(?:Model|Base|DeclarativeBase|SQLModel)\b[^)]*\)/g),
-      ...text.matchAll(/@Entity\([^)]*\)\s*(?:export\s+)?class\s+(\w+)/g),
-      ...text.matchAll(/create\s+table\s+(?:if\s+not\s+exists\s+)?(?:["`]?\w+["`]?\.)?["`]?(\w+)/gi),
-      ...text.matchAll(/create_table\s+:(\w+)/g),
-      ...text.matchAll(/__tablename__\s*=\s*['"](\w+)/g),
-      ...text.matchAll(/@@map\(\s*"(\w+)"/g),
-      ...text.matchAll(/CreateModel\(\s*name\s*=\s*['"](\w+)/g),
-      ...text.matchAll(/add_index\s+:(\w+)/g),
-      ...text.matchAll(/create\s+index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?(?:\w+\s+)?on\s+(?:only\s+)?["`]?(\w+)/gi),
-    ].filter((m) => normEntity(m[1]!) === target);
-    if (decl.length === 0 && weak.length === 0) continue;
-    found ??= { file: file.path, indexes: [], schemaless: true };
-    if (decl.length > 0) found.schemaless = false;
-    for (const m of text.matchAll(/@@index\(\s*(?:fields:\s*)?\[([^\]]*)\]/g)) found.indexes.push(split(m[1]!));
-    for (const m of text.matchAll(/models\.Index\(\s*fields\s*=\s*[[(]([^\])]*)[\])]/g)) found.indexes.push(split(m[1]!));
+    const weak = new Set([...text.matchAll(/\bclass\s+(\w+)\s*(?:\(|<)/g)].map((m) => normEntity(m[1]!)));
+    const decl = new Set(
+      [
+        ...text.matchAll(/\bmodel\s+(\w+)\s*\{/g),
+        ...text.matchAll(/\bclass\s+(\w+)\s*\([^)]*\b(?:Model|Base|DeclarativeBase|SQLModel)\b[^)]*\)/g),
+        ...text.matchAll(/@Entity\([^)]*\)\s*(?:export\s+)?class\s+(\w+)/g),
+        ...text.matchAll(/create\s+table\s+(?:if\s+not\s+exists\s+)?(?:["`]?\w+["`]?\.)?["`]?(\w+)/gi),
+        ...text.matchAll(/create_table\s+:(\w+)/g),
+        ...text.matchAll(/__tablename__\s*=\s*['"](\w+)/g),
+        ...text.matchAll(/@@map\(\s*"(\w+)"/g),
+        ...text.matchAll(/CreateModel\(\s*name\s*=\s*['"](\w+)/g),
+        ...text.matchAll(/add_index\s+:(\w+)/g),
+        ...text.matchAll(/create\s+index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?(?:\w+\s+)?on\s+(?:only\s+)?["`]?(\w+)/gi),
+      ].map((m) => normEntity(m[1]!)),
+    );
+    if (decl.size === 0 && weak.size === 0) continue;
+    const info: FileDeclarations = { path: file.path, weak, decl, prismaIndexes: [], djangoIndexes: [], sqlIndexes: [], railsIndexes: [] };
+    for (const m of text.matchAll(/@@index\(\s*(?:fields:\s*)?\[([^\]]*)\]/g)) info.prismaIndexes.push(split(m[1]!));
+    for (const m of text.matchAll(/models\.Index\(\s*fields\s*=\s*[[(]([^\])]*)[\])]/g)) info.djangoIndexes.push(split(m[1]!));
     for (const m of text.matchAll(/create\s+index\s+(?:concurrently\s+)?(?:if\s+not\s+exists\s+)?(?:\w+\s+)?on\s+["`]?(\w+)["`]?\s*(?:using\s+\w+\s*)?\(([^)]*)\)/gi)) {
-      if (normEntity(m[1]!) === target) found.indexes.push(split(m[2]!));
+      info.sqlIndexes.push([normEntity(m[1]!), split(m[2]!)]);
     }
     for (const m of text.matchAll(/add_index\s+:(\w+)\s*,\s*(\[[^\]]*\]|:\w+)([^\n]*)/g)) {
-      if (normEntity(m[1]!) === target && !/unique:\s*true/.test(m[3]!)) found.indexes.push(split(m[2]!.replace(/[[\]]/g, '')));
+      if (!/unique:\s*true/.test(m[3]!)) info.railsIndexes.push([normEntity(m[1]!), split(m[2]!.replace(/[[\]]/g, ''))]);
     }
+    out.push(info);
+  }
+  fileDeclCache.set(files, out);
+  return out;
+}
+
+function scanDeclaration(files: readonly SourceFile[], target: string): Declaration | undefined {
+  let found: Declaration | undefined;
+  for (const f of fileDeclarations(files)) {
+    const declared = f.decl.has(target);
+    if (!declared && !f.weak.has(target)) continue;
+    found ??= { file: f.path, indexes: [], schemaless: true };
+    if (declared) found.schemaless = false;
+    for (const cols of f.prismaIndexes) found.indexes.push([...cols]);
+    for (const cols of f.djangoIndexes) found.indexes.push([...cols]);
+    for (const [table, cols] of f.sqlIndexes) if (table === target) found.indexes.push([...cols]);
+    for (const [table, cols] of f.railsIndexes) if (table === target) found.indexes.push([...cols]);
   }
   return found;
 }

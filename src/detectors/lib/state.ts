@@ -188,8 +188,27 @@ export function sqlTables(sql: string): { read: string[]; written: string[] } {
   return { read, written };
 }
 
-/** The data-access library a function text uses, when one is evident. */
+const ormOfCache = new Map<string, Map<Family, string | undefined>>();
+
+/**
+ * The data-access library a function text uses, when one is evident. Memoised per text: detectors pass the
+ * whole file's text once per finding, which made this quadratic in the file's size.
+ */
 export function ormOf(text: string, family: Family): string | undefined {
+  // Keyed by the text itself (its hash is computed once per string), then by family.
+  let byFamily = ormOfCache.get(text);
+  if (!byFamily) {
+    if (ormOfCache.size > 64) ormOfCache.clear();
+    byFamily = new Map();
+    ormOfCache.set(text, byFamily);
+  }
+  if (byFamily.has(family)) return byFamily.get(family);
+  const orm = ormOfUncached(text, family);
+  byFamily.set(family, orm);
+  return orm;
+}
+
+function ormOfUncached(text: string, family: Family): string | undefined {
   if (family === 'js') {
     if (/\bprisma\b|\$transaction\b|\.findUnique\(/.test(text)) return 'prisma';
     if (/getRepository|\.findOneBy\(|createQueryBuilder|\.manager\b|Repository\b/.test(text)) return 'typeorm';
