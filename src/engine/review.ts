@@ -151,8 +151,12 @@ function selectCandidates(all: Candidate[], opts: ReviewOptions): Candidate[] {
     .filter((c) => !opts.modes || opts.modes.includes(c.failureMode))
     .sort((a, b) => score(b) - score(a));
   const kept: Candidate[] = [];
+  const keptByFile = new Map<string, Candidate[]>();
   for (const c of ranked) {
-    if (kept.some((k) => k.file === c.file && k.line <= c.endLine && c.line <= k.endLine)) continue;
+    const inFile = keptByFile.get(c.file) ?? [];
+    if (inFile.some((k) => k.line <= c.endLine && c.line <= k.endLine)) continue;
+    inFile.push(c);
+    keptByFile.set(c.file, inFile);
     kept.push(c);
   }
   return kept.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line));
