@@ -59,6 +59,8 @@ interface LoadResult {
   p50: number;
   p99: number;
   max: number;
+  /** Connection errors by code (ECONNRESET, …). */
+  errorCodes?: Record<string, number>;
   /** p99 of how late the load process itself sent a request (its own CPU starvation), ms. */
   sendLagP99?: number;
   statuses: Record<string, number>;
@@ -134,6 +136,7 @@ async function runPacedLoad(cfg: LoadConfig): Promise<LoadResult> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let errors = 0;
+  const errorCodes: Record<string, number> = {};
   let timeouts = 0;
   let inFlight = 0;
   let allSent!: () => void;
@@ -162,8 +165,11 @@ async function runPacedLoad(cfg: LoadConfig): Promise<LoadResult> {
       timeouts++;
       req.destroy();
     });
-    req.once('error', () => {
-      if (!timedOut) errors++;
+    req.once('error', (e: NodeJS.ErrnoException) => {
+      if (!timedOut) {
+        errors++;
+        errorCodes[e.code ?? e.message] = (errorCodes[e.code ?? e.message] ?? 0) + 1;
+      }
       done();
     });
     req.end(body);
@@ -188,7 +194,7 @@ async function runPacedLoad(cfg: LoadConfig): Promise<LoadResult> {
   const non2xx = Object.entries(statuses).filter(([st]) => !st.startsWith('2')).reduce((n, [, c]) => n + c, 0);
   return {
     loader: 'paced', requests: total, non2xx, errors, timeouts, seconds,
-    p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies.at(-1) ?? NaN, sendLagP99: percentile(lags, 0.99), statuses,
+    p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), max: latencies.at(-1) ?? NaN, sendLagP99: percentile(lags, 0.99), errorCodes, statuses,
   };
 }
 
@@ -407,7 +413,12 @@ function printTables(lat: LatencyRow[], jobs: JobsRow[], loadBefore: number): vo
   out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const r of lat) {
     const errors = r.non2xx + r.errors + r.timeouts;
-    out.push(`| ${r.database} | ${r.requests} | ${(r.requests / r.seconds).toFixed(0)} (target ${r.rate}) | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${errors}${r.non2xx ? ` (${r.non2xx} non-2xx)` : ''} | ${r.jobsQueued} | ${r.deduplicated} | ${r.p99 < TARGET_P99_MS ? 'yes' : '**no**'} |`);
+    const detail = [
+      ...(r.non2xx ? [`${r.non2xx} non-2xx`] : []),
+      ...(r.timeouts ? [`${r.timeouts} timed out`] : []),
+      ...Object.entries(r.errorCodes ?? {}).map(([code, n]) => `${n} ${code}`),
+    ];
+    out.push(`| ${r.database} | ${r.requests} | ${(r.requests / r.seconds).toFixed(0)} (target ${r.rate}) | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${errors}${detail.length ? ` (${detail.join(', ')})` : ''} | ${r.jobsQueued} | ${r.deduplicated} | ${r.p99 < TARGET_P99_MS ? 'yes' : '**no**'} |`);
   }
   out.push('', `Load: ${lat[0]?.loader === 'paced' ? 'open loop, one request every 1/rate s on keep-alive connections, each timed from when it was due to the end of its answer' : lat[0]?.loader ?? ''} (a second process), ` +
     `after a ${WARMUP_SECONDS} s warm-up at the same rate on other PRs (its p99 on the freshly started app: ${lat.map((r) => `${r.database} ${ms(r.warmupP99)} ms`).join(', ')}). ` +
