@@ -56,6 +56,7 @@ export function analyze(file: SourceFile, fn: FunctionSpan): FnInfo {
   }
   const text = file.lines.slice(fn.startLine - 1, fn.endLine).join('\n');
   const { code, bare } = maskCode(text, file.language);
+  const idx = new LineIndex(code, fn.startLine);
   const info: FnInfo = {
     fn,
     file,
@@ -64,8 +65,8 @@ export function analyze(file: SourceFile, fn: FunctionSpan): FnInfo {
     bare,
     lines: code.split('\n'),
     bareLines: bare.split('\n'),
-    idx: new LineIndex(code, fn.startLine),
-    ops: findDbOps(code, file.language, fn.startLine, repos),
+    idx,
+    ops: findDbOps(code, file.language, fn.startLine, repos, idx),
   };
   perFile.set(key, info);
   return info;

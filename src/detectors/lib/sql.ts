@@ -203,7 +203,7 @@ function identCharAt(code: string, i: number): boolean {
  * that does not itself follow a dot. Chains continue across newlines when the next line starts with `.` / `?.`.
  * Chains nested in arguments are listed too.
  */
-export function findChains(code: string, lang: Language): Chain[] {
+export function findChains(code: string, lang: Language, skipPlain = false): Chain[] {
   const fam = familyOf(lang);
   const out: Chain[] = [];
   const n = code.length;
@@ -224,14 +224,33 @@ export function findChains(code: string, lang: Language): Chain[] {
       i++;
       continue;
     }
-    const chain = parseChain(code, i, fam, ruby);
-    if (chain && !KEYWORDS.has(chain.segments[0]!.name) && !(fam === 'go' && chain.segments[0]!.name === 'select')) out.push(chain);
+    // The first segment's name decides the keyword filter: skip keywords before parsing their (often long) chains.
+    const nameEnd = readIdent(code, i, ruby);
+    const first = code.slice(i, nameEnd);
+    if (!KEYWORDS.has(first) && !(fam === 'go' && first === 'select')) {
+      // With skipPlain, a lone identifier (no call, index or member after it) is not returned: it holds no statement.
+      if (!skipPlain || continuesChain(code, nameEnd, fam, ruby)) {
+        const chain = parseChain(code, i, fam, ruby);
+        if (chain && !(skipPlain && chain.segments.length === 1 && chain.segments[0]!.args === undefined && chain.end === nameEnd)) out.push(chain);
+      }
+    }
     // Continue just after the first identifier so nested chains in arguments are found.
     let j = i + 1;
     while (j < n && identCharAt(code, j)) j++;
     i = j;
   }
   return out;
+}
+
+/** Whether parseChain could go past the identifier ending at `k` (a call, an index or a member access follows). */
+function continuesChain(code: string, k: number, fam: Family, ruby: boolean): boolean {
+  const c = code[k];
+  if (c === '(' || c === '[') return true;
+  let m = k;
+  while (m < code.length && (code[m] === ' ' || code[m] === '\t' || code[m] === '\n' || code[m] === '\r')) m++;
+  const d = code[m];
+  const next = code[m + 1];
+  return (d === '.' && next !== '.') || (d === '?' && next === '.') || (d === '&' && next === '.' && ruby) || (d === '!' && next === '.' && fam === 'js');
 }
 
 function readIdent(code: string, i: number, ruby: boolean): number {
@@ -365,7 +384,20 @@ const SQL_UPDATE_TABLE = new RegExp(String.raw`\bupdate\s+${SQL_IDENT}`, 'i');
 const SQL_FROM_TABLE = new RegExp(String.raw`\bfrom\s+${SQL_IDENT}`, 'i');
 const SQL_INTO_COLUMNS = new RegExp(String.raw`\binto\s+${SQL_IDENT}\s*\(([^)]*)\)`, 'i');
 
+const sqlInfoCache = new Map<string, SqlInfo>();
+
+/** classifySql, memoised per statement text (the same statements recur across functions); arrays are copied out. */
 export function classifySql(sql: string): SqlInfo {
+  let info = sqlInfoCache.get(sql);
+  if (!info) {
+    info = classifySqlUncached(sql);
+    if (sqlInfoCache.size > 2000) sqlInfoCache.clear();
+    sqlInfoCache.set(sql, info);
+  }
+  return { ...info, whereColumns: [...info.whereColumns], writeColumns: [...info.writeColumns], rangeColumns: [...info.rangeColumns] };
+}
+
+function classifySqlUncached(sql: string): SqlInfo {
   // Statements are short; a bound keeps the lazy patterns below linear in practice.
   const s = sql.slice(0, 4000).replace(/\s+/g, ' ');
   const head = /^\s*\(?\s*(?:with\b[\s\S]*?\)\s*)?(select|insert|update|delete|upsert|replace|merge)\b/i.exec(s)?.[1]?.toLowerCase();
@@ -605,10 +637,11 @@ const DB_CLIENT = /^(?:prisma|tx|trx|db|database|prismaclient|transaction)$|pris
 const KNEX_ROOT = /^(?:knex|db|trx|tx|t|database|k|qb|conn|connection|this\.knex|transaction)$/i;
 
 /** Finds the database statements of one function (comment-masked code), in program order. */
-export function findDbOps(code: string, lang: Language, firstLine: number, repositories?: Map<string, string>): DbOp[] {
+export function findDbOps(code: string, lang: Language, firstLine: number, repositories?: Map<string, string>, lineIndex?: LineIndex): DbOp[] {
   const fam = familyOf(lang);
-  const idx = new LineIndex(code, firstLine);
-  const chains = findChains(code, lang);
+  const idx = lineIndex ?? new LineIndex(code, firstLine);
+  // Lone identifiers are never a statement nor around a SQL string: leave them out.
+  const chains = findChains(code, lang, true);
   const ops: DbOp[] = [];
   const repoEntities = repositories ?? new Map<string, string>();
   const claimed: Array<[number, number]> = [];
@@ -729,6 +762,8 @@ function firstIdent(args: string | undefined): string | undefined {
 
 function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
   const segs = chain.segments;
+  // Every interpretation below needs a call somewhere in the chain.
+  if (!segs.some((s) => s.args !== undefined)) return undefined;
   const names = segs.map((s) => s.name);
   // Knex: db('table')...
   const root = segs[0]!;
