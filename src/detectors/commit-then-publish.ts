@@ -56,6 +56,9 @@ export default createDetector(
     for (const span of scanTargets(file, ctx.changedFunctions)) {
       const fnText = code.slice(span.startLine - 1, span.endLine).join('\n');
       if (SAFE.test(fnText)) continue;
+      // Reports need a publish or an enqueue; the patterns have no anchors, so a line's match is also a match
+      // in the joined text: without one there, skip the per-line write classification.
+      if (!PUBLISH[fam].test(fnText) && !ENQUEUE[fam].test(fnText)) continue;
       const regions = txRegions(file, fam, span.startLine, span.endLine);
       let write: number | undefined;
       for (let l = span.startLine + 1; l <= span.endLine; l++) {
@@ -87,7 +90,7 @@ export default createDetector(
             break;
           }
         }
-        if (write === undefined && !PUBLISH[fam].test(t) && !ENQUEUE[fam].test(t) && isDbWriteLine(file, l)) write = l;
+        if (write === undefined && !pub && !enq && isDbWriteLine(file, l)) write = l;
       }
     }
     return dedupe(out);

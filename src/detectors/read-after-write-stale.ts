@@ -65,6 +65,9 @@ const JS_WRITE = /([\w$.]+(?:\(\s*['"]\w+['"]\s*\))?(?:\.\w+\([^)\n]{0,200}\)){0
 const PY_WRITE = /([\w.]+(?:\([^)\n]{0,200}\))?(?:\.\w+\([^)\n]{0,200}\)){0,3})\.(update|create|save|delete|bulk_update|update_or_create)\s*\(/;
 const RB_WRITE = /([\w@.]+(?:\([^)\n]{0,200}\))?)\.(update!?|save!?|create!?|destroy!?|update_all|update_columns?)\b/;
 const SQL_WRITE = /\b(?:UPDATE\s+["`]?\w+["`]?\s+SET|INSERT\s+INTO|DELETE\s+FROM)\b/i;
+/** Implied by every JS_WRITE / PY_WRITE match: a cheap test that skips most lines before the costly patterns. */
+const JS_WRITE_HINT = /\.(?:update|create|insert|upsert|delete|destroy|save|increment|decrement)/;
+const PY_WRITE_HINT = /\.(?:update|create|save|delete|bulk_update)/;
 
 const REPLICA_NAME = /(?:replica|reader|read_?only|readonly|slave|secondary|follower|standby|analytics)/i;
 const EXPLICIT_REPLICA =
@@ -85,11 +88,11 @@ function writesOf(v: FnView, fileText: string): Write[] {
       const tables = sqlTables(t).written;
       entity = tables[0];
       call = /\b(?:UPDATE\s+["`]?\w+["`]?\s+SET|INSERT\s+INTO\s+["`]?\w+|DELETE\s+FROM\s+["`]?\w+)/i.exec(t)?.[0];
-    } else if (v.family === 'js' && (m = JS_WRITE.exec(t))) {
+    } else if (v.family === 'js' && JS_WRITE_HINT.test(t) && (m = JS_WRITE.exec(t))) {
       if (/\b(?:cache|redis|res|reply|Object|Map|Set|crypto|hash|hmac)\b/i.test(m[1]!) || /\.(?:set|map)$/.test(m[1]!)) continue;
       entity = entityOfReceiver(m[1]!.replace(/(?:\.\w+\([^)\n]{0,200}\))+$/, ''), fileText);
       call = `${m[1]!.replace(/\([^)\n]{0,200}\)/g, '(…)')}.${m[2]}`;
-    } else if (v.family === 'python' && (m = PY_WRITE.exec(t))) {
+    } else if (v.family === 'python' && PY_WRITE_HINT.test(t) && (m = PY_WRITE.exec(t))) {
       if (/\b(?:cache|redis|form|serializer|dict|self\.request)\b/.test(m[1]!)) continue;
       entity = entityOfReceiver(m[1]!) ?? /\b([A-Z]\w*)\.objects/.exec(m[1]!)?.[1];
       if (!entity && m[2] === 'save') entity = holderModel(v, m[1]!.split('.')[0]!, l);

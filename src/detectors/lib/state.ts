@@ -38,6 +38,12 @@ export function stripComments(text: string, family: Family): string {
     start = to;
   };
   while (i < n) {
+    // Only / # " ' ` can start a comment or a string.
+    const cc = text.charCodeAt(i);
+    if (cc !== 47 && cc !== 35 && cc !== 34 && cc !== 39 && cc !== 96) {
+      i++;
+      continue;
+    }
     const ch = text[i]!;
     if (slashComments && ch === '/' && text[i + 1] === '/') {
       let j = text.indexOf('\n', i);
@@ -103,7 +109,22 @@ export interface FnView {
   text(line: number): string;
 }
 
+const viewCache = new WeakMap<SourceFile, Map<FunctionSpan, FnView | undefined>>();
+
+/** The view of a function, built once per file and span (three detectors read the same functions). */
 export function viewOf(file: SourceFile, fn: FunctionSpan): FnView | undefined {
+  let perFile = viewCache.get(file);
+  if (!perFile) {
+    perFile = new Map();
+    viewCache.set(file, perFile);
+  }
+  if (perFile.has(fn)) return perFile.get(fn);
+  const v = buildView(file, fn);
+  perFile.set(fn, v);
+  return v;
+}
+
+function buildView(file: SourceFile, fn: FunctionSpan): FnView | undefined {
   if (fn.endLine - fn.startLine > MAX_FUNCTION_LINES) return undefined;
   const family = familyOf(file.language);
   let code = stripComments(fn.text, family);
