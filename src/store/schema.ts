@@ -63,6 +63,8 @@ export interface UsageCountersTable {
   input_tokens: number;
   output_tokens: number;
   reviews: number;
+  /** The daily LLM budget: reservations in flight plus finished requests' input + output tokens. */
+  budget_tokens: number;
 }
 
 export interface Database {

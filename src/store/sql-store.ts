@@ -29,6 +29,7 @@ const COUNTER_COLUMNS = {
   inputTokens: 'input_tokens',
   outputTokens: 'output_tokens',
   reviews: 'reviews',
+  budgetTokens: 'budget_tokens',
 } as const satisfies Record<UsageCounter, string>;
 
 /**
@@ -475,12 +476,14 @@ export class SqlStore implements Store {
         input_tokens: delta.inputTokens ?? 0,
         output_tokens: delta.outputTokens ?? 0,
         reviews: delta.reviews ?? 0,
+        budget_tokens: delta.budgetTokens ?? 0,
       })
       .onConflict((oc) =>
         oc.columns(['installation_id', 'day']).doUpdateSet({
           input_tokens: sql<number>`usage_counters.input_tokens + excluded.input_tokens`,
           output_tokens: sql<number>`usage_counters.output_tokens + excluded.output_tokens`,
           reviews: sql<number>`usage_counters.reviews + excluded.reviews`,
+          budget_tokens: sql<number>`usage_counters.budget_tokens + excluded.budget_tokens`,
         }),
       )
       .returningAll()
@@ -495,7 +498,7 @@ export class SqlStore implements Store {
       .where('installation_id', '=', installationId)
       .where('day', '=', day)
       .executeTakeFirst();
-    return row ? toUsage(row) : { installationId, day, inputTokens: 0, outputTokens: 0, reviews: 0 };
+    return row ? toUsage(row) : { installationId, day, inputTokens: 0, outputTokens: 0, reviews: 0, budgetTokens: 0 };
   }
 
   async reserveUsage(
@@ -511,7 +514,7 @@ export class SqlStore implements Store {
     // pass a check that only one of them fits under.
     await this.db
       .insertInto('usage_counters')
-      .values({ installation_id: installationId, day, input_tokens: 0, output_tokens: 0, reviews: 0 })
+      .values({ installation_id: installationId, day, input_tokens: 0, output_tokens: 0, reviews: 0, budget_tokens: 0 })
       .onConflict((oc) => oc.columns(['installation_id', 'day']).doNothing())
       .execute();
     const row = await this.db
@@ -599,5 +602,6 @@ function toUsage(row: Selectable<Database['usage_counters']>): Usage {
     inputTokens: Number(row.input_tokens),
     outputTokens: Number(row.output_tokens),
     reviews: Number(row.reviews),
+    budgetTokens: Number(row.budget_tokens),
   };
 }

@@ -127,6 +127,7 @@ export interface UsageDelta {
   inputTokens?: number;
   outputTokens?: number;
   reviews?: number;
+  budgetTokens?: number;
 }
 
 export interface Usage {
@@ -136,9 +137,15 @@ export interface Usage {
   inputTokens: number;
   outputTokens: number;
   reviews: number;
+  /**
+   * The daily LLM budget's counter: tokens reserved for requests in flight plus
+   * what finished requests really used (input + output). Kept apart from the
+   * reporting counters above, which say what reviews used.
+   */
+  budgetTokens: number;
 }
 
-export type UsageCounter = 'inputTokens' | 'outputTokens' | 'reviews';
+export type UsageCounter = 'inputTokens' | 'outputTokens' | 'reviews' | 'budgetTokens';
 
 export interface Store {
   /** "sqlite" or "postgres". */

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './001-initial.js';
+import { budgetTokens } from './002-budget-tokens.js';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -14,6 +15,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
         '001-initial': initialSchema(dialect),
+        '002-budget-tokens': budgetTokens(),
       };
     },
   };
