@@ -6,6 +6,7 @@
  */
 import type { Diagnoser, EngineOutput, ReviewOptions } from '../engine/review.js';
 import type { Job, Store } from '../store/types.js';
+import { utcDay } from '../store/types.js';
 import type { Finding, Variant } from '../types.js';
 import { type CheckRunUpdate, type GitHubApi, type PullInfo, MAX_PR_FILES } from './github.js';
 import type { Log } from './log.js';
@@ -183,7 +184,9 @@ async function review(job: Job, deps: ReviewJobDeps, checkRunId: number, step: (
   await completeCheckRun(api, checkRunId, { conclusion: v.conclusion, title: v.title, summary, text: checkText(findings, dismissed), annotations: annotationsOf(findings, dismissed) });
   step('check_run_completed', { conclusion: v.conclusion });
 
-  await store.addUsage(job.installationId, new Date().toISOString().slice(0, 10), {
+  // The reporting counters, once per review. The daily LLM budget keeps its own counter (the
+  // diagnoser's DailyBudget reserves before each request and settles to the real use after it).
+  await store.addUsage(job.installationId, utcDay(), {
     reviews: 1, inputTokens: engine.stats.llmInputTokens, outputTokens: engine.stats.llmOutputTokens,
   });
   return { outcome, conclusion: v.conclusion, posted: published.inline + published.inBody, reviewId: published.reviewId };

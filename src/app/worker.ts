@@ -55,12 +55,22 @@ export function createReviewWorker(o: ReviewWorkerOptions): Worker {
   const diagnoserFor: ReviewJobDeps['diagnoserFor'] = ({ settings, installationId, variant }) => {
     if (!o.llm || !settings.llm.enabled) return undefined;
     const config = { ...o.llm, inputTokenBudget: Math.min(o.llm.inputTokenBudget, settings.llm.maxInputTokens ?? Infinity) };
-    return createLlmDiagnoser({
+    const budget = o.llm.dailyTokenBudget !== undefined ? dailyBudget(o.store, installationId, o.llm.dailyTokenBudget) : undefined;
+    const diagnose = createLlmDiagnoser({
       config,
       variantOverride: variant ?? null,
-      ...(o.llm.dailyTokenBudget !== undefined ? { budget: dailyBudget(o.store, installationId, o.llm.dailyTokenBudget) } : {}),
+      ...(budget ? { budget } : {}),
       log: { info: (msg) => o.log.info({ llm: true }, msg), warn: (msg) => o.log.warn({ llm: true }, msg) },
     });
+    if (!budget) return diagnose;
+    return async (input) => {
+      try {
+        return await diagnose(input);
+      } finally {
+        // A request that failed returned no usage: give its hold back rather than charge the day for it.
+        await budget.release().catch((err: unknown) => o.log.warn({ llm: true, err: String(err) }, 'could not release an unused LLM budget reservation'));
+      }
+    };
   };
 
   return new Worker({
@@ -93,11 +103,40 @@ export function createReviewWorker(o: ReviewWorkerOptions): Worker {
   });
 }
 
-/** The installation's daily LLM token budget, kept in the store's usage counters (input + output together). */
-function dailyBudget(store: Store, installationId: number, limit: number): DailyBudget {
-  return {
-    reserve: (tokens) => store.reserveUsage(installationId, utcDay(), 'inputTokens', tokens, limit),
-    record: async () => undefined,
-  };
+export interface DailyBudgetHandle extends DailyBudget {
+  /** Give back a reservation whose request never returned usage (an API error or a timeout). */
+  release(): Promise<void>;
 }
 
+/**
+ * The installation's daily LLM token budget (input + output tokens per UTC day), kept in the store's
+ * `budgetTokens` counter, which nothing else writes:
+ * - `reserve(n)` holds n tokens (estimated input + max output) with one conditional update, so
+ *   concurrent reviews of one installation can never together pass the limit;
+ * - `record(usage)` replaces the hold by what the request really used: one atomic add of
+ *   (input + output − held), on the day the hold was made;
+ * - `release()` (and the next `reserve`) gives back a hold that got no `record`: its request failed.
+ * One handle per review: the LLM layer sends that review's requests one at a time, each
+ * `reserve` followed by at most one `record`. The reporting counters (input, output, reviews) are
+ * not touched here; the review job adds them once when it finishes.
+ */
+export function dailyBudget(store: Pick<Store, 'reserveUsage' | 'addUsage'>, installationId: number, limit: number): DailyBudgetHandle {
+  let held: { day: string; tokens: number } | null = null;
+  const settle = async (used: number): Promise<void> => {
+    const hold = held;
+    held = null;
+    const delta = used - (hold?.tokens ?? 0);
+    if (delta !== 0) await store.addUsage(installationId, hold?.day ?? utcDay(), { budgetTokens: delta });
+  };
+  return {
+    reserve: async (tokens) => {
+      await settle(0);
+      const day = utcDay();
+      if (!(await store.reserveUsage(installationId, day, 'budgetTokens', tokens, limit))) return false;
+      held = { day, tokens };
+      return true;
+    },
+    record: (usage) => settle(usage.inputTokens + usage.outputTokens),
+    release: () => settle(0),
+  };
+}
