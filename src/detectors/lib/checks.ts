@@ -6,6 +6,7 @@
 import type { FunctionSpan, SchemaFacts, SourceFile } from '../../parse/types.js';
 import type { EvidenceLine, Language } from '../../types.js';
 import type { DetectorContext } from '../types.js';
+import { recentFiles } from './cache.js';
 import { LineIndex, familyOf, findDbOps, maskCode, matchBracket, normColumn, normEntity, repositoryEntities, type DbOp } from './sql.js';
 
 /** Functions longer than this are skipped (cost and precision). */
@@ -26,8 +27,8 @@ export interface FnInfo {
   ops: DbOp[];
 }
 
-const cache = new WeakMap<SourceFile, Map<string, FnInfo>>();
-const repoCache = new WeakMap<SourceFile, Map<string, string>>();
+const cache = recentFiles<Map<string, FnInfo>>();
+const repoCache = recentFiles<Map<string, string>>();
 
 /** Analysed changed functions of the file (innermost duplicates kept; callers dedupe reports). */
 export function analyzedFunctions(ctx: DetectorContext): FnInfo[] {

@@ -14,6 +14,7 @@
 import type { FunctionSpan, SourceFile } from '../../parse/types.js';
 import type { Language } from '../../types.js';
 import type { DetectorReport } from '../types.js';
+import { recentFiles } from './cache.js';
 
 export type Family = 'js' | 'python' | 'go' | 'ruby' | 'other';
 
@@ -39,7 +40,7 @@ export interface Scanned {
   masked: string[];
 }
 
-const scanCache = new WeakMap<SourceFile, Scanned>();
+const scanCache = recentFiles<Scanned>();
 
 export function scanned(file: SourceFile): Scanned {
   let s = scanCache.get(file);
@@ -850,7 +851,7 @@ interface Joined {
   code: string;
   starts: number[];
 }
-const joinedCache = new WeakMap<SourceFile, Joined>();
+const joinedCache = recentFiles<Joined>();
 
 function joined(file: SourceFile): Joined {
   let j = joinedCache.get(file);

@@ -9,6 +9,7 @@
  */
 import type { Language } from '../../types.js';
 import type { FunctionSpan, SourceFile } from '../../parse/types.js';
+import { recentFiles } from './cache.js';
 
 export type Family = 'js' | 'python' | 'go' | 'ruby' | 'other';
 
@@ -109,7 +110,7 @@ export interface FnView {
   text(line: number): string;
 }
 
-const viewCache = new WeakMap<SourceFile, Map<FunctionSpan, FnView | undefined>>();
+const viewCache = recentFiles<Map<FunctionSpan, FnView | undefined>>();
 
 /** The view of a function, built once per file and span (three detectors read the same functions). */
 export function viewOf(file: SourceFile, fn: FunctionSpan): FnView | undefined {
