@@ -266,7 +266,24 @@ export interface Body {
   lineStarts: number[];
 }
 
+const bodyCache = recentFiles<Map<FunctionSpan, Body>>();
+
+/** The body of a changed function, built once per file and span (several detectors read the same bodies). */
 export function bodyOf(file: SourceFile, span: FunctionSpan): Body {
+  let perFile = bodyCache.get(file);
+  if (!perFile) {
+    perFile = new Map();
+    bodyCache.set(file, perFile);
+  }
+  let b = perFile.get(span);
+  if (!b) {
+    b = buildBody(file, span);
+    perFile.set(span, b);
+  }
+  return b;
+}
+
+function buildBody(file: SourceFile, span: FunctionSpan): Body {
   const s = scanned(file);
   const startLine = span.startLine;
   const endLine = Math.min(span.endLine, file.lines.length);
