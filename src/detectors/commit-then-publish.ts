@@ -36,6 +36,25 @@ const ENQUEUE: Record<Family, RegExp> = {
   other: /(?!)/,
 };
 
+/**
+ * Literal text every PUBLISH / ENQUEUE match contains: tested first, they skip most lines and functions
+ * cheaply (the full patterns start with `[\w$.]*`, which is tried at every position).
+ */
+const PUBLISH_HINT: Record<Family, RegExp> = {
+  js: /\.(?:send|publish|produce|putEvents)|Command/,
+  python: /\.(?:send|produce|publish|basic_publish)/,
+  ruby: /\.(?:publish|produce|deliver_message)/,
+  go: /\.(?:Publish|WriteMessages|Produce|Send)/,
+  other: /(?!)/,
+};
+const ENQUEUE_HINT: Record<Family, RegExp> = {
+  js: /ueue\.(?:add|enqueue)/,
+  python: ENQUEUE.python,
+  ruby: ENQUEUE.ruby,
+  go: /(?!)/,
+  other: /(?!)/,
+};
+
 const SAFE = /outbox|Outbox|on_commit|after_commit|afterCommit|after_commit_everywhere/;
 
 export default createDetector(
@@ -58,13 +77,13 @@ export default createDetector(
       if (SAFE.test(fnText)) continue;
       // Reports need a publish or an enqueue; the patterns have no anchors, so a line's match is also a match
       // in the joined text: without one there, skip the per-line write classification.
-      if (!PUBLISH[fam].test(fnText) && !ENQUEUE[fam].test(fnText)) continue;
+      if (!PUBLISH_HINT[fam].test(fnText) && !ENQUEUE_HINT[fam].test(fnText)) continue;
       const regions = txRegions(file, fam, span.startLine, span.endLine);
       let write: number | undefined;
       for (let l = span.startLine + 1; l <= span.endLine; l++) {
         const t = code[l - 1] ?? '';
-        const pub = PUBLISH[fam].test(t);
-        const enq = ENQUEUE[fam].test(t);
+        const pub = PUBLISH_HINT[fam].test(t) && PUBLISH[fam].test(t);
+        const enq = ENQUEUE_HINT[fam].test(t) && ENQUEUE[fam].test(t);
         if ((pub || enq) && write !== undefined) {
           const region = regions.find(([a, b]) => a <= l && l <= b);
           const inside = region !== undefined && region[0] <= write;

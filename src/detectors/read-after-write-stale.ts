@@ -66,6 +66,9 @@ const PY_WRITE = /([\w.]+(?:\([^)\n]{0,200}\))?(?:\.\w+\([^)\n]{0,200}\)){0,3})\
 const RB_WRITE = /([\w@.]+(?:\([^)\n]{0,200}\))?)\.(update!?|save!?|create!?|destroy!?|update_all|update_columns?)\b/;
 const SQL_WRITE = /\b(?:UPDATE\s+["`]?\w+["`]?\s+SET|INSERT\s+INTO|DELETE\s+FROM)\b/i;
 /** Implied by every JS_WRITE / PY_WRITE match: a cheap test that skips most lines before the costly patterns. */
+/** Implied by every CACHE_READ / GETTER match (the full patterns are tried at every position of every line). */
+const CACHE_READ_HINT = /cache|redis|kv|Cache|Redis/;
+const GETTER_HINT = /(?:get|load|fetch|find|read|lookup)[A-Z_]/;
 const JS_WRITE_HINT = /\.(?:update|create|insert|upsert|delete|destroy|save|increment|decrement)/;
 const PY_WRITE_HINT = /\.(?:update|create|save|delete|bulk_update)/;
 
@@ -212,13 +215,13 @@ function staleReadAt(v: FnView, l: number, w: Write, ctx: DetectorContext, route
     }
   }
   // Cache.
-  if ((m = CACHE_READ.exec(t))) {
+  if (CACHE_READ_HINT.test(t) && (m = CACHE_READ.exec(t))) {
     const key = m[3] ?? '';
     if (normEntity(key).includes(normEntity(w.entity)) || new RegExp(escapeRe(w.entity), 'i').test(key)) {
       return { line: l, end: stmt.endLine, source: 'cache', call: `${m[1]}.${m[2]}`, holder, confidence: 0.8, cacheKey: key.split(',')[0]?.trim() };
     }
   }
-  if ((m = GETTER.exec(t)) && !/\.(?:get|fetch|find)\w*\(/.test(t.slice(0, m.index)) ) {
+  if (GETTER_HINT.test(t) && (m = GETTER.exec(t)) && !/\.(?:get|fetch|find)\w*\(/.test(t.slice(0, m.index)) ) {
     const name = m[1]!;
     const ent = getterEntity(name);
     if (sameEntity(ent, w.entity)) {

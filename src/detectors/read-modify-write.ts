@@ -120,7 +120,9 @@ function sqlReads(v: FnView): Read[] {
     if (bound) holders.add((bound[1] ?? bound[2] ?? bound[3])!);
     // Python DB-API: the next lines fetch the row.
     for (let l = stmt.endLine + 1; l <= Math.min(v.fn.endLine, stmt.endLine + 3); l++) {
-      const f = /^\s*\(?\s*([\w, ]+?)\s*,?\s*\)?\s*=\s*(?:await\s+)?\w+\.(?:fetchone|fetchrow|fetchval|one|scalar)\(/.exec(codeLine(v, l));
+      const fl = codeLine(v, l);
+      // The literal call is needed for a match: test it before the pattern (its lazy head backtracks on long lines).
+      const f = /\.(?:fetchone|fetchrow|fetchval|one|scalar)\(/.test(fl) ? /^\s*\(?\s*([\w, ]+?)\s*,?\s*\)?\s*=\s*(?:await\s+)?\w+\.(?:fetchone|fetchrow|fetchval|one|scalar)\(/.exec(fl) : null;
       if (f) for (const h of f[1]!.split(',')) if (h.trim()) holders.add(h.trim());
     }
     for (const h of holders) reads.push({ holder: h, entity: m[2]!, line, call: `SELECT ${m[1]!.trim()} FROM ${m[2]}`, columns: cols });
