@@ -1,5 +1,5 @@
 /**
- * Engine throughput: builds diffs of mostly relevant code (5, 10, 20 MB), reviews each in a fresh child process,
+ * Engine throughput: builds diffs of relevant code (5, 10, 20 MB), reviews each in a fresh child process,
  * and prints MB/s, peak memory (max RSS) and the ratio to just reading the file and splitting it into lines.
  * Run through `npm run bench`.
  */
@@ -9,43 +9,102 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const TS_BODY = (i: number) => `export async function settle${i}(accountId: string, amount: number) {
-  const account = await db.query('SELECT balance FROM accounts_${i % 50} WHERE id = $1', [accountId]);
-  if (account.rows.length === 0) {
-    throw new Error('no account ${i}');
+/**
+ * Function templates, DB/queue/async code throughout. Most are written safely (atomic updates, upserts, row locks,
+ * awaited reads), as most code in a real PR is; one in HAZARD_EVERY carries a hazard, so the bench measures the
+ * detectors reading everything and the diagnosis writing up the few candidates, not only the diagnosis.
+ */
+const TS_SAFE = [
+  (i: number) => `export async function credit${i}(accountId: string, amount: number) {
+  const { rows } = await db.query(
+    'UPDATE accounts_${i % 50} SET balance = balance + $1 WHERE id = $2 RETURNING balance',
+    [amount, accountId],
+  );
+  await audit.write(accountId, ${i});
+  return rows[0]?.balance;
+}
+`,
+  (i: number) => `export async function subscribe${i}(userId: string, planId: string) {
+  const sub = await prisma.subscription.upsert({
+    where: { userId_planId: { userId, planId } },
+    create: { userId, planId, batch: ${i} },
+    update: {},
+  });
+  await queue.add('welcome', { userId }, { jobId: \`welcome:\${userId}:${i}\` });
+  return sub;
+}
+`,
+  (i: number) => `export async function dashboard${i}(teamId: string) {
+  const [members, invoices, usage] = await Promise.all([
+    prisma.member.findMany({ where: { teamId } }),
+    prisma.invoice.findMany({ where: { teamId, batch: ${i} } }),
+    metrics.usage(teamId),
+  ]);
+  return { members, invoices, usage };
+}
+`,
+  (i: number) => `export async function reserve${i}(itemId: string, qty: number) {
+  return db.transaction(async (trx) => {
+    const item = await trx.query('SELECT stock FROM items_${i % 50} WHERE id = $1 FOR UPDATE', [itemId]);
+    if (item.rows[0].stock < qty) throw new Error('out of stock ${i}');
+    await trx.query('UPDATE items_${i % 50} SET stock = stock - $1 WHERE id = $2', [qty, itemId]);
+  });
+}
+`,
+];
+
+const TS_HAZARD = (i: number) => `export async function claim${i}(userId: string, code: string) {
+  const existing = await prisma.redemption.findFirst({ where: { code, batch: ${i} } });
+  if (existing) {
+    throw new Error('already redeemed');
   }
-  const next = account.rows[0].balance - amount;
-  await db.query('UPDATE accounts_${i % 50} SET balance = $1 WHERE id = $2', [next, accountId]);
-  const recent = await prisma.payout.findFirst({ where: { accountId, batch: ${i} } });
-  if (!recent) {
-    await prisma.payout.create({ data: { accountId, batch: ${i}, amount } });
-  }
-  await Promise.all([audit.write(accountId, ${i}), metrics.bump('settle')]);
-  return { accountId, next };
+  await prisma.redemption.create({ data: { code, userId, batch: ${i} } });
 }
 `;
 
-const PY_BODY = (i: number) => `async def reconcile_${i}(session, order_id):
-    order = await session.get(Order, order_id)
-    if order.status == "paid":
-        return order
-    rows = await session.execute(select(Payment).where(Payment.order_id == order_id))
-    for payment in rows.scalars():
-        await notify(payment.customer_id, "batch ${i}")
-    order.status = "paid"
-    await session.commit()
-    return order
+const PY_SAFE = [
+  (i: number) => `def transfer_${i}(from_id, to_id, amount):
+    with transaction.atomic():
+        source = Account.objects.select_for_update().get(pk=from_id)
+        if source.balance < amount:
+            raise InsufficientFunds(${i})
+        Account.objects.filter(pk=from_id).update(balance=F("balance") - amount)
+        Account.objects.filter(pk=to_id).update(balance=F("balance") + amount)
+`,
+  (i: number) => `async def load_report_${i}(session, team_id):
+    members, invoices = await asyncio.gather(
+        session.execute(select(Member).where(Member.team_id == team_id)),
+        session.execute(select(Invoice).where(Invoice.batch == ${i})),
+    )
+    return members.scalars().all(), invoices.scalars().all()
+`,
+];
+
+const PY_HAZARD = (i: number) => `def apply_coupon_${i}(order, code):
+    if Redemption.objects.filter(code=code, batch=${i}).exists():
+        raise AlreadyRedeemed(code)
+    Redemption.objects.create(code=code, order=order, batch=${i})
 `;
 
-/** A diff of `targetBytes` made of new TypeScript and Python files full of DB and async code. */
+const HAZARD_EVERY = 20;
+
+function tsFunction(i: number): string {
+  return i % HAZARD_EVERY === 0 ? TS_HAZARD(i) : TS_SAFE[i % TS_SAFE.length]!(i);
+}
+
+function pyFunction(i: number): string {
+  return i % HAZARD_EVERY === 0 ? PY_HAZARD(i) : PY_SAFE[i % PY_SAFE.length]!(i);
+}
+
+/** A diff of about `targetBytes` made of new TypeScript and Python files full of DB and async code. */
 export function buildDiff(targetBytes: number): string {
   const parts: string[] = [];
   let size = 0;
   for (let f = 0; size < targetBytes; f++) {
     const py = f % 3 === 2;
-    const lines: string[] = [];
-    for (let i = 0; i < 40; i++) lines.push(...(py ? PY_BODY(f * 40 + i) : TS_BODY(f * 40 + i)).split('\n'));
-    const file = py ? `app/jobs/reconcile_${f}.py` : `src/payments/settle${f}.ts`;
+    const lines: string[] = py ? ['from django.db import transaction', 'from django.db.models import F', ''] : ["import { db, prisma, queue } from '../db';", ''];
+    for (let i = 0; i < 40; i++) lines.push(...(py ? pyFunction(f * 40 + i) : tsFunction(f * 40 + i)).split('\n'));
+    const file = py ? `app/billing/ops_${f}.py` : `src/payments/ops${f}.ts`;
     const text = [`diff --git a/${file} b/${file}`, 'new file mode 100644', '--- /dev/null', `+++ b/${file}`, `@@ -0,0 +1,${lines.length} @@`, ...lines.map((l) => `+${l}`), ''].join('\n');
     parts.push(text);
     size += text.length;
