@@ -4,6 +4,9 @@
  * earlier attempt posted.
  */
 import { sequenceDiagram } from '../diagnose/mermaid.js';
+import { findingMarkdown, modeLabel, type DiagramFn } from '../format/finding-markdown.js';
+
+export type { DiagramFn };
 import { FAILURE_MODE_NAMES, severityRank, type FailureMode, type Finding, type Severity } from '../types.js';
 
 /** GitHub's limit on comment bodies and check-run summaries is 65,536 characters; stay under it. */
@@ -19,46 +22,12 @@ export function findingIdIn(body: string): string | undefined {
   return FINDING_MARKER_RE.exec(body)?.[1];
 }
 
-export type DiagramFn = (f: Finding) => string;
-
 /** The Mermaid sequence diagram of a finding's interleaving (the diagnosis layer's renderer). */
 export const defaultDiagram: DiagramFn = (f) => sequenceDiagram(f);
 
-function fenceIfNeeded(text: string, lang = ''): string {
-  const t = text.trim();
-  return t.includes('```') ? t : `\`\`\`${lang}\n${t}\n\`\`\``;
-}
-
-const LANG_OF_EXT: Record<string, string> = { ts: 'ts', tsx: 'tsx', js: 'js', mjs: 'js', py: 'python', go: 'go', rb: 'ruby', sql: 'sql' };
-
-export function modeLabel(mode: FailureMode): string {
-  return `${FAILURE_MODE_NAMES[mode]} (\`${mode}\`)`;
-}
-
 /** The body of one inline review comment (or one section of the review body). */
 export function findingBody(f: Finding, diagram: DiagramFn = defaultDiagram): string {
-  const lang = LANG_OF_EXT[f.file.slice(f.file.lastIndexOf('.') + 1)] ?? '';
-  const chart = f.interleaving.length ? diagram(f) : '';
-  const parts = [
-    `**concdbg · ${modeLabel(f.failureMode)} · ${f.severity}** — ${f.title}`,
-    '',
-    f.explanation.trim(),
-  ];
-  if (f.interleaving.length) {
-    parts.push('', '**How it breaks**');
-    if (chart) parts.push('', '```mermaid', chart, '```');
-    parts.push('', '<details><summary>The interleaving, step by step</summary>', '', ...f.interleaving.map((s, i) => `${i + 1}. ${s}`), '', '</details>');
-  }
-  if (f.missingTest.trim()) parts.push('', '<details><summary>The test that would have caught it</summary>', '', fenceIfNeeded(f.missingTest, lang), '', '</details>');
-  if (f.fix.trim()) parts.push('', '**Fix**', '', f.fix.trim());
-  if (f.whatNotToDo.length) parts.push('', '**What not to do**', '', ...f.whatNotToDo.map((w) => `- ${w}`));
-  if (f.disputed) parts.push('', `> The LLM disputes this finding: ${f.disputed.llmView}`);
-  parts.push(
-    '',
-    `<sub>Finding \`${f.id}\` · ${f.source === 'llm' ? 'LLM diagnosis' : 'detector'} · confidence ${f.confidence.toFixed(2)}. Not a problem here? Reply \`/concdbg ignore ${f.id} <reason>\`.</sub>`,
-    findingMarker(f.id),
-  );
-  let body = parts.join('\n');
+  let body = `${findingMarkdown(f, { diagram })}\n${findingMarker(f.id)}`;
   if (body.length > MAX_BODY) {
     // Keep the head (title, explanation) and the markers; drop the long middle.
     const tail = `\n\n…(shortened)\n\n<sub>Finding \`${f.id}\`. Reply \`/concdbg ignore ${f.id} <reason>\` to dismiss it.</sub>\n${findingMarker(f.id)}`;

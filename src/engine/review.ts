@@ -56,12 +56,12 @@ export interface EngineOutput extends ReviewResult {
   notes: string[];
 }
 
-export const offlineDiagnoser: Diagnoser = async ({ candidates, files }) => ({
-  findings: candidates.map((c, candidateIndex) => ({
-    ...diagnoseOffline(c, { fileText: files.find((f) => f.path === c.file)?.lines }),
-    candidateIndex,
-  })),
-});
+export const offlineDiagnoser: Diagnoser = async ({ candidates, files }) => {
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  return {
+    findings: candidates.map((c, candidateIndex) => ({ ...diagnoseOffline(c, { fileText: byPath.get(c.file)?.lines }), candidateIndex })),
+  };
+};
 
 export async function review(input: string | Buffer, opts: ReviewOptions = {}): Promise<EngineOutput> {
   const started = performance.now();

@@ -1,36 +1,45 @@
-/** One finding as GitHub-flavoured Markdown: used by the CLI's markdown output and by the App's comments. */
+/** One finding as GitHub-flavoured Markdown: the CLI's markdown output and the App's comments share it. */
 import { sequenceDiagram } from '../diagnose/mermaid.js';
-import { FAILURE_MODE_NAMES, type Finding } from '../types.js';
+import { FAILURE_MODE_NAMES, type FailureMode, type Finding } from '../types.js';
+
+export type DiagramFn = (f: Finding) => string;
 
 export interface FindingMarkdownOptions {
-  /** Include file and lines in the heading (the CLI does; an inline comment sits on the lines already). */
+  /** Put file and lines in the first line (the CLI does; an inline comment sits on the lines already). */
   location?: boolean;
-  /** Heading level for the title (default 3). */
-  level?: number;
+  /** Renders the interleaving as a Mermaid sequence diagram (the diagnosis layer's renderer by default). */
+  diagram?: DiagramFn;
+}
+
+const LANG_OF_EXT: Record<string, string> = { ts: 'ts', tsx: 'tsx', js: 'js', mjs: 'js', py: 'python', go: 'go', rb: 'ruby', sql: 'sql' };
+
+export function modeLabel(mode: FailureMode): string {
+  return `${FAILURE_MODE_NAMES[mode]} (\`${mode}\`)`;
 }
 
 export function findingMarkdown(f: Finding, opts: FindingMarkdownOptions = {}): string {
-  const h = '#'.repeat(opts.level ?? 3);
-  const where = opts.location ? ` — \`${f.file}:${f.line}${f.endLine !== f.line ? `-${f.endLine}` : ''}\`` : '';
-  const parts = [
-    `${h} ${f.title}${where}`,
-    `**${FAILURE_MODE_NAMES[f.failureMode]}** (\`${f.failureMode}\`) · severity **${f.severity}** · confidence ${f.confidence.toFixed(2)} · source ${f.source}`,
-    f.explanation,
-  ];
-  if (f.disputed) parts.push(`> **Disputed:** the LLM considers this harmless: ${f.disputed.llmView}\n> The detector's finding stands; a person decides.`);
-  if (f.interleaving.length > 0) {
-    parts.push('**How it breaks**', '```mermaid\n' + sequenceDiagram(f) + '\n```', f.interleaving.map((s, i) => `${i + 1}. ${s}`).join('\n'));
+  const lang = LANG_OF_EXT[f.file.slice(f.file.lastIndexOf('.') + 1)] ?? '';
+  const where = opts.location ? ` · \`${f.file}:${f.line}${f.endLine !== f.line ? `-${f.endLine}` : ''}\`` : '';
+  const parts = [`**concdbg · ${modeLabel(f.failureMode)} · ${f.severity}**${where} — ${f.title}`, '', f.explanation.trim()];
+  if (f.interleaving.length) {
+    const chart = (opts.diagram ?? sequenceDiagram)(f);
+    parts.push('', '**How it breaks**');
+    if (chart) parts.push('', '```mermaid', chart, '```');
+    parts.push('', '<details><summary>The interleaving, step by step</summary>', '', ...f.interleaving.map((s, i) => `${i + 1}. ${s}`), '', '</details>');
   }
+  if (f.missingTest.trim()) parts.push('', '<details><summary>The test that would have caught it</summary>', '', fence(f.missingTest, lang), '', '</details>');
+  if (f.fix.trim()) parts.push('', '**Fix**', '', f.fix.trim());
+  if (f.whatNotToDo.length) parts.push('', '**What not to do**', '', ...f.whatNotToDo.map((w) => `- ${w}`));
+  if (f.disputed) parts.push('', `> The LLM disputes this finding: ${f.disputed.llmView}`);
   parts.push(
-    `<details><summary>The test that would have caught it</summary>\n\n${fence(f.missingTest)}\n\n</details>`,
-    `**Fix**\n\n${f.fix}`,
+    '',
+    `<sub>Finding \`${f.id}\` · ${f.source === 'llm' ? 'LLM diagnosis' : 'detector'} · confidence ${f.confidence.toFixed(2)}. Not a problem here? Reply \`/concdbg ignore ${f.id} <reason>\`.</sub>`,
   );
-  if (f.whatNotToDo.length > 0) parts.push(`**What not to do**\n\n${f.whatNotToDo.map((w) => `- ${w}`).join('\n')}`);
-  parts.push(`<sub>Finding \`${f.id}\` · to dismiss: \`/concdbg ignore ${f.id} <reason>\`</sub>`);
-  return parts.join('\n\n');
+  return parts.join('\n');
 }
 
 /** Wraps code in a fence unless it already carries one. */
-function fence(code: string): string {
-  return /^```/m.test(code) ? code : '```\n' + code + '\n```';
+function fence(text: string, lang: string): string {
+  const t = text.trim();
+  return t.includes('```') ? t : `\`\`\`${lang}\n${t}\n\`\`\``;
 }
