@@ -97,7 +97,7 @@ export async function review(input: string | Buffer, opts: ReviewOptions = {}): 
 }
 
 /** Diffs at least this large are parsed on worker threads (below it, starting them costs more than it saves). */
-const PARALLEL_PARSE_BYTES = 2 * 1024 * 1024;
+const PARALLEL_PARSE_BYTES = 4 * 1024 * 1024;
 
 async function buildFiles(selected: ReturnType<typeof filterDiff>['kept'], bytes: number, opts: ReviewOptions): Promise<SourceFile[]> {
   const pool = bytes >= PARALLEL_PARSE_BYTES && selected.length > 1 ? createParsePool() : undefined;
