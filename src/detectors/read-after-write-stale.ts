@@ -195,49 +195,158 @@ function cachedGetterUncached(name: string, entity: string, ctx: DetectorContext
   return undefined;
 }
 
-function staleReadAt(v: FnView, l: number, w: Write, ctx: DetectorContext, router: string | undefined, fileText: string): StaleRead | undefined {
-  const t = codeLine(v, l);
-  const stmt = statementAt(v, l, 8);
-  const holder = /^\s*(?:const|let|var)?\s*(?:\{[^}]*\}|\[[^\]]*\]|@?([\w$]+))\s*(?::\s*[\w<>[\]|, ]{1,60})?\s*:?=\s*(?!=)/.exec(t)?.[1];
+/**
+ * What a line offers as a read-back, independent of the write: computed once per line of a function (a
+ * function with many writes asked the same questions of every later line once per write).
+ */
+interface Site {
+  line: number;
+  /** The explicit replica read of the statement starting here; `dead` when its alias is not a replica. */
+  replica?: { alias: string | undefined; call: string; dead: boolean; read?: ReadNames };
+  router?: { model: string | undefined; call: string; replica: string };
+  cache?: { call: string; key: string };
+  getter?: { name: string; ent: string };
+  search?: { call: string; index: string | undefined };
+  stmt?: { text: string; endLine: number };
+  holder?: string | null;
+}
+
+/** The entities a read statement names (sameReadEntity's three sources). */
+interface ReadNames {
+  tables: string[];
+  receiver: string | undefined;
+  model: string | undefined;
+}
+
+interface Reads {
+  /** Per line of the view (index 0 = fn.startLine): 1 when a cache is cleared or refreshed there. */
+  clear: Uint8Array;
+  sites: (Site | undefined)[];
+  /** next[i]: the first index >= i that clears the cache or holds a site (length when none). */
+  next: Int32Array;
+}
+
+const ROUTED_READ = /\b([A-Z]\w*)\.objects\.(?:get|filter|all|first|exclude|values|values_list|only|latest|earliest)\b|\bget_object_or_404\(\s*([A-Z]\w*)/;
+/** Implied by every CACHE_CLEAR match. */
+const CACHE_CLEAR_HINT = /cache|redis|kv|Cache|Redis|invalidate|evict|bust/;
+/** Implied by every SEARCH_READ match (its method names all contain `search`, in any case). */
+const SEARCH_HINT = /search/i;
+const HOLDER = /^\s*(?:const|let|var)?\s*(?:\{[^}]*\}|\[[^\]]*\]|@?([\w$]+))\s*(?::\s*[\w<>[\]|, ]{1,60})?\s*:?=\s*(?!=)/;
+
+const readsCache = new WeakMap<FnView, Reads>();
+
+function readsOf(v: FnView, router: string | undefined, fileText: string): Reads {
+  let r = readsCache.get(v);
+  if (r) return r;
+  const n = v.codeLines.length;
+  const clear = new Uint8Array(n);
+  const sites: (Site | undefined)[] = new Array(n);
+  // A statement matches EXPLICIT_REPLICA only where the function's code does (it is a slice of it, cut at line ends).
+  const replicaPossible = EXPLICIT_REPLICA.test(v.code);
+  for (let i = 0; i < n; i++) {
+    const t = v.codeLines[i]!;
+    if (!t.trim()) continue;
+    if (CACHE_CLEAR_HINT.test(t) && CACHE_CLEAR.test(t)) {
+      clear[i] = 1;
+      continue;
+    }
+    sites[i] = siteAt(v, v.fn.startLine + i, t, router, fileText, replicaPossible);
+  }
+  const next = new Int32Array(n + 1);
+  next[n] = n;
+  for (let i = n - 1; i >= 0; i--) next[i] = clear[i] || sites[i] ? i : next[i + 1]!;
+  r = { clear, sites, next };
+  readsCache.set(v, r);
+  return r;
+}
+
+function siteAt(v: FnView, l: number, t: string, router: string | undefined, fileText: string, replicaPossible: boolean): Site | undefined {
+  const site: Site = { line: l };
+  let any = false;
   let m: RegExpExecArray | null;
-  // Explicit replica.
-  if ((m = EXPLICIT_REPLICA.exec(stmt.text))) {
-    const alias = m[1] ?? m[2];
-    if (alias && !REPLICA_NAME.test(alias)) return undefined;
-    if (!sameReadEntity(stmt.text, w.entity, fileText)) return undefined;
-    return { line: l, end: stmt.endLine, source: 'replica', call: m[0].trim(), holder, confidence: 0.9, replica: alias ?? m[0].replace(/\W+$/, '') };
-  }
-  // Reads routed to the replica by a router in the diff.
-  if (router && v.family === 'python') {
-    const r = /\b([A-Z]\w*)\.objects\.(?:get|filter|all|first|exclude|values|values_list|only|latest|earliest)\b|\bget_object_or_404\(\s*([A-Z]\w*)/.exec(t);
-    if (r && sameEntity(r[1] ?? r[2], w.entity) && !/\.using\(|select_for_update/.test(stmt.text) && !/\.(?:update|delete|create)\(/.test(stmt.text)) {
-      return { line: l, end: stmt.endLine, source: 'replica', call: r[0], holder, confidence: 0.85, replica: router };
+  if (replicaPossible) {
+    site.stmt = statementAt(v, l, 8);
+    if ((m = EXPLICIT_REPLICA.exec(site.stmt.text))) {
+      const alias = m[1] ?? m[2];
+      site.replica = { alias, call: m[0], dead: alias !== undefined && alias !== '' && !REPLICA_NAME.test(alias) };
+      return site;
     }
   }
-  // Cache.
+  if (router && v.family === 'python' && (m = ROUTED_READ.exec(t))) {
+    const stmt = (site.stmt ??= statementAt(v, l, 8));
+    if (!/\.using\(|select_for_update/.test(stmt.text) && !/\.(?:update|delete|create)\(/.test(stmt.text)) {
+      site.router = { model: m[1] ?? m[2], call: m[0], replica: router };
+      any = true;
+    }
+  }
   if (CACHE_READ_HINT.test(t) && (m = CACHE_READ.exec(t))) {
-    const key = m[3] ?? '';
-    if (normEntity(key).includes(normEntity(w.entity)) || new RegExp(escapeRe(w.entity), 'i').test(key)) {
-      return { line: l, end: stmt.endLine, source: 'cache', call: `${m[1]}.${m[2]}`, holder, confidence: 0.8, cacheKey: key.split(',')[0]?.trim() };
-    }
+    site.cache = { call: `${m[1]}.${m[2]}`, key: m[3] ?? '' };
+    any = true;
   }
-  if (GETTER_HINT.test(t) && (m = GETTER.exec(t)) && !/\.(?:get|fetch|find)\w*\(/.test(t.slice(0, m.index)) ) {
-    const name = m[1]!;
-    const ent = getterEntity(name);
-    if (sameEntity(ent, w.entity)) {
-      const c = cachedGetter(name, ent, ctx);
-      if (c) return { line: l, end: stmt.endLine, source: 'cache', call: name, holder, confidence: c.confidence, cacheKey: c.key };
-    }
+  if (GETTER_HINT.test(t) && (m = GETTER.exec(t)) && !/\.(?:get|fetch|find)\w*\(/.test(t.slice(0, m.index))) {
+    site.getter = { name: m[1]!, ent: getterEntity(m[1]!) };
+    any = true;
   }
-  // Search index.
-  if ((m = SEARCH_READ.exec(t)) && !/\bURLSearchParams|\.location\b|\bre\.search\b/.test(t)) {
+  if (SEARCH_HINT.test(t) && (m = SEARCH_READ.exec(t)) && !/\bURLSearchParams|\.location\b|\bre\.search\b/.test(t)) {
+    const stmt = (site.stmt ??= statementAt(v, l, 8));
     const idx = /index\s*[:=(]\s*['"]([\w-]+)['"]|initIndex\(\s*['"]([\w-]+)['"]|\.index\(\s*['"]([\w-]+)['"]/.exec(stmt.text) ?? indexDecl(fileText);
-    const name = idx?.[1] ?? idx?.[2] ?? idx?.[3];
-    if (name ? sameEntity(name, w.entity) || normEntity(name).includes(normEntity(w.entity)) : false) {
-      return { line: l, end: stmt.endLine, source: 'search', call: `${m[1]}.${m[2]}`, holder, confidence: 0.8 };
+    site.search = { call: `${m[1]}.${m[2]}`, index: idx?.[1] ?? idx?.[2] ?? idx?.[3] };
+    any = true;
+  }
+  return any ? site : undefined;
+}
+
+const keyPatterns = new Map<string, RegExp>();
+
+/** Whether a cache key mentions the entity (normalised, or its name in any case). */
+function keyNames(key: string, entity: string, normalised: string): boolean {
+  if (normEntity(key).includes(normalised)) return true;
+  let re = keyPatterns.get(entity);
+  if (!re) {
+    if (keyPatterns.size > 256) keyPatterns.clear();
+    re = new RegExp(escapeRe(entity), 'i');
+    keyPatterns.set(entity, re);
+  }
+  return re.test(key);
+}
+
+/** The read a site makes of the written entity, if it reads that entity back from a lagging source. */
+function staleReadAt(v: FnView, s: Site, w: Write, normalised: string, ctx: DetectorContext, fileText: string): StaleRead | undefined {
+  const l = s.line;
+  if (s.replica) {
+    if (s.replica.dead) return undefined;
+    const stmt = s.stmt!;
+    s.replica.read ??= readNames(stmt.text, fileText);
+    if (!readsEntity(s.replica.read, w.entity)) return undefined;
+    const alias = s.replica.alias;
+    return { line: l, end: stmt.endLine, source: 'replica', call: s.replica.call.trim(), holder: holderOf(v, s), confidence: 0.9, replica: alias ?? s.replica.call.replace(/\W+$/, '') };
+  }
+  if (s.router && sameEntity(s.router.model, w.entity)) {
+    return { line: l, end: stmtOf(v, s).endLine, source: 'replica', call: s.router.call, holder: holderOf(v, s), confidence: 0.85, replica: s.router.replica };
+  }
+  if (s.cache && keyNames(s.cache.key, w.entity, normalised)) {
+    return { line: l, end: stmtOf(v, s).endLine, source: 'cache', call: s.cache.call, holder: holderOf(v, s), confidence: 0.8, cacheKey: s.cache.key.split(',')[0]?.trim() };
+  }
+  if (s.getter && sameEntity(s.getter.ent, w.entity)) {
+    const c = cachedGetter(s.getter.name, s.getter.ent, ctx);
+    if (c) return { line: l, end: stmtOf(v, s).endLine, source: 'cache', call: s.getter.name, holder: holderOf(v, s), confidence: c.confidence, cacheKey: c.key };
+  }
+  if (s.search) {
+    const name = s.search.index;
+    if (name ? sameEntity(name, w.entity) || normEntity(name).includes(normalised) : false) {
+      return { line: l, end: stmtOf(v, s).endLine, source: 'search', call: s.search.call, holder: holderOf(v, s), confidence: 0.8 };
     }
   }
   return undefined;
+}
+
+function stmtOf(v: FnView, s: Site): { text: string; endLine: number } {
+  return (s.stmt ??= statementAt(v, s.line, 8));
+}
+
+function holderOf(v: FnView, s: Site): string | undefined {
+  if (s.holder === undefined) s.holder = HOLDER.exec(codeLine(v, s.line))?.[1] ?? null;
+  return s.holder ?? undefined;
 }
 
 const indexCache = new Map<string, RegExpExecArray | null>();
@@ -251,14 +360,18 @@ function indexDecl(fileText: string): RegExpExecArray | null {
   return m;
 }
 
-function sameReadEntity(stmt: string, entity: string, fileText: string): boolean {
+function readNames(stmt: string, fileText: string): ReadNames {
   const tables = sqlTables(stmt).read;
-  if (tables.some((t) => sameEntity(t, entity))) return true;
   const m = /([\w$.]+(?:\(\s*['"]\w+['"]\s*\))?)(?:\.\w+\([^)]{0,200}\))*\.(?:findUnique|findFirst|findOne|findOneBy|findByPk|get|first|filter|find|find_by|where)\b/.exec(stmt);
-  const e = m ? entityOfReceiver(m[1]!.replace(/\.(?:using|\$replica)\([^)]*\)/g, ''), fileText) : undefined;
-  if (e && sameEntity(e, entity)) return true;
+  const receiver = m ? entityOfReceiver(m[1]!.replace(/\.(?:using|\$replica)\([^)]*\)/g, ''), fileText) : undefined;
   const model = /\b([A-Z]\w*)\.(?:objects|find|where|find_by|query)\b/.exec(stmt)?.[1] ?? /\.(\w+)\.(?:findUnique|findFirst|findMany)\(/.exec(stmt)?.[1];
-  return model !== undefined && sameEntity(model, entity);
+  return { tables, receiver, model };
+}
+
+function readsEntity(r: ReadNames, entity: string): boolean {
+  if (r.tables.some((t) => sameEntity(t, entity))) return true;
+  if (r.receiver && sameEntity(r.receiver, entity)) return true;
+  return r.model !== undefined && sameEntity(r.model, entity);
 }
 
 /** The first later line that acts on the value read. */
@@ -284,18 +397,21 @@ function detect(ctx: DetectorContext): DetectorReport[] {
   for (const fn of innermostFirst(ctx.changedFunctions)) {
     const v = viewOf(file, fn);
     if (!v) continue;
-    for (const w of writesOf(v, fileText)) {
+    const writes = writesOf(v, fileText);
+    if (writes.length === 0) continue;
+    const reads = readsOf(v, router, fileText);
+    for (const w of writes) {
       if (seen.has(w.line)) continue;
       let hit: StaleRead | undefined;
       let act: number | undefined;
-      for (let l = w.end + 1; l <= v.fn.endLine; l++) {
-        const t = codeLine(v, l);
-        if (!t.trim()) continue;
+      const normalised = normEntity(w.entity);
+      const base = v.fn.startLine;
+      const last = v.fn.endLine - base;
+      for (let i = reads.next[Math.min(Math.max(w.end + 1 - base, 0), reads.clear.length)]!; i <= last && i < reads.clear.length; i = reads.next[i + 1]!) {
         // A cache cleared or refreshed after the write makes a later cache read miss (or see the new value).
-        if (CACHE_CLEAR.test(t)) break;
-        const r = staleReadAt(v, l, w, ctx, router, fileText);
+        if (reads.clear[i]) break;
+        const r = staleReadAt(v, reads.sites[i]!, w, normalised, ctx, fileText);
         if (!r) continue;
-        if (r.source === 'cache' && cacheTouchedBetween(v, w.end, r.line)) break;
         const a = actAfter(v, r);
         if (a === undefined) continue;
         hit = r;
@@ -338,11 +454,6 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     }
   }
   return reports;
-}
-
-function cacheTouchedBetween(v: FnView, from: number, to: number): boolean {
-  for (let l = from + 1; l < to; l++) if (CACHE_CLEAR.test(codeLine(v, l))) return true;
-  return false;
 }
 
 export default createDetector(

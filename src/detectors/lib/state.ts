@@ -165,22 +165,106 @@ export function codeLine(v: FnView, line: number): string {
   return v.codeLines[line - v.fn.startLine] ?? '';
 }
 
+/**
+ * Per line of a view, what statementAt needs: the net bracket depth change outside string literals and
+ * whether the line ends in a continuation (`,`, an operator, `AND`) or starts with `.`. Filled lazily, once
+ * per line (statementAt runs for many lines of the same function, often overlapping).
+ */
+interface LineShape {
+  delta: Int32Array;
+  /** 0 = not computed yet; bit 1 = computed, bit 2 = ends in a continuation, bit 4 = starts with `.`. */
+  flags: Uint8Array;
+}
+
+const shapes = new WeakMap<FnView, LineShape>();
+
+const CONTINUES = /[,(\[{.+\-*/=&|?:]\s*$|\bAND\s*$/i;
+
+function shapeOf(v: FnView): LineShape {
+  let s = shapes.get(v);
+  if (!s) {
+    s = { delta: new Int32Array(v.codeLines.length), flags: new Uint8Array(v.codeLines.length) };
+    shapes.set(v, s);
+  }
+  return s;
+}
+
+function fillShape(s: LineShape, t: string, i: number): void {
+  s.delta[i] = bracketDelta(t);
+  s.flags[i] = 1 | (CONTINUES.test(t) ? 2 : 0) | (/^\s*\./.test(t) ? 4 : 0);
+}
+
+/**
+ * Net change of bracket depth over a line, ignoring brackets inside string literals. Same result as
+ * blanking every match of /(["'`])(?:\\.|(?!\1)[^\\])*\1/g first: a quote starts a literal only when it
+ * is closed on the line (an escape is a backslash and any character but a line terminator).
+ */
+export function bracketDelta(t: string): number {
+  let d = 0;
+  const n = t.length;
+  for (let i = 0; i < n; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 40 || c === 91 || c === 123) d++;
+    else if (c === 41 || c === 93 || c === 125) d--;
+    else if (c === 34 || c === 39 || c === 96) {
+      const close = literalEnd(t, i, c);
+      if (close >= 0) i = close;
+    }
+  }
+  return d;
+}
+
+/** Index of the quote closing the literal opened at `i`, or -1 when it is not closed on this text. */
+function literalEnd(t: string, i: number, quote: number): number {
+  const n = t.length;
+  let j = i + 1;
+  while (j < n) {
+    const c = t.charCodeAt(j);
+    if (c === 92) {
+      const next = j + 1 < n ? t.charCodeAt(j + 1) : -1;
+      if (next === -1 || next === 10 || next === 13 || next === 0x2028 || next === 0x2029) return -1;
+      j += 2;
+      continue;
+    }
+    if (c === quote) return j;
+    j++;
+  }
+  return -1;
+}
+
 /** The statement starting at `line`: that line plus following lines until brackets balance (at most `max` lines). */
 export function statementAt(v: FnView, line: number, max = 12): { text: string; endLine: number } {
+  const s = shapeOf(v);
+  const lines = v.codeLines;
+  const base = v.fn.startLine;
   let depth = 0;
-  const parts: string[] = [];
   let end = line;
   for (let l = line; l < line + max && l <= v.fn.endLine; l++) {
-    const t = codeLine(v, l);
-    parts.push(t);
     end = l;
-    for (const ch of t.replace(/(["'`])(?:\\.|(?!\1)[^\\])*\1/g, '""')) {
-      if (ch === '(' || ch === '[' || ch === '{') depth++;
-      else if (ch === ')' || ch === ']' || ch === '}') depth--;
+    const i = l - base;
+    // Outside the view the line reads as '': no brackets, no continuation.
+    const inside = i >= 0 && i < lines.length;
+    if (inside && s.flags[i] === 0) fillShape(s, lines[i]!, i);
+    if (inside) depth += s.delta[i]!;
+    if (depth > 0 || (inside && (s.flags[i]! & 2) !== 0)) continue;
+    const k = i + 1;
+    if (k >= 0 && k < lines.length) {
+      if (s.flags[k] === 0) fillShape(s, lines[k]!, k);
+      if ((s.flags[k]! & 4) !== 0) continue;
     }
-    if (depth <= 0 && l > line - 1 && !/[,(\[{.+\-*/=&|?:]\s*$|\bAND\s*$/i.test(t) && !/^\s*\./.test(codeLine(v, l + 1))) break;
+    break;
   }
-  return { text: parts.join('\n'), endLine: end };
+  return { text: joinLines(v, line, end), endLine: end };
+}
+
+/** codeLine(line) … codeLine(end) joined by newlines (a slice of the view's code when inside it). */
+function joinLines(v: FnView, line: number, end: number): string {
+  const a = line - v.fn.startLine;
+  const b = end - v.fn.startLine;
+  if (a >= 0 && b < v.codeLines.length && a <= b) return v.code.slice(v.lineStarts[a]!, v.lineStarts[b]! + v.codeLines[b]!.length);
+  const parts: string[] = [];
+  for (let l = line; l <= end; l++) parts.push(codeLine(v, l));
+  return parts.join('\n');
 }
 
 /** Lowercase, no separators, singular: `Event`, `events`, `event` and `EVENTS` compare equal; `post_reactions` -> `postreaction`. */
