@@ -6,6 +6,7 @@ import pg from 'pg';
 import { migrationProvider, type StoreDialect } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { SqlStore } from './sql-store.js';
+import { StatementCache } from './sqlite-statements.js';
 import type { Store } from './types.js';
 
 export * from './types.js';
@@ -50,6 +51,12 @@ export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
 export interface OpenStoreOptions {
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /**
+   * PostgreSQL connections opened at start and kept open while idle (default
+   * 4, at most poolSize): a burst of webhooks after a quiet spell would
+   * otherwise wait for new backends to start (hundreds of ms on a busy host).
+   */
+  poolMin?: number;
   /** SQLite busy_timeout in ms: how long a writer waits for another process's lock (default 5000). */
   busyTimeoutMs?: number;
   /** Apply pending migrations at open (default true). */
@@ -67,11 +74,12 @@ export interface OpenStoreOptions {
  */
 export async function openStore(databaseUrl: string = DEFAULT_DATABASE_URL, opts: OpenStoreOptions = {}): Promise<Store> {
   const target = parseDatabaseUrl(databaseUrl);
-  const opened = target.kind === 'sqlite' ? openSqlite(target.path, opts) : { kysely: openPostgres(target.connectionString, opts), sqlite: null };
+  const opened = target.kind === 'sqlite' ? { ...openSqlite(target.path, opts), pool: null } : { ...openPostgres(target.connectionString, opts), sqlite: null };
   const db = opened.kysely;
   try {
     if (opts.migrate !== false) await migrate(db, target.kind);
     else await db.selectFrom('review_jobs').select('id').limit(1).execute();
+    if (opened.pool) await warmPool(opened.pool, opened.poolMin);
   } catch (err) {
     await db.destroy().catch(() => undefined);
     throw new Error(`cannot open the store at ${describeTarget(target)} (DATABASE_URL): ${(err as Error).message}`, {
@@ -81,7 +89,7 @@ export async function openStore(databaseUrl: string = DEFAULT_DATABASE_URL, opts
   return new SqlStore(target.kind, db, opened.sqlite);
 }
 
-function openSqlite(path: string, opts: OpenStoreOptions): { kysely: Kysely<Database>; sqlite: BetterSqlite3.Database } {
+function openSqlite(path: string, opts: OpenStoreOptions): { kysely: Kysely<Database>; sqlite: StatementCache } {
   const memory = path === ':memory:';
   if (!memory && !existsSync(dirname(resolve(path)))) {
     throw new Error(`DATABASE_URL names the SQLite file ${path}, but its directory does not exist: create it or ${HOW_TO_SET}`);
@@ -92,16 +100,22 @@ function openSqlite(path: string, opts: OpenStoreOptions): { kysely: Kysely<Data
   if (!memory) sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
-  return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), sqlite };
+  const statements = new StatementCache(sqlite);
+  return { kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: statements.forKysely() }) }), sqlite: statements };
 }
 
 /** BIGINT (int8) columns hold epoch ms and GitHub ids, all far below 2^53: read them as numbers. */
 const INT8_OID = 20;
 
-function openPostgres(connectionString: string, opts: OpenStoreOptions): Kysely<Database> {
+function openPostgres(connectionString: string, opts: OpenStoreOptions): { kysely: Kysely<Database>; pool: pg.Pool; poolMin: number } {
+  const max = Math.max(1, opts.poolSize ?? 10);
+  const poolMin = Math.min(max, Math.max(0, opts.poolMin ?? 4));
   const pool = new pg.Pool({
     connectionString,
-    max: opts.poolSize ?? 10,
+    max,
+    // Idle connections above `min` close after 30 s; `min` of them stay open.
+    min: poolMin,
+    idleTimeoutMillis: 30_000,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
@@ -109,7 +123,14 @@ function openPostgres(connectionString: string, opts: OpenStoreOptions): Kysely<
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool, poolMin };
+}
+
+/** Open `count` connections now, in parallel, and leave them idle in the pool. */
+async function warmPool(pool: pg.Pool, count: number): Promise<void> {
+  // Holding `count` at once makes the pool reuse its idle ones and open the rest.
+  const clients = await Promise.all(Array.from({ length: count }, () => pool.connect()));
+  for (const c of clients) c.release();
 }
 
 async function migrate(db: Kysely<Database>, dialect: StoreDialect): Promise<void> {

@@ -1,8 +1,9 @@
-import type BetterSqlite3 from 'better-sqlite3';
-import { sql, type Compilable, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable, type UpdateObject } from 'kysely';
 import type { Database, ReviewJobsTable } from './schema.js';
 import type { StoreDialect } from './migrations/index.js';
+import type { StatementCache } from './sqlite-statements.js';
 import type {
+  DeliveryRef,
   DismissInput,
   DismissedFinding,
   EnqueueInput,
@@ -35,8 +36,9 @@ const COUNTER_COLUMNS = {
 /**
  * The one Store implementation, over Kysely, for both databases. The SQL is
  * shared; the differences are the clock expression, `FOR UPDATE SKIP LOCKED`
- * / `FOR SHARE`, and the one multi-statement write (enqueue + supersede):
- * PostgreSQL serializes it per PR with an advisory lock, SQLite runs it as a
+ * / `FOR SHARE`, and the one multi-statement write (claim delivery + enqueue
+ * + supersede): PostgreSQL runs it as one server-side function call that
+ * serializes per PR with an advisory lock (migration 003), SQLite as a
  * synchronous BEGIN IMMEDIATE transaction. Every other write is a single
  * statement, atomic on its own.
  */
@@ -44,8 +46,8 @@ export class SqlStore implements Store {
   constructor(
     readonly kind: StoreDialect,
     private readonly db: Db,
-    /** The better-sqlite3 handle under `db`, for synchronous write transactions. */
-    private readonly sqlite: BetterSqlite3.Database | null = null,
+    /** The better-sqlite3 handle under `db` (with its prepared statements), for synchronous write transactions. */
+    private readonly sqlite: StatementCache | null = null,
   ) {}
 
   /** The database's clock in epoch ms, evaluated inside the statement. */
@@ -65,27 +67,6 @@ export class SqlStore implements Store {
       await sql`select pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`.execute(trx);
       return fn(trx);
     });
-  }
-
-  /**
-   * SQLite: run compiled statements in one BEGIN IMMEDIATE transaction,
-   * synchronously. Taking the writer lock up front means no other process can
-   * write between our statements, and running it synchronously means no other
-   * code in this process can interleave (an async transaction held across
-   * awaits would block other connections of this process on busy_timeout).
-   */
-  private sqliteTx<T>(fn: (run: (query: Compilable) => Record<string, unknown>[]) => T): T {
-    const raw = this.sqlite;
-    if (!raw) throw new Error('sqliteTx needs the SQLite handle');
-    const run = (query: Compilable): Record<string, unknown>[] => {
-      const compiled = query.compile();
-      const stmt = raw.prepare(compiled.sql);
-      const params = compiled.parameters as unknown[];
-      if (stmt.reader) return stmt.all(...params) as Record<string, unknown>[];
-      stmt.run(...params);
-      return [];
-    };
-    return raw.transaction(() => fn(run)).immediate();
   }
 
   // ── webhook side ──────────────────────────────────────────────────────────
@@ -109,56 +90,83 @@ export class SqlStore implements Store {
   }
 
   async enqueueJob(input: EnqueueInput, opts: EnqueueOptions = {}): Promise<EnqueueResult> {
-    if (!opts.supersede) {
-      const inserted = await this.insertJobQuery(this.db, input).executeTakeFirst();
-      if (inserted) return { job: toJob(inserted), created: true, superseded: [] };
-      return { job: await this.existingJob(this.db, input), created: false, superseded: [] };
-    }
-    // Insert and supersede in one transaction serialized per PR, so two pushes
-    // racing each other cannot supersede each other. A redelivered old event
-    // (created: false) must not supersede the newer work.
-    if (this.kind === 'sqlite') {
-      const { inserted, superseded } = this.sqliteTx((run) => {
-        const ins = run(this.insertJobQuery(this.db, input))[0] as JobRow | undefined;
-        const sup = ins ? (run(this.supersedeQuery(this.db, input.repo, input.prNumber, input.headSha)) as JobRow[]) : [];
-        return { inserted: ins, superseded: sup };
-      });
-      if (inserted) return { job: toJob(inserted), created: true, superseded: superseded.map(toJob) };
-      return { job: await this.existingJob(this.db, input), created: false, superseded: [] };
-    }
-    return this.pgTx(prLockKey(input.repo, input.prNumber), async (trx) => {
-      const inserted = await this.insertJobQuery(trx, input).executeTakeFirst();
-      if (!inserted) return { job: await this.existingJob(trx, input), created: false, superseded: [] };
-      const superseded = await this.supersedeQuery(trx, input.repo, input.prNumber, input.headSha).execute();
-      return { job: toJob(inserted), created: true, superseded: superseded.map(toJob) };
+    const result = await this.enqueue(null, input, opts.supersede === true);
+    if (!result) throw new Error('enqueueJob without a delivery cannot be a duplicate delivery');
+    return result;
+  }
+
+  enqueueForDelivery(delivery: DeliveryRef, input: EnqueueInput, opts: EnqueueOptions = {}): Promise<EnqueueResult | null> {
+    return this.enqueue(delivery, input, opts.supersede === true);
+  }
+
+  /**
+   * Claim the delivery (when given), insert the job, and with `supersede`
+   * supersede the PR's older SHAs, all in one transaction. With supersede the
+   * transaction is serialized per PR, so two pushes racing each other cannot
+   * supersede each other; a redelivered old event (created: false) supersedes
+   * nothing. PostgreSQL: one call of the concdbg_enqueue_job function
+   * (migration 003), one round trip. SQLite: one synchronous BEGIN IMMEDIATE
+   * transaction over prepared statements.
+   */
+  private async enqueue(delivery: DeliveryRef | null, input: EnqueueInput, supersede: boolean): Promise<EnqueueResult | null> {
+    if (this.kind === 'postgres') return this.pgEnqueue(delivery, input, supersede);
+    const out = this.sqliteEnqueueTx()(delivery, input, supersede);
+    if (!out) return null;
+    if (!out.row) throw new Error(`review job ${describeKey(input)} conflicted on insert but cannot be read`);
+    return { job: toJob(out.row), created: out.created, superseded: out.superseded.map(toJob) };
+  }
+
+  private sqliteEnqueue: SqliteEnqueueTx | null = null;
+
+  /**
+   * SQLite's enqueue as one synchronous BEGIN IMMEDIATE transaction. Taking
+   * the writer lock up front means no other process can write between our
+   * statements, and running it synchronously means no other code in this
+   * process can interleave (an async transaction held across awaits would
+   * block other connections of this process on busy_timeout). The SQL is
+   * fixed and prepared once: this runs for every webhook, and building and
+   * compiling Kysely queries cost more than running them. The statements
+   * match claimDelivery, findJob and supersedeQuery.
+   */
+  private sqliteEnqueueTx(): SqliteEnqueueTx {
+    if (this.sqliteEnqueue) return this.sqliteEnqueue;
+    const cache = this.sqlite;
+    if (!cache) throw new Error('the SQLite enqueue needs the SQLite handle');
+    const now = `cast((julianday('now') - 2440587.5) * 86400000 as integer)`;
+    const claim = cache.prepare(`insert into deliveries (delivery_id, event, received_at) values (?, ?, ${now}) on conflict (delivery_id) do nothing`);
+    const insert = cache.prepare(
+      `insert into review_jobs (repo, pr_number, head_sha, "trigger", installation_id, state, attempts, not_before, payload, created_at, updated_at)
+       values (?, ?, ?, ?, ?, 'queued', 0, 0, ?, ${now}, ${now})
+       on conflict (repo, pr_number, head_sha, "trigger") do nothing returning *`,
+    );
+    const find = cache.prepare(`select * from review_jobs where repo = ? and pr_number = ? and head_sha = ? and "trigger" = ?`);
+    const supersede = cache.prepare(
+      `update review_jobs set state = 'superseded', superseded_by = ?, updated_at = ${now}
+        where repo = ? and pr_number = ? and head_sha <> ? and state in ('queued', 'running') returning *`,
+    );
+    const tx = cache.db.transaction((delivery: DeliveryRef | null, input: EnqueueInput, withSupersede: boolean) => {
+      if (delivery && claim.run(delivery.id, delivery.event).changes === 0) return null;
+      const inserted = insert.get(input.repo, input.prNumber, input.headSha, input.trigger, input.installationId, JSON.stringify(input.payload ?? {})) as JobRow | undefined;
+      if (!inserted) return { row: find.get(input.repo, input.prNumber, input.headSha, input.trigger) as JobRow | undefined, created: false, superseded: [] };
+      const superseded = withSupersede ? (supersede.all(input.headSha, input.repo, input.prNumber, input.headSha) as JobRow[]) : [];
+      return { row: inserted, created: true, superseded };
     });
+    this.sqliteEnqueue = (delivery, input, withSupersede) => tx.immediate(delivery, input, withSupersede);
+    return this.sqliteEnqueue;
   }
 
-  private insertJobQuery(db: Db, input: EnqueueInput) {
-    return db
-      .insertInto('review_jobs')
-      .values({
-        repo: input.repo,
-        pr_number: input.prNumber,
-        head_sha: input.headSha,
-        trigger: input.trigger,
-        installation_id: input.installationId,
-        state: 'queued',
-        attempts: 0,
-        not_before: 0,
-        payload: JSON.stringify(input.payload ?? {}),
-        created_at: this.now(),
-        updated_at: this.now(),
-      })
-      .onConflict((oc) => oc.columns(['repo', 'pr_number', 'head_sha', 'trigger']).doNothing())
-      .returningAll();
-  }
-
-  /** The job that won the key; it is committed (ON CONFLICT waited for it), so this read sees it. */
-  private async existingJob(db: Db, key: JobKey): Promise<Job> {
-    const existing = await this.findJobIn(db, key);
-    if (!existing) throw new Error(`review job ${describeKey(key)} conflicted on insert but cannot be read`);
-    return existing;
+  private async pgEnqueue(delivery: DeliveryRef | null, input: EnqueueInput, supersede: boolean): Promise<EnqueueResult | null> {
+    const { rows } = await sql<{ r: PgEnqueueResult }>`
+      select concdbg_enqueue_job(
+        ${delivery?.id ?? null}::text, ${delivery?.event ?? null}::text,
+        ${input.repo}::text, ${input.prNumber}::integer, ${input.headSha}::text, ${input.trigger}::text,
+        ${input.installationId}::bigint, ${JSON.stringify(input.payload ?? {})}::text, ${supersede}::boolean
+      ) as r`.execute(this.db);
+    const r = rows[0]?.r;
+    if (!r) throw new Error('concdbg_enqueue_job returned nothing');
+    if (!r.claimed) return null;
+    if (!r.job) throw new Error(`review job ${describeKey(input)} conflicted on insert but cannot be read`);
+    return { job: toJob(r.job), created: r.created === true, superseded: (r.superseded ?? []).map(toJob) };
   }
 
   async supersedeOlder(repo: string, prNumber: number, newHeadSha: string): Promise<Job[]> {
@@ -537,6 +545,20 @@ export class SqlStore implements Store {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+}
+
+type SqliteEnqueueTx = (
+  delivery: DeliveryRef | null,
+  input: EnqueueInput,
+  supersede: boolean,
+) => { row: JobRow | undefined; created: boolean; superseded: JobRow[] } | null;
+
+/** What concdbg_enqueue_job returns (json; rows as row_to_json makes them). */
+interface PgEnqueueResult {
+  claimed: boolean;
+  created?: boolean;
+  job?: JobRow | null;
+  superseded?: JobRow[];
 }
 
 interface IntentRow {

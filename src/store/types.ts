@@ -74,6 +74,14 @@ export interface EnqueueResult {
   superseded: Job[];
 }
 
+/** A webhook delivery as `claimDelivery` records it. */
+export interface DeliveryRef {
+  /** X-GitHub-Delivery. */
+  id: string;
+  /** The event name (pull_request, …). */
+  event: string;
+}
+
 export interface EnqueueOptions {
   /**
    * Atomically supersede queued and running jobs of the same PR for other head
@@ -163,6 +171,14 @@ export interface Store {
    * any number of concurrent callers with one key gets `created: true`.
    */
   enqueueJob(input: EnqueueInput, opts?: EnqueueOptions): Promise<EnqueueResult>;
+
+  /**
+   * `claimDelivery` and `enqueueJob` as one atomic step (one round trip on
+   * PostgreSQL): null when the delivery id was claimed already (a redelivery:
+   * nothing is enqueued or superseded). If the enqueue fails, the claim is
+   * rolled back with it, so a redelivery can try again.
+   */
+  enqueueForDelivery(delivery: DeliveryRef, input: EnqueueInput, opts?: EnqueueOptions): Promise<EnqueueResult | null>;
 
   /**
    * Mark queued and running jobs of the PR whose head SHA is not `newHeadSha`

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { initialSchema } from './001-initial.js';
 import { budgetTokens } from './002-budget-tokens.js';
+import { enqueueFunction } from './003-enqueue-function.js';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -16,6 +17,7 @@ export function migrationProvider(dialect: StoreDialect): MigrationProvider {
       return {
         '001-initial': initialSchema(dialect),
         '002-budget-tokens': budgetTokens(),
+        '003-enqueue-function': enqueueFunction(dialect),
       };
     },
   };
