@@ -102,14 +102,15 @@ export function stringEnd(text: string, i: number, fam: Family): number {
   }
   const multiline = q === '`';
   const rawGo = fam === 'go' && q === '`';
+  const qc = q.charCodeAt(0);
   for (let j = i + 1; j < n; j++) {
-    const c = text[j]!;
-    if (c === '\\' && !rawGo) {
+    const c = text.charCodeAt(j);
+    if (c === 92 && !rawGo) {
       j++;
       continue;
     }
-    if (c === q) return j + 1;
-    if (c === '\n' && !multiline) return j;
+    if (c === qc) return j + 1;
+    if (c === 10 && !multiline) return j;
   }
   return n;
 }
@@ -146,18 +147,20 @@ export function matchBracket(code: string, open: number, fam: Family = 'js'): nu
   const openCh = code[open];
   const closeCh = openCh === '(' ? ')' : openCh === '[' ? ']' : openCh === '{' ? '}' : '';
   if (!closeCh) return -1;
+  const closeCode = closeCh.charCodeAt(0);
   let depth = 0;
   const limit = Math.min(code.length, open + MAX_BALANCED);
   for (let i = open; i < limit; i++) {
-    const c = code[i]!;
-    if (c === '"' || c === "'" || c === '`') {
+    const c = code.charCodeAt(i);
+    // " ' ` open strings; ( [ { and ) ] } change the depth; nothing else matters.
+    if (c === 34 || c === 39 || c === 96) {
       i = stringEnd(code, i, fam) - 1;
       continue;
     }
-    if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') {
+    if (c === 40 || c === 91 || c === 123) depth++;
+    else if (c === 41 || c === 93 || c === 125) {
       depth--;
-      if (depth === 0) return c === closeCh ? i : -1;
+      if (depth === 0) return c === closeCode ? i : -1;
     }
   }
   return -1;
@@ -210,19 +213,28 @@ export function findChains(code: string, lang: Language, skipPlain = false): Cha
   const ruby = fam === 'ruby';
   let i = 0;
   while (i < n) {
-    const c = code[i]!;
-    if (c === '"' || c === "'" || c === '`') {
+    const c = code.charCodeAt(i);
+    if (c === 34 || c === 39 || c === 96) {
       // Template literals can hold code (`${...}`); other strings are skipped whole.
-      if (c === '`' && fam === 'js') {
+      if (c === 96 && fam === 'js') {
         i++;
         continue;
       }
       i = stringEnd(code, i, fam);
       continue;
     }
-    if (!identStartAt(code, i) || (i > 0 && (identCharAt(code, i - 1) || code[i - 1] === '.' || code[i - 1] === ':' && code[i - 2] === ':'))) {
+    if (!identStartAt(code, i)) {
       i++;
       continue;
+    }
+    if (i > 0) {
+      const p = code.charCodeAt(i - 1);
+      // Inside an identifier, or after `.` / `::`: not a chain start; skip the rest of the identifier at once.
+      if (identCharAt(code, i - 1) || p === 46 || (p === 58 && code.charCodeAt(i - 2) === 58)) {
+        i++;
+        while (i < n && identCharAt(code, i)) i++;
+        continue;
+      }
     }
     // The first segment's name decides the keyword filter: skip keywords before parsing their (often long) chains.
     const nameEnd = readIdent(code, i, ruby);
@@ -293,16 +305,12 @@ function parseChain(code: string, start: number, fam: Family, ruby: boolean): Ch
     // Ruby call without parentheses is not followed; a dot (possibly on the next line) continues the chain.
     let m = k;
     while (m < code.length && (code[m] === ' ' || code[m] === '\t' || code[m] === '\n' || code[m] === '\r')) m++;
-    const sawNewline = code.slice(k, m).includes('\n');
     let dot = -1;
     if (code[m] === '.' && code[m + 1] !== '.') dot = m + 1;
     else if (code[m] === '?' && code[m + 1] === '.') dot = m + 2;
     else if (code[m] === '&' && code[m + 1] === '.' && ruby) dot = m + 2;
     else if (code[m] === '!' && code[m + 1] === '.' && fam === 'js') dot = m + 2;
     if (dot < 0) break;
-    if (m > k && !sawNewline) {
-      // `a .b` on one line: allowed only for whitespace directly before the dot.
-    }
     let s = dot;
     while (s < code.length && (code[s] === ' ' || code[s] === '\n' || code[s] === '\t')) s++;
     if (!identStartAt(code, s)) break;
