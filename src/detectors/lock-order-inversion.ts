@@ -269,9 +269,16 @@ function advisoryKey(arg: string): string {
   return `advisory(${arg.replace(/\s+/g, '').replace(/\$\d+|\?|%s|:\w+/g, '?')})`;
 }
 
+const LOCK_WORD = /lock|mutex|semaphore|acquire|runExclusive|advisory/i;
+/** Implied by every pg_advisory…_lock( / GET_LOCK( match (case-insensitive like it). */
+const ADVISORY_WORD = /pg_advisory|GET_LOCK/i;
+
 function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes): Edge[] {
   const v = viewOf(file, fn);
   if (!v) return [];
+  // Every acquire below needs one of these words on its line (Lock()/Unlock(), a lock/mutex/semaphore name,
+  // acquire(), runExclusive(), pg_advisory…/GET_LOCK): a function without any of them holds no lock.
+  if (!LOCK_WORD.test(v.code)) return [];
   const family = v.family;
   const edges: Edge[] = [];
   const held: Array<{ name: string; line: number; until: number; read: boolean }> = [];
@@ -294,15 +301,20 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes): Edge[] {
   };
   // Nested functions are their own paths; skip their lines.
   const nested = file.functions.filter((g) => g !== fn && g.startLine > fn.startLine && g.endLine <= fn.endLine && family !== 'js');
+  const advisory = ADVISORY_WORD.test(v.code);
   for (let l = fn.startLine; l <= fn.endLine; l++) {
     if (nested.some((g) => g.startLine <= l && l <= g.endLine)) continue;
     const t = codeLine(v, l);
     if (!t.trim()) continue;
     let m: RegExpExecArray | null;
-    for (const a of t.matchAll(/pg_advisory(?:_xact)?_lock\(([^)]{1,120})\)|GET_LOCK\(([^,)]{1,120})/gi)) {
-      acquire(advisoryKey((a[1] ?? a[2])!), l, fn.endLine, false, 'advisory');
+    if (advisory) {
+      for (const a of t.matchAll(/pg_advisory(?:_xact)?_lock\(([^)]{1,120})\)|GET_LOCK\(([^,)]{1,120})/gi)) {
+        acquire(advisoryKey((a[1] ?? a[2])!), l, fn.endLine, false, 'advisory');
+      }
     }
+    // Literal prefilters: each pattern below contains the tested text.
     if (family === 'go') {
+      if (!t.includes('ock()')) continue;
       if ((m = /^\s*defer\s+([\w.]+)\.R?Unlock\(\)/.exec(t))) continue;
       for (const a of t.matchAll(/([\w.]+)\.(R?Lock|R?Unlock)\(\)/g)) {
         const name = canonical(a[1]!);
@@ -310,18 +322,18 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes): Edge[] {
         else acquire(name, l, fn.endLine, a[2] === 'RLock', 'mutex');
       }
     } else if (family === 'python') {
-      if ((m = /^\s*(?:async\s+)?with\s+(.+?):\s*$/.exec(t))) {
+      if (t.includes('with') && (m = /^\s*(?:async\s+)?with\s+(.+?):\s*$/.exec(t))) {
         const end = blockEnd(v, l);
         for (const item of m[1]!.split(',')) {
           const e = item.trim().replace(/\s+as\s+\w+$/, '').replace(/\(\)$/, '');
           if (/lock|mutex|semaphore/i.test(e) && /^[\w.]+$/.test(e)) acquire(canonical(e), l, end, false, 'mutex');
         }
       }
-      for (const a of t.matchAll(/([\w.]+)\.acquire\(\)/g)) if (/lock|mutex/i.test(a[1]!)) acquire(canonical(a[1]!), l, fn.endLine, false, 'mutex');
-      for (const a of t.matchAll(/([\w.]+)\.release\(\)/g)) release(canonical(a[1]!), l);
+      if (t.includes('.acquire()')) for (const a of t.matchAll(/([\w.]+)\.acquire\(\)/g)) if (/lock|mutex/i.test(a[1]!)) acquire(canonical(a[1]!), l, fn.endLine, false, 'mutex');
+      if (t.includes('.release()')) for (const a of t.matchAll(/([\w.]+)\.release\(\)/g)) release(canonical(a[1]!), l);
     } else if (family === 'js') {
-      for (const a of t.matchAll(/([\w$.]+)\.runExclusive\(/g)) acquire(canonical(a[1]!), l, blockEnd(v, l), false, 'mutex');
-      for (const a of t.matchAll(/(?:const|let)\s+(\w+)\s*=\s*await\s+([\w$.]+)\.(?:acquire|lock)\(\s*\)/g)) {
+      if (t.includes('.runExclusive(')) for (const a of t.matchAll(/([\w$.]+)\.runExclusive\(/g)) acquire(canonical(a[1]!), l, blockEnd(v, l), false, 'mutex');
+      if (t.includes('.acquire(') || t.includes('.lock(')) for (const a of t.matchAll(/(?:const|let)\s+(\w+)\s*=\s*await\s+([\w$.]+)\.(?:acquire|lock)\(\s*\)/g)) {
         const name = canonical(a[2]!);
         const rel = new RegExp(`\\b${escapeRe(a[1]!)}\\(\\)`);
         let until = fn.endLine;

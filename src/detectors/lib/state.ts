@@ -474,7 +474,7 @@ export function loopsOf(v: FnView): Loop[] {
     let m: RegExpExecArray | null;
     if (v.family === 'js') {
       if ((m = /\bfor\s*(?:await\s*)?\(\s*(?:const|let|var)\s+([\w$]+|\{[^}]{0,200}\}|\[[^\]]{0,200}\])\s+of\s+(.{1,200}?)\)\s*\{?\s*$/.exec(t))) [vars, coll] = [m[1], m[2]];
-      else if ((m = /([\w$.[\]()'"]{1,200}?)\.forEach\(\s*(?:async\s*)?\(?\s*([\w$]+|\{[^}]{0,200}\})/.exec(t))) [coll, vars] = [m[1], m[2]];
+      else if (t.includes('.forEach(') && (m = /([\w$.[\]()'"]{1,200}?)\.forEach\(\s*(?:async\s*)?\(?\s*([\w$]+|\{[^}]{0,200}\})/.exec(t))) [coll, vars] = [m[1], m[2]];
     } else if (v.family === 'python') {
       if ((m = /^\s*(?:async\s+)?for\s+(.{1,120}?)\s+in\s+(.{1,200}?):\s*$/.exec(t))) [vars, coll] = [m[1], m[2]];
     } else if (v.family === 'go') {
@@ -483,7 +483,7 @@ export function loopsOf(v: FnView): Loop[] {
         coll = m[3];
       }
     } else if (v.family === 'ruby') {
-      if ((m = /([\w@.[\]():]{1,200}?)\.(?:each|each_with_index|find_each)\s*(?:do|\{)\s*\|([^|]{1,100})\|/.exec(t))) [coll, vars] = [m[1], m[2]];
+      if (t.includes('each') && (m = /([\w@.[\]():]{1,200}?)\.(?:each|each_with_index|find_each)\s*(?:do|\{)\s*\|([^|]{1,100})\|/.exec(t))) [coll, vars] = [m[1], m[2]];
       else if ((m = /^\s*for\s+(\w+)\s+in\s+(.{1,200}?)(?:\s+do)?\s*$/.exec(t))) [vars, coll] = [m[1], m[2]];
     }
     if (!coll || vars === undefined) continue;
@@ -514,12 +514,18 @@ export function blockEnd(v: FnView, line: number): number {
   let depth = 0;
   let opened = false;
   for (let i = i0; i < v.codeLines.length; i++) {
-    const t = v.codeLines[i]!.replace(/(["'`])(?:\\.|(?!\1)[^\\])*\1/g, '""');
-    for (const ch of t) {
-      if (ch === '{' || ch === '(') {
+    // Braces and parentheses outside string literals (same literals as bracketDelta).
+    const t = v.codeLines[i]!;
+    for (let k = 0; k < t.length; k++) {
+      const c = t.charCodeAt(k);
+      if (c === 123 || c === 40) {
         depth++;
         opened = true;
-      } else if (ch === '}' || ch === ')') depth--;
+      } else if (c === 125 || c === 41) depth--;
+      else if (c === 34 || c === 39 || c === 96) {
+        const close = literalEnd(t, k, c);
+        if (close >= 0) k = close;
+      }
     }
     if (opened && depth <= 0) return v.fn.startLine + i;
   }
