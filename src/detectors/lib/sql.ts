@@ -238,10 +238,11 @@ export function findChains(code: string, lang: Language, skipPlain = false): Cha
     }
     // The first segment's name decides the keyword filter: skip keywords before parsing their (often long) chains.
     const nameEnd = readIdent(code, i, ruby);
-    const first = code.slice(i, nameEnd);
-    if (!KEYWORDS.has(first) && !(fam === 'go' && first === 'select')) {
-      // With skipPlain, a lone identifier (no call, index or member after it) is not returned: it holds no statement.
-      if (!skipPlain || continuesChain(code, nameEnd, fam, ruby)) {
+    // With skipPlain, a lone identifier (no call, index or member after it) is not returned: it holds no statement
+    // (tested first: it needs no slice of the name).
+    if (!skipPlain || continuesChain(code, nameEnd, fam, ruby)) {
+      const first = code.slice(i, nameEnd);
+      if (!KEYWORDS.has(first) && !(fam === 'go' && first === 'select')) {
         const chain = parseChain(code, i, fam, ruby);
         if (chain && !(skipPlain && chain.segments.length === 1 && chain.segments[0]!.args === undefined && chain.end === nameEnd)) out.push(chain);
       }
@@ -1093,6 +1094,13 @@ export function repositoryEntities(text: string): Map<string, string> {
   return map;
 }
 
+/** Whether a character code is what String.prototype.trim removes (JS `\s`). */
+function isBlank(c: number): boolean {
+  if (c === 32 || (c >= 9 && c <= 13)) return true;
+  if (c < 128) return false;
+  return /\s/.test(String.fromCharCode(c));
+}
+
 /**
  * Variables the statement starting at `start` is assigned to: `const x = await ...`, `const { rows } = ...`,
  * `x = ...` (Python / Ruby), `x, err := ...` (Go), `(x := ...)` (Python walrus).
@@ -1113,8 +1121,11 @@ export function boundVars(code: string, start: number, fam: Family, keepErr = fa
       depth--;
     } else if (c === ';' && depth === 0) break;
     else if (c === '\n' && depth === 0) {
-      const before = code.slice(Math.max(0, i - 200), i).trimEnd();
-      const last = before[before.length - 1];
+      // The last non-blank character of the 200 before the line break (what trimEnd would leave last).
+      const floor = Math.max(0, i - 200);
+      let k = i - 1;
+      while (k >= floor && isBlank(code.charCodeAt(k))) k--;
+      const last = k >= floor ? code[k] : undefined;
       if (last === '(' || last === ',' || last === '=' || last === '[' || last === '&' || last === '|') continue;
       break;
     }
