@@ -1,12 +1,14 @@
 /**
  * The Probot entry: registers handlers, nothing else. Each delivery is claimed by its
- * X-GitHub-Delivery id first, so a redelivery does nothing; handlers only write to the store
+ * X-GitHub-Delivery id, so a redelivery does nothing: here before the handler runs, or, for
+ * handlers registered with `claims: 'in-handler'`, by the handler in the same store call as its
+ * enqueue (one database round trip for the whole answer). Handlers only write to the store
  * before the answer.
  */
 import type { ApplicationFunction, Context, Probot } from 'probot';
 import { octokitGitHubApi, type OctokitLike } from './github.js';
 import { onCheckRun, onCheckSuite, type CheckRunPayload, type CheckSuitePayload } from './handlers/check-run.js';
-import type { Delivery, WebhookDeps } from './handlers/deps.js';
+import { claimDelivery, type Delivery, type WebhookDeps } from './handlers/deps.js';
 import { onIssueComment, type IssueCommentPayload } from './handlers/issue-comment.js';
 import { onPullRequest, type PullRequestPayload } from './handlers/pull-request.js';
 
@@ -21,15 +23,20 @@ type Events = Parameters<Probot['on']>[0];
 
 export function concdbgApp(deps: AppOptions): ApplicationFunction {
   return (app, options) => {
-    const on = <P>(events: Events, handler: (d: Delivery<P>, deps: WebhookDeps) => Promise<void>) =>
+    /**
+     * `claims: 'in-handler'`: the handler claims the delivery itself (store.enqueueForDelivery or
+     * claimDelivery) before any write, and does nothing when the claim fails.
+     */
+    const on = <P>(events: Events, handler: (d: Delivery<P>, deps: WebhookDeps) => Promise<void>, claims: 'first' | 'in-handler' = 'first') =>
       app.on(events, async (context: Context) => {
-        if (!(await deps.store.claimDelivery(context.id, context.name))) {
-          deps.metrics?.webhooksDeduplicated.inc({ event: context.name });
-          deps.log.info({ deliveryId: context.id, event: context.name }, 'duplicate delivery; ignored');
-          return;
-        }
-        const repo = context.repo();
-        await handler({ id: context.id, payload: context.payload as P, github: () => octokitGitHubApi(context.octokit as unknown as OctokitLike, repo) }, deps);
+        const d: Delivery<P> = {
+          id: context.id,
+          event: context.name,
+          payload: context.payload as P,
+          github: () => octokitGitHubApi(context.octokit as unknown as OctokitLike, context.repo()),
+        };
+        if (claims === 'first' && !(await claimDelivery(d, deps))) return;
+        await handler(d, deps);
       });
 
     app.onAny((context) => {
@@ -38,6 +45,7 @@ export function concdbgApp(deps: AppOptions): ApplicationFunction {
     on<PullRequestPayload>(
       ['pull_request.opened', 'pull_request.synchronize', 'pull_request.reopened', 'pull_request.ready_for_review', 'pull_request.closed'],
       onPullRequest,
+      'in-handler',
     );
     on<CheckRunPayload>(['check_run.rerequested', 'check_run.requested_action'], onCheckRun);
     on<CheckSuitePayload>('check_suite.rerequested', onCheckSuite);

@@ -4,7 +4,7 @@ import type { GitHubApi } from '../github.js';
 import type { Log } from '../log.js';
 import type { AppMetrics } from '../metrics.js';
 
-export type WebhookStore = Pick<Store, 'claimDelivery' | 'enqueueJob' | 'supersedeOlder' | 'dismissFinding' | 'listPostedFindings' | 'findJob'>;
+export type WebhookStore = Pick<Store, 'claimDelivery' | 'enqueueJob' | 'enqueueForDelivery' | 'supersedeOlder' | 'dismissFinding' | 'listPostedFindings' | 'findJob'>;
 
 export interface WebhookDeps {
   store: WebhookStore;
@@ -22,9 +22,27 @@ export interface WebhookDeps {
 /** One delivery, as a handler sees it. */
 export interface Delivery<P> {
   id: string;
+  /** The event name (pull_request, …), as the delivery claim records it. */
+  event: string;
   payload: P;
   /** The installation's GitHub API for this repository. */
   github: () => GitHubApi;
+}
+
+/**
+ * Claim the delivery id; false (logged and counted) for a redelivery, which must do nothing.
+ * Handlers that enqueue from the payload alone claim with `store.enqueueForDelivery` instead
+ * (one round trip for both) and report a duplicate through `duplicateDelivery`.
+ */
+export async function claimDelivery(d: Pick<Delivery<unknown>, 'id' | 'event'>, deps: WebhookDeps): Promise<boolean> {
+  if (await deps.store.claimDelivery(d.id, d.event)) return true;
+  duplicateDelivery(d, deps);
+  return false;
+}
+
+export function duplicateDelivery(d: Pick<Delivery<unknown>, 'id' | 'event'>, deps: WebhookDeps): void {
+  deps.metrics?.webhooksDeduplicated.inc({ event: d.event });
+  deps.log.info({ deliveryId: d.id, event: d.event }, 'duplicate delivery; ignored');
 }
 
 /** Tracks background tasks so shutdown and tests can wait for them. */

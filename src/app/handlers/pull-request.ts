@@ -1,11 +1,13 @@
 /**
- * pull_request opened / synchronize / reopened / ready_for_review: enqueue a review of the head
- * SHA (superseding older SHAs' jobs in the same transaction); closed: cancel what is pending.
+ * pull_request opened / synchronize / reopened / ready_for_review: claim the delivery and enqueue
+ * a review of the head SHA, superseding older SHAs' jobs, in one store call (one transaction, one
+ * round trip on PostgreSQL); closed: claim, then cancel what is pending. The handler claims the
+ * delivery itself (registered with claims: 'in-handler'): nothing is written for a redelivery.
  * Only store writes happen before the answer; closing superseded check runs runs after it.
  */
 import type { ReviewPayload } from '../job-common.js';
 import { closeSupersededCheckRuns } from '../review-job.js';
-import type { Delivery, WebhookDeps } from './deps.js';
+import { claimDelivery, duplicateDelivery, type Delivery, type WebhookDeps } from './deps.js';
 
 export interface PullRequestPayload {
   action: string;
@@ -26,6 +28,7 @@ export async function onPullRequest(d: Delivery<PullRequestPayload>, deps: Webho
   if (!p.installation) return void log.warn({}, 'pull_request without an installation; ignored');
 
   if (p.action === 'closed') {
+    if (!(await claimDelivery(d, deps))) return;
     const cancelled = await deps.store.supersedeOlder(repo, pr, '');
     if (cancelled.length) {
       deps.metrics?.jobsSuperseded.inc(cancelled.length);
@@ -38,10 +41,13 @@ export async function onPullRequest(d: Delivery<PullRequestPayload>, deps: Webho
   const payload: ReviewPayload = { deliveryId: d.id, auto: true, action: p.action };
   // ready_for_review gets its own key: the draft's job for the same SHA was skipped.
   const trigger = p.action === 'ready_for_review' ? 'ready_for_review' : 'pull_request';
-  const { job, created, superseded } = await deps.store.enqueueJob(
+  const result = await deps.store.enqueueForDelivery(
+    { id: d.id, event: d.event },
     { repo, prNumber: pr, headSha: sha, trigger, installationId: p.installation.id, payload: payload as Record<string, unknown> },
     { supersede: true },
   );
+  if (!result) return duplicateDelivery(d, deps);
+  const { job, created, superseded } = result;
   if (!created) {
     deps.metrics?.webhooksDeduplicated.inc({ event: 'pull_request' });
     return void log.info({ jobId: job.id }, 'a review job for this head SHA exists already');

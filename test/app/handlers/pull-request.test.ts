@@ -57,6 +57,26 @@ describe('pull_request webhooks', () => {
     expect(jobs.map((j) => j.state)).toEqual(['superseded']);
   });
 
+  it('a redelivered push after a newer one changes nothing (the delivery claim and the enqueue are one step)', async () => {
+    await t.receive('pull_request', pr('synchronize', 'a'.repeat(40)), 'push-a');
+    await t.receive('pull_request', pr('synchronize', 'b'.repeat(40)), 'push-b');
+    await t.receive('pull_request', pr('synchronize', 'a'.repeat(40)), 'push-a');
+    await t.bg.drain();
+    const jobs = await t.store.listJobs();
+    expect(jobs.map((j) => [j.headSha[0], j.state])).toEqual([['a', 'superseded'], ['b', 'queued']]);
+    expect(await t.store.claimDelivery('push-b', 'pull_request')).toBe(false);
+    expect((await t.metrics.webhooksDeduplicated.get()).values[0]?.value).toBe(1);
+    expect(t.wakes).toBe(2);
+  });
+
+  it('a redelivered close is claimed first and does nothing', async () => {
+    await t.receive('pull_request', pr('closed'), 'close-1');
+    await t.receive('pull_request', pr('opened'), 'open-2');
+    await t.receive('pull_request', pr('closed'), 'close-1');
+    expect((await t.store.listJobs()).map((j) => j.state)).toEqual(['queued']);
+    expect(t.log.lines.some((l) => l.msg === 'duplicate delivery; ignored' && l.deliveryId === 'close-1')).toBe(true);
+  });
+
   it('other actions (labeled) start nothing', async () => {
     await t.receive('pull_request', pr('labeled'));
     expect(await t.store.listJobs()).toHaveLength(0);
