@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openStore, parseDatabaseUrl } from '../../src/store/index.js';
 import { createTestDatabase } from '../support/postgres.js';
@@ -74,6 +75,33 @@ describe('openStore', () => {
       await Promise.all(stores.map((s) => s.ping()));
       expect(stores[0]!.kind).toBe('postgres');
       await Promise.all(stores.map((s) => s.close()));
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('opens poolMin PostgreSQL connections at start (at most poolSize) and closes them with the store', async () => {
+    const db = await createTestDatabase();
+    const connections = async () => {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const r = await client.query<{ n: string }>('select count(*) as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+        return Number(r.rows[0]!.n);
+      } finally {
+        await client.end();
+      }
+    };
+    try {
+      const a = await openStore(db.url, { poolSize: 10, poolMin: 3 });
+      expect(await connections()).toBe(3);
+      const b = await openStore(db.url, { poolSize: 2, poolMin: 5 });
+      expect(await connections()).toBe(5);
+      await a.close();
+      await b.close();
+      // Backends end shortly after their client disconnects.
+      for (let i = 0; i < 50 && (await connections()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await connections()).toBe(0);
     } finally {
       await db.drop();
     }
