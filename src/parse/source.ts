@@ -85,7 +85,9 @@ function hunkRegions(file: DiffFile, functions: readonly FunctionSpan[], lineCou
     const first = newLines[0]?.newLine;
     const lastLine = newLines[newLines.length - 1]?.newLine;
     if (first === undefined || lastLine === undefined) continue;
-    if (!hunk.lines.some((l) => l.kind === 'add' && l.newLine !== undefined && !covered[l.newLine])) continue;
+    // Only code outside every parsed function needs a region: imports, blank lines and comments between
+    // functions (a new file has them) would otherwise make every detector read the whole hunk a second time.
+    if (!hunk.lines.some((l) => l.kind === 'add' && l.newLine !== undefined && !covered[l.newLine] && !TRIVIAL.test(l.text))) continue;
     regions.push({
       name: sectionName(hunk.section),
       startLine: first,
@@ -96,6 +98,9 @@ function hunkRegions(file: DiffFile, functions: readonly FunctionSpan[], lineCou
   }
   return regions;
 }
+
+/** Lines that hold no behaviour: blank, comments, imports, package clauses, decorators' closing brackets. */
+const TRIVIAL = /^\s*(?:$|\/\/|#|\/\*|\*|--|import\b|from\s+[\w.]+\s+import\b|package\s+\w+|require\b|(?:const|let|var)\s+[\w${}\s,]+=\s*require\(|['"]use strict['"]|[)\]}]+;?\s*$)/;
 
 function sectionName(section: string): string {
   const m = /(?:def|func|function|fn)\s+(?:\([^)]*\)\s*)?([\w$.]+)|(?:const|let|var)\s+([\w$]+)\s*=|([\w$]+)\s*\(/.exec(section);
