@@ -7,7 +7,6 @@ import { parseDiff } from '../diff/parse.js';
 import { allDetectors } from '../detectors/index.js';
 import type { Detector } from '../detectors/types.js';
 import { diagnoseOffline } from '../diagnose/offline.js';
-import { createParsePool } from '../parse/pool.js';
 import { buildSourceFile } from '../parse/source.js';
 import { collectSchema } from '../parse/schema.js';
 import type { FunctionSpan, SourceFile } from '../parse/types.js';
@@ -75,7 +74,7 @@ export async function review(input: string | Buffer, opts: ReviewOptions = {}): 
     filter.droppedBy['excluded by settings'] = (filter.droppedBy['excluded by settings'] ?? 0) + kept.length - selected.length;
   }
 
-  const files = await buildFiles(selected, bytes, opts);
+  const files = await buildFiles(selected, opts);
 
   const candidates = selectCandidates(detect(files, opts.detectors ?? allDetectors), opts);
   const diagnosis = await (opts.diagnose ?? offlineDiagnoser)({ candidates, files });
@@ -96,18 +95,10 @@ export async function review(input: string | Buffer, opts: ReviewOptions = {}): 
   return { version: 1, findings, stats, candidates, files, warnings: parsed.warnings, notes: diagnosis.notes ?? [] };
 }
 
-/** Diffs at least this large are parsed on worker threads (below it, starting them costs more than it saves). */
-const PARALLEL_PARSE_BYTES = 4 * 1024 * 1024;
-
-async function buildFiles(selected: ReturnType<typeof filterDiff>['kept'], bytes: number, opts: ReviewOptions): Promise<SourceFile[]> {
-  const pool = bytes >= PARALLEL_PARSE_BYTES && selected.length > 1 ? createParsePool() : undefined;
-  try {
-    return await Promise.all(
-      selected.map((k) => buildSourceFile(k.file, k.language, { root: opts.root, findFunctions: pool?.findFunctions })),
-    );
-  } finally {
-    await pool?.close();
-  }
+async function buildFiles(selected: ReturnType<typeof filterDiff>['kept'], opts: ReviewOptions): Promise<SourceFile[]> {
+  const files: SourceFile[] = [];
+  for (const k of selected) files.push(await buildSourceFile(k.file, k.language, { root: opts.root }));
+  return files;
 }
 
 function detect(files: readonly SourceFile[], detectors: readonly Detector[]): Candidate[] {

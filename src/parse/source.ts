@@ -12,8 +12,6 @@ import type { FunctionSpan, SourceFile } from './types.js';
 export interface BuildOptions {
   /** Folder holding the new revision; files are read from here when present. */
   root?: string;
-  /** Where functions are found (a worker pool on large diffs); in this thread by default. */
-  findFunctions?: (language: Language, lines: readonly string[]) => Promise<FunctionSpan[]>;
 }
 
 export async function buildSourceFile(file: DiffFile, language: Language, opts: BuildOptions = {}): Promise<SourceFile> {
@@ -45,7 +43,7 @@ export async function buildSourceFile(file: DiffFile, language: Language, opts: 
     }
   }
 
-  const functions = await (opts.findFunctions ?? findFunctions)(language, lines);
+  const functions = await findFunctions(language, lines);
   if (!whole) functions.push(...hunkRegions(file, functions, lines.length));
   functions.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
   return { path: filePath, language, lines, shown, added, whole, functions };

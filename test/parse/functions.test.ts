@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { findFunctions } from '../../src/parse/functions.js';
-import { createParsePool } from '../../src/parse/pool.js';
 
 const ts = `import { db } from './db';
 
@@ -76,16 +75,5 @@ describe('findFunctions', () => {
   it('span text is the function lines', async () => {
     const [first] = await findFunctions('python', py);
     expect(first!.text).toBe(py.slice(3, 6).join('\n'));
-  });
-
-  it('the worker pool finds the same functions as the calling thread', async () => {
-    const pool = createParsePool(2);
-    try {
-      const [a, b] = await Promise.all([pool.findFunctions('typescript', ts), pool.findFunctions('python', py)]);
-      expect(a).toEqual(await findFunctions('typescript', ts));
-      expect(b).toEqual(await findFunctions('python', py));
-    } finally {
-      await pool.close();
-    }
   });
 });
