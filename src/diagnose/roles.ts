@@ -122,6 +122,10 @@ export const MODE_FACTS = {
     window: 'time window of the dedup check',
     /** What the schema has on keyColumns: "none" | "non-unique index". */
     existingIndex: 'index on the key columns, if not unique',
+    /** "nondeterministic-key" when the finding is a per-call idempotency key alone, with no check in sight. */
+    pattern: 'which toctou text to write',
+    /** The variable or option holding that key, e.g. "idempotencyKey" or "jobId". */
+    keyName: 'name of the per-call key',
   },
   lost_update: {
     readCall: 'the read call',
