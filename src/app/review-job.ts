@@ -5,6 +5,7 @@
  * (hidden markers, the check run's external_id) before posting again.
  */
 import type { Diagnoser, EngineOutput, ReviewOptions } from '../engine/review.js';
+import type { SourceReader } from '../parse/source.js';
 import type { Job, Store } from '../store/types.js';
 import { utcDay } from '../store/types.js';
 import type { Finding, Variant } from '../types.js';
@@ -119,6 +120,7 @@ async function review(job: Job, deps: ReviewJobDeps, checkRunId: number, step: (
   const variant = payload.variant ?? settings.focus;
   const diagnose = deps.diagnoserFor?.({ settings, installationId: job.installationId, ...(variant ? { variant } : {}) });
   const engine = await deps.runEngine(prDiff.diff, {
+    readSource: headReader(api, job.headSha),
     includePath: pathFilter(settings),
     ...(settings.modes ? { modes: settings.modes } : {}),
     minConfidence: settings.minConfidence,
@@ -190,6 +192,21 @@ async function review(job: Job, deps: ReviewJobDeps, checkRunId: number, step: (
     reviews: 1, inputTokens: engine.stats.llmInputTokens, outputTokens: engine.stats.llmOutputTokens,
   });
   return { outcome, conclusion: v.conclusion, posted: published.inline + published.inBody, reviewId: published.reviewId };
+}
+
+/** Whole files at the head SHA give the detectors whole functions; the engine asks only for relevant files. */
+const MAX_CONTEXT_FILES = 50;
+const MAX_CONTEXT_CHARS = 512 * 1024;
+
+function headReader(api: GitHubApi, sha: string): SourceReader {
+  let reads = 0;
+  return async (path) => {
+    if (reads >= MAX_CONTEXT_FILES) return undefined;
+    reads++;
+    // Context is a bonus: a file that cannot be read is reviewed from its hunks.
+    const text = await api.getContent(path, sha).catch(() => null);
+    return text !== null && text.length <= MAX_CONTEXT_CHARS ? text : undefined;
+  };
 }
 
 function autoSkipReason(payload: ReviewPayload, pull: PullInfo, settings: Settings): string | undefined {

@@ -7,7 +7,7 @@ import { parseDiff } from '../diff/parse.js';
 import { allDetectors } from '../detectors/index.js';
 import type { Detector } from '../detectors/types.js';
 import { diagnoseOffline } from '../diagnose/offline.js';
-import { buildSourceFile } from '../parse/source.js';
+import { buildSourceFile, folderReader, type SourceReader } from '../parse/source.js';
 import { collectSchema } from '../parse/schema.js';
 import type { FunctionSpan, SourceFile } from '../parse/types.js';
 import {
@@ -37,6 +37,8 @@ export type Diagnoser = (input: { candidates: Candidate[]; files: SourceFile[] }
 export interface ReviewOptions {
   /** Folder with the new revision, to read whole files for context. */
   root?: string;
+  /** Reads whole files of the new revision for context (instead of `root`); called for relevant files only. */
+  readSource?: SourceReader;
   diagnose?: Diagnoser;
   /** Keep only files whose path this accepts (repository settings). */
   includePath?: (path: string) => boolean;
@@ -96,8 +98,9 @@ export async function review(input: string | Buffer, opts: ReviewOptions = {}): 
 }
 
 async function buildFiles(selected: ReturnType<typeof filterDiff>['kept'], opts: ReviewOptions): Promise<SourceFile[]> {
+  const readSource = opts.readSource ?? (opts.root ? folderReader(opts.root) : undefined);
   const files: SourceFile[] = [];
-  for (const k of selected) files.push(await buildSourceFile(k.file, k.language, { root: opts.root }));
+  for (const k of selected) files.push(await buildSourceFile(k.file, k.language, { readSource }));
   return files;
 }
 

@@ -9,9 +9,22 @@ import type { Language } from '../types.js';
 import { findFunctions } from './functions.js';
 import type { FunctionSpan, SourceFile } from './types.js';
 
+/** Reads a file of the new revision (whole), or undefined when it cannot. */
+export type SourceReader = (path: string) => Promise<string | undefined>;
+
 export interface BuildOptions {
-  /** Folder holding the new revision; files are read from here when present. */
-  root?: string;
+  /** Where whole files of the new revision come from (a folder with --root, the GitHub API in the App). */
+  readSource?: SourceReader;
+}
+
+/** Reads files below `root`, never outside it. */
+export function folderReader(root: string): SourceReader {
+  const base = path.resolve(root);
+  return async (filePath) => {
+    const resolved = path.resolve(base, filePath);
+    if (!resolved.startsWith(base + path.sep)) return undefined;
+    return readFile(resolved, 'utf8').catch(() => undefined);
+  };
 }
 
 export async function buildSourceFile(file: DiffFile, language: Language, opts: BuildOptions = {}): Promise<SourceFile> {
@@ -30,8 +43,9 @@ export async function buildSourceFile(file: DiffFile, language: Language, opts: 
 
   let lines: string[] | undefined;
   let whole = false;
-  if (opts.root) {
-    lines = await readWhole(opts.root, filePath);
+  if (opts.readSource) {
+    const text = await opts.readSource(filePath);
+    lines = text === undefined ? undefined : text.replace(/\r\n/g, '\n').split('\n');
     // The file on disk must be the revision the diff describes; otherwise line numbers would lie.
     if (lines && !agreesWithDiff(lines, file)) lines = undefined;
     whole = lines !== undefined;
@@ -47,17 +61,6 @@ export async function buildSourceFile(file: DiffFile, language: Language, opts: 
   if (!whole) functions.push(...hunkRegions(file, functions, lines.length));
   functions.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
   return { path: filePath, language, lines, shown, added, whole, functions };
-}
-
-async function readWhole(root: string, filePath: string): Promise<string[] | undefined> {
-  const resolved = path.resolve(root, filePath);
-  if (!resolved.startsWith(path.resolve(root) + path.sep)) return undefined;
-  try {
-    const text = await readFile(resolved, 'utf8');
-    return text.replace(/\r\n/g, '\n').split('\n');
-  } catch {
-    return undefined;
-  }
 }
 
 function agreesWithDiff(lines: readonly string[], file: DiffFile): boolean {

@@ -195,6 +195,20 @@ describe('review job', () => {
     expect(h.engine.calls[0]!.diff).toContain('+++ b/src/a.ts');
   });
 
+  it('gives the engine whole files at the head SHA (never the base), bounded, and survives a file it cannot read', async () => {
+    h = await harness([]);
+    h.api.files = [addedFile('src/api/charge.ts', 20)];
+    h.api.contents.set(`${h.api.pull.headSha}:src/api/charge.ts`, 'export async function charge() {}\n');
+    h.api.contents.set(`base:src/api/other.ts`, 'old');
+    await h.run(await h.enqueueAndClaim());
+    const read = h.engine.calls[0]!.opts.readSource!;
+    expect(await read('src/api/charge.ts')).toBe('export async function charge() {}\n');
+    expect(await read('src/api/other.ts')).toBeUndefined();
+    for (let i = 0; i < 60; i++) await read(`src/f${i}.ts`);
+    h.api.contents.set(`${h.api.pull.headSha}:src/late.ts`, 'late');
+    expect(await read('src/late.ts')).toBeUndefined(); // past the bound: hunks only
+  });
+
   it('a job superseded while it runs closes its own check run as neutral and posts nothing', async () => {
     h = await harness([hazard()]);
     h.api.files = [addedFile('src/api/charge.ts', 20)];
