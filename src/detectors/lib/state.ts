@@ -7,17 +7,12 @@
  * Generic pieces (stripComments, sqlTables, ormOf, entityOfReceiver) could move to a shared lib later.
  * Every regular expression here is linear: bounded gaps, no nested unbounded quantifiers.
  */
-import type { Language } from '../../types.js';
 import type { FunctionSpan, SourceFile } from '../../parse/types.js';
 import { recentFiles } from './cache.js';
 
-export type Family = 'js' | 'python' | 'go' | 'ruby' | 'other';
+import { familyOf, type Family } from './flow.js';
 
-export function familyOf(lang: Language): Family {
-  if (lang === 'typescript' || lang === 'tsx' || lang === 'javascript') return 'js';
-  if (lang === 'python' || lang === 'go' || lang === 'ruby') return lang;
-  return 'other';
-}
+export { familyOf, type Family };
 
 /** Functions longer than this are skipped (cost, and too little structure to trust). */
 export const MAX_FUNCTION_LINES = 400;
