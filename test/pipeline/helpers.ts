@@ -1,8 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { openStore, type Store } from '../../src/store/index.js';
+import type { Backend } from '../store/backends.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
@@ -73,4 +77,37 @@ export function countBy<T>(items: T[], key: (item: T) => string | number): Map<s
   const counts = new Map<string | number, number>();
   for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
   return counts;
+}
+
+/**
+ * Per-suite fixtures for worker-process tests on one backend: a temporary folder, the workers spawned by a test
+ * (killed after it) and the store it opened (closed after it).
+ */
+export function processSuite(make: () => Backend, prefix: string) {
+  const s = {
+    backend: undefined as unknown as Backend,
+    dir: '',
+    workers: [] as WorkerProcess[],
+    store: undefined as Store | undefined,
+    /** A fresh database, migrated before any child process opens it. */
+    async open(): Promise<{ url: string; store: Store }> {
+      const url = await s.backend.freshUrl();
+      s.store = await openStore(url);
+      return { url, store: s.store };
+    },
+  };
+  beforeAll(() => {
+    s.backend = make();
+    s.dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterEach(async () => {
+    for (const w of s.workers.splice(0)) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    await s.store?.close();
+    s.store = undefined;
+  });
+  afterAll(async () => {
+    await s.backend.cleanup();
+    rmSync(s.dir, { recursive: true, force: true });
+  });
+  return s;
 }

@@ -1,37 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/store/index.js';
-import { BACKENDS, type Backend } from '../store/backends.js';
-import { readEvents, spawnWorker, waitUntil, type WorkerProcess } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../store/backends.js';
+import { readEvents, spawnWorker, waitUntil, processSuite } from './helpers.js';
 
 describe.each(BACKENDS)('kill -9 of a worker mid-job on $name', ({ make }) => {
-  let backend: Backend;
-  let dir: string;
-  let store: Store | undefined;
-  const workers: WorkerProcess[] = [];
-  beforeAll(() => {
-    backend = make();
-    dir = mkdtempSync(join(tmpdir(), 'concdbg-kill-'));
-  });
-  afterEach(async () => {
-    for (const w of workers.splice(0)) if (w.child.exitCode === null) w.child.kill('SIGKILL');
-    await store?.close();
-  });
-  afterAll(async () => {
-    await backend.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const s = processSuite(make, 'concdbg-kill-');
 
   it('another worker completes the job exactly once after the lease expires', async () => {
-    const url = await backend.freshUrl();
-    store = await openStore(url);
-    const eventsFile = join(dir, `events-${backend.name}.log`);
+    const { url, store } = await s.open();
+    const eventsFile = join(s.dir, `events-${s.backend.name}.log`);
     const { job } = await store.enqueueJob({ repo: 'acme/shop', prNumber: 1, headSha: 'abc', trigger: 'pull_request', installationId: 1 });
 
     const doomed = spawnWorker({ DATABASE_URL: url, EVENTS_FILE: eventsFile, BEHAVIOUR: 'hang', LEASE_MS: '1500' });
-    workers.push(doomed);
+    s.workers.push(doomed);
     await waitUntil('the first worker started the job', () => readEvents(eventsFile).some((e) => e.what === 'start' && e.pid === doomed.pid));
     doomed.child.kill('SIGKILL');
     expect((await doomed.exited).signal).toBe('SIGKILL');
@@ -39,8 +20,8 @@ describe.each(BACKENDS)('kill -9 of a worker mid-job on $name', ({ make }) => {
     expect(await store.getJob(job.id)).toMatchObject({ state: 'running', leaseOwner: `fixture-${doomed.pid}`, attempts: 1 });
 
     const rescuer = spawnWorker({ DATABASE_URL: url, EVENTS_FILE: eventsFile, LEASE_MS: '1500' });
-    workers.push(rescuer);
-    await waitUntil('the job is done', async () => (await store!.getJob(job.id))!.state === 'done');
+    s.workers.push(rescuer);
+    await waitUntil('the job is done', async () => (await store.getJob(job.id))!.state === 'done');
     rescuer.child.kill('SIGTERM');
     expect((await rescuer.exited).code).toBe(0);
 

@@ -1,43 +1,23 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/store/index.js';
-import { BACKENDS, type Backend } from '../store/backends.js';
-import { readEvents, spawnWorker, waitUntil, type WorkerProcess } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../store/backends.js';
+import { readEvents, spawnWorker, waitUntil, processSuite } from './helpers.js';
 
 describe.each(BACKENDS)('SIGTERM to a worker process on $name', ({ make }) => {
-  let backend: Backend;
-  let dir: string;
-  let store: Store | undefined;
-  const workers: WorkerProcess[] = [];
-  beforeAll(() => {
-    backend = make();
-    dir = mkdtempSync(join(tmpdir(), 'concdbg-term-'));
-  });
-  afterEach(async () => {
-    for (const w of workers.splice(0)) if (w.child.exitCode === null) w.child.kill('SIGKILL');
-    await store?.close();
-    store = undefined;
-  });
-  afterAll(async () => {
-    await backend.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const s = processSuite(make, 'concdbg-term-');
 
   async function enqueue(n: number): Promise<void> {
     for (let i = 0; i < n; i++) {
-      await store!.enqueueJob({ repo: 'acme/shop', prNumber: i, headSha: `sha-${i}`, trigger: 'pull_request', installationId: 1 });
+      await s.store!.enqueueJob({ repo: 'acme/shop', prNumber: i, headSha: `sha-${i}`, trigger: 'pull_request', installationId: 1 });
     }
   }
 
   it('finishes the in-flight job, claims nothing more, and exits 0', async () => {
-    const url = await backend.freshUrl();
-    store = await openStore(url);
-    const eventsFile = join(dir, `finish-${backend.name}.log`);
+    const { url, store } = await s.open();
+    const eventsFile = join(s.dir, `finish-${s.backend.name}.log`);
     await enqueue(5);
     const worker = spawnWorker({ DATABASE_URL: url, EVENTS_FILE: eventsFile, HANDLER_MS: '1500', GRACE_MS: '20000' });
-    workers.push(worker);
+    s.workers.push(worker);
     await waitUntil('a job started', () => readEvents(eventsFile).some((e) => e.what === 'start'));
     worker.child.kill('SIGTERM');
     const exit = await worker.exited;
@@ -53,12 +33,11 @@ describe.each(BACKENDS)('SIGTERM to a worker process on $name', ({ make }) => {
   });
 
   it('releases a job that does not finish within the grace period, without counting an attempt, and exits 0', async () => {
-    const url = await backend.freshUrl();
-    store = await openStore(url);
-    const eventsFile = join(dir, `release-${backend.name}.log`);
+    const { url, store } = await s.open();
+    const eventsFile = join(s.dir, `release-${s.backend.name}.log`);
     await enqueue(1);
     const worker = spawnWorker({ DATABASE_URL: url, EVENTS_FILE: eventsFile, BEHAVIOUR: 'hang', GRACE_MS: '300' });
-    workers.push(worker);
+    s.workers.push(worker);
     await waitUntil('the job started', () => readEvents(eventsFile).some((e) => e.what === 'start'));
     worker.child.kill('SIGTERM');
     const exit = await worker.exited;

@@ -1,47 +1,28 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../../src/store/index.js';
-import { BACKENDS, type Backend } from '../store/backends.js';
-import { countBy, readEvents, spawnWorker, waitUntil, type WorkerProcess } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS } from '../store/backends.js';
+import { countBy, readEvents, spawnWorker, waitUntil, processSuite } from './helpers.js';
 
 describe.each(BACKENDS)('two worker processes sharing one $name database', ({ make }) => {
-  let backend: Backend;
-  let dir: string;
-  let store: Store | undefined;
-  const workers: WorkerProcess[] = [];
-  beforeAll(() => {
-    backend = make();
-    dir = mkdtempSync(join(tmpdir(), 'concdbg-two-'));
-  });
-  afterEach(async () => {
-    for (const w of workers.splice(0)) if (w.child.exitCode === null) w.child.kill('SIGKILL');
-    await store?.close();
-  });
-  afterAll(async () => {
-    await backend.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const s = processSuite(make, 'concdbg-two-');
 
   it('processes each of 40 jobs exactly once', async () => {
-    const url = await backend.freshUrl();
-    store = await openStore(url); // migrates before the children open it
-    const eventsFile = join(dir, `events-${backend.name}.log`);
+    const { url, store } = await s.open();
+    const eventsFile = join(s.dir, `events-${s.backend.name}.log`);
     for (let i = 0; i < 2; i++) {
-      workers.push(spawnWorker({ DATABASE_URL: url, EVENTS_FILE: eventsFile, CONCURRENCY: '2', HANDLER_MS: '25', LEASE_MS: '5000' }));
+      s.workers.push(spawnWorker({ DATABASE_URL: url, EVENTS_FILE: eventsFile, CONCURRENCY: '2', HANDLER_MS: '25', LEASE_MS: '5000' }));
     }
-    await Promise.all(workers.map((w) => w.ready));
+    await Promise.all(s.workers.map((w) => w.ready));
 
     // Enqueue while both workers are polling, so they compete for every job.
     for (let i = 0; i < 40; i++) {
       await store.enqueueJob({ repo: 'acme/shop', prNumber: i, headSha: `sha-${i}`, trigger: 'pull_request', installationId: 1 });
     }
-    await waitUntil('all 40 jobs are done', async () => (await store!.listJobs({ state: 'done' })).length === 40);
+    await waitUntil('all 40 jobs are done', async () => (await store.listJobs({ state: 'done' })).length === 40);
 
-    for (const w of workers) w.child.kill('SIGTERM');
-    const exits = await Promise.all(workers.map((w) => w.exited));
-    expect(exits.map((e) => e.code), workers.map((w) => w.output()).join('\n')).toEqual([0, 0]);
+    for (const w of s.workers) w.child.kill('SIGTERM');
+    const exits = await Promise.all(s.workers.map((w) => w.exited));
+    expect(exits.map((e) => e.code), s.workers.map((w) => w.output()).join('\n')).toEqual([0, 0]);
 
     const events = readEvents(eventsFile);
     const jobs = await store.listJobs();
@@ -61,6 +42,6 @@ describe.each(BACKENDS)('two worker processes sharing one $name database', ({ ma
     expect(effects).toBe(40);
     // Both processes really took part.
     const byPid = countBy(events.filter((e) => e.what === 'done'), (e) => e.pid);
-    expect([...byPid.keys()].sort()).toEqual(workers.map((w) => w.pid).sort());
+    expect([...byPid.keys()].sort()).toEqual(s.workers.map((w) => w.pid).sort());
   });
 });
