@@ -3,7 +3,6 @@
  * run's output. Pure functions of their inputs; hidden HTML markers let a retry find what an
  * earlier attempt posted.
  */
-import { sequenceDiagram } from '../diagnose/mermaid.js';
 import { findingMarkdown, modeLabel, type DiagramFn } from '../format/finding-markdown.js';
 
 export type { DiagramFn };
@@ -22,12 +21,9 @@ export function findingIdIn(body: string): string | undefined {
   return FINDING_MARKER_RE.exec(body)?.[1];
 }
 
-/** The Mermaid sequence diagram of a finding's interleaving (the diagnosis layer's renderer). */
-export const defaultDiagram: DiagramFn = (f) => sequenceDiagram(f);
-
 /** The body of one inline review comment (or one section of the review body). */
-export function findingBody(f: Finding, diagram: DiagramFn = defaultDiagram): string {
-  let body = `${findingMarkdown(f, { diagram })}\n${findingMarker(f.id)}`;
+export function findingBody(f: Finding, diagram?: DiagramFn): string {
+  let body = `${findingMarkdown(f, diagram ? { diagram } : {})}\n${findingMarker(f.id)}`;
   if (body.length > MAX_BODY) {
     // Keep the head (title, explanation) and the markers; drop the long middle.
     const tail = `\n\n…(shortened)\n\n<sub>Finding \`${f.id}\`. Reply \`/concdbg ignore ${f.id} <reason>\` to dismiss it.</sub>\n${findingMarker(f.id)}`;
@@ -44,7 +40,7 @@ export interface ReviewBodyInput {
 }
 
 /** The review's own body: a one-line tally, findings that could not be placed inline, the job marker. */
-export function reviewBody(input: ReviewBodyInput, diagram: DiagramFn = defaultDiagram): string {
+export function reviewBody(input: ReviewBodyInput, diagram?: DiagramFn): string {
   const n = input.inline.length + input.inBody.length;
   const head = `**concdbg** found ${n} concurrency hazard${n === 1 ? '' : 's'} in ${input.headSha.slice(0, 7)}.`;
   const parts = [head];
