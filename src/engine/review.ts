@@ -67,25 +67,16 @@ export const offlineDiagnoser: Diagnoser = async ({ candidates, files }) => {
 export async function review(input: string | Buffer, opts: ReviewOptions = {}): Promise<EngineOutput> {
   const started = performance.now();
   const bytes = typeof input === 'string' ? Buffer.byteLength(input) : input.length;
-  const parsed = parseDiff(input);
-  const { kept, stats: filter } = filterDiff(parsed.files);
-  const selected = opts.includePath ? kept.filter((k) => opts.includePath!(k.file.newPath ?? '')) : kept;
-  if (selected.length < kept.length) {
-    filter.dropped += kept.length - selected.length;
-    filter.kept -= kept.length - selected.length;
-    filter.droppedBy['excluded by settings'] = (filter.droppedBy['excluded by settings'] ?? 0) + kept.length - selected.length;
-  }
-
-  const files = await buildFiles(selected, opts);
+  // The parsed diff is only needed to build the files: scoped here, it can be collected before detection starts.
+  const { files, filter, counts, warnings } = await parseAndBuild(input, opts);
 
   const candidates = selectCandidates(detect(files, opts.detectors ?? allDetectors), opts);
   const diagnosis = await (opts.diagnose ?? offlineDiagnoser)({ candidates, files });
   const findings = toFindings(diagnosis.findings, candidates, files, opts);
 
   const stats: Stats = {
-    files: parsed.files.length,
+    ...counts,
     relevantFiles: files.length,
-    hunks: parsed.files.reduce((n, f) => n + f.hunks.length, 0),
     candidates: candidates.length,
     bytes,
     ms: Math.round(performance.now() - started),
@@ -94,7 +85,20 @@ export async function review(input: string | Buffer, opts: ReviewOptions = {}): 
     llmCachedTokens: diagnosis.usage?.cachedTokens ?? 0,
     filter,
   };
-  return { version: 1, findings, stats, candidates, files, warnings: parsed.warnings, notes: diagnosis.notes ?? [] };
+  return { version: 1, findings, stats, candidates, files, warnings, notes: diagnosis.notes ?? [] };
+}
+
+async function parseAndBuild(input: string | Buffer, opts: ReviewOptions) {
+  const parsed = parseDiff(input);
+  const { kept, stats: filter } = filterDiff(parsed.files);
+  const selected = opts.includePath ? kept.filter((k) => opts.includePath!(k.file.newPath ?? '')) : kept;
+  if (selected.length < kept.length) {
+    filter.dropped += kept.length - selected.length;
+    filter.kept -= kept.length - selected.length;
+    filter.droppedBy['excluded by settings'] = (filter.droppedBy['excluded by settings'] ?? 0) + kept.length - selected.length;
+  }
+  const counts = { files: parsed.files.length, hunks: parsed.files.reduce((n, f) => n + f.hunks.length, 0) };
+  return { files: await buildFiles(selected, opts), filter, counts, warnings: parsed.warnings };
 }
 
 async function buildFiles(selected: ReturnType<typeof filterDiff>['kept'], opts: ReviewOptions): Promise<SourceFile[]> {
@@ -185,7 +189,7 @@ function toFindings(diagnoses: Diagnosis[], candidates: Candidate[], files: Sour
 }
 
 /** Narrows [line, endLine] to lines the diff shows; undefined when none of them is shown. */
-export function anchor(file: SourceFile, line: number, endLine: number): { line: number; endLine: number } | undefined {
+export function anchor(file: Pick<SourceFile, 'shown'>, line: number, endLine: number): { line: number; endLine: number } | undefined {
   let start = line;
   let end = Math.max(line, endLine);
   while (start <= end && !file.shown.has(start)) start++;

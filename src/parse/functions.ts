@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { Language as TsLanguage, Parser, Query, type Node } from 'web-tree-sitter';
 import type { Language } from '../types.js';
+import { TextLines } from './text-lines.js';
 import { findTsFunctions, isTsFamily } from './ts-functions.js';
 import type { FunctionSpan } from './types.js';
 
@@ -51,11 +52,18 @@ async function parserFor(lang: Language): Promise<Parser | undefined> {
 const parsers = new Map<Language, Promise<Parser | undefined>>();
 const queries = new Map<string, Query>();
 
-/** One query capturing every function node: matching runs inside the WASM module, far cheaper than walking the tree from JS. */
+/**
+ * One query capturing every function node: matching runs inside the WASM module, far cheaper than walking the tree
+ * from JS. For Python it also captures the names and the classes, so no node is visited from JS at all.
+ */
 function functionQuery(parser: Parser, grammar: string): Query {
   let q = queries.get(grammar);
   if (!q) {
-    q = new Query(parser.language!, `[${FUNCTION_TYPES[grammar]!.map((t) => `(${t})`).join(' ')}] @fn`);
+    const source =
+      grammar === 'python'
+        ? '(function_definition) @fn (function_definition name: (identifier) @fn.name) (class_definition name: (identifier) @class.name) @class'
+        : `[${FUNCTION_TYPES[grammar]!.map((t) => `(${t})`).join(' ')}] @fn`;
+    q = new Query(parser.language!, source);
     queries.set(grammar, q);
   }
   return q;
@@ -74,11 +82,11 @@ function cachedParser(lang: Language): Promise<Parser | undefined> {
 const MAX_PARSE_CHARS = 4_000_000;
 
 /**
- * Lists the functions in `lines` (lines[0] is line 1), outermost first in source order.
- * Returns [] for languages without a grammar.
+ * Lists the functions in `lines` (lines[0] is line 1), outermost first in source order; `source` is the same text
+ * joined, when the caller has it. Returns [] for languages without a grammar.
  */
-export async function findFunctions(lang: Language, lines: readonly string[]): Promise<FunctionSpan[]> {
-  if (isTsFamily(lang)) return findTsFunctions(lang, lines).sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
+export async function findFunctions(lang: Language, lines: readonly string[], source = TextLines.of(lines)): Promise<FunctionSpan[]> {
+  if (isTsFamily(lang)) return findTsFunctions(lang, source).sort(bySpan);
   const parser = await cachedParser(lang);
   const grammar = GRAMMAR[lang];
   if (!parser || !grammar) return [];
@@ -87,31 +95,50 @@ export async function findFunctions(lang: Language, lines: readonly string[]): P
   // Parse in chunks so one huge file never holds a giant tree: chunk borders fall on blank lines
   // between top-level code, which the rebuilt-from-hunks text has plenty of.
   for (const [from, to] of chunks(lines, MAX_PARSE_CHARS)) {
-    const tree = parser.parse((index, position) => {
-      const row = from + position.row;
-      if (row >= to) return undefined;
-      const line = lines[row] ?? '';
-      const col = position.column;
-      return col < line.length ? line.slice(col) + '\n' : '\n';
-    });
+    const tree = parser.parse(from === 0 && to >= source.count ? source.text : source.slice(from + 1, to));
     if (!tree) continue;
     try {
-      for (const { node } of query.captures(tree.rootNode)) {
-        const startLine = node.startPosition.row + 1 + from;
-        const endLine = node.endPosition.row + 1 + from;
-        spans.push({
-          name: functionName(node),
-          startLine,
-          endLine,
-          async: isAsync(node),
-          text: lines.slice(startLine - 1, endLine).join('\n'),
-        });
+      const captures = query.captures(tree.rootNode);
+      if (grammar === 'python') spans.push(...pythonSpans(captures, from, lines, source));
+      else {
+        for (const { node } of captures) {
+          const startLine = node.startPosition.row + 1 + from;
+          const endLine = node.endPosition.row + 1 + from;
+          spans.push({ name: functionName(node), startLine, endLine, async: isAsync(node), text: source.slice(startLine, endLine) });
+        }
       }
     } finally {
       tree.delete();
     }
   }
-  spans.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
+  return spans.sort(bySpan);
+}
+
+const bySpan = (a: FunctionSpan, b: FunctionSpan) => a.startLine - b.startLine || b.endLine - a.endLine;
+
+/** Python spans from the query's captures (in document order): names from `@fn.name`, owners from enclosing `@class`. */
+function pythonSpans(captures: ReturnType<Query['captures']>, from: number, lines: readonly string[], source: TextLines): FunctionSpan[] {
+  const spans: FunctionSpan[] = [];
+  const classes: Array<{ end: number; name: string }> = [];
+  let last: FunctionSpan | undefined;
+  for (const { name, node } of captures) {
+    if (name === 'class') {
+      classes.push({ end: node.endIndex, name: '' });
+    } else if (name === 'class.name') {
+      const cls = classes[classes.length - 1];
+      if (cls) cls.name = node.text;
+    } else if (name === 'fn') {
+      const start = node.startIndex;
+      while (classes.length > 0 && classes[classes.length - 1]!.end <= start) classes.pop();
+      const startLine = node.startPosition.row + 1 + from;
+      const endLine = node.endPosition.row + 1 + from;
+      last = { name: '<anonymous>', startLine, endLine, async: /^\s*async\b/.test(lines[startLine - 1] ?? ''), text: source.slice(startLine, endLine) };
+      spans.push(last);
+    } else if (name === 'fn.name' && last) {
+      const owner = classes[classes.length - 1]?.name;
+      last.name = owner ? `${owner}.${node.text}` : node.text;
+    }
+  }
   return spans;
 }
 

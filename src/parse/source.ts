@@ -7,7 +7,8 @@ import path from 'node:path';
 import type { DiffFile } from '../diff/types.js';
 import type { Language } from '../types.js';
 import { findFunctions } from './functions.js';
-import type { FunctionSpan, SourceFile } from './types.js';
+import { TextLines } from './text-lines.js';
+import type { FunctionSpan, LineSet, SourceFile } from './types.js';
 
 /** Reads a file of the new revision (whole), or undefined when it cannot. */
 export type SourceReader = (path: string) => Promise<string | undefined>;
@@ -29,23 +30,26 @@ export function folderReader(root: string): SourceReader {
 
 export async function buildSourceFile(file: DiffFile, language: Language, opts: BuildOptions = {}): Promise<SourceFile> {
   const filePath = file.newPath ?? file.oldPath ?? '';
-  const shown = new Set<number>();
-  const added = new Set<number>();
   let last = 0;
+  for (const hunk of file.hunks) {
+    for (const l of hunk.lines) if (l.newLine !== undefined && l.newLine > last) last = l.newLine;
+  }
+  const shown = new LineBits(last);
+  const added = new LineBits(last);
   for (const hunk of file.hunks) {
     for (const l of hunk.lines) {
       if (l.newLine === undefined) continue;
       shown.add(l.newLine);
       if (l.kind === 'add') added.add(l.newLine);
-      if (l.newLine > last) last = l.newLine;
     }
   }
 
   let lines: string[] | undefined;
+  let text: string | undefined;
   let whole = false;
   if (opts.readSource) {
-    const text = await opts.readSource(filePath);
-    lines = text === undefined ? undefined : text.replace(/\r\n/g, '\n').split('\n');
+    text = (await opts.readSource(filePath))?.replace(/\r\n/g, '\n');
+    lines = text?.split('\n');
     // The file on disk must be the revision the diff describes; otherwise line numbers would lie.
     if (lines && !agreesWithDiff(lines, file)) lines = undefined;
     whole = lines !== undefined;
@@ -57,10 +61,32 @@ export async function buildSourceFile(file: DiffFile, language: Language, opts: 
     }
   }
 
-  const functions = await findFunctions(language, lines);
+  const source = whole && text !== undefined ? new TextLines(text) : TextLines.of(lines);
+  const functions = await findFunctions(language, lines, source);
   if (!whole) functions.push(...hunkRegions(file, functions, lines.length));
   functions.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
   return { path: filePath, language, lines, shown, added, whole, functions };
+}
+
+/** Line numbers 1..size as one bit (byte) each: a `Set<number>` costs tens of bytes per line on large diffs. */
+class LineBits implements LineSet {
+  private readonly bits: Uint8Array;
+  size = 0;
+
+  constructor(maxLine: number) {
+    this.bits = new Uint8Array(maxLine + 1);
+  }
+
+  add(line: number): void {
+    if (this.bits[line] === 0) {
+      this.bits[line] = 1;
+      this.size++;
+    }
+  }
+
+  has(line: number): boolean {
+    return this.bits[line] === 1;
+  }
 }
 
 function agreesWithDiff(lines: readonly string[], file: DiffFile): boolean {

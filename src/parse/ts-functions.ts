@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type ts from 'typescript';
 import type { Language } from '../types.js';
 import type { FunctionSpan } from './types.js';
+import { TextLines } from './text-lines.js';
 
 // Loaded on first use with require(): an ESM import makes Node scan the whole 9 MB compiler for named exports.
 let compiler: typeof ts | undefined;
@@ -20,32 +21,38 @@ export function isTsFamily(lang: Language): boolean {
   return FAMILY.has(lang);
 }
 
-export function findTsFunctions(lang: Language, lines: readonly string[]): FunctionSpan[] {
+/**
+ * Functions in source order, outermost first. The tree is built without parent pointers (setting them costs a
+ * second pass over every node); the walk keeps its own ancestor stack for the names.
+ */
+export function findTsFunctions(lang: Language, source: TextLines): FunctionSpan[] {
   if (!FAMILY.has(lang)) return [];
   const ts = tsc();
   const kind = lang === 'typescript' ? ts.ScriptKind.TS : lang === 'tsx' ? ts.ScriptKind.TSX : ts.ScriptKind.JSX;
-  const sf = ts.createSourceFile('file', lines.join('\n'), ts.ScriptTarget.Latest, true, kind);
+  const sf = ts.createSourceFile('file', source.text, { languageVersion: ts.ScriptTarget.Latest, jsDocParsingMode: ts.JSDocParsingMode.ParseNone }, false, kind);
   const out: FunctionSpan[] = [];
+  const ancestors: ts.Node[] = [];
   const visit = (node: ts.Node): void => {
-    if (isFunction(node)) {
-      const startLine = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1;
-      const endLine = sf.getLineAndCharacterOfPosition(node.getEnd()).line + 1;
+    if (isFunction(ts, node)) {
+      const startLine = source.lineAt(node.getStart(sf));
+      const endLine = source.lineAt(node.end);
       out.push({
-        name: functionName(node, sf),
+        name: functionName(ts, node, sf, ancestors),
         startLine,
         endLine,
-        async: (ts.getCombinedModifierFlags(node as ts.Declaration) & ts.ModifierFlags.Async) !== 0,
-        text: lines.slice(startLine - 1, endLine).join('\n'),
+        async: node.modifiers?.some((m) => m.kind === ts.SyntaxKind.AsyncKeyword) ?? false,
+        text: source.slice(startLine, endLine),
       });
     }
+    ancestors.push(node);
     ts.forEachChild(node, visit);
+    ancestors.pop();
   };
   visit(sf);
   return out;
 }
 
-function isFunction(node: ts.Node): node is ts.FunctionLikeDeclaration {
-  const ts = tsc();
+function isFunction(ts: typeof import('typescript'), node: ts.Node): node is ts.FunctionLikeDeclaration {
   switch (node.kind) {
     case ts.SyntaxKind.FunctionDeclaration:
     case ts.SyntaxKind.FunctionExpression:
@@ -61,15 +68,15 @@ function isFunction(node: ts.Node): node is ts.FunctionLikeDeclaration {
 }
 
 /** The declared name (Class.method for methods), the variable or property it is assigned to, or the call it is passed to. */
-function functionName(node: ts.FunctionLikeDeclaration, sf: ts.SourceFile): string {
-  const ts = tsc();
-  if (ts.isConstructorDeclaration(node)) return `${className(node) ?? '<class>'}.constructor`;
+function functionName(ts: typeof import('typescript'), node: ts.FunctionLikeDeclaration, sf: ts.SourceFile, ancestors: readonly ts.Node[]): string {
+  const parent = ancestors[ancestors.length - 1];
+  if (ts.isConstructorDeclaration(node)) return `${className(ts, ancestors) ?? '<class>'}.constructor`;
   if (node.name && !ts.isComputedPropertyName(node.name)) {
     const own = node.name.getText(sf);
-    const owner = ts.isClassLike(node.parent) ? className(node) : undefined;
+    const owner = parent && ts.isClassLike(parent) ? className(ts, ancestors) : undefined;
     return owner ? `${owner}.${own}` : own;
   }
-  const parent = node.parent;
+  if (!parent) return '<anonymous>';
   if (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) {
     return parent.name.getText(sf);
   }
@@ -82,10 +89,11 @@ function functionName(node: ts.FunctionLikeDeclaration, sf: ts.SourceFile): stri
   return '<anonymous>';
 }
 
-function className(node: ts.Node): string | undefined {
-  const ts = tsc();
-  for (let p: ts.Node | undefined = node.parent; p; p = p.parent) {
-    if (ts.isClassLike(p)) return p.name?.text;
+/** The name of the innermost class among the ancestors. */
+function className(ts: typeof import('typescript'), ancestors: readonly ts.Node[]): string | undefined {
+  for (let i = ancestors.length - 1; i >= 0; i--) {
+    const a = ancestors[i]!;
+    if (ts.isClassLike(a)) return a.name?.text;
   }
   return undefined;
 }

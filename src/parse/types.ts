@@ -10,6 +10,12 @@ export interface FunctionSpan {
   text: string;
 }
 
+/** Line numbers: membership and count are all the detectors ask of them. */
+export interface LineSet {
+  has(line: number): boolean;
+  readonly size: number;
+}
+
 /**
  * One file on the new side, as the detectors see it.
  * Without --root the text is rebuilt from the hunks: lines the diff does not show are empty strings,
@@ -21,9 +27,9 @@ export interface SourceFile {
   /** lines[0] is line 1. */
   lines: string[];
   /** New-side lines the diff shows (added and context). */
-  shown: Set<number>;
+  shown: LineSet;
   /** New-side lines the diff adds. */
-  added: Set<number>;
+  added: LineSet;
   /** Whether `lines` is the whole file (from --root) rather than the hunks. */
   whole: boolean;
   /** Functions found by the parser, outermost first, in source order; nested functions are listed too. */

@@ -79,7 +79,7 @@ describe('settings applied by the engine', () => {
 });
 
 describe('anchor', () => {
-  const file = { shown: new Set([5, 6, 7, 10]) } as SourceFile;
+  const file = { shown: new Set([5, 6, 7, 10]) };
   it('narrows a range to lines the diff shows', () => {
     expect(anchor(file, 3, 8)).toEqual({ line: 5, endLine: 7 });
     expect(anchor(file, 8, 12)).toEqual({ line: 10, endLine: 10 });
