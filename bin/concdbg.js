@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+import { preferCompactHeap } from '../dist/cli/heap.js';
+
+preferCompactHeap();
+const { main } = await import('../dist/cli/main.js');
 
 process.exitCode = await main(process.argv.slice(2), {
   stdin: process.stdin,

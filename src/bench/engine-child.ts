@@ -1,6 +1,10 @@
 /** One measurement in a fresh process, so peak memory belongs to this run alone. Prints JSON. */
 import { readFileSync } from 'node:fs';
+import { preferCompactHeap } from '../cli/heap.js';
 import { review } from '../engine/review.js';
+
+// The same heap policy as the `concdbg` command, so the figures are the CLI's.
+preferCompactHeap();
 
 const [mode, file] = process.argv.slice(2);
 if (!file || (mode !== 'review' && mode !== 'split')) {

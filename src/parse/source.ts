@@ -60,10 +60,9 @@ export async function buildSourceFile(file: DiffFile, language: Language, opts: 
       for (const l of hunk.lines) if (l.newLine !== undefined) lines[l.newLine - 1] = l.text;
     }
   }
-
   const source = whole && text !== undefined ? new TextLines(text) : TextLines.of(lines);
   const functions = await findFunctions(language, lines, source);
-  if (!whole) functions.push(...hunkRegions(file, functions, lines.length));
+  if (!whole) functions.push(...hunkRegions(file, functions, source));
   functions.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
   return { path: filePath, language, lines, shown, added, whole, functions };
 }
@@ -102,7 +101,8 @@ function agreesWithDiff(lines: readonly string[], file: DiffFile): boolean {
  * Added lines that no parsed function covers (a hunk that starts inside a function whose header the
  * diff does not show) get the hunk itself as their region, named after the hunk's section header.
  */
-function hunkRegions(file: DiffFile, functions: readonly FunctionSpan[], lineCount: number): FunctionSpan[] {
+function hunkRegions(file: DiffFile, functions: readonly FunctionSpan[], source: TextLines): FunctionSpan[] {
+  const lineCount = source.count;
   // covered[n] = 1 when some parsed function spans line n.
   const covered = new Uint8Array(lineCount + 2);
   for (const f of functions) covered.fill(1, f.startLine, Math.min(f.endLine, lineCount) + 1);
@@ -120,7 +120,7 @@ function hunkRegions(file: DiffFile, functions: readonly FunctionSpan[], lineCou
       startLine: first,
       endLine: lastLine,
       async: /\basync\b/.test(hunk.section) || newLines.some((l) => /\bawait\b/.test(l.text)),
-      text: newLines.map((l) => l.text).join('\n'),
+      text: source.slice(first, lastLine),
     });
   }
   return regions;
