@@ -52,19 +52,13 @@ export function findTsFunctions(lang: Language, source: TextLines): FunctionSpan
   return out;
 }
 
+let functionKinds: Set<ts.SyntaxKind> | undefined;
+
+/** A function-like node with a body (declarations without one are overload signatures). */
 function isFunction(ts: typeof import('typescript'), node: ts.Node): node is ts.FunctionLikeDeclaration {
-  switch (node.kind) {
-    case ts.SyntaxKind.FunctionDeclaration:
-    case ts.SyntaxKind.FunctionExpression:
-    case ts.SyntaxKind.ArrowFunction:
-    case ts.SyntaxKind.MethodDeclaration:
-    case ts.SyntaxKind.Constructor:
-    case ts.SyntaxKind.GetAccessor:
-    case ts.SyntaxKind.SetAccessor:
-      return (node as ts.FunctionLikeDeclaration).body !== undefined;
-    default:
-      return false;
-  }
+  const k = ts.SyntaxKind;
+  functionKinds ??= new Set([k.FunctionDeclaration, k.FunctionExpression, k.ArrowFunction, k.MethodDeclaration, k.Constructor, k.GetAccessor, k.SetAccessor]);
+  return functionKinds.has(node.kind) && (node as ts.FunctionLikeDeclaration).body !== undefined;
 }
 
 /** The declared name (Class.method for methods), the variable or property it is assigned to, or the call it is passed to. */
