@@ -61,7 +61,7 @@ function functionQuery(parser: Parser, grammar: string): Query {
   if (!q) {
     const source =
       grammar === 'python'
-        ? '(function_definition) @fn (function_definition name: (identifier) @fn.name) (class_definition name: (identifier) @class.name) @class'
+        ? '(function_definition name: (identifier) @fn.name) @fn (class_definition name: (identifier) @class.name) @class'
         : `[${FUNCTION_TYPES[grammar]!.map((t) => `(${t})`).join(' ')}] @fn`;
     q = new Query(parser.language!, source);
     queries.set(grammar, q);

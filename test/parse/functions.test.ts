@@ -61,6 +61,27 @@ describe('findFunctions', () => {
     ]);
   });
 
+  it('Python: the owner is the innermost class still open (nested classes end, decorators stay outside)', async () => {
+    const nested = `class Outer:
+    class Meta:
+        db_table = "x"
+
+    @transaction.atomic
+    async def save_all(self):
+        def inner():
+            return 1
+        return inner()
+
+def top():
+    pass
+`.split('\n');
+    expect(brief(await findFunctions('python', nested))).toEqual([
+      ['Outer.save_all', 6, 9, true],
+      ['Outer.inner', 7, 8, false],
+      ['top', 11, 12, false],
+    ]);
+  });
+
   it('Go: methods', async () => {
     const spans = await findFunctions('go', go);
     expect(spans.map((s) => [s.startLine, s.endLine])).toEqual([[3, 6]]);
