@@ -39,8 +39,10 @@ export function fenceOf(lang: Language): string {
       return 'go';
     case 'ruby':
       return 'ruby';
-    default:
+    case 'sql':
       return 'sql';
+    default:
+      return '';
   }
 }
 

@@ -1,5 +1,7 @@
 /** One finding as GitHub-flavoured Markdown: the CLI's markdown output and the App's comments share it. */
+import { fenceOf } from '../diagnose/common.js';
 import { sequenceDiagram } from '../diagnose/mermaid.js';
+import { languageOf } from '../diff/relevance.js';
 import { FAILURE_MODE_NAMES, type FailureMode, type Finding } from '../types.js';
 
 export type DiagramFn = (f: Finding) => string;
@@ -11,14 +13,13 @@ export interface FindingMarkdownOptions {
   diagram?: DiagramFn;
 }
 
-const LANG_OF_EXT: Record<string, string> = { ts: 'ts', tsx: 'tsx', js: 'js', mjs: 'js', py: 'python', go: 'go', rb: 'ruby', sql: 'sql' };
 
 export function modeLabel(mode: FailureMode): string {
   return `${FAILURE_MODE_NAMES[mode]} (\`${mode}\`)`;
 }
 
 export function findingMarkdown(f: Finding, opts: FindingMarkdownOptions = {}): string {
-  const lang = LANG_OF_EXT[f.file.slice(f.file.lastIndexOf('.') + 1)] ?? '';
+  const lang = fenceOf(languageOf(f.file));
   const where = opts.location ? ` · \`${f.file}:${f.line}${f.endLine !== f.line ? `-${f.endLine}` : ''}\`` : '';
   const parts = [`**concdbg · ${modeLabel(f.failureMode)} · ${f.severity}**${where} — ${f.title}`, '', f.explanation.trim()];
   if (f.interleaving.length) {
