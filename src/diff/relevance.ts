@@ -187,6 +187,10 @@ export const SIGNAL_RULES: Record<Signal, RegExp[]> = {
     // ActiveRecord
     /\.(?:find_by|find_or_create_by|create_or_find_by|find_or_initialize_by|update|save|lock|create|destroy|increment|decrement|update_columns?)!/,
     /\.(?:find_by|find_or_create_by|create_or_find_by|with_lock|where|update_all|update_columns|increment|pluck)\b/,
+    // non-bang writes: `record.update(prefs: …)` / `update prefs: …`, `update_column(:f, v)`, a bare `record.save`
+    /\.update(?:_attributes?)?(?:\(\s*|\s+)\w+:\s/,
+    /\.update_(?:column|attribute)\(?\s*:\w+\s*,/,
+    /\.save\s*$/m,
     /\bActiveRecord::/,
     /<\s*ApplicationRecord\b/,
     // Go database/sql, pgx, sqlx, gorm
