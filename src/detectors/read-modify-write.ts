@@ -15,12 +15,19 @@
  * when the write repeats the old value in its WHERE (compare-and-set). Values not derived from the same
  * field (a form object's fields, a value from the request) are left alone.
  *
+ * JSON / hash columns merged in code and written whole (`update!(prefs: u.prefs.merge(x))`, Prisma
+ * `data: { f: { ...u.f, ...patch } }`, `{**u.f, **x}` then `save()`) are the same race. The read may be
+ * implicit: a request-scoped record (`current_user`, `@record`, `request.user`, `req.user`) counts as read, and
+ * so does a parameter when one of its JSON/hash fields is merged and written back. A job record (a task that
+ * loads the row its caller created and enqueued it for, shown in the diff) has one writer and is left alone.
+ *
  * Confidence: 0.9 when the read and the write name the same table/model and field (SQL, or an explicit
  * `update` of the field); 0.85 for `save()` of the read object after an arithmetic on its field; 0.7 for
  * a JSON/array/dict field mutated in place and saved.
  */
 import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 import type { EvidenceLine } from '../types.js';
+import type { FunctionSpan, SourceFile } from '../parse/types.js';
 import {
   ATOMIC_UPDATE,
   ROW_LOCK,
@@ -35,8 +42,8 @@ import {
   entityOfReceiver,
   escapeRe,
   mentions,
-
   ormOf,
+  paramsOf,
   sameEntity,
   shownRange,
   sqlTables,
@@ -53,6 +60,11 @@ interface Read {
   call: string;
   /** SQL reads: selected columns (lower-case, `*` for all). */
   columns?: string[];
+  /**
+   * No read in the function: a record the request already holds (`current_user`, `@account`, `request.user`,
+   * `req.user`), or a parameter (`param`: only a JSON/hash field merged and written back counts).
+   */
+  implicit?: 'request' | 'param';
 }
 
 interface Hit {
@@ -95,6 +107,38 @@ function ormReads(v: FnView, fileText: string): Read[] {
     }
   }
   return reads;
+}
+
+/** Holders that are records loaded before the function runs: the signed-in user, a before_action's `@record`. */
+const REQUEST_HOLDER: Record<string, RegExp> = {
+  ruby: /(?<![\w@.:])(current_[a-z]\w*|@[a-z]\w*|Current\.[a-z]\w*)\.\w/g,
+  python: /(?<![\w.])((?:self\.)?request\.user)\.\w/g,
+  js: /(?<![\w$.])((?:req|request)\.user|ctx\.state\.user|res\.locals\.user)\.\w/g,
+};
+
+/** Parameters that are never records (request plumbing, plain input). */
+const NOT_A_RECORD = /^(?:ctx|context|req|request|res|response|reply|params|body|data|input|payload|args|kwargs|options|opts|config|event|job|task|msg|message|info|self|cls|next|done|tx|trx|session|db|conn|cur|cursor|client|logger)$/;
+
+/**
+ * Records the function changes without reading them itself: request-scoped holders (any shape) and
+ * parameters (JSON/hash merges only, checked in ormHit). A holder assigned in the function is left to the
+ * explicit reads.
+ */
+function implicitReads(v: FnView, explicit: Read[]): Read[] {
+  const out: Read[] = [];
+  const seen = new Set(explicit.map((r) => r.holder));
+  const re = REQUEST_HOLDER[v.family];
+  const body = v.codeLines.slice(1).join('\n');
+  const add = (holder: string, implicit: 'request' | 'param') => {
+    if (seen.has(holder)) return;
+    seen.add(holder);
+    if (new RegExp(`^\\s*(?:const|let|var)?\\s*${escapeRe(holder)}\\s*(?::[^=\\n]{1,80})?=[^=]`, 'm').test(body)) return;
+    const entity = holder.replace(/^.*[.@]/, '').replace(/^current_/, '');
+    out.push({ holder, entity, line: v.fn.startLine, call: holder, implicit });
+  };
+  if (re) for (const m of body.matchAll(re)) add(m[1]!, 'request');
+  for (const p of paramsOf(v)) if (!NOT_A_RECORD.test(p) && body.includes(`${p}.`)) add(p, 'param');
+  return out;
 }
 
 /** SQL reads: `SELECT cols FROM t`, with the names that receive the row (Scan targets, the bound variable, fetchone). */
@@ -143,15 +187,30 @@ const PLACEHOLDER = /^(?:\$\d+|\?|%s|:\w+|@\w+|%\(\w+\)s|\$\{[^}]{1,80}\}|#\{[^}
 /** ORM object read: find a compute on holder.field and the write-back after it. */
 function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
   const h = escapeRe(r.holder);
-  const derived = new Map<string, { field: string; line: number }>();
+  const derived = new Map<string, { field: string; line: number; json: boolean }>();
+  // Parameters count as records only when a JSON/hash field of theirs is merged and written back.
+  const jsonOnly = r.implicit === 'param';
   const reassign = new RegExp(`^\\s*(?:const|let|var)?\\s*${h}\\s*=[^=]`);
   const compound = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*(?:\\+=|-=|\\*=|/=|\\+\\+|--)`);
   const selfLeft = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*[^=;\\n]{0,200}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`);
   const selfRight = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*[^=;\\n]{0,200}?[-+*/]\\s*(?<![\\w$.])${h}\\.(\\w+)\\b`);
   const spread = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=\\s*\\{\\s*\\.\\.\\.${h}\\.(\\w+)`);
   const mutate = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\.(?:push|append|extend|unshift|splice|concat|update|add|insert)\\(`);
+  // In-place changes of a hash/dict/object field: `x.f.merge!(…)`, `x.f.store(k, v)`, `x.f.setdefault(…)`,
+  // `Object.assign(x.f, …)`, `delete x.f[k]`.
+  const mutateHash = new RegExp(
+    `(?<![\\w$.])${h}\\.(\\w+)\\.(?:merge!|deep_merge!|reverse_merge!|store|setdefault|pop)\\(|(?<![\\w$.])${h}\\.(\\w+)\\s*\\|=(?!=)|\\bObject\\.assign\\(\\s*${h}\\.(\\w+)\\s*,|\\bdelete\\s+${h}\\.(\\w+)[.[]`,
+  );
+  // A JSON / hash field merged into a new value: `x.f.merge(…)`, `{ ...x.f, … }`, `{**x.f, …}`, `dict(x.f, …)`,
+  // `Object.assign({}, x.f, …)`, `x.f | changes`.
+  const mergeExpr = new RegExp(
+    `(?<![\\w$.])${h}\\.(\\w+)(?:\\s*(?:\\|\\||\\?\\?|\\bor\\b)\\s*\\{\\s*\\}\\s*\\))?\\.(?:merge|deep_merge|reverse_merge|except|without)\\b(?!!)` +
+      `|(?:\\.\\.\\.|\\*\\*|\\bdict\\(|\\bObject\\.assign\\(\\s*\\{\\s*\\}\\s*,)\\s*\\(?\\s*${h}\\.(\\w+)\\b(?!\\s*[.(\\[])` +
+      `|(?<![\\w$.])${h}\\.(\\w+)\\s*\\|\\s*(?![|=])`,
+  );
+  const assignTo = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*=[^=]`);
   const shovel = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\s*<<`);
-  const indexSet = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\[[^\\]]{1,80}\\]\\s*=[^=]`);
+  const indexSet = new RegExp(`(?<![\\w$.])${h}\\.(\\w+)\\[(?:[^[\\]\\n]|\\[[^\\]\\n]{0,40}\\]){1,80}\\]\\s*=[^=]`);
   const derive = new RegExp(`^\\s*(?:const|let|var)?\\s*([\\w$]+)\\s*:?=\\s*[^=;\\n]{0,200}?(?:(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]|[-+*/]\\s*${h}\\.(\\w+)\\b|Math\\.(?:max|min)\\([^)]{0,120}${h}\\.(\\w+))`);
   const inlineRe = new RegExp(`\\b(\\w+)\\s*(?::|=>|=)\\s*[^,;\\n{:]{0,120}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`);
   const holderDot = `${r.holder}.`;
@@ -164,33 +223,74 @@ function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
     let field: string | undefined;
     let json = false;
     let m: RegExpExecArray | null;
+    const merged = mergeExpr.exec(t);
+    const mergedField = merged ? (merged[1] ?? merged[2] ?? merged[3]) : undefined;
     if ((m = compound.exec(t))) field = m[1];
     else if ((m = selfLeft.exec(t)) && m[1] === m[2]) field = m[1];
-    else if ((m = selfRight.exec(t)) && m[1] === m[2]) field = m[1];
+    else if ((m = selfRight.exec(t)) && m[1] === m[2] && !(mergedField === m[1])) field = m[1];
     else if ((m = spread.exec(t)) && m[1] === m[2]) [field, json] = [m[1], true];
-    else if ((m = mutate.exec(t))) [field, json] = [m[1], true];
+    else if ((m = mutateHash.exec(t))) [field, json] = [(m[1] ?? m[2] ?? m[3] ?? m[4])!, true];
+    else if ((m = mutate.exec(t)) && !(v.family === 'python' && /\.add\($/.test(m[0]))) [field, json] = [m[1], !jsonOnly || /\.update\($/.test(m[0])];
     else if ((m = shovel.exec(t)) && v.family === 'ruby') [field, json] = [m[1], true];
     else if ((m = indexSet.exec(t))) [field, json] = [m[1], true];
+    else if (mergedField && (m = assignTo.exec(t)) && m[1] === mergedField) [field, json] = [mergedField, true];
+    if (jsonOnly && !json) field = undefined;
     // A local derived from the field by arithmetic: `const next = event.seatsSold + qty`.
     const d = derive.exec(t);
-    if (d && d[1] !== r.holder) derived.set(d[1]!, { field: (d[2] ?? d[3] ?? d[4])!, line: l });
+    if (d && d[1] !== r.holder && !jsonOnly) derived.set(d[1]!, { field: (d[2] ?? d[3] ?? d[4])!, line: l, json: false });
+    // … or by a merge: `merged = user.prefs.merge(changes)`.
+    const dm = mergedField && !field ? localAssign(t) : undefined;
+    if (dm && dm !== r.holder) derived.set(dm, { field: mergedField!, line: l, json: true });
 
     if (field) {
       const w = findWrite(v, r, l + 1, field, undefined, fileText);
-      if (w) return { read: r, field, computeLine: l, ...w, confidence: json ? 0.7 : w.confidence, json, delta: deltaOf(t) };
+      if (w) return { read: r, field, computeLine: l, ...w, confidence: json ? 0.7 : w.confidence, json, delta: json ? undefined : deltaOf(t) };
     }
     // A write of the field in the same statement: update({ data: { f: x.f + n } }) / update!(f: x.f - n).
-    const inline = inlineRe.exec(t);
+    const inline = jsonOnly ? null : inlineRe.exec(t);
     if (inline && sameField(inline[1]!, inline[2]!) && isWriteStart(v, l)) {
       const w = findWrite(v, r, startOfStatement(v, l), inline[2]!, undefined, fileText, true);
       if (w) return { read: r, field: inline[2]!, computeLine: l, ...w, delta: deltaOf(t) };
     }
+    // A merged field written in the same statement: update!(prefs: user.prefs.merge(x)) / data: { prefs: { ...user.prefs, ...x } }.
+    if (mergedField && !field && !dm) {
+      const w = inlineMergeWrite(v, r, l, mergedField, fileText);
+      if (w) return { read: r, field: mergedField, computeLine: l, ...w, confidence: 0.7, json: true };
+    }
   }
   for (const [name, d] of derived) {
     const w = findWrite(v, r, d.line + 1, d.field, name, fileText);
-    if (w) return { read: r, field: d.field, computeLine: d.line, ...w, delta: deltaOf(codeLine(v, d.line)) };
+    if (w) return { read: r, field: d.field, computeLine: d.line, ...w, confidence: d.json ? 0.7 : w.confidence, json: d.json, delta: d.json ? undefined : deltaOf(codeLine(v, d.line)) };
   }
   return undefined;
+}
+
+/** `name = …` / `const name = …` at the start of a line: the local assigned, if any. */
+function localAssign(t: string): string | undefined {
+  return /^\s*(?:const|let|var)?\s*([\w$]+)\s*(?::[^=\n]{1,80})?=(?![=>])/.exec(t)?.[1];
+}
+
+/** The update statement around `line` that writes `field` with a merge of the holder's own field. */
+function inlineMergeWrite(v: FnView, r: Read, line: number, field: string, fileText: string): Omit<Hit, 'read' | 'field' | 'computeLine'> | undefined {
+  // The nearest statement at or above the line that spans it and calls a write.
+  let start = -1;
+  let stmt = { text: '', endLine: 0 };
+  for (let l = line; l >= Math.max(v.fn.startLine, line - 10); l--) {
+    if (!/\.(?:update\w*|set|update_columns?|update_attributes?)\b|\.update!/.test(codeLine(v, l))) continue;
+    const st = statementAt(v, l, 16);
+    if (st.endLine >= line) [start, stmt] = [l, st];
+    break;
+  }
+  if (start < 0) return undefined;
+  const f = `(?:${escapeRe(field)}|${escapeRe(snake(field))})`;
+  // The field is the key of the value: `f: …`, `"f" => …`, `f=…`, or `update_column(:f, …)`.
+  if (!new RegExp(`(?:\\b${f}["'\`]?\\s*(?::|=>|=)(?!=)|[:"'\`]${f}["'\`]?\\s*,)`).test(stmt.text)) return undefined;
+  if (ATOMIC_UPDATE.test(stmt.text) || VERSION_CHECK.test(stmt.text) || casGuard(stmt.text, field)) return undefined;
+  const entity = writeEntity(stmt.text, fileText);
+  if (entity && !sameEntity(entity, r.entity)) return undefined;
+  if (!entity && !mentions(stmt.text, r.holder)) return undefined;
+  const call = /([\w$.@]+)\.(update_columns?|update_attributes?|update!?|updateOne|set)\b/.exec(stmt.text);
+  return { writeLine: start, writeEnd: stmt.endLine, writeCall: call ? `${call[1]}.${call[2]}` : 'update', confidence: 0.7 };
 }
 
 function deltaOf(t: string): string | undefined {
@@ -227,9 +327,12 @@ function findWrite(
 ): Omit<Hit, 'read' | 'field' | 'computeLine'> | undefined {
   const h = escapeRe(r.holder);
   const saveOf = SAVE_OF(h);
+  const assignBack = derived ? new RegExp(`(?<![\\w$.])${h}\\.${escapeRe(field)}\\s*=\\s*${escapeRe(derived)}\\s*;?\\s*$`) : undefined;
   for (let l = from; l <= v.fn.endLine; l++) {
     const t = codeLine(v, l);
     if (!t.trim()) continue;
+    // The local assigned back to the field (`user.prefs = merged`), then the object saved.
+    if (assignBack?.test(t)) return findWrite(v, r, l + 1, field, undefined, fileText);
     if (!/save|update|UPDATE|persist|merge|commit|flush|\bset\(|\.put\b/i.test(t) && !(l > from && /^\s*$/.test(t))) {
       // Multi-line statements: the write marker may sit on a later line of a statement starting here.
       if (!/^\s*(?:await\b|return\b|const\b|let\b|var\b|[\w$.]+\s*(?:=|:=)|_,|if\b|\w+,\s*err)/.test(t) || !/save|update|UPDATE|persist/i.test(codeLine(v, l + 1) + codeLine(v, l + 2))) continue;
@@ -242,14 +345,18 @@ function findWrite(
       return { writeLine: l, writeEnd: stmt.endLine, writeCall: call, confidence: 0.85 };
     }
     // An explicit update of the field: ORM update / knex update / SQL UPDATE.
-    const isUpdate = /\.(?:update|updateOne|updateMany|update_all|update!|update_columns?|update_attribute|set)\s*\(|\bUPDATE\s+["`]?\w+["`]?\s+SET\b/i.test(stmt.text);
+    const isUpdate =
+      /\.(?:update|updateOne|updateMany|update_all|update!|update_columns?|update_attribute|set)\s*\(|\bUPDATE\s+["`]?\w+["`]?\s+SET\b/i.test(stmt.text) ||
+      (v.family === 'ruby' && /\.(?:update!?|update_columns?|update_attribute)[ \t]+:?\w/.test(stmt.text));
     if (!isUpdate || !/(?:await|return|\.|=|\()/.test(t)) continue;
     if (!/^\s*(?:await\b|return\b|const\b|let\b|var\b|[\w$.]+\s*(?:=|:=)|[\w$.@]+[.(]|_,|if\b|\w+,\s*err)/.test(t)) continue;
     const value = derived
       ? `(?<![\\w$.])${escapeRe(derived)}(?![\\w$])`
       : `(?<![\\w$.])${h}\\.${escapeRe(field)}\\s*[-+*/]`;
     const fieldRe = `(?:${escapeRe(field)}|${escapeRe(snake(field))})`;
-    const sets = new RegExp(`\\b${fieldRe}\\b["'\`]?\\s*(?::|=>|=)\\s*[^,;\\n}]{0,120}?${value}`, 'i').test(stmt.text);
+    const sets =
+      new RegExp(`\\b${fieldRe}\\b["'\`]?\\s*(?::|=>|=)\\s*[^,;\\n}]{0,120}?${value}`, 'i').test(stmt.text) ||
+      new RegExp(`[:"'\`]${fieldRe}["'\`]?\\s*,\\s*[^,;\\n)]{0,120}?${value}`, 'i').test(stmt.text);
     const sqlSet = new RegExp(`\\bUPDATE\\s+["\`]?(\\w+)["\`]?\\s+SET\\s+[^;]{0,300}?\\b${fieldRe}\\s*=\\s*(\\$\\d+|\\?|%s|:\\w+|@\\w+|%\\(\\w+\\)s|\\$\\{[^}]{1,80}\\})`, 'i').exec(stmt.text);
     const sqlArg = sqlSet && new RegExp(value).test(stmt.text.slice(stmt.text.search(/\bUPDATE\b/i)));
     if (!sets && !sqlArg) continue;
@@ -329,6 +436,48 @@ function sqlHit(v: FnView, r: Read): Hit | undefined {
   return undefined;
 }
 
+/**
+ * Whether the row read is a job record: the function is a background task (Celery `.delay` / `.apply_async`,
+ * ActiveJob `perform_later`, Sidekiq `perform_async`), it loads the row by a parameter, and the diff shows the
+ * caller creating a row of that model and enqueuing this task for it. Such a row has one writer at a time.
+ */
+function ownRowOfTask(files: readonly SourceFile[], file: SourceFile, fn: FunctionSpan, v: FnView, r: Read): boolean {
+  const params = paramsOf(v);
+  if (!params.some((p) => mentions(r.call, p) || mentions(codeLine(v, r.line), p))) return false;
+  const parts = fn.name.split(/[.#]/);
+  const names = [parts.pop()!];
+  if (v.family === 'ruby' && names[0] === 'perform') {
+    if (parts.length) names.push(parts.pop()!);
+    else for (let i = fn.startLine - 1; i >= 1; i--) {
+      const c = /^\s*class\s+([A-Z][\w:]*)/.exec(file.lines[i - 1] ?? '');
+      if (c) {
+        names.push(c[1]!.split('::').pop()!);
+        break;
+      }
+    }
+  }
+  const enqueue = new RegExp(
+    `\\b(?:${names.map(escapeRe).join('|')})\\.(?:delay|apply_async|perform_later|perform_async|set\\([^)]{0,80}\\)\\.perform_later)\\(\\s*(?:args\\s*=\\s*)?[[(]?\\s*([A-Za-z_]\\w*)(?:\\.(?:id|pk))?\\s*[,)\\]]`,
+  );
+  for (const f of files) {
+    for (let i = 0; i < f.lines.length; i++) {
+      const line = f.lines[i]!;
+      if (!line.includes(names[0]!) && !names.slice(1).some((n) => line.includes(n))) continue;
+      const m = enqueue.exec(line);
+      if (!m) continue;
+      const created = new RegExp(`^\\s*${escapeRe(m[1]!)}\\s*=\\s*(?:await\\s+)?([\\w.]{1,120}?)\\.(?:create!?|new)\\(`);
+      for (let j = i - 1; j >= Math.max(0, i - 15); j--) {
+        const c = created.exec(f.lines[j]!);
+        if (c) {
+          if (sameEntity(entityOfReceiver(c[1]!) ?? c[1], r.entity)) return true;
+          break;
+        }
+      }
+    }
+  }
+  return false;
+}
+
 function detect(ctx: DetectorContext): DetectorReport[] {
   const { file } = ctx;
   const fileText = file.lines.join('\n');
@@ -342,7 +491,8 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     if (ROW_LOCK.test(v.code) || SERIALIZABLE.test(v.code) || ROW_LOCK.test(outer) || SERIALIZABLE.test(outer)) continue;
     if (/\block_version\b|@Version\b|\bVersionColumn\b|\bversion\s*[:=]\s*[\w$.]+\.version\b/.test(v.code)) continue;
     const hits: Hit[] = [];
-    for (const r of ormReads(v, fileText)) {
+    const explicit = ormReads(v, fileText);
+    for (const r of [...explicit, ...implicitReads(v, explicit)]) {
       const hit = ormHit(v, r, fileText);
       if (hit) hits.push(hit);
     }
@@ -353,11 +503,18 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     for (const hit of hits) {
       const key = `${hit.read.line}:${hit.writeLine}`;
       if (seen.has(key)) continue;
-      const range = shownRange(file, fn, hit.read.line, hit.writeEnd);
+      // A row created for one task and handed to it by id has that task as its only writer (retries run one after another).
+      // (Remembered as seen, so an enclosing span does not report it again.)
+      if (!hit.read.implicit && ownRowOfTask(ctx.files, file, fn, v, hit.read)) {
+        seen.add(key);
+        continue;
+      }
+      const readLine = hit.read.implicit ? (hit.computeLine ?? hit.writeLine) : hit.read.line;
+      const range = shownRange(file, fn, readLine, hit.writeEnd);
       if (!range) continue;
       seen.add(key);
-      const evidence: EvidenceLine[] = [{ role: 'read', line: hit.read.line, text: v.text(hit.read.line) }];
-      if (hit.computeLine !== undefined && hit.computeLine !== hit.read.line && hit.computeLine !== hit.writeLine) {
+      const evidence: EvidenceLine[] = [{ role: 'read', line: readLine, text: v.text(readLine) }];
+      if (hit.computeLine !== undefined && hit.computeLine !== readLine && hit.computeLine !== hit.writeLine) {
         evidence.push({ role: 'compute', line: hit.computeLine, text: v.text(hit.computeLine) });
       }
       evidence.push({ role: 'write', line: hit.writeLine, text: v.text(hit.writeLine) });

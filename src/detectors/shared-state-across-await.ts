@@ -7,20 +7,27 @@
  *    coroutines add or remove elements at the await (Python raises "Set changed size during iteration";
  *    JS silently skips or revisits elements), or
  * 2. checked before an await and written after it (`if (!cache.has(k)) { v = await load(k); cache.set(k, v) }`):
- *    two callers both miss and both load/insert (a duplicate-load race, lower severity).
+ *    two callers both miss and both load/insert (a duplicate-load race, lower severity),
+ * 3. handed on before an await and emptied after it (`await insert(this.buffer); this.buffer = []`) while other
+ *    code adds to it: items added during the await are dropped,
+ * 4. a field updated across an await (`job.total += await f()`, `n = o.total; await …; o.total = n + k`) in a
+ *    function the diff runs concurrently with itself (gather / create_task / TaskGroup / Promise.all /
+ *    `.map(async …)`), or module state updated so in a route handler: concurrent runs overwrite each other.
  *
  * Confidence: iteration 0.85 in Python when the same attribute is mutated elsewhere in the file (0.7 with
  * only a collection initialiser visible); 0.65 in JS (no exception, but missed or doubled elements).
- * Check-then-set across an await: 0.6, severity low.
+ * Check-then-set across an await: 0.6, severity low. Reset after an await: 0.75; update across an await: 0.7.
  *
  * Deliberately left alone: locals and per-request objects (ctx, req, res, request, locals built in the
  * function), snapshots (`list(self.x)`, `tuple(...)`, `sorted(...)`, `.copy()`, `[...this.x]`,
  * `Array.from(this.x)`, `.slice()`), functions that hold a lock (`async with self._lock`, `mutex.runExclusive`,
- * `acquire()`), `async for`, attributes the file never shows to be a collection, test files.
+ * `acquire()`), `async for`, attributes the file never shows to be a collection, test files; buffers swapped out
+ * before the await, collections refilled right after their reset, shutdown methods; updates awaited into a
+ * local first, and `+= await` in functions nothing in the diff runs concurrently.
  */
 import { createDetector, type DetectorReport } from './types.js';
 import type { FunctionSpan, SourceFile } from '../parse/types.js';
-import { blockEnd, bodyOf, closeOf, dedupe, familyOf, fileCode, innermost, isTestPath, lineAt, scanTargets, scanned, textOf } from './lib/flow.js';
+import { blockEnd, bodyOf, closeOf, dedupe, familyOf, fileCode, innermost, isTestPath, lineAt, maskedLine, scanTargets, scanned, textOf } from './lib/flow.js';
 
 export default createDetector(
   {
@@ -35,7 +42,12 @@ export default createDetector(
     if (isTestPath(ctx.file.path)) return [];
     const fam = familyOf(ctx.file.language);
     const targets = scanTargets(ctx.file, ctx.changedFunctions).filter((f) => f.async);
-    return dedupe(fam === 'python' ? python(ctx.file, targets) : js(ctx.file, targets));
+    const modules = fam === 'python' ? pyModuleCollections(ctx.file) : jsModuleCollections(ctx.file);
+    return dedupe([
+      ...(fam === 'python' ? python(ctx.file, targets) : js(ctx.file, targets)),
+      ...resetAfterAwait(ctx.file, targets, fam, modules),
+      ...updateAcrossAwait(ctx.files, ctx.file, targets, fam),
+    ]);
   },
 );
 
@@ -260,6 +272,299 @@ function js(file: SourceFile, targets: FunctionSpan[]): DetectorReport[] {
       const base = m.index + m[0].length;
       out.push(checkThenSet(file, span, ref, line, lineAt(b, base + aw), lineAt(b, base + aw + set.index)));
     }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ reset / update across an await (both families)
+
+/** A real mutual exclusion (a Semaphore(n) bounds concurrency but does not serialise). */
+const MUTEX_PY = /\b(?:async\s+)?with\s+[\w.]*(?:lock|Lock|mutex|Mutex)\b|\.acquire\(\)/;
+
+/** End offset of the statement holding `at` in masked text: the first `;` or line end at bracket depth 0. */
+function statementEnd(text: string, at: number, fam: string): number {
+  let depth = 0;
+  const limit = Math.min(text.length, at + 4000);
+  for (let i = at; i < limit; i++) {
+    const c = text[i]!;
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      if (depth === 0) return i;
+      depth--;
+    } else if (depth === 0 && (c === '\n' || (c === ';' && fam === 'js'))) {
+      // A JS statement continued on the next line by a leading `.` or a trailing operator.
+      if (fam === 'js' && c === '\n' && (/^\s*[.?]/.test(text.slice(i + 1, i + 200)) || /[,(+\-*/=&|?:]\s*$/.test(text.slice(Math.max(0, i - 80), i)))) continue;
+      return i;
+    }
+  }
+  return limit;
+}
+
+/** Whether `ref` is named at `i` of masked text as a whole token (not `ref2`, not `x.ref`). */
+function tokenAt(text: string, i: number, ref: string): boolean {
+  const before = i > 0 ? text[i - 1]! : '';
+  const after = text[i + ref.length] ?? '';
+  return !/[\w$.]/.test(before) && !/[\w$]/.test(after);
+}
+
+/** Offsets where `ref` is named in `text`. */
+function refsOf(text: string, ref: string): number[] {
+  const out: number[] = [];
+  for (let i = text.indexOf(ref); i >= 0; i = text.indexOf(ref, i + ref.length)) if (tokenAt(text, i, ref)) out.push(i);
+  return out;
+}
+
+/**
+ * Shared collections of a file that some code adds to: `this.x.push(…)` / `self.x.append(…)` / `.add` / `.set`
+ * / `x[k] = …` on an attribute or a module-level collection. Maps the name to the first line adding to it.
+ */
+function accumulated(file: SourceFile, fam: string, modules: Set<string>): Map<string, number> {
+  const out = new Map<string, number>();
+  const own = fam === 'python' ? 'self' : 'this';
+  const re =
+    fam === 'python'
+      ? /(?<![\w.])((?:self\.)?[A-Za-z_]\w*)(?:\[[^\]\n]{0,80}\])?\.(?:append|extend|add|insert|appendleft|setdefault)\(|(?<![\w.])((?:self\.)?[A-Za-z_]\w*)\[[^\]\n]{1,80}\]\s*=[^=]/g
+      : /(?<![\w$.])((?:this\.)?[A-Za-z_$][\w$]*)\.(?:push|unshift|add|set)\(|(?<![\w$.])((?:this\.)?[A-Za-z_$][\w$]*)\[[^\]\n]{1,80}\]\s*=[^=]/g;
+  scanned(file).masked.forEach((l, i) => {
+    for (const m of l.matchAll(re)) {
+      const name = (m[1] ?? m[2])!;
+      if ((name.startsWith(`${own}.`) || modules.has(name)) && !out.has(name)) out.set(name, i + 1);
+    }
+  });
+  return out;
+}
+
+/** A reset of `ref` to empty: `x = []`, `x = new Map()`, `x = {}`, `x.length = 0`, `x.clear()`, `x.splice(0)`, `del x[:]`. */
+function resetRe(ref: string, fam: string): RegExp {
+  const e = ref.replace(/[.$]/g, '\\$&');
+  return fam === 'python'
+    ? new RegExp(`(?<![\\w.])${e}(?:\\[\\s*:\\s*\\])?\\s*(?::[^=\\n]{1,60})?=\\s*(?:\\[\\s*\\]|\\{\\s*\\}|(?:set|dict|list|deque|defaultdict)\\(\\s*\\w*\\s*\\))\\s*$|(?<![\\w.])${e}\\.clear\\(\\s*\\)|\\bdel\\s+${e}\\[\\s*:\\s*\\]`, 'gm')
+    : new RegExp(`(?<![\\w$.])${e}\\s*=\\s*(?:\\[\\s*\\]|\\{\\s*\\}|new\\s+(?:Map|Set|Array)(?:<[^>\\n]{0,80}>)?\\(\\s*\\))|(?<![\\w$.])${e}\\.length\\s*=\\s*0\\b|(?<![\\w$.])${e}\\.(?:clear\\(\\s*\\)|splice\\(\\s*0\\s*(?:,\\s*${e}\\.length\\s*)?\\))`, 'g');
+}
+
+/**
+ * 3. A shared buffer handed on before an await and emptied after it:
+ *    `await this.client.insert(this.buffer); this.buffer = []`. Items other callers added while the
+ *    write was in flight are dropped with it (and a second flush started meanwhile sends the same items).
+ *    Swapping the buffer out before the await (`const batch = this.buffer; this.buffer = []`) is quiet.
+ */
+function resetAfterAwait(file: SourceFile, targets: FunctionSpan[], fam: string, modules: Set<string>): DetectorReport[] {
+  const out: DetectorReport[] = [];
+  const added = accumulated(file, fam, modules);
+  if (added.size === 0) return out;
+  for (const span of targets) {
+    // Shutdown paths empty their buffers once nothing adds any more.
+    if (/(?:^|[._])(?:a?close|shutdown|stop|dispose|teardown|destroy|__aexit__)$/i.test(span.name)) continue;
+    const b = bodyOf(file, span);
+    if (fam === 'python' ? MUTEX_PY.test(b.masked) : LOCK_JS.test(b.masked)) continue;
+    const awaits = [...b.masked.matchAll(/\bawait\b/g)].map((m) => m.index).filter((i) => innermost(file, lineAt(b, i)) === span);
+    if (awaits.length === 0) continue;
+    for (const [ref, addLine] of added) {
+      if (!b.masked.includes(ref)) continue;
+      // The adding code must live elsewhere: other callers fill the buffer while this one awaits.
+      if (addLine >= span.startLine && addLine <= span.endLine && [...added.values()].every((l) => l >= span.startLine && l <= span.endLine)) continue;
+      const resets = [...b.masked.matchAll(resetRe(ref, fam))].map((m) => m.index).filter((i) => innermost(file, lineAt(b, i)) === span);
+      const refs = refsOf(b.masked, ref);
+      for (const r of resets) {
+        const before = awaits.filter((a) => a < r);
+        const a = before[before.length - 1];
+        if (a === undefined) continue;
+        const end = statementEnd(b.masked, a, fam);
+        if (end > r) continue;
+        // The previous reset before that await (a swap) starts the window in which the buffer is read.
+        const prev = resets.filter((x) => x < a).pop() ?? -1;
+        const read = refs.find((p) => p > prev && p < end && !resets.includes(p) && consumes(b.masked, p, ref));
+        if (read === undefined) continue;
+        // Refilled right after the reset (a cache rebuilt from fresh data) is not a drain.
+        const tail = b.masked.slice(r, b.masked.length);
+        if (new RegExp(`${ref.replace(/[.$]/g, '\\$&')}(?:\\[[^\\]\\n]{1,80}\\]\\s*=[^=]|\\.(?:push|add|set|append|extend|update)\\()`).test(tail)) continue;
+        const line = Math.min(lineAt(b, read), lineAt(b, a));
+        const awaitLine = lineAt(b, a);
+        const resetLine = lineAt(b, r);
+        if (!file.added.has(resetLine) && !file.added.has(awaitLine)) continue;
+        const awaitCall = /await\s+([\w$.]+)/.exec(textOf(file, awaitLine))?.[1];
+        const facts: Record<string, string> = { pattern: 'reset-after-await', state: ref, actor: fam === 'python' ? 'coroutine' : 'task', mutation: `line ${addLine}: ${textOf(file, addLine)}` };
+        if (awaitCall) facts.awaitCall = awaitCall;
+        out.push({
+          line,
+          endLine: resetLine,
+          severity: 'high',
+          confidence: 0.75,
+          title: `${span.name} hands ${ref} to ${awaitCall ?? 'an await'} and empties it afterwards; items other callers add while it waits are dropped`,
+          functionName: span.name,
+          entity: ref,
+          evidence: [
+            { line: lineAt(b, read), text: textOf(file, lineAt(b, read)), role: 'read' },
+            { line: awaitLine, text: textOf(file, awaitLine), role: 'start' },
+            { line: resetLine, text: textOf(file, resetLine), role: 'write' },
+          ],
+          facts,
+          variant: 'async',
+        });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** A use of the collection's contents (passed on, iterated, copied), not only a size check or an add. */
+function consumes(text: string, at: number, ref: string): boolean {
+  const after = text.slice(at + ref.length, at + ref.length + 40);
+  if (/^\s*(?:\.\s*(?:length|size|has|get|push|add|set|unshift|append|extend|insert|appendleft|setdefault)\b|\[)/.test(after)) return false;
+  if (/^\s*(?:=(?!=)|\+=|-=)/.test(after)) return false;
+  // Python's len(x) / bool(x) / `if x:` are size checks too.
+  const before = text.slice(Math.max(0, at - 12), at);
+  return !/\b(?:len|bool|not)\s*\(?\s*$|\bif\s+$/.test(before);
+}
+
+const LAUNCH = /\b(?:asyncio\.gather|gather|create_task|ensure_future|asyncio\.wait|as_completed|start_soon|Promise\.(?:all|allSettled|race|any))\s*\(/;
+
+/**
+ * Whether the function runs concurrently with itself: a launcher (`asyncio.gather`, `create_task`,
+ * TaskGroup, `Promise.all`) in a file of the diff names it, or it is a callback passed to `.map(async …)`
+ * under `Promise.all` / `.forEach(async …)`.
+ */
+function launchedConcurrently(files: readonly SourceFile[], file: SourceFile, span: FunctionSpan): boolean {
+  const head = file.lines[span.startLine - 1] ?? '';
+  if (/\.forEach\(\s*async\b/.test(head)) return true;
+  if (/\.map\(\s*async\b/.test(head)) {
+    for (let l = span.startLine; l >= Math.max(1, span.startLine - 4); l--) if (/\bPromise\.(?:all|allSettled|race|any)\s*\(/.test(file.lines[l - 1] ?? '')) return true;
+  }
+  const name = span.name.split('.').pop()!;
+  if (!/^[A-Za-z_$][\w$]*$/.test(name) || name === 'anonymous') return false;
+  const named = new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+  for (const f of files) {
+    const lines = scanned(f).code;
+    for (let i = 0; i < lines.length; i++) {
+      if (!LAUNCH.test(lines[i]!)) continue;
+      // The launcher's arguments may run over a few lines: `gather(*(self.work(x) for x in xs))`.
+      const window = lines.slice(i, i + 6).join('\n');
+      // A launcher inside the function itself starts other work, not this function.
+      if (f === file && i + 1 >= span.startLine && i + 1 <= span.endLine) continue;
+      if (named.test(window)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * 4. A shared field updated across an await: `job.total += await count(x)` (the old value is read before
+ *    the coroutine suspends and stored after it resumes), or `n = obj.total; … await …; obj.total = n + k`,
+ *    in a function the diff runs concurrently with itself. Concurrent runs each store their own sum and
+ *    overwrite the others'. Awaiting into a local first (`k = await count(x); job.total += k`) is quiet.
+ */
+function updateAcrossAwait(files: readonly SourceFile[], file: SourceFile, targets: FunctionSpan[], fam: string): DetectorReport[] {
+  const out: DetectorReport[] = [];
+  for (const span of targets) {
+    const b = bodyOf(file, span);
+    if (!/\bawait\b/.test(b.masked)) continue;
+    if (fam === 'python' ? MUTEX_PY.test(b.masked) : LOCK_JS.test(b.masked)) continue;
+    const hits: Array<{ line: number; endLine: number; target: string; text: string }> = [];
+    const globals = fam === 'python' ? new Set([...b.masked.matchAll(/^\s*(?:global|nonlocal)\s+([\w, ]+)$/gm)].flatMap((m) => m[1]!.split(',').map((x) => x.trim()))) : new Set<string>();
+    const locals = localsOf(b.masked, fam);
+    const nested = file.functions.some((f) => f !== span && f.name !== '<hunk>' && f.startLine <= span.startLine && f.endLine >= span.endLine && f.endLine - f.startLine > span.endLine - span.startLine);
+    const moduleLet = (n: string) => fam === 'js' && scanned(file).code.some((l) => new RegExp(`^(?:export\\s+)?(?:let|var)\\s+${n.replace(/\$/g, '\\$')}\\b`).test(l));
+    const shared = (target: string) => {
+      const root = /^[A-Za-z_$][\w$]*/.exec(target)![0];
+      // An object the function builds itself is per call; `self` / `this` / parameters may be shared.
+      if (/[.[]/.test(target)) return !locals.has(root);
+      // A plain name: a module/nonlocal variable (Python), or (JS) a variable of the enclosing function or module.
+      if (fam === 'python') return globals.has(target);
+      return !locals.has(target) && !jsParams(b.masked).has(target) && (nested || moduleLet(target));
+    };
+    for (let line = span.startLine + 1; line <= span.endLine; line++) {
+      const t = maskedLine(b, line);
+      if (!t.includes('await') || innermost(file, line) !== span) continue;
+      const m =
+        /^\s*((?:self\.|this\.)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*){0,3}(?:\[[^\]\n]{1,60}\])?)\s*(?:\+=|-=|\*=|\|=)\s*(?:\(\s*)?await\b/.exec(t) ??
+        /^\s*((?:self\.|this\.)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*){0,3})\s*=\s*(\1)\s*[-+*|]\s*(?:\(\s*)?await\b/.exec(t);
+      if (m && shared(m[1]!) && file.added.has(line)) hits.push({ line, endLine: line, target: m[1]!, text: textOf(file, line) });
+    }
+    // Split form: `n = obj.f` … `await` … `obj.f = n + k`.
+    for (let line = span.startLine + 1; line <= span.endLine; line++) {
+      const t = maskedLine(b, line);
+      const s = /^\s*(?:(?:const|let|var)\s+)?([A-Za-z_$][\w$]*)\s*=\s*((?:self\.|this\.)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*){1,3})\s*;?\s*$/.exec(t);
+      if (!s || !shared(s[2]!) || innermost(file, line) !== span) continue;
+      const [local, target] = [s[1]!, s[2]!];
+      const te = target.replace(/[.$]/g, '\\$&');
+      const le = local.replace(/\$/g, '\\$');
+      let awaitLine: number | undefined;
+      for (let l = line + 1; l <= span.endLine; l++) {
+        const lt = maskedLine(b, l);
+        if (awaitLine === undefined && /\bawait\b/.test(lt)) awaitLine = l;
+        if (new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?${le}\\s*=[^=]`).test(lt)) break;
+        if (awaitLine !== undefined && l > awaitLine - 1 && new RegExp(`(?<![\\w$.])${te}\\s*=\\s*[^=\\n]{0,120}(?<![\\w$.])${le}(?![\\w$])\\s*[-+*|]|(?<![\\w$.])${te}\\s*=\\s*[^=\\n]{0,120}[-+*|]\\s*(?<![\\w$.])${le}(?![\\w$])`).test(lt)) {
+          if (awaitLine !== l && (file.added.has(line) || file.added.has(l))) hits.push({ line, endLine: l, target, text: textOf(file, l) });
+          break;
+        }
+      }
+    }
+    if (hits.length === 0) continue;
+    let live = hits;
+    if (!launchedConcurrently(files, file, span)) {
+      // A request handler runs once per request, concurrently: only state that outlives the request is shared.
+      if (!isHandler(file, span)) continue;
+      const top = moduleNames(file, fam);
+      live = hits.filter((h) => /^(?:self|this)\./.test(h.target) || top.has(/^[A-Za-z_$][\w$]*/.exec(h.target)![0]));
+    }
+    for (const h of live) {
+      out.push({
+        line: h.line,
+        endLine: h.endLine,
+        severity: 'high',
+        confidence: 0.7,
+        title: `${span.name} reads ${h.target} before an await and stores its update after it; concurrent runs overwrite each other's updates`,
+        functionName: span.name,
+        entity: h.target,
+        evidence: [{ line: h.line, text: textOf(file, h.line), role: 'state' }, ...(h.endLine !== h.line ? [{ line: h.endLine, text: h.text, role: 'write' }] : [])],
+        facts: { pattern: 'update-across-await', state: h.target, actor: fam === 'python' ? 'coroutine' : 'task' },
+        variant: 'async',
+      });
+    }
+  }
+  return out;
+}
+
+/** Names a function binds itself (not parameters): `const x`, `let x`, Python `x = …`, `for x in`, `with … as x`. */
+function localsOf(text: string, fam: string): Set<string> {
+  const out = new Set<string>();
+  if (fam === 'python') {
+    for (const m of text.matchAll(/^\s*([A-Za-z_]\w*)\s*(?::[^=\n]{1,80})?=(?!=)/gm)) out.add(m[1]!);
+    for (const m of text.matchAll(/\bfor\s+([\w, ]+?)\s+in\b|\bas\s+([A-Za-z_]\w*)/g)) for (const n of (m[1] ?? m[2])!.split(',')) out.add(n.trim());
+    return out;
+  }
+  for (const m of text.matchAll(/\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)/g)) out.add(m[1]!);
+  for (const m of text.matchAll(/\b(?:const|let|var)\s+[{[]([^}\]]{0,300})[}\]]/g)) for (const n of m[1]!.matchAll(/([A-Za-z_$][\w$]*)\s*(?=[,}\]=]|$)/g)) out.add(n[1]!);
+  return out;
+}
+
+/** Parameter names of a JS function: the identifiers of its first parameter list. */
+function jsParams(text: string): Set<string> {
+  const out = new Set<string>();
+  const head = /^[^{]*?(?:async\s*)?\(([^)]{0,400})\)\s*(?::[^={]{0,200})?(?:=>|\{)|^\s*(?:async\s+)?([A-Za-z_$][\w$]*)\s*=>/.exec(text.slice(0, 600));
+  if (head) for (const n of (head[1] ?? head[2] ?? '').matchAll(/(?:^|[,({]\s*)\.{0,3}([A-Za-z_$][\w$]*)/g)) out.add(n[1]!);
+  return out;
+}
+
+/** A web route handler: `@app.post(…)` / `@router.get(…)` above a Python function, `app.post('/x', async (req, res) =>` in JS. */
+function isHandler(file: SourceFile, span: FunctionSpan): boolean {
+  for (let l = span.startLine; l >= Math.max(1, span.startLine - 4); l--) {
+    const t = file.lines[l - 1] ?? '';
+    if (/^\s*@\w+\.(?:get|post|put|patch|delete|route|websocket|api_route)\(/.test(t)) return true;
+    if (/\b(?:app|router|server|fastify|api)\.(?:get|post|put|patch|delete|all|route)\(\s*['"`]/.test(t)) return true;
+    if (l < span.startLine && !/^\s*@/.test(t)) break;
+  }
+  return false;
+}
+
+/** Names bound at the top level of a file (module state). */
+function moduleNames(file: SourceFile, fam: string): Set<string> {
+  const out = new Set<string>();
+  const re = fam === 'python' ? /^([A-Za-z_]\w*)\s*(?::[^=\n]{1,80})?=(?!=)/ : /^(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)/;
+  for (const l of scanned(file).code) {
+    const m = re.exec(l);
+    if (m) out.add(m[1]!);
   }
   return out;
 }

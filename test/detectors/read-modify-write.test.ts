@@ -135,8 +135,220 @@ export async function credit(accountId: string, amount: number) {
 `,
       errors: [{ mode: 'lost_update', line: 6 }],
     },
+    {
+      name: 'rails: hash column of current_tenant merged in Ruby and written whole with update!',
+      path: 'app/controllers/branding_controller.rb',
+      code: `class BrandingController < ApplicationController
+  def update
+    patch = params.require(:theme).permit(:primary, :accent, :logo_url).to_h
+    theme = current_tenant.theme_settings.merge(patch)
+    current_tenant.update!(theme_settings: theme)
+    head :no_content
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 4 }],
+    },
+    {
+      name: 'rails: before_action record, deep_merge assigned back and saved',
+      path: 'app/controllers/boards_controller.rb',
+      code: `class BoardsController < ApplicationController
+  before_action :set_board
+
+  def update_layout
+    @board.layout = @board.layout.deep_merge(params[:layout].to_unsafe_h)
+    @board.save!
+    render json: @board.layout
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
+      name: 'rails: inline merge in update! of a found record',
+      path: 'app/services/tag_colors.rb',
+      code: `class TagColors
+  def self.set(project_id, tag, color)
+    project = Project.find(project_id)
+    project.update!(tag_colors: project.tag_colors.merge(tag => color))
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 4 }],
+    },
+    {
+      name: 'prisma: JSON field spread with the patch in a multi-line update',
+      path: 'src/workspaces/flags.ts',
+      code: `import { prisma } from '../db';
+
+export async function setFlags(workspaceId: string, patch: Record<string, boolean>) {
+  const ws = await prisma.workspace.findUniqueOrThrow({ where: { id: workspaceId } });
+  await prisma.workspace.update({
+    where: { id: workspaceId },
+    data: {
+      flags: {
+        ...(ws.flags as Record<string, boolean>),
+        ...patch,
+      },
+    },
+  });
+}
+`,
+      errors: [{ mode: 'lost_update', line: 9 }],
+    },
+    {
+      name: 'django: request.user JSONField rebuilt with ** and saved',
+      path: 'accounts/views.py',
+      code: `import json
+
+from django.http import JsonResponse
+
+
+def save_shortcuts(request):
+    data = json.loads(request.body)
+    request.user.shortcuts = {**request.user.shortcuts, **data}
+    request.user.save(update_fields=["shortcuts"])
+    return JsonResponse(request.user.shortcuts)
+`,
+      errors: [{ mode: 'lost_update', line: 8 }],
+    },
+    {
+      name: 'django: a model passed in gets one dict key set and is saved',
+      path: 'billing/limits.py',
+      code: `def set_limit(plan, name, value):
+    plan.limits[name] = value
+    plan.save(update_fields=["limits"])
+`,
+      errors: [{ mode: 'lost_update', line: 2 }],
+    },
+    {
+      name: 'sqlalchemy: dict(field, **extra) assigned back, then commit',
+      path: 'app/documents.py',
+      code: `async def annotate(session, doc_id, extra):
+    doc = await session.get(Document, doc_id)
+    doc.annotations = dict(doc.annotations, **extra)
+    await session.commit()
+`,
+      errors: [{ mode: 'lost_update', line: 3 }],
+    },
+    {
+      name: 'celery task: counter on a shared row loaded by id is still a lost update',
+      path: 'loyalty/tasks.py',
+      code: `from celery import shared_task
+
+from .models import Member
+
+
+@shared_task
+def award_stamp(member_id):
+    member = Member.objects.get(pk=member_id)
+    member.stamps += 1
+    member.save(update_fields=["stamps"])
+
+
+def on_purchase(purchase):
+    award_stamp.delay(purchase.member_id)
+`,
+      errors: [{ mode: 'lost_update', line: 9 }],
+    },
   ],
   valid: [
+    {
+      name: 'rails: hash merge under with_lock (fixed twin)',
+      path: 'app/controllers/branding_controller.rb',
+      code: `class BrandingController < ApplicationController
+  def update
+    patch = params.require(:theme).permit(:primary, :accent, :logo_url).to_h
+    current_tenant.with_lock do
+      current_tenant.update!(theme_settings: current_tenant.theme_settings.merge(patch))
+    end
+    head :no_content
+  end
+end
+`,
+    },
+    {
+      name: 'rails: jsonb || merged in the database (fixed twin)',
+      path: 'app/controllers/boards_controller.rb',
+      code: `class BoardsController < ApplicationController
+  def update_layout
+    Board.where(id: params[:id]).update_all(["layout = layout || ?::jsonb", params[:layout].to_json])
+    head :no_content
+  end
+end
+`,
+    },
+    {
+      name: 'prisma: jsonb || in raw SQL (fixed twin)',
+      path: 'src/workspaces/flags.ts',
+      code: `import { prisma } from '../db';
+
+export async function setFlags(workspaceId: string, patch: Record<string, boolean>) {
+  await prisma.$executeRaw\`UPDATE workspaces SET flags = flags || \${JSON.stringify(patch)}::jsonb WHERE id = \${workspaceId}\`;
+}
+`,
+    },
+    {
+      name: 'django: JSONField merged under select_for_update (fixed twin)',
+      path: 'accounts/views.py',
+      code: `import json
+
+from django.db import transaction
+from django.http import JsonResponse
+
+
+def save_shortcuts(request):
+    data = json.loads(request.body)
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=request.user.pk)
+        user.shortcuts = {**user.shortcuts, **data}
+        user.save(update_fields=["shortcuts"])
+    return JsonResponse(user.shortcuts)
+`,
+    },
+    {
+      name: 'a hash merged only for the response, never written',
+      path: 'app/controllers/prefs_controller.rb',
+      code: `class PrefsController < ApplicationController
+  def show
+    merged = current_user.preferences.merge(DEFAULT_PREFERENCES)
+    render json: merged
+  end
+end
+`,
+    },
+    {
+      name: 'a new object built in the function gets merged defaults',
+      path: 'billing/plans.py',
+      code: `def create_plan(name, limits):
+    plan = Plan(name=name)
+    plan.limits = {**DEFAULT_LIMITS, **limits}
+    plan.save()
+    return plan
+`,
+    },
+    {
+      name: 'celery task: the row created for this task alone counts its own attempts',
+      path: 'exports/tasks.py',
+      code: `from celery import shared_task
+
+from .models import ExportRun
+
+
+@shared_task(bind=True, max_retries=5)
+def run_export(self, run_id):
+    run = ExportRun.objects.get(pk=run_id)
+    run.attempts += 1
+    run.save(update_fields=["attempts"])
+    build_export(run)
+
+
+def start_export(user, query):
+    run = ExportRun.objects.create(user=user, query=query)
+    run_export.delay(run.id)
+    return run
+`,
+    },
     {
       name: 'sequelize with a row lock (fixed twin)',
       path: 'src/wallet.js',
