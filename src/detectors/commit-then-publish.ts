@@ -6,19 +6,30 @@
  *    `with transaction.atomic()` / `session.begin()`, Ruby `transaction do … end`, Go `BeginTx … Commit`)
  *    a write is followed by a broker publish or a job enqueue: consumers can see the message before the
  *    commit (and find no row), or the transaction rolls back after the message went out;
- * 2. after a write, outside any transaction, a broker publish (Kafka, RabbitMQ, SNS, Pub/Sub, NATS,
+ *    Also unmanaged transactions (`const t = await sequelize.transaction()` … `t.commit()`, `startTransaction`
+ *    … `commitTransaction`, `BEGIN` … `COMMIT`), `@transaction.atomic`, `with_lock do`, and in Python
+ *    everything before a `session.commit()`;
+ * 2. a helper that publishes or enqueues, called from inside a transaction by another function of the diff
+ *    (after a write there, or the helper writes first): reported on the helper's publish;
+ * 3. after a write, outside any transaction, a broker publish (Kafka, RabbitMQ, SNS, Pub/Sub, NATS,
  *    EventBridge): a crash between the two loses the event while the row is committed.
+ * Python rebuilt from hunks: a Django ORM block whose opener the diff hides (shown lines close it back to a
+ * body indentation, not with except/else) and that writes before the dispatch is taken for its
+ * `transaction.atomic()` block.
  *
- * Confidence: 0.75 for a publish or enqueue inside the transaction; 0.6 for a broker publish after the
- * write (medium). Plain job enqueues after a committed write are not flagged (too common to be useful).
+ * Confidence: 0.75 for a publish or enqueue inside the transaction; 0.7 through a helper; 0.6 for a hidden
+ * block taken for a transaction and for a broker publish after the write (medium). Plain job enqueues after
+ * a committed write are not flagged (too common to be useful), nor publishes after the transaction that
+ * holds the write has closed (the recommended order).
  *
  * Deliberately left alone: an outbox table or model written in the same function (`outbox`), publishes
- * deferred to after commit (`transaction.on_commit`, `after_commit`, `afterCommit`), functions without a
+ * deferred to after commit (`transaction.on_commit`, `after_commit`, `afterCommit`,
+ * `after_all_transactions_commit`), helpers called through `on_commit(lambda: …)`, functions without a
  * database write, test files.
  */
 import { createDetector, type DetectorReport } from './types.js';
-import type { SourceFile } from '../parse/types.js';
-import { blockEnd, dedupe, isDbWriteLine, familyOf, indentOf, isTestPath, scanTargets, scanned, textOf, type Family } from './lib/flow.js';
+import type { FunctionSpan, SourceFile } from '../parse/types.js';
+import { blockEnd, dedupe, fileCode, isDbWriteLine, familyOf, indentOf, isTestPath, scanTargets, scanned, textOf, type Family } from './lib/flow.js';
 
 const PUBLISH: Record<Family, RegExp> = {
   js: /\b[\w$.]*(?:producer|Producer|publisher|Publisher|eventBus|EventBus|kafka|sns|snsClient|pubsub|PubSub|nats|eventBridge|EventBridge)[\w$.]*\.(?:send|sendBatch|publish|produce|putEvents|publishMessage)\s*\(|\b(?:channel|ch|amqpChannel)\.(?:publish|sendToQueue)\s*\(|new\s+(?:PublishCommand|PutEventsCommand|SendMessageCommand)\s*\(/,
@@ -30,8 +41,8 @@ const PUBLISH: Record<Family, RegExp> = {
 
 const ENQUEUE: Record<Family, RegExp> = {
   js: /\b[\w$.]*(?:queue|Queue)\.(?:add|addBulk|enqueue)\s*\(/,
-  python: /\.(?:delay|apply_async)\s*\(|\bsend_task\s*\(/,
-  ruby: /\.(?:perform_async|perform_later|perform_in|perform_at|deliver_later)\b/,
+  python: /\.(?:delay|apply_async|send_with_options)\s*\(|\bsend_task\s*\(|\b(?:queue|q|\w+_queue|django_rq)\.enqueue(?:_in|_at)?\s*\(/,
+  ruby: /\.(?:perform_async|perform_later|perform_in|perform_at|deliver_later|perform_bulk)\b|\bResque\.enqueue\b/,
   go: /(?!)/,
   other: /(?!)/,
 };
@@ -49,13 +60,16 @@ const PUBLISH_HINT: Record<Family, RegExp> = {
 };
 const ENQUEUE_HINT: Record<Family, RegExp> = {
   js: /ueue\.(?:add|enqueue)/,
-  python: ENQUEUE.python,
-  ruby: ENQUEUE.ruby,
+  python: /\.(?:delay|apply_async|send_with_options|send_task|enqueue)/,
+  ruby: /\.(?:perform_|deliver_later|enqueue)/,
   go: /(?!)/,
   other: /(?!)/,
 };
 
-const SAFE = /outbox|Outbox|on_commit|after_commit|afterCommit|after_commit_everywhere/;
+const SAFE = /outbox|Outbox|on_commit|after_commit|afterCommit|after_commit_everywhere|after_all_transactions_commit|enqueue_after_transaction_commit/;
+
+/** Names too generic to follow from a call site to this function's body. */
+const GENERIC_NAME = /^(?:save|send|call|run|perform|handle|execute|process|create|update|delete|remove|apply|emit|publish|dispatch|notify|enqueue|schedule|init|main|start|stop|get|set|add|put|post|push|load|sync|flush|commit|close|open|write|read|__call__|__init__|<hunk>|<anonymous>)$/;
 
 export default createDetector(
   {
@@ -80,20 +94,31 @@ export default createDetector(
       if (!PUBLISH_HINT[fam].test(fnText) && !ENQUEUE_HINT[fam].test(fnText)) continue;
       const regions = txRegions(file, fam, span.startLine, span.endLine);
       let write: number | undefined;
+      let reported = false;
+      let firstSend: number | undefined;
       for (let l = span.startLine + 1; l <= span.endLine; l++) {
         const t = code[l - 1] ?? '';
         const pub = PUBLISH_HINT[fam].test(t) && PUBLISH[fam].test(t);
         const enq = ENQUEUE_HINT[fam].test(t) && ENQUEUE[fam].test(t);
+        if ((pub || enq) && firstSend === undefined) firstSend = l;
+        if ((pub || enq) && write === undefined && fam === 'python' && hiddenTxBlock(file, l)) write = hiddenBlockWrite(file, l);
         if ((pub || enq) && write !== undefined) {
-          const region = regions.find(([a, b]) => a <= l && l <= b);
-          const inside = region !== undefined && region[0] <= write;
-          if ((inside || pub) && (file.added.has(l) || file.added.has(write))) {
+          const w = write;
+          const shownRegion = regions.find(([a, b]) => a <= l && l <= b);
+          const region = shownRegion ?? (fam === 'python' ? hiddenTxBlock(file, l) : undefined);
+          const inside = region !== undefined && region[0] <= w;
+          const guessed = inside && shownRegion === undefined;
+          // The write sat in a transaction that closed before this publish: publishing after the commit is
+          // the recommended order, not a finding.
+          const afterCommit = !inside && regions.some(([a, b]) => a <= w && w <= b && b < l);
+          if ((inside || (pub && !afterCommit)) && (file.added.has(l) || file.added.has(write))) {
+            reported = true;
             const call = /([\w$.:]+)\s*\(?/.exec(t.trim().replace(/^(?:await|return)\s+/, ''))?.[1] ?? t.trim();
             out.push({
               line: write,
               endLine: l,
-              severity: inside ? 'high' : 'medium',
-              confidence: inside ? 0.75 : 0.6,
+              severity: inside && !guessed ? 'high' : 'medium',
+              confidence: guessed ? 0.6 : inside ? 0.75 : 0.6,
               title: inside
                 ? `${span.name} ${pub ? 'publishes' : 'enqueues'} ${call} inside the transaction that writes on line ${write}: the message can go out before the commit, or for a rolled-back write`
                 : `${span.name} publishes ${call} after the write on line ${write} with no outbox: a crash between them loses the event`,
@@ -111,6 +136,11 @@ export default createDetector(
         }
         if (write === undefined && !pub && !enq && isDbWriteLine(file, l)) write = l;
       }
+      // The enqueue is in a helper; a caller elsewhere in the diff runs the helper inside its transaction.
+      if (!reported && firstSend !== undefined) {
+        const r = calledInsideTransaction(ctx.files, file, fam, span, firstSend, write);
+        if (r) out.push(r);
+      }
     }
     return dedupe(out);
   },
@@ -120,14 +150,29 @@ export default createDetector(
 function txRegions(file: SourceFile, fam: Family, start: number, end: number): Array<[number, number]> {
   const { code } = scanned(file);
   const out: Array<[number, number]> = [];
+  /** The first line after `from` (up to `end`) matching `re`, or `end`. */
+  const until = (from: number, re: RegExp): number => {
+    for (let k = from + 1; k <= end; k++) if (re.test(code[k - 1] ?? '')) return k;
+    return end;
+  };
+  if (fam === 'python') {
+    // @transaction.atomic on the function: the whole body is one transaction.
+    for (let k = start - 1; k >= Math.max(1, start - 4); k--) {
+      if (/^\s*@(?:transaction\.)?atomic\b/.test(code[k - 1] ?? '')) out.push([start, end]);
+    }
+  }
   for (let l = start; l <= end; l++) {
     const t = code[l - 1] ?? '';
     if (fam === 'js' && /\.\$?transaction\s*\(/.test(t)) {
       const cb = file.functions.filter((f) => f.startLine === l || f.startLine === l + 1).sort((a, b) => b.endLine - a.endLine)[0];
       if (cb) out.push([l, cb.endLine]);
+      // Unmanaged: const trx = await knex.transaction(); … await trx.commit()
+      else if (/\.\$?transaction\s*\(\s*\)/.test(t)) out.push([l, until(l, /\.commit\s*\(/)]);
+    } else if (fam === 'js' && /\bstartTransaction\s*\(|\.query\(\s*['"`]\s*BEGIN\b/i.test(t)) {
+      out.push([l, until(l, /\bcommitTransaction\s*\(|\.query\(\s*['"`]\s*COMMIT\b|\.commit\s*\(/i)]);
     } else if (fam === 'python' && /^\s*(?:async\s+)?with\s+[^\n]*(?:atomic\(|\.begin\(|\.transaction\()/.test(t)) {
       out.push([l, blockEnd(code, l, end)]);
-    } else if (fam === 'ruby' && /\btransaction\s+do\b/.test(t)) {
+    } else if (fam === 'ruby' && /\b(?:transaction|with_lock)\b[^\n]*\bdo\b/.test(t)) {
       const ind = indentOf(t);
       let e = end;
       for (let k = l + 1; k <= end; k++) {
@@ -139,15 +184,136 @@ function txRegions(file: SourceFile, fam: Family, start: number, end: number): A
       }
       out.push([l, e]);
     } else if (fam === 'go' && /\bBegin(?:Tx)?\s*\(/.test(t)) {
-      let e = end;
-      for (let k = l + 1; k <= end; k++) {
-        if (/\.Commit\s*\(/.test(code[k - 1] ?? '')) {
-          e = k;
-          break;
-        }
+      out.push([l, until(l, /\.Commit\s*\(/)]);
+    }
+  }
+  if (fam === 'python' && out.length === 0) {
+    // SQLAlchemy / DB-API without a block: everything before session.commit() is still uncommitted.
+    for (let l = start; l <= end; l++) {
+      if (/\b(?:\w*session|db\.session|conn|connection|cursor|transaction)\.commit\s*\(\s*\)/.test(code[l - 1] ?? '')) {
+        out.push([start, l]);
+        break;
       }
-      out.push([l, e]);
     }
   }
   return out;
+}
+
+/** Django ORM code: its multi-write service blocks are the ones wrapped in `transaction.atomic()`. */
+const DJANGO = /\bfrom\s+django\b|\bimport\s+django\b|\.objects\.\w+\(|\btransaction\.atomic\b/;
+
+/**
+ * Python code rebuilt from hunks often starts inside a block whose opener the diff does not show. When the
+ * file is Django ORM code, `line` sits in such a block (its opener is above a hidden gap and a shown
+ * line further down closes the block back to a body indentation > 0) and the block writes to the database
+ * before `line`, the block is taken for the `with transaction.atomic():` it almost always is. Returns the
+ * shown part of that block.
+ */
+function hiddenTxBlock(file: SourceFile, line: number): [number, number] | undefined {
+  if (file.whole || !file.shown.has(line)) return undefined;
+  const { code } = scanned(file);
+  if (!DJANGO.test(fileCode(file))) return undefined;
+  const ind = indentOf(code[line - 1] ?? '');
+  if (ind === 0) return undefined;
+  let top: number | undefined;
+  for (let k = line - 1; k >= Math.max(1, line - 200); k--) {
+    if (!file.shown.has(k)) {
+      top = k + 1;
+      break;
+    }
+    const t = code[k - 1] ?? '';
+    if (!t.trim()) continue;
+    if (indentOf(t) < ind) return undefined;
+  }
+  if (top === undefined) return undefined;
+  let bottom: number | undefined;
+  for (let k = line + 1; k <= Math.min(code.length, line + 200); k++) {
+    if (!file.shown.has(k)) break;
+    const t = code[k - 1] ?? '';
+    if (!t.trim()) continue;
+    const i = indentOf(t);
+    if (i >= ind) continue;
+    // `except` / `else` / `finally` close a try or an if, not a `with` block.
+    if (i > 0 && !/^\s*(?:def|class|async\s+def|@|except\b|else\b|elif\b|finally\b)/.test(t)) bottom = k - 1;
+    break;
+  }
+  if (bottom === undefined) return undefined;
+  for (let k = top; k < line; k++) if (isDbWriteLine(file, k)) return [top, bottom];
+  return undefined;
+}
+
+/** The first database write of the hidden-opener block that holds `line`. */
+function hiddenBlockWrite(file: SourceFile, line: number): number | undefined {
+  const block = hiddenTxBlock(file, line);
+  if (!block) return undefined;
+  for (let k = block[0]; k < line; k++) if (isDbWriteLine(file, k)) return k;
+  return undefined;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[$.*+?^(){}[\]|\\]/g, '\\$&');
+}
+
+/**
+ * `span` publishes or enqueues at `send` but opens no transaction itself; some function of the diff calls it
+ * from inside a transaction (after a write there, or `span` writes before `send`). The message then leaves
+ * before that caller commits. Reported on the helper, where the publish is.
+ */
+function calledInsideTransaction(
+  files: readonly SourceFile[],
+  file: SourceFile,
+  fam: Family,
+  span: FunctionSpan,
+  send: number,
+  ownWrite: number | undefined,
+): DetectorReport | undefined {
+  const name = span.name.split('.').pop() ?? '';
+  if (!/^[A-Za-z_$][\w$]{3,}$/.test(name) || GENERIC_NAME.test(name)) return undefined;
+  const callRe = new RegExp(`(?<![\\w$])${escapeRe(name)}\\s*\\(`);
+  const defRe = new RegExp(`\\b(?:def|function|func)\\s+${escapeRe(name)}\\b|^\\s*(?:async\\s+)?${escapeRe(name)}\\s*\\([^)]*\\)\\s*[:{]`);
+  for (const f of files) {
+    if (isTestPath(f.path) || familyOf(f.language) !== fam) continue;
+    const { code } = scanned(f);
+    for (let c = 1; c <= code.length; c++) {
+      const t = code[c - 1] ?? '';
+      if (!callRe.test(t) || defRe.test(t)) continue;
+      if (f === file && span.startLine <= c && c <= span.endLine) continue;
+      if (SAFE.test(t) || SAFE.test(code[c - 2] ?? '')) continue;
+      if (!file.added.has(send) && !f.added.has(c)) continue;
+      const outer = f.functions.filter((fn) => fn.startLine <= c && c <= fn.endLine).sort((a, b) => a.startLine - b.startLine)[0];
+      const [lo, hi] = outer ? [outer.startLine, outer.endLine] : [1, code.length];
+      if (/on_commit|after_commit|afterCommit/.test(code.slice(Math.max(0, c - 3), c).join('\n'))) continue;
+      const visible = txRegions(f, fam, lo, hi).find(([a, b]) => a <= c && c <= b);
+      const region = visible ?? (fam === 'python' ? hiddenTxBlock(f, c) : undefined);
+      if (!region) continue;
+      let callerWrite: number | undefined;
+      for (let k = region[0]; k < c; k++) {
+        if (isDbWriteLine(f, k)) {
+          callerWrite = k;
+          break;
+        }
+      }
+      if (callerWrite === undefined && ownWrite === undefined) continue;
+      const sendText = textOf(file, send);
+      const call = /([\w$.:]+)\s*\(?/.exec(sendText.replace(/^(?:await|return)\s+/, ''))?.[1] ?? sendText;
+      const caller = outer?.name && !/^<|callback$/.test(outer.name) ? outer.name : 'its caller';
+      const where = `${f.path}:${c}`;
+      const evidence = [];
+      if (ownWrite !== undefined) evidence.push({ line: ownWrite, text: textOf(file, ownWrite), role: 'commit' });
+      evidence.push({ line: send, text: sendText, role: 'publish' });
+      return {
+        line: ownWrite ?? send,
+        endLine: send,
+        severity: 'high',
+        confidence: visible ? 0.7 : 0.6,
+        title: `${span.name} ${PUBLISH[fam].test(scanned(file).code[send - 1] ?? '') ? 'publishes' : 'enqueues'} ${call}, and ${caller} calls it inside a transaction (${where}): the message can go out before the commit, or for a rolled-back write`,
+        functionName: span.name,
+        entity: call,
+        evidence,
+        facts: { pattern: 'publish-before-commit', inTransaction: 'yes', actor: 'request' },
+        variant: 'distributed',
+      };
+    }
+  }
+  return undefined;
 }

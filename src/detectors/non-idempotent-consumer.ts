@@ -8,19 +8,45 @@
  * Celery `autoretry_for`/`self.retry`/`acks_late`) or an at-least-once broker. Nothing before the effect
  * claims the message (unique insert, ON CONFLICT / skipDuplicates, get_or_create, SET NX, processed-messages
  * table) and no idempotency key goes to the external API.
+ * Second shape: the consumer moves a counter by the message's amount (knex/Sequelize/TypeORM `.increment`,
+ * Prisma `{ increment: n }`, Mongoose `$inc`, SQL `SET x = x + $1`, Django `F('x') + n`, SQLAlchemy
+ * `Model.x + n`, ActiveRecord `increment!` / `update_counters`) with nothing keyed on the message: the update
+ * is atomic, but each redelivery applies it again.
  *
  * Confidence: 0.85 when a record write follows the effect and retries are explicit or certain; 0.75 when
  * the job is only at-least-once (BullMQ stalls); 0.65 with no record at all (medium); minus 0.2 when a
  * read-check of an "already sent/processed" flag precedes the effect (it narrows, but does not close, the
- * window: a crash between effect and record still repeats the effect).
+ * window: a crash between effect and record still repeats the effect). Counters: 0.75 when redelivery is
+ * certain, 0.65 for BullMQ's stalled-job redelivery.
  *
  * Deliberately left alone: consumers that claim first (unique row, ON CONFLICT DO NOTHING, skipDuplicates,
  * get_or_create, create_or_find_by, SET NX), deterministic BullMQ jobIds, idempotency keys, Celery tasks
  * without any retry setting, Sidekiq jobs with `retry: false`, consumers whose only writes are conditional
- * UPDATE state transitions, test files.
+ * UPDATE state transitions, test files. For counters also: a claim anywhere in the file (DEDUP, a caught
+ * unique violation), an insert in the consumer into a table the diff gives a unique key, a lookup or guard
+ * keyed by the message id or an "already applied" flag, a status condition in the same statement, and
+ * counters of attempts/retries/versions or metrics clients.
  */
-import { createDetector, type DetectorReport } from './types.js';
-import { consumerOf, dedupe, isDbWriteLine, DEDUP, deterministicJobId, familyOf, isTestPath, scanTargets, scanned, SIDE_EFFECT, textOf } from './lib/flow.js';
+import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
+import type { FunctionSpan, SourceFile } from '../parse/types.js';
+import {
+  consumerOf,
+  dedupe,
+  isDbWriteLine,
+  DEDUP,
+  deterministicJobId,
+  familyOf,
+  fileCode,
+  isTestPath,
+  jsStatementAt,
+  scanTargets,
+  scanned,
+  SIDE_EFFECT,
+  textOf,
+  type ConsumerInfo,
+  type JsStatement,
+  type Family,
+} from './lib/flow.js';
 
 export default createDetector(
   {
@@ -48,7 +74,11 @@ export default createDetector(
           break;
         }
       }
-      if (effect === undefined) continue;
+      if (effect === undefined) {
+        const r = relativeWriteReport(ctx, span, info);
+        if (r) out.push(r);
+        continue;
+      }
       const beforeEffect = code.slice(span.startLine - 1, effect).join('\n');
       if (DEDUP.test(beforeEffect) || DEDUP.test(code[effect - 1] ?? '')) continue;
       let record: number | undefined;
@@ -92,3 +122,202 @@ export default createDetector(
     return dedupe(out);
   },
 );
+
+// ------------------------------------------------------------------ non-idempotent database effects
+
+/**
+ * A counter moved by a delta in SQL text: `SET points = points + $1`, `"balance" = "balance" - ?`,
+ * `update_all("n = n + #{k}")`. The right-hand side must end in a placeholder, a number or an interpolation,
+ * and the match must lie inside a string literal (checked by the caller), so `x = x + 1` in code is not one.
+ */
+const SQL_RELATIVE = /\b([A-Za-z_]\w*)["`\]]?\s*=\s*["`[]?(?:[A-Za-z_]\w*\.)?["`]?\1["`\]]?\s*[+-]\s*(?:\$\d|\?|%s|%\(\w+\)s|:\w|@\w|\d|\$\{|#\{|\{)/;
+
+/** Relative updates written with the data-access library, per family (one line). */
+const ORM_RELATIVE: Record<Family, RegExp> = {
+  // knex / Sequelize / TypeORM .increment(…), Prisma { increment: n }, Mongoose $inc
+  js: /\.(?:increment|decrement)\s*\(|\b(?:increment|decrement)\s*:\s*[\w$(-]|\$inc\b/,
+  // Django F('col') + n, SQLAlchemy .values(col=Model.col + n) / {Model.col: Model.col + n}
+  python: /\bF\(\s*['"](\w+)['"]?\s*\)\s*[+-]|[(,]\s*(\w+)\s*=\s*[A-Z]\w*\.\2\s*[+-]|\b([A-Z]\w*\.\w+)\s*:\s*\3\s*[+-]/,
+  // ActiveRecord increment!/decrement!, increment_counter, update_counters
+  ruby: /\.(?:increment|decrement)!\s*\(?\s*:|\.(?:increment_counter|decrement_counter|update_counters)\b/,
+  go: /(?!)/,
+  other: /(?!)/,
+};
+
+/** Counters that count deliveries or versions on purpose: moving them once per delivery is the intent. */
+const DELIVERY_COUNTER = /attempt|retr(?:y|ies)|tries|fail|error|redeliver|deliver(?:y|ies)_?count|version|revision|seq(?:uence)?\b|lock_?version|metric|stat(?:s|sd)\b|telemetry|counter\b|gauge|histogram|meter|tracer/i;
+
+/** A guard or lookup keyed by the message's own identity, or a unique violation handled: the consumer dedupes. */
+const MESSAGE_KEY =
+  /\b(?:message|msg|event|evt|delivery)[_]?(?:id|Id|ID|key|Key)\b|\b(?:message|msg|event|evt|delivery|job)\.(?:id|messageId|message_id|event_id|eventId)\b|\bdedup\w*|\bdedupe\w*|\bseen_?\w*\b/;
+const UNIQUE_VIOLATION = /P2002|UniqueViolation|IntegrityError|unique_violation|\b23505\b|RecordNotUnique|UniqueConstraintError|ER_DUP_ENTRY|duplicate key|DuplicateKey|E11000/;
+const READ_GUARD = /\b(?:if|unless|return\s+if|return\s+unless)\b[^\n]*(?:already|processed|handled|applied|credited|debited|awarded|granted|duplicate|exists\b|\.exists\(|\.exists\?)/i;
+/** A conditional transition in the same statement makes the update apply once. */
+const CONDITIONAL = /\b(?:status|state)\b|\bis\s+null\b|whereNull|isnull|processed|applied|credited|awarded/i;
+
+/**
+ * A consumer that moves a counter (points, balance, stock, usage) by the message's delta, with nothing keyed on
+ * the message: every redelivery moves it again. The increment is atomic, so this is not a lost update; the
+ * effect simply is not idempotent.
+ */
+function relativeWriteReport(ctx: DetectorContext, span: FunctionSpan, info: ConsumerInfo): DetectorReport | undefined {
+  const file = ctx.file;
+  const fam = familyOf(file.language);
+  if (fam !== 'js' && fam !== 'python' && fam !== 'ruby') return undefined;
+  const { code, masked } = scanned(file);
+  const whole = fileCode(file);
+  if (DEDUP.test(whole) || UNIQUE_VIOLATION.test(whole)) return undefined;
+  const spanText = code.slice(span.startLine - 1, span.endLine).join('\n');
+  if (READ_GUARD.test(spanText)) return undefined;
+  for (let l = span.startLine; l <= span.endLine; l++) {
+    const t = code[l - 1] ?? '';
+    if (MESSAGE_KEY.test(t) && /\b(?:where|find\w*|exists|filter|get|insert|create|if|unless|has|sismember|includes)\b/i.test(t)) return undefined;
+  }
+  if (claimsUnique(ctx, span)) return undefined;
+
+  for (let l = span.startLine + 1; l <= span.endLine; l++) {
+    const t = code[l - 1] ?? '';
+    const m = masked[l - 1] ?? '';
+    let column: string | undefined;
+    const sql = SQL_RELATIVE.exec(t);
+    const inString = sql !== null && m[sql.index] === ' ' && /\w/.test(t[sql.index] ?? '');
+    const orm = ORM_RELATIVE[fam].exec(t);
+    if (!inString && !orm) continue;
+    if (inString) column = sql![1];
+    else if (orm) column = orm.slice(1).find(Boolean) ?? /\(\s*['":]?(\w+)/.exec(t.slice(orm.index))?.[1];
+    let start = l;
+    let end = l;
+    // A chained call continued from the line above (`Model.objects.filter(state=…)\n    .update(n=F("n") + 1)`).
+    let stmtText = fam !== 'js' && /^\s*[.)]/.test(t) ? `${code[l - 2] ?? ''}\n${t}` : t;
+    let call: string | undefined;
+    if (fam === 'js') {
+      // The statement the increment belongs to: a database write chain starting on this line or a few above.
+      let found = false;
+      for (let k = l; k >= Math.max(span.startLine, l - 20); k--) {
+        const st = jsStatementAt(file, k);
+        if (!st || st.endLine < l) continue;
+        const dbCall = st.cls?.kind === 'db-write' ? st.cls.call : (knexCall(st) ?? ormIncrementCall(st, whole));
+        if (!dbCall) break;
+        start = k;
+        end = st.endLine;
+        stmtText = st.text;
+        call = dbCall;
+        found = true;
+        break;
+      }
+      if (!found && !inString) continue;
+      if (!column) column = /\b(?:increment|decrement)\s*\(\s*['"`](\w+)/.exec(stmtText)?.[1] ?? /(\w+)\s*:\s*\{\s*(?:increment|decrement)\b/.exec(stmtText)?.[1];
+    } else if (!inString && fam === 'python' && !/\.(?:update|values|execute)\s*\(|\bsession\b/.test(t + (code[l - 2] ?? '') + (code[l] ?? ''))) {
+      continue;
+    }
+    if (DELIVERY_COUNTER.test(column ?? '') || DELIVERY_COUNTER.test(call ?? '')) continue;
+    if (CONDITIONAL.test(stmtText.replace(/\b(?:increment|decrement)\b/g, ''))) continue;
+    if (!file.added.has(l) && !file.added.has(start)) continue;
+    let record: number | undefined;
+    for (let k = end + 1; k <= span.endLine; k++) {
+      if (isDbWriteLine(file, k) || (fam === 'js' && /\b(?:insert|update|upsert)\b/.test(code[k - 1] ?? '') && knexCall(jsStatementAt(file, k)))) {
+        record = k;
+        break;
+      }
+    }
+    const effectCall = call ?? (column ? `${column} += delta` : textOf(file, l));
+    const evidence = [{ line: start, text: textOf(file, start), role: 'side-effect' }];
+    if (record !== undefined) evidence.push({ line: record, text: textOf(file, record), role: 'status-write' });
+    const facts: Record<string, string> = {
+      pattern: 'side-effect-before-record',
+      consumer: info.consumer,
+      sideEffectCall: effectCall,
+      broker: info.broker,
+      actor: 'consumer',
+    };
+    if (column) facts.column = column;
+    if (info.retries) facts.retries = info.retries;
+    if (info.queue) facts.queue = info.queue;
+    if (info.messageId) facts.messageId = info.messageId;
+    return {
+      line: start,
+      endLine: record ?? end,
+      severity: 'high',
+      confidence: info.retriesExplicit ? 0.75 : 0.65,
+      title: `${info.consumer} adds to ${column ?? 'a counter'} for every delivery, with no claim on the message: a redelivery (${info.retries}) applies it again`,
+      functionName: span.name,
+      entity: column ?? info.queue ?? info.consumer,
+      evidence,
+      facts,
+      variant: 'queue',
+    };
+  }
+  return undefined;
+}
+
+/**
+ * A knex query-builder write, `trx('accounts').where(…).increment('points', n)`, read off the chain itself
+ * (the table argument is a string literal on a root named like a knex instance or transaction).
+ */
+function knexCall(st: JsStatement | undefined): string | undefined {
+  const first = st?.chain.calls[0];
+  if (!first || first.path.includes('.') || !/^(?:knex|db|trx|tx|database|\w*(?:Trx|Db|DB|Knex))$/.test(first.name)) return undefined;
+  if (!st || !/^\s*['"`]\w/.test(st.text.slice(first.open - st.chain.start + 1))) return undefined;
+  const w = st.chain.calls.slice(1).find((k) => /^(?:insert|update|del|delete|increment|decrement|upsert|merge)$/.test(k.name));
+  return w ? `${first.name}(…).${w.name}` : undefined;
+}
+
+/**
+ * `Account.increment('credits', { by })`, `walletRepo.increment(where, 'balance', n)`, `wallet.increment(…)` with
+ * an ORM imported: a model, repository or (with an ORM in the file) an instance receiver; metrics clients are
+ * left out by name.
+ */
+function ormIncrementCall(st: JsStatement, whole: string): string | undefined {
+  const last = st.chain.calls[st.chain.calls.length - 1];
+  if (!last || st.chain.calls.length !== 1 || !/^(?:increment|decrement)$/.test(last.name)) return undefined;
+  const segs = last.path.split('.').filter((x) => x !== 'this');
+  const recv = segs[segs.length - 2];
+  if (!recv || DELIVERY_COUNTER.test(recv) || /^(?:stats?d?|dogstatsd|dd|metrics?|client|prom|otel|meter|counter|histogram|gauge|redis\w*|cache\w*)$/i.test(recv)) return undefined;
+  if (/^[A-Z][a-z]\w*$/.test(recv) || /repo|Repo|repository|Repository|manager|Manager|^em$|Model$/.test(recv)) return last.path;
+  return ORM_HINT.test(whole) ? last.path : undefined;
+}
+const ORM_HINT = /\b(?:sequelize|typeorm|mongoose|objection|mikro-orm|BaseEntity|getRepository)\b|['"][./]*models?\b/i;
+
+/** An insert in the consumer into a table the diff gives a unique key (besides its surrogate id): a claim. */
+function claimsUnique(ctx: DetectorContext, span: FunctionSpan): boolean {
+  const file = ctx.file;
+  const fam = familyOf(file.language);
+  const { code } = scanned(file);
+  for (let l = span.startLine; l <= span.endLine; l++) {
+    const t = code[l - 1] ?? '';
+    let table: string | undefined;
+    if (fam === 'js') {
+      const st = /\b(?:insert|create|createMany|bulkCreate|save)\b/.test(t) ? jsStatementAt(file, l) : undefined;
+      if (st?.cls?.kind === 'db-write' && /\b(?:insert|create|createMany|bulkCreate|save)\b/.test(st.cls.call)) table = st.cls.entity;
+      else if (st && /\binsert\b/.test(knexCall(st) ?? '')) table = /^\s*['"`]([\w.]+)/.exec(st.text.slice(st.chain.calls[0]!.open - st.chain.start + 1))?.[1];
+      table ??= /\binsert\s+into\s+["`]?(\w+)/i.exec(t)?.[1];
+    } else if (fam === 'python') {
+      table = /\b(\w+)\.objects\.(?:create|bulk_create)\(/.exec(t)?.[1] ?? /\binsert\s+into\s+["`]?(\w+)/i.exec(t)?.[1] ?? /\binsert\(\s*(\w+)\s*\)/.exec(t)?.[1];
+    } else if (fam === 'ruby') {
+      table = /\b([A-Z]\w*)\.create!?\b/.exec(t)?.[1] ?? /\binsert\s+into\s+["`]?(\w+)/i.exec(t)?.[1];
+    }
+    if (table && uniqueBeyondId(ctx, table)) return true;
+  }
+  return false;
+}
+
+function uniqueBeyondId(ctx: DetectorContext, table: string): boolean {
+  const key = table.toLowerCase();
+  const sets = ctx.schema.unique.get(key) ?? ctx.schema.unique.get(key.replace(/s$/, '')) ?? ctx.schema.unique.get(`${key}s`);
+  if (sets?.some((cs) => !(cs.length === 1 && cs[0] === 'id'))) return true;
+  return ctx.files.some((f) => knexUnique(f, table));
+}
+
+/**
+ * A knex migration that gives `table` a unique index: `.unique([...])`, `.unique()` or a composite primary key.
+ * (The scanned code text drops a string's closing quote, so patterns here never require one.)
+ */
+function knexUnique(f: SourceFile, table: string): boolean {
+  const text = fileCode(f);
+  const at = text.search(new RegExp(`\\b(?:createTable|alterTable|table)\\(\\s*['"\`]${table.replace(/[^\w]/g, '')}\\b`));
+  if (at < 0) return false;
+  const rest = text.slice(at, at + 4000);
+  const end = rest.search(/\n\s*\}\s*\)/);
+  const body = end < 0 ? rest : rest.slice(0, end);
+  return /\.unique\(|\.primary\(\s*\[/.test(body);
+}

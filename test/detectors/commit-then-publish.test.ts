@@ -40,6 +40,111 @@ end
 `,
       errors: [{ mode: 'message_ordering', line: 4 }],
     },
+    {
+      name: 'helper creates the row and enqueues; the caller runs it inside transaction.atomic()',
+      path: 'billing/receipts.py',
+      extra: [
+        {
+          path: 'billing/checkout.py',
+          code: `from django.db import transaction
+
+from .receipts import issue_receipt
+
+
+def complete_checkout(cart):
+    with transaction.atomic():
+        cart.status = "paid"
+        cart.save(update_fields=["status"])
+        issue_receipt(cart)
+    return cart
+`,
+        },
+      ],
+      code: `from .models import Receipt
+from .tasks import email_receipt
+
+
+def issue_receipt(cart):
+    receipt = Receipt.objects.create(cart=cart, total=cart.total)
+    email_receipt.delay(receipt.id)
+`,
+      errors: [{ mode: 'message_ordering', line: 7 }],
+    },
+    {
+      name: 'bullmq enqueue inside a prisma $transaction after the update',
+      path: 'src/returns/approve.ts',
+      code: `export async function approveReturn(id: string) {
+  await prisma.$transaction(async (tx) => {
+    await tx.returnRequest.update({ where: { id }, data: { status: 'approved' } });
+    await refundQueue.add('refund', { returnId: id });
+  });
+}
+`,
+      errors: [{ mode: 'message_ordering', line: 4 }],
+    },
+    {
+      name: 'helper enqueues; a knex transaction in another file calls it after its write',
+      path: 'src/fleet/announce.ts',
+      extra: [
+        {
+          path: 'src/fleet/assign.ts',
+          code: `import { announceAssignment } from './announce';
+
+export async function assignVehicle(vehicleId: string, driverId: string) {
+  await db.transaction(async (trx) => {
+    await trx('vehicles').where({ id: vehicleId }).update({ driver_id: driverId });
+    await announceAssignment(vehicleId, driverId);
+  });
+}
+`,
+        },
+      ],
+      code: `export async function announceAssignment(vehicleId: string, driverId: string) {
+  await dispatchQueue.add('assigned', { vehicleId, driverId });
+}
+`,
+      errors: [{ mode: 'message_ordering', line: 2 }],
+    },
+    {
+      name: 'sequelize unmanaged transaction publishes before t.commit()',
+      path: 'src/payouts/create.ts',
+      code: `export async function createPayout(input: PayoutInput) {
+  const t = await sequelize.transaction();
+  const payout = await Payout.create(input, { transaction: t });
+  await producer.send({ topic: 'payouts.created', messages: [{ key: payout.id, value: JSON.stringify(payout) }] });
+  await t.commit();
+  return payout;
+}
+`,
+      errors: [{ mode: 'message_ordering', line: 4 }],
+    },
+    {
+      name: 'sqlalchemy session: enqueue between the add and session.commit()',
+      path: 'app/services/invoices.py',
+      code: `def finalize_invoice(session, invoice_id):
+    invoice = session.get(Invoice, invoice_id)
+    invoice.state = "final"
+    session.add(invoice)
+    session.flush()
+    render_invoice_pdf.delay(invoice.id)
+    session.commit()
+`,
+      errors: [{ mode: 'message_ordering', line: 6 }],
+    },
+    {
+      name: 'rails enqueues a mailer inside with_lock',
+      path: 'app/services/close_account.rb',
+      code: `class CloseAccount
+  def call(account)
+    account.with_lock do
+      account.update!(state: "closed")
+      AccountMailer.closed(account).deliver_later
+    end
+  end
+end
+`,
+      errors: [{ mode: 'message_ordering', line: 5 }],
+    },
   ],
   valid: [
     {
@@ -93,6 +198,117 @@ end
   await db('nodes').where({ id: nodeId }).update({ state: 'draining' });
   await evictions.add('evict', { nodeId });
 }
+`,
+    },
+    {
+      name: 'fixed twin: the caller defers the helper with transaction.on_commit',
+      path: 'billing/receipts.py',
+      extra: [
+        {
+          path: 'billing/checkout.py',
+          code: `from django.db import transaction
+
+from .receipts import issue_receipt
+
+
+def complete_checkout(cart):
+    with transaction.atomic():
+        cart.status = "paid"
+        cart.save(update_fields=["status"])
+        transaction.on_commit(lambda: issue_receipt(cart))
+    return cart
+`,
+        },
+      ],
+      code: `from .models import Receipt
+from .tasks import email_receipt
+
+
+def issue_receipt(cart):
+    receipt = Receipt.objects.create(cart=cart, total=cart.total)
+    email_receipt.delay(receipt.id)
+`,
+    },
+    {
+      name: 'fixed twin: enqueue after the prisma $transaction resolves',
+      path: 'src/returns/approve.ts',
+      code: `export async function approveReturn(id: string) {
+  await prisma.$transaction(async (tx) => {
+    await tx.returnRequest.update({ where: { id }, data: { status: 'approved' } });
+  });
+  await refundQueue.add('refund', { returnId: id });
+}
+`,
+    },
+    {
+      name: 'fixed twin: the knex transaction resolves before the helper enqueues',
+      path: 'src/fleet/announce.ts',
+      extra: [
+        {
+          path: 'src/fleet/assign.ts',
+          code: `import { announceAssignment } from './announce';
+
+export async function assignVehicle(vehicleId: string, driverId: string) {
+  await db.transaction(async (trx) => {
+    await trx('vehicles').where({ id: vehicleId }).update({ driver_id: driverId });
+  });
+  await announceAssignment(vehicleId, driverId);
+}
+`,
+        },
+      ],
+      code: `export async function announceAssignment(vehicleId: string, driverId: string) {
+  await dispatchQueue.add('assigned', { vehicleId, driverId });
+}
+`,
+    },
+    {
+      name: 'fixed twin: publish after t.commit()',
+      path: 'src/payouts/create.ts',
+      code: `export async function createPayout(input: PayoutInput) {
+  const t = await sequelize.transaction();
+  const payout = await Payout.create(input, { transaction: t });
+  await t.commit();
+  await producer.send({ topic: 'payouts.created', messages: [{ key: payout.id, value: JSON.stringify(payout) }] });
+  return payout;
+}
+`,
+    },
+    {
+      name: 'fixed twin: publish after the knex transaction callback resolves',
+      path: 'src/orders/place.ts',
+      code: `export async function placeOrder(order: NewOrder) {
+  const row = await db.transaction(async (trx) => {
+    const [created] = await trx('orders').insert(order).returning('*');
+    return created;
+  });
+  await producer.send({ topic: 'orders.placed', messages: [{ key: row.id, value: JSON.stringify(row) }] });
+  return row;
+}
+`,
+    },
+    {
+      name: 'fixed twin: sqlalchemy enqueue after session.commit()',
+      path: 'app/services/invoices.py',
+      code: `def finalize_invoice(session, invoice_id):
+    invoice = session.get(Invoice, invoice_id)
+    invoice.state = "final"
+    session.add(invoice)
+    session.commit()
+    render_invoice_pdf.delay(invoice.id)
+`,
+    },
+    {
+      name: 'fixed twin: rails mailer enqueued after the lock block',
+      path: 'app/services/close_account.rb',
+      code: `class CloseAccount
+  def call(account)
+    account.with_lock do
+      account.update!(state: "closed")
+    end
+    AccountMailer.closed(account).deliver_later
+  end
+end
 `,
     },
   ],

@@ -52,6 +52,93 @@ end
 `,
       errors: [{ mode: 'message_ordering', line: 6 }],
     },
+    {
+      name: 'kafkajs consumer credits a driver wallet with knex increment, nothing keyed on the ride',
+      path: 'src/consumers/ride-finished.ts',
+      code: `import type { Kafka } from 'kafkajs';
+import { knex } from '../db';
+
+export async function startRideFinished(kafka: Kafka) {
+  const consumer = kafka.consumer({ groupId: 'wallet-ride-finished' });
+  await consumer.subscribe({ topic: 'rides.finished' });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const ride = JSON.parse(message.value!.toString());
+      await knex.transaction(async (trx) => {
+        await trx('driver_wallets')
+          .where({ driver_id: ride.driverId })
+          .increment('balance_cents', ride.fareCents);
+        await trx('wallet_entries').insert({ driver_id: ride.driverId, ride_id: ride.id, amount_cents: ride.fareCents });
+      });
+    },
+  });
+}
+`,
+      errors: [{ mode: 'message_ordering', line: 11 }],
+    },
+    {
+      name: 'amqplib consumer decrements stock with SET qty = qty - $1',
+      path: 'src/consumers/reservations.js',
+      code: `const { pool } = require('../db');
+
+async function startReservationConsumer(ch) {
+  await ch.consume('warehouse.reserved', async (msg) => {
+    const evt = JSON.parse(msg.content.toString());
+    await pool.query('UPDATE bins SET qty = qty - $1 WHERE sku = $2', [evt.qty, evt.sku]);
+    ch.ack(msg);
+  });
+}
+
+module.exports = { startReservationConsumer };
+`,
+      errors: [{ mode: 'message_ordering', line: 6 }],
+    },
+    {
+      name: 'bullmq worker adds usage with a prisma increment',
+      path: 'src/workers/usage.ts',
+      code: `import { Worker } from 'bullmq';
+import { prisma } from '../db';
+
+export const usageWorker = new Worker(
+  'api-usage',
+  async (job) => {
+    await prisma.subscription.update({
+      where: { id: job.data.subscriptionId },
+      data: { callsUsed: { increment: job.data.calls } },
+    });
+  },
+  { connection },
+);
+`,
+      errors: [{ mode: 'message_ordering', line: 7 }],
+    },
+    {
+      name: 'celery task with retries adds miles with F() + n',
+      path: 'rewards/tasks.py',
+      code: `from celery import shared_task
+from django.db.models import F
+
+@shared_task(autoretry_for=(OperationalError,), max_retries=3)
+def credit_miles(member_id, flight_id, miles):
+    Member.objects.filter(pk=member_id).update(miles=F("miles") + miles)
+    MileEntry.objects.create(member_id=member_id, flight_id=flight_id, miles=miles)
+`,
+      errors: [{ mode: 'message_ordering', line: 6 }],
+    },
+    {
+      name: 'sidekiq job bumps a counter with increment!',
+      path: 'app/jobs/referral_bonus_job.rb',
+      code: `class ReferralBonusJob
+  include Sidekiq::Job
+
+  def perform(referrer_id, signup_id)
+    referrer = User.find(referrer_id)
+    referrer.increment!(:bonus_credits, 5)
+  end
+end
+`,
+      errors: [{ mode: 'message_ordering', line: 6 }],
+    },
   ],
   valid: [
     {
@@ -127,6 +214,160 @@ end
   await db.contactMessage.create({ data: { email: req.body.email } });
   res.sendStatus(204);
 });
+`,
+    },
+    {
+      name: 'fixed twin: kafkajs consumer claims the ride with onConflict().ignore() before the increment',
+      path: 'src/consumers/ride-finished.ts',
+      code: `import type { Kafka } from 'kafkajs';
+import { knex } from '../db';
+
+export async function startRideFinished(kafka: Kafka) {
+  const consumer = kafka.consumer({ groupId: 'wallet-ride-finished' });
+  await consumer.subscribe({ topic: 'rides.finished' });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const ride = JSON.parse(message.value!.toString());
+      await knex.transaction(async (trx) => {
+        const inserted = await trx('wallet_entries')
+          .insert({ driver_id: ride.driverId, ride_id: ride.id, amount_cents: ride.fareCents })
+          .onConflict(['ride_id'])
+          .ignore();
+        if (inserted.length === 0) return;
+        await trx('driver_wallets')
+          .where({ driver_id: ride.driverId })
+          .increment('balance_cents', ride.fareCents);
+      });
+    },
+  });
+}
+`,
+    },
+    {
+      name: 'fixed twin: the ledger insert in the same transaction hits a unique key declared in the migration',
+      path: 'src/consumers/ride-finished.ts',
+      extra: [
+        {
+          path: 'migrations/20240101_wallet_entries.ts',
+          code: `export async function up(knex) {
+  await knex.schema.createTable('wallet_entries', (t) => {
+    t.bigIncrements('id');
+    t.string('ride_id').notNullable();
+    t.unique(['ride_id']);
+  });
+}
+`,
+        },
+      ],
+      code: `import type { Kafka } from 'kafkajs';
+import { knex } from '../db';
+
+export async function startRideFinished(kafka: Kafka) {
+  const consumer = kafka.consumer({ groupId: 'wallet-ride-finished' });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const ride = JSON.parse(message.value!.toString());
+      await knex.transaction(async (trx) => {
+        await trx('wallet_entries').insert({ driver_id: ride.driverId, ride_id: ride.id, amount_cents: ride.fareCents });
+        await trx('driver_wallets')
+          .where({ driver_id: ride.driverId })
+          .increment('balance_cents', ride.fareCents);
+      });
+    },
+  });
+}
+`,
+    },
+    {
+      name: 'fixed twin: amqplib consumer records the message id in processed_messages first',
+      path: 'src/consumers/reservations.js',
+      code: `const { pool } = require('../db');
+
+async function startReservationConsumer(ch) {
+  await ch.consume('warehouse.reserved', async (msg) => {
+    const evt = JSON.parse(msg.content.toString());
+    const client = await pool.connect();
+    await client.query('BEGIN');
+    const claim = await client.query('INSERT INTO processed_messages (id) VALUES ($1) ON CONFLICT DO NOTHING', [msg.properties.messageId]);
+    if (claim.rowCount === 1) await client.query('UPDATE bins SET qty = qty - $1 WHERE sku = $2', [evt.qty, evt.sku]);
+    await client.query('COMMIT');
+    client.release();
+    ch.ack(msg);
+  });
+}
+
+module.exports = { startReservationConsumer };
+`,
+    },
+    {
+      name: 'fixed twin: usage worker checks the job id against a usage record first',
+      path: 'src/workers/usage.ts',
+      code: `import { Worker } from 'bullmq';
+import { prisma } from '../db';
+
+export const usageWorker = new Worker(
+  'api-usage',
+  async (job) => {
+    await prisma.$transaction(async (tx) => {
+      const seen = await tx.usageRecord.findUnique({ where: { jobId: job.id } });
+      if (seen) return;
+      await tx.usageRecord.create({ data: { jobId: job.id, calls: job.data.calls } });
+      await tx.subscription.update({
+        where: { id: job.data.subscriptionId },
+        data: { callsUsed: { increment: job.data.calls } },
+      });
+    });
+  },
+  { connection },
+);
+`,
+    },
+    {
+      name: 'fixed twin: celery task claims the flight with get_or_create',
+      path: 'rewards/tasks.py',
+      code: `from celery import shared_task
+from django.db import transaction
+from django.db.models import F
+
+@shared_task(autoretry_for=(OperationalError,), max_retries=3)
+def credit_miles(member_id, flight_id, miles):
+    with transaction.atomic():
+        entry, created = MileEntry.objects.get_or_create(member_id=member_id, flight_id=flight_id, defaults={"miles": miles})
+        if created:
+            Member.objects.filter(pk=member_id).update(miles=F("miles") + miles)
+`,
+    },
+    {
+      name: 'fixed twin: sidekiq job awards the bonus once through a unique claim',
+      path: 'app/jobs/referral_bonus_job.rb',
+      code: `class ReferralBonusJob
+  include Sidekiq::Job
+
+  def perform(referrer_id, signup_id)
+    bonus = ReferralBonus.create_or_find_by!(signup_id: signup_id)
+    return unless bonus.previously_new_record?
+    User.find(referrer_id).increment!(:bonus_credits, 5)
+  end
+end
+`,
+    },
+    {
+      name: 'delivery counters, metrics and conditional transitions in a consumer are not flagged',
+      path: 'src/consumers/shipments.ts',
+      code: `export async function startShipments(kafka: Kafka) {
+  const consumer = kafka.consumer({ groupId: 'shipments' });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const evt = JSON.parse(message.value!.toString());
+      metrics.increment('shipments.consumed');
+      await db('deliveries').where({ id: evt.deliveryId }).increment('attempts', 1);
+      await pool.query(
+        "UPDATE parcels SET scans = scans + 1, status = 'in_transit' WHERE id = $1 AND status = 'label_created'",
+        [evt.parcelId],
+      );
+    },
+  });
+}
 `,
     },
   ],

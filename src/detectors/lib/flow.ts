@@ -764,7 +764,7 @@ export function consumerOf(file: SourceFile, span: FunctionSpan, files: readonly
     const handlerName = /^(?:\w+\.)?(?:handle\w*|process\w*|on[A-Z]\w*|consume\w*|perform)$/.test(span.name) && workerPath;
     if (!reg && !handlerName) return undefined;
     const r = reg?.[0] ?? '';
-    const broker = /Worker|\.process|@Process/.test(r) ? 'bullmq' : /each(?:Message|Batch)/.test(r) ? 'kafka' : /consume/.test(r) ? 'rabbitmq' : /Consumer\.create|handleMessage/.test(r) ? 'sqs' : /message|subscribe/.test(r) ? 'pubsub' : guessBroker(fileCode(file));
+    const broker = /Worker|\.process|@Process/.test(r) ? 'bullmq' : /each(?:Message|Batch)/.test(r) || /\beach(?:Message|Batch)\b/.test(before) ? 'kafka' : /consume/.test(r) ? 'rabbitmq' : /Consumer\.create|handleMessage/.test(r) ? 'sqs' : /message|subscribe/.test(r) ? 'pubsub' : guessBroker(fileCode(file));
     const decl = /(?:const|let|var)\s+([\w$]+)\s*=\s*new\s+Worker\b[^(]*\(\s*['"`]([^'"`]+)['"`]?/.exec(before + '\n' + (code[span.startLine - 1] ?? ''));
     const queue = decl?.[2] ?? /new\s+Worker\b[^(]*\(\s*['"`]([^'"`]+)/.exec(before)?.[1];
     const consumer = decl?.[1] ?? (span.name.includes('callback') || span.name === '<anonymous>' ? (queue ? `${queue} worker` : 'consumer') : span.name);
@@ -900,6 +900,40 @@ export function jsCallAt(file: SourceFile, line: number): CallClass | undefined 
   const chain = parseChain(j.masked, at);
   if (!chain) return undefined;
   return classifyJsChain(chain, j.code, { ormInFile: jsOrmInFile(file) });
+}
+
+/** A JS statement that starts with a call chain on `line`: the chain, the line it ends on, its classification. */
+export interface JsStatement {
+  line: number;
+  endLine: number;
+  chain: Chain;
+  /** Code text of the chain (strings kept, comments blanked). */
+  text: string;
+  cls?: CallClass;
+}
+
+/**
+ * Like `jsCallAt`, with the statement's extent: `await trx('t')\n  .where(…)\n  .increment(…)` on its first
+ * line gives the whole chain and the line of its last call.
+ */
+export function jsStatementAt(file: SourceFile, line: number): JsStatement | undefined {
+  const j = joined(file);
+  const start = j.starts[line - 1];
+  if (start === undefined) return undefined;
+  const text = j.masked.slice(start, j.starts[line] ?? undefined);
+  const m = /^\s*(?:(?:const|let|var)\s+[^=]+=\s*)?(?:[\w$.[\]]+\s*=\s*)?(?:return\s+)?(?:await\s+)?(?:void\s+)?/.exec(text);
+  const at = start + (m ? m[0].length : 0);
+  const chain = parseChain(j.masked, at);
+  if (!chain) return undefined;
+  const endOff = Math.max(chain.start, chain.end - 1);
+  let lo = line - 1;
+  let hi = j.starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (j.starts[mid]! <= endOff) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line, endLine: lo + 1, chain, text: j.code.slice(chain.start, chain.end), cls: classifyJsChain(chain, j.code, { ormInFile: jsOrmInFile(file) }) };
 }
 
 /** A database write on `line`, by language: JS through the call classifier, others by line patterns. */
