@@ -5,23 +5,25 @@
  * neither write conflicts with the other, and together they break the invariant.
  *
  * Rule: in a changed function, a count / sum read on entity E (or an exists read on E's other rows) is tested by an `if`,
- * and the branch that proceeds
- *   - updates a row of E so that it leaves or joins the checked set: the update writes a column (or, in
- *     ActiveRecord, a scope's namesake such as `active`) that the check filters on — through the query builder
- *     or a loaded object (`location.update!`, `x.status = ...; x.save()`), or
- *   - inserts into E when the aggregate is compared with a bound (count < limit, sum + amount <= budget).
+ * and the branch that proceeds (after a bailing `if`, inside the `if`, or in its `else` / `elif` chain) updates an
+ * existing row of E so that the invariant moves: the update writes a column (or, in ActiveRecord, a scope's namesake
+ * such as `active`) that the check filters on, or the column a sum adds up (`SUM(percent)` then `SET percent = $2`)
+ * — through the query builder, raw SQL, or a loaded object (`location.update!`, `x.status = ...; x.save()`, a
+ * SQLAlchemy attribute assignment `card.spent = Card.spent + amount`).
  *
  * Quiet when: a lock is taken before the aggregate (parent row FOR UPDATE, `forUpdate()`, `select_for_update()`,
  * `lock!` / `with_lock`, advisory lock, LOCK TABLE); the transaction is SERIALIZABLE (or REPEATABLE READ with its
- * retry, which we do not second-guess); the aggregate compares with zero and the act inserts (that is an emptiness
- * check: check-then-insert / range-check-then-insert); the update is computed in the database.
+ * retry, which we do not second-guess); the update is computed in the database *and* re-checks the bound in its own
+ * WHERE (`SET uses = uses + 1 WHERE uses < max_uses`); the act inserts rather than updates.
  *
- * Distinction from phantom_read (docs/detectors/aggregate-check-then-write.md): phantom_read is an emptiness or
- * maximum read over a range that gates an insert into that very range; write_skew is an invariant over a set of rows
- * (a bound other than "none") enforced by writing a different, existing row, or an insert counted against a limit.
+ * Distinction from phantom_read (docs/detectors/aggregate-check-then-write.md): when the write that follows the
+ * aggregate is an INSERT into the counted set (count < capacity, then create one more), the conflict is the new row
+ * itself, a phantom for the other transaction's predicate: range-check-then-insert reports it as phantom_read.
+ * write_skew is an invariant over a set of rows enforced by updating a different, existing row of the set.
  *
- * Confidence: 0.85 for a count / sum compared with a bound and an update of a row of the counted set; 0.8 for an
- * insert under a bound; 0.7 when the read is an exists over the other rows of the set (`where.not(id: ...)`, `exclude(pk=...)`, `id <> $1`).
+ * Confidence: 0.85 for a count / sum compared with a bound and an update of a row of the set; 0.75 for an aggregate
+ * without a bound; 0.7 when the read is an exists over the other rows of the set (`where.not(id: ...)`,
+ * `exclude(pk=...)`, `id <> $1`).
  */
 import {
   analyzedFunctions,
@@ -48,8 +50,20 @@ function changesMembership(code: string, check: DbOp, act: DbOp): boolean {
     const between = code.slice(check.end, act.start);
     written = [...between.matchAll(new RegExp(String.raw`\b${act.instance}\.(\w+)\s*=(?!=)`, 'g'))].map((m) => m[1]!);
   }
-  const filtered = new Set([...check.whereColumns, ...(check.scopes ?? [])].map(normColumn));
+  // A sum moves when the summed column of one of its rows is written (`SUM(percent)`, then `SET percent = $2`).
+  const filtered = new Set([...check.whereColumns, ...(check.scopes ?? []), ...(check.kind === 'sum' && check.sumColumn ? [check.sumColumn] : [])].map(normColumn));
   return written.some((c) => filtered.has(normColumn(c)));
+}
+
+/**
+ * An update computed in the database (`x = x + $1`, `F('x') + 1`, `Model.x + amount`) still writes one row only: it
+ * keeps that row's arithmetic right but cannot see a sibling row's concurrent write. It is the safe form only when it
+ * re-checks the bound itself (a range predicate in its WHERE, or a condition on the column it writes).
+ */
+function conditionalWrite(act: DbOp): boolean {
+  if (act.range) return true;
+  const where = new Set(act.whereColumns.map(normColumn));
+  return act.writeColumns.some((c) => where.has(normColumn(c)));
 }
 
 const OTHER_ROWS = /\.not\(\s*(?:id|pk)\b|\bexclude\(\s*(?:pk|id)\b|\bid\s*:\s*\{\s*not\b|\bid\s*(?:<>|!=)|\bNOT\s*:\s*\{\s*id\b|whereNot\(\s*['"]?id\b|\bid\s*:\s*\{\s*\$ne\b|\[Op\.ne\]/i;
@@ -59,7 +73,7 @@ export default createDetector(
     id: 'aggregate-check-then-write',
     failureMode: 'write_skew',
     languages: ['typescript', 'tsx', 'javascript', 'python', 'go', 'ruby'],
-    description: 'A count / sum over several rows decides a write to one row (or an insert under a limit), with no lock on the checked set and no SERIALIZABLE.',
+    description: 'A count / sum over several rows decides an update of one row of that set, with no lock on the checked set and no SERIALIZABLE.',
     defaultSeverity: 'high',
     docs: 'docs/detectors/aggregate-check-then-write.md',
   },
@@ -82,18 +96,14 @@ export default createDetector(
         let act: DbOp | undefined;
         for (const op of regions.flatMap(([from, to]) => opsIn(info, from, to))) {
           if (op.start <= check.start || !sameEntity(op.entity, check.entity)) continue;
-          if (op.kind === 'update' && !op.atomic && changesMembership(info.code, check, op)) {
-            act = op;
-            break;
-          }
-          if (op.kind === 'insert' && gate.polarity === 'threshold' && aggregate) {
+          if (op.kind === 'update' && !(op.atomic && conditionalWrite(op)) && changesMembership(info.code, check, op)) {
             act = op;
             break;
           }
         }
         if (!act) continue;
         // An update of a row of the set needs an aggregate bound, or an exists over "other" rows.
-        if (act.kind === 'update' && !aggregate && gate.polarity === 'threshold') continue;
+        if (!aggregate && gate.polarity === 'threshold') continue;
         if (!touchesAdded(ctx.file, check.line, act.line)) continue;
         const keys = keyColumns(check.whereColumns);
         const rangeNorm = new Set((check.rangeColumns ?? []).map(normColumn));
@@ -112,8 +122,8 @@ export default createDetector(
         if (check.parent) facts.parentTable = check.parent.replace(/^current_/, '') + 's';
         const bound = gate.bound ? ` against ${gate.bound}` : '';
         facts.invariant = `${check.kind === 'sum' ? 'the sum over' : 'the number of'} ${check.entity}${keys.length ? ` (${keys.join(', ')})` : ''} checked${bound} in \`${gate.condition.slice(0, 80)}\``;
-        let confidence = aggregate ? (act.kind === 'update' ? 0.85 : 0.8) : 0.7;
-        if (gate.polarity !== 'threshold' && aggregate && act.kind === 'update') confidence = 0.75;
+        let confidence = aggregate ? 0.85 : 0.7;
+        if (gate.polarity !== 'threshold' && aggregate) confidence = 0.75;
         const ev = [evidence(info, check.line, 'check')];
         if (gate.line !== check.line) ev.push(evidence(info, gate.line, 'check'));
         ev.push(evidence(info, act.line, 'write'));
@@ -124,7 +134,7 @@ export default createDetector(
           entity: check.entity,
           evidence: ev,
           facts,
-          title: `${info.fn.name} checks ${check.kind === 'sum' ? 'a sum' : check.kind === 'count' ? 'a count' : 'the other rows'} over ${check.entity} with ${check.call}, then ${act.kind === 'update' ? 'updates one row' : 'inserts a row'} with ${act.call}: two concurrent calls both pass the check`,
+          title: `${info.fn.name} checks ${check.kind === 'sum' ? 'a sum' : check.kind === 'count' ? 'a count' : 'the other rows'} over ${check.entity} with ${check.call}, then updates one row with ${act.call}: two concurrent calls both pass the check`,
           confidence,
           variant: 'database',
         });

@@ -9,6 +9,15 @@
  *   - an update of another E row that writes a column of K ("claim a handle": look it up, then write it elsewhere),
  * optionally preceded by a side effect (charge, email, SMS, enqueue, external API) between the check and the write.
  *
+ * State guards on a loaded row (`stateGuardsIn`): a row is loaded (ORM find / get_or_create, a raw SELECT scanned into
+ * locals, or a repository / store getter `s.GetTicket(ctx, id)`), an `if` tests one of its fields and leaves (or acts
+ * inside the `if`), and the code then writes that same field on the same row with no condition on it (`UPDATE t SET
+ * state = 'held' WHERE id = $1`, `filter(pk=x.pk).update(flag=now)`, `update({ where: { id }, data: { field } })`,
+ * `x.update!(field: ...)`, `x.field = ...; x.save()`), with something riding on passing the guard (another column
+ * written, another write, a side effect). Quiet when the write's WHERE holds the field (a conditional update) or a
+ * version column, when a lock precedes the guard, and when the new value is computed from the old one (lost_update).
+ * Confidence 0.7 (0.75 with a side effect between the guard and the write).
+ *
  * A recency / dedup window counts as an existence check of the same key, not as a range: `created_at > NOW() -
  * INTERVAL '5 minutes'`, Prisma `createdAt: { gt: since }` with `since = new Date(Date.now() - ...)`, Django
  * `created_at__gte=timezone.now() - timedelta(minutes=5)`, Rails `5.minutes.ago..`, Go `time.Now().Add(-d)`: every
@@ -42,6 +51,7 @@ import {
   evidence,
   findGate,
   guardsOf,
+  ifStatements,
   isPrimaryKeyOnly,
   keyColumns,
   lineText,
@@ -152,7 +162,191 @@ export function checkThenInsertIn(ctx: DetectorContext, info: FnInfo): DetectorR
       variant: side ? 'distributed' : 'database',
     });
   }
+  reports.push(...stateGuardsIn(ctx, info, (keyUses ??= perCallKeys(info))));
   return reports;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// State guards on a loaded row
+
+interface LoadedRow {
+  variable: string;
+  line: number;
+  /** The loading call as written: "prisma.invoice.findFirst", "s.Get". */
+  call: string;
+  /** The DB op that loaded it, when the load is a recognised statement; else a repository / store getter. */
+  op?: DbOp;
+  /** Identifier arguments of a getter call (`shiftID` in `s.Get(ctx, shiftID)`). */
+  args: string[];
+  /** For raw SQL scanned into locals (`Scan(&status)`): the scanned variable is the column itself. */
+  scanned?: boolean;
+}
+
+/** `sh, err := s.Get(ctx, id)`, `const order = await this.orders.findById(id)`, `inv = repo.load(inv_id)`. */
+const GETTER = /^\s*(?:const|let|var)?\s*\{?\s*([A-Za-z_$][\w$]*)(?:\s*,\s*[\w$]+)?\s*\}?\s*(?::\s*[\w.<>[\]| ]+)?:?=\s*(?:await\s+)?((?:[\w$]+\.){1,3}(?:[Gg]et|[Ff]ind|[Ll]oad|[Ff]etch|[Ll]ookup|[Rr]ead)\w*|(?:get|find|load|fetch|lookup)_?[A-Z]\w*|(?:get|find|load|fetch|lookup)_[a-z]\w*)\s*\(([^\n]*)\)/;
+const NOT_KEYS = new Set(['ctx', 'context', 'r', 'req', 'request', 'self', 'this', 'tx', 'trx', 'db', 'session', 'conn', 'client', 'true', 'false', 'nil', 'null', 'None']);
+
+function loadedRows(info: FnInfo): LoadedRow[] {
+  const out: LoadedRow[] = [];
+  const fam = familyOf(info.lang);
+  for (const op of info.ops) {
+    const raw = info.code[op.start] === '"' || info.code[op.start] === "'" || info.code[op.start] === '`';
+    // `SELECT id, status FROM t` reads as an existence check too; scanned into a row it is a load.
+    if (op.kind !== 'find' && op.kind !== 'getOrCreate' && !(op.kind === 'exists' && raw && fam === 'go')) continue;
+    const args = valueIdents(info.bare.slice(op.start, op.end));
+    if (fam === 'go' && raw) {
+      // `Scan(&state)`: the local is the column; `Scan(&t.ID, &t.State)`: the struct is the loaded row.
+      const structs = new Set([...info.code.slice(op.start, op.end).matchAll(/&([A-Za-z_]\w*)\.\w+/g)].map((m) => m[1]!));
+      for (const v of structs) out.push({ variable: v, line: op.line, call: op.call, op, args });
+      if (structs.size === 0) for (const v of op.vars) if (v !== 'err') out.push({ variable: v, line: op.line, call: op.call, op, args: [], scanned: true });
+      continue;
+    }
+    const v = op.vars.find((x) => x !== '_' && x !== 'err' && x !== 'created');
+    if (v) out.push({ variable: v, line: op.line, call: op.call, op, args });
+  }
+  for (let l = info.fn.startLine; l <= info.fn.endLine; l++) {
+    const bareLine = info.bareLines[l - info.fn.startLine] ?? '';
+    if (bareLine.length > 400 || !/(?:get|find|load|fetch|lookup|read)/i.test(bareLine)) continue;
+    const m = GETTER.exec(bareLine);
+    if (!m || out.some((r) => r.line === l)) continue;
+    const args = [...m[3]!.matchAll(/(?<![\w$.'"])([A-Za-z_$][\w$]*)(?![\w$(])/g)].map((x) => x[1]!).filter((a) => !NOT_KEYS.has(a));
+    if (args.length === 0) continue;
+    out.push({ variable: m[1]!, line: l, call: m[2]!, args });
+  }
+  return out;
+}
+
+/** Identifiers used as values in a call's text (`taskId` in `{ where: { id: taskId } }`), not keys, calls or receivers. */
+function valueIdents(text: string): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/(?<![\w$.'"@:])([A-Za-z_$][\w$]*)(?![\w$])(?!\s*[:=(.])/g)) {
+    const w = m[1]!;
+    if (!NOT_KEYS.has(w) && !/^(?:await|new|where|data|true|false|null|undefined|None|nil|and|or|not|in|is)$/.test(w)) out.add(w);
+  }
+  return [...out];
+}
+
+const OPTIMISTIC = /StaleObjectError|\block_version\b|OptimisticLock|VersionColumn|@Version\b|StaleDataError|version_id_col/;
+
+function wordRe(word: string): RegExp {
+  return new RegExp(String.raw`(?<![\w$.])@?${word.replace(/\$/g, '\\$')}(?![\w$])`);
+}
+
+/** Columns `if` tests on a loaded row: `v.status`, `v.AssigneeID.Valid`, `v&.paid_at`; a scanned local is its own column. */
+function testedFields(cond: string, row: LoadedRow): string[] {
+  if (row.scanned) return wordRe(row.variable).test(cond) ? [row.variable] : [];
+  const v = row.variable.replace(/\$/g, '\\$');
+  return [...cond.matchAll(new RegExp(String.raw`(?<![\w$.])@?${v}\s*(?:\?\.|&\.|\.)\s*([A-Za-z_]\w*)`, 'g'))].map((m) => m[1]!).filter((f) => !/^(?:id|pk|ID|Id)$/.test(f));
+}
+
+/**
+ * check-then-act on a loaded row's state: a row is loaded, an `if` tests one of its state fields (`status`,
+ * `assignee_id`, `granted_at`) and leaves (or acts inside the `if`), and the act writes that same field on the same
+ * row with no condition on it (`UPDATE t SET status = 'assigned' WHERE id = $1`, `filter(pk=x.pk).update(flag=now)`,
+ * `update({ where: { id }, data: { status } })`, `x.update!(status: ...)`). Two requests both load the old state,
+ * both pass, both act. Quiet when the write re-checks the field (it is in the WHERE: a conditional update), when a
+ * version column guards the write, and when the new value is computed from the old one (lost_update's
+ * read-modify-write).
+ */
+function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): DetectorReport[] {
+  const out: DetectorReport[] = [];
+  const guards = guardsOf(info);
+  // Optimistic locking handled by the ORM (Rails lock_version, TypeORM @VersionColumn, Hibernate-style @Version).
+  if (OPTIMISTIC.test(info.code)) return out;
+  const updates = info.ops.filter((o) => o.kind === 'update' || (o.kind === 'insert' && /\.save\(\s*[\w$]+\s*\)\s*$/.test(info.code.slice(o.start, o.end))));
+  if (updates.length === 0) return out;
+  const rows = loadedRows(info);
+  if (rows.length === 0) return out;
+  const ifs = ifStatements(info, info.fn.startLine, info.fn.endLine);
+  for (const act of updates) {
+    if (act.lock) continue;
+    const actText = info.code.slice(act.start, act.end);
+    for (const row of rows) {
+      if (row.line >= act.line) continue;
+      // The update must target the loaded row.
+      const savedVar = act.kind === 'insert' ? /\.save\(\s*([\w$]+)\s*\)\s*$/.exec(actText)?.[1] : undefined;
+      const viaInstance = act.instance === row.variable || savedVar === row.variable;
+      if (act.kind === 'insert' && !viaInstance) continue;
+      if (row.op) {
+        if (!viaInstance && !sameEntity(row.op.entity, act.entity)) continue;
+        if (!viaInstance && !row.scanned && !wordRe(row.variable).test(actText) && !(isPrimaryKeyOnly(act.whereColumns) && row.args.some((a) => wordRe(a).test(actText)))) continue;
+        if (row.scanned && !isPrimaryKeyOnly(act.whereColumns)) continue;
+      } else {
+        if (!isPrimaryKeyOnly(act.whereColumns)) continue;
+        if (!row.args.some((a) => wordRe(a).test(actText)) && !wordRe(row.variable).test(actText)) continue;
+      }
+      // Columns the act writes: its own list, or `row.f = ...` assignments before `row.save()`.
+      let written = act.writeColumns;
+      if ((written.length === 0 || savedVar) && viaInstance) {
+        const between = info.code.slice(info.idx.offsetOf(row.line + 1), act.start);
+        written = [...between.matchAll(new RegExp(String.raw`(?<![\w$.])${row.variable.replace(/\$/g, '\\$')}\.(\w+)\s*=(?!=)`, 'g'))].map((m) => m[1]!);
+      }
+      if (written.length === 0) continue;
+      const writtenNorm = new Set(written.map(normColumn));
+      const whereNorm = new Set(act.whereColumns.map(normColumn));
+      if (act.whereColumns.some((c) => /^(?:version|lock_?version|row_?version|updated_?at|etag)$/i.test(c))) continue;
+      const guard = ifs.find((g) => {
+        if (g.line <= row.line || g.line >= act.line) return false;
+        if (g.bails ? act.line <= g.body[1] : act.line > g.body[1] || act.line <= g.line) return false;
+        return testedFields(g.condition, row).some((f) => writtenNorm.has(normColumn(f)));
+      });
+      if (!guard) continue;
+      const fields = [...new Set(testedFields(guard.condition, row).filter((f) => writtenNorm.has(normColumn(f))))];
+      // A conditional update (the field in the WHERE) is the safe form.
+      if (fields.some((f) => whereNorm.has(normColumn(f)))) continue;
+      // The new value computed from the old one is a read-modify-write (lost_update), not a guard.
+      const stmtText = act.instance || savedVar ? info.code.slice(info.idx.offsetOf(guard.body[1] + 1), act.end) : actText;
+      if (fields.some((f) => new RegExp(String.raw`(?<![\w$.])${row.variable.replace(/\$/g, '\\$')}\s*\.\s*${f}\b(?!\s*=[^=])`).test(stmtText))) continue;
+      if (guards.lockLine !== undefined && guards.lockLine <= guard.line) continue;
+      if (!touchesAdded(ctx.file, guard.line, act.line)) continue;
+      const side = sideEffectBetween(info, guard.line, act.line);
+      // Something rides on passing the guard: another column set with it (the claimant, an amount), another write, or
+      // a side effect. Flipping one flag twice to the same value (`verified_at = now()`) is left alone.
+      const fieldNorm = new Set(fields.map(normColumn));
+      const horizon = Math.min(info.fn.endLine, act.endLine + 10);
+      const consequence =
+        written.some((c) => !fieldNorm.has(normColumn(c)) && !/^(?:updated_?at|modified_?at|updated|modified)$/i.test(c)) ||
+        info.ops.some((o) => o !== act && o.line > guard.line && o.line <= horizon && (o.kind === 'insert' || o.kind === 'update' || o.kind === 'upsert' || o.kind === 'delete')) ||
+        side !== undefined ||
+        sideEffectBetween(info, act.line - 1, horizon + 1) !== undefined;
+      if (!consequence) continue;
+      const key = keyUses.find((k) => k.callLine >= guard.line && k.callLine <= act.endLine);
+      const ev = [evidence(info, row.line, 'check')];
+      if (guard.line !== row.line) ev.push(evidence(info, guard.line, 'check'));
+      if (key) ev.push(evidence(info, key.builtLine, 'key'));
+      if (side) ev.push(evidence(info, side.line, 'act'));
+      ev.push(evidence(info, act.line, 'act'));
+      ev.sort((a, b) => a.line - b.line);
+      const entity = act.entity || row.op?.entity || row.variable;
+      const facts: Record<string, string> = {
+        // The fix is a conditional update on this row (or a row lock), not a unique constraint.
+        pattern: 'state-guard',
+        checkCall: row.call,
+        actCall: opLabel(info, act),
+        keyColumns: fields.join(', '),
+        orm: act.orm,
+        inTransaction: /\btransaction\b|\batomic\b|BeginTx|\.begin\(|Begin\(/i.test(info.code) ? 'yes' : 'no',
+      };
+      if (/^[a-z_]+$/.test(entity) && /_|s$/.test(entity)) facts.table = entity;
+      else facts.model = entity;
+      if (side) facts.externalCall = side.call;
+      if (key) facts.idempotencyKey = key.expr;
+      const fieldText = fields.map((f) => (row.scanned ? f : `${row.variable}.${f}`)).join(', ');
+      out.push({
+        line: guard.line,
+        endLine: act.line,
+        functionName: info.fn.name,
+        entity,
+        evidence: ev,
+        facts,
+        title: `${info.fn.name} checks ${fieldText} on the loaded row, then ${side ? `calls ${side.call} and ` : ''}writes ${fields.join(', ')} with ${opLabel(info, act)} without re-checking it: two concurrent requests both see the old state and both act${key ? `, with a new idempotency key per call (${key.source})` : ''}`,
+        confidence: side ? 0.75 : 0.7,
+        variant: side ? 'distributed' : 'database',
+      });
+      break;
+    }
+  }
+  return out;
 }
 
 /** `SELECT … FROM charges` / `INSERT INTO charges` for raw SQL run through a generic `query` call, else the call. */

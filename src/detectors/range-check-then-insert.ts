@@ -17,13 +17,23 @@
  * toctou (`recencyWindow` in check-then-insert.ts). A phantom needs a requested range: two bounds from parameters
  * (`starts_at < $end AND ends_at > $start`), BETWEEN, `&&` / tstzrange overlaps.
  *
- * Quiet when: the diff declares an exclusion constraint on E (EXCLUDE USING gist), or the function handles an
- * exclusion violation (23P01); a lock is taken before the read (the parent row FOR UPDATE, an advisory lock,
- * LOCK TABLE, select_for_update, lock!); the transaction is SERIALIZABLE; the read compares a count with a bound
- * other than zero (a capacity / limit invariant: aggregate-check-then-write reports it as write_skew); the act
- * updates an existing row instead of inserting (write_skew too).
+ * Second rule (pattern `count-in-range`): a count / sum over a predicate on E (any predicate: a scope, a parent's
+ * association, a time window, a range) is compared with a bound other than zero (`count < capacity`,
+ * `sent >= MAX_PER_HOUR`, `spent + amount > budget`), and the code then inserts a row into E that joins the counted
+ * set: after a bailing `if`, inside the `if` / `else`, or with a value decided by the comparison
+ * (`status = taken < capacity ? :confirmed : :waitlisted`, a Go `if` that sets a variable) that the insert writes.
+ * Every concurrent transaction counts the rows that exist before any of them inserts; the new rows are phantoms to
+ * the others' counts and the limit holds only for sequential requests. A recency window counts here too (a rate
+ * limit "3 per hour" is a count, not an existence check).
  *
- * Confidence: 0.85; 0.75 when the read is a count compared with zero rather than an EXISTS / find.
+ * Quiet when: the diff declares an exclusion constraint on E (EXCLUDE USING gist), or the function handles an
+ * exclusion violation (23P01) (first rule); a lock is taken before the read (the parent row FOR UPDATE, an advisory
+ * lock, LOCK TABLE, select_for_update, lock!, with_lock); the transaction is SERIALIZABLE; the act updates an existing
+ * row instead of inserting (aggregate-check-then-write reports that as write_skew); the inserted row shares no
+ * scope column with the count (a row of another set).
+ *
+ * Confidence: 0.85; 0.75 when the read is a count compared with zero rather than an EXISTS / find; 0.8 for a count
+ * or sum under a bound.
  */
 import {
   actRegion,
@@ -31,14 +41,17 @@ import {
   dedupe,
   evidence,
   findGate,
+  findTernary,
   guardsOf,
   hasExclusion,
   keyColumns,
   opsIn,
   sameEntity,
   touchesAdded,
+  type FnInfo,
+  type Gate,
 } from './lib/checks.js';
-import { normColumn } from './lib/sql.js';
+import { normColumn, type DbOp } from './lib/sql.js';
 import { recencyWindow } from './check-then-insert.js';
 import { createDetector, type DetectorReport } from './types.js';
 
@@ -47,7 +60,7 @@ export default createDetector(
     id: 'range-check-then-insert',
     failureMode: 'phantom_read',
     languages: ['typescript', 'tsx', 'javascript', 'python', 'go', 'ruby'],
-    description: "A 'no rows in this range' read (overlap / window check) gates an insert into that range, with no exclusion constraint, lock or SERIALIZABLE.",
+    description: "A 'no rows in this range' read (overlap check), or a count under a limit, gates an insert into the set it read, with no exclusion constraint, lock or SERIALIZABLE.",
     defaultSeverity: 'high',
     docs: 'docs/detectors/range-check-then-insert.md',
   },
@@ -55,7 +68,9 @@ export default createDetector(
     const reports: DetectorReport[] = [];
     for (const info of analyzedFunctions(ctx)) {
       const guards = guardsOf(info);
-      if (guards.serializable || guards.exclusionViolation) continue;
+      if (guards.serializable) continue;
+      reports.push(...countUnderLimit(ctx.file, info));
+      if (guards.exclusionViolation) continue;
       for (const check of info.ops) {
         if (!['find', 'exists', 'count', 'list'].includes(check.kind) || !check.range || check.lock) continue;
         if (check.kind === 'list' && check.vars.length === 0) continue;
@@ -101,3 +116,101 @@ export default createDetector(
     return dedupe(reports);
   },
 );
+
+/** Variables assigned in lines [from, to]: `status = ...`, `status := ...`, `let status = ...`. */
+function assignedIn(info: FnInfo, from: number, to: number): string[] {
+  const out: string[] = [];
+  for (let l = from; l <= to; l++) {
+    const m = /^\s*(?:const|let|var)?\s*@?([A-Za-z_$][\w$]*)\s*:?=(?!=)/.exec(info.bareLines[l - info.fn.startLine] ?? '');
+    if (m) out.push(m[1]!);
+  }
+  return out;
+}
+
+function mentions(text: string, word: string): boolean {
+  return new RegExp(String.raw`(?<![\w$.])@?${word.replace(/\$/g, '\\$')}(?![\w$])`).test(text);
+}
+
+/** The insert into `check`'s set that the limit comparison `gate` lets through, if any. */
+function insertUnderLimit(info: FnInfo, check: DbOp, gate: Gate): DbOp | undefined {
+  const candidates = info.ops.filter((o) => o.start > check.start && o.kind === 'insert' && sameEntity(o.entity, check.entity));
+  if (candidates.length === 0) return undefined;
+  const inRegion = (o: DbOp, [from, to]: [number, number]) => o.line >= from && o.line <= to;
+  let regions: Array<[number, number]>;
+  let decided: string[] = [];
+  if (gate.assigned !== undefined) {
+    // A conditional expression: inline in the insert, or assigning a value the insert writes.
+    regions = [];
+    decided = gate.assigned ? [gate.assigned] : [];
+    const inline = candidates.find((o) => o.line <= gate.line && gate.line <= o.endLine);
+    if (inline) return inline;
+  } else if (gate.bails) regions = [[gate.body[1] + 1, info.fn.endLine]];
+  else {
+    regions = [[gate.line, gate.body[1]]];
+    if (gate.elseBody) regions.push(gate.elseBody);
+    // `if taken < capacity { status = "confirmed" }`: the branches decide a value written by a later insert.
+    decided = assignedIn(info, gate.body[0] + 1, gate.body[1]).concat(gate.elseBody ? assignedIn(info, gate.elseBody[0], gate.elseBody[1]) : []);
+  }
+  const after = gate.elseBody ? gate.elseBody[1] : gate.body[1];
+  for (const o of candidates) {
+    if (regions.some((r) => inRegion(o, r))) return o;
+    if (o.line > after && decided.some((v) => mentions(info.code.slice(o.start, o.end), v))) return o;
+  }
+  return undefined;
+}
+
+/**
+ * count-in-range: a count / sum over E compared with a limit gates an insert into E that joins the counted set.
+ * Every request counts the rows that exist before the others insert: the new rows are phantoms to those counts.
+ */
+function countUnderLimit(file: FnInfo['file'], info: FnInfo): DetectorReport[] {
+  const out: DetectorReport[] = [];
+  const guards = guardsOf(info);
+  for (const check of info.ops) {
+    if ((check.kind !== 'count' && check.kind !== 'sum') || check.lock) continue;
+    if (guards.lockLine !== undefined && guards.lockLine <= check.line) continue;
+    let gate = findGate(info, check);
+    if (gate && gate.polarity !== 'threshold') continue;
+    gate ??= findTernary(info, check);
+    if (!gate) continue;
+    const insert = insertUnderLimit(info, check, gate);
+    if (!insert) continue;
+    if (!touchesAdded(file, check.line, insert.line)) continue;
+    // The new row must join the counted set: the same association parent, and a shared scope column when both sides name columns.
+    if (check.parent && insert.parent && check.parent !== insert.parent) continue;
+    const rangeCols = check.rangeColumns ?? [];
+    const rangeNorm = new Set(rangeCols.map(normColumn));
+    const scope = keyColumns(check.whereColumns).filter((c) => !rangeNorm.has(normColumn(c)));
+    const written = new Set(insert.writeColumns.map(normColumn));
+    if (scope.length > 0 && written.size > 0 && !scope.some((c) => written.has(normColumn(c))) && !(check.parent && check.parent === insert.parent)) continue;
+    const facts: Record<string, string> = {
+      pattern: 'count-in-range',
+      rangeCall: check.call,
+      insertCall: insert.call,
+      orm: check.orm,
+      isolation: 'read committed',
+      inTransaction: /\btransaction\b|\batomic\b|BeginTx|\.begin\(|Begin\(/i.test(info.code) ? 'yes' : 'no',
+    };
+    if (rangeCols.length) facts.rangeColumns = rangeCols.join(', ');
+    if (scope.length) facts.scopeColumn = scope.join(', ');
+    else if (check.parent) facts.scopeColumn = `${check.parent.replace(/^[@:]+|^current_/g, '')}_id`;
+    if (/^[a-z_]+$/.test(check.entity) && /_|s$/.test(check.entity)) facts.table = check.entity;
+    else facts.model = check.entity;
+    const ev = [evidence(info, check.line, 'range-check')];
+    if (gate.line !== check.line) ev.push(evidence(info, gate.line, 'range-check'));
+    ev.push(evidence(info, insert.line, 'insert'));
+    const bound = gate.bound ? ` against ${gate.bound.slice(0, 60)}` : '';
+    out.push({
+      line: check.line,
+      endLine: Math.max(insert.line, gate.line),
+      functionName: info.fn.name,
+      entity: check.entity,
+      evidence: ev,
+      facts,
+      title: `${info.fn.name} ${check.kind === 'sum' ? 'sums' : 'counts'} the ${check.entity} rows${scope.length ? ` for the same ${scope.join(', ')}` : ''} with ${check.call}, compares the result${bound}, then inserts another one with ${insert.call}: concurrent requests all count the rows that exist before any of them inserts`,
+      confidence: 0.8,
+      variant: 'database',
+    });
+  }
+  return out;
+}

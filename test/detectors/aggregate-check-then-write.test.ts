@@ -10,8 +10,116 @@ export async function goOffCall(doctorId: string, shiftId: string) {
   });
 }`;
 
+// A sum over sibling rows decides an update of one row's summed column (raw SQL through pgx).
+const pgxWeightBug = `package portfolio
+
+func (r *Repo) SetWeight(ctx context.Context, holdingID int64, weight int) error {
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	var fundID int64
+	if err := tx.QueryRow(ctx, \`SELECT fund_id FROM holdings WHERE id = $1\`, holdingID).Scan(&fundID); err != nil {
+		return err
+	}
+	var others int
+	err = tx.QueryRow(ctx, \`SELECT COALESCE(SUM(weight), 0) FROM holdings WHERE fund_id = $1 AND id <> $2\`, fundID, holdingID).Scan(&others)
+	if err != nil {
+		return err
+	}
+	if others+weight > 100 {
+		return ErrOverweight
+	}
+	if _, err := tx.Exec(ctx, \`UPDATE holdings SET weight = $2 WHERE id = $1\`, holdingID, weight); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}`;
+
+// SQLAlchemy: the summed column of one loaded row is incremented with an SQL expression (atomic for that row only).
+const saHoursBug = `from sqlalchemy import func, select
+
+from app.models import Project, Task
+
+
+def extend_task(session, task_id, extra):
+    with session.begin():
+        task = session.get(Task, task_id)
+        project = session.get(Project, task.project_id)
+        booked = session.scalar(
+            select(func.sum(Task.estimate_hours)).where(Task.project_id == task.project_id)
+        )
+        if task.closed:
+            return False
+        elif booked + extra > project.hour_cap:
+            return False
+        else:
+            task.estimate_hours = Task.estimate_hours + extra
+    return True
+`;
+
 runTable(detector, {
   valid: [
+    {
+      name: 'pgx: parent fund row locked FOR UPDATE before the sum',
+      path: 'internal/portfolio/weights.go',
+      code: pgxWeightBug.replace('\tvar others int', '\tif _, err := tx.Exec(ctx, \`SELECT id FROM funds WHERE id = $1 FOR UPDATE\`, fundID); err != nil {\n\t\treturn err\n\t}\n\tvar others int'),
+    },
+    {
+      name: 'pgx: the update re-checks the bound itself (conditional atomic update)',
+      path: 'internal/portfolio/weights.go',
+      code: `package portfolio
+
+func (r *Repo) AddWeight(ctx context.Context, holdingID int64, delta int) error {
+	var total int
+	if err := r.pool.QueryRow(ctx, \`SELECT COALESCE(SUM(weight), 0) FROM holdings WHERE fund_id = $1\`, fundID(holdingID)).Scan(&total); err != nil {
+		return err
+	}
+	if total+delta > 100 {
+		return ErrOverweight
+	}
+	_, err := r.pool.Exec(ctx, \`UPDATE holdings SET weight = weight + $2 WHERE id = $1 AND weight + $2 <= $3\`, holdingID, delta, 100)
+	return err
+}`,
+    },
+    {
+      name: 'sqlalchemy: parent project row locked with with_for_update() before the sum',
+      path: 'app/planning/tasks.py',
+      code: saHoursBug.replace(
+        'project = session.get(Project, task.project_id)',
+        'project = session.scalars(select(Project).where(Project.id == task.project_id).with_for_update()).one()',
+      ),
+    },
+    {
+      name: 'django: a count under a limit followed by an insert is phantom_read (range-check-then-insert), not this',
+      path: 'expenses/services.py',
+      code: `from django.db import transaction
+from django.db.models import Sum
+from .models import Expense
+
+
+def submit(team, amount):
+    with transaction.atomic():
+        spent = Expense.objects.filter(team=team).aggregate(total=Sum("amount"))["total"] or 0
+        if spent + amount > team.budget:
+            raise OverBudget()
+        return Expense.objects.create(team=team, amount=amount)
+`,
+    },
+    {
+      name: 'rails: sum of the other rows, then a column outside the invariant is written',
+      path: 'app/services/rename_pledge.rb',
+      code: `class RenamePledge
+  def call(pledge, label)
+    Pledge.transaction do
+      total = pledge.campaign.pledges.sum(:amount_cents)
+      raise Closed if total >= pledge.campaign.goal_cents
+      pledge.update!(label: label)
+    end
+  end
+end`,
+    },
     {
       name: 'knex: shift row locked FOR UPDATE before counting',
       path: 'src/rota/offcall.ts',
@@ -62,6 +170,48 @@ export async function openTickets(teamId: string) {
   ],
   invalid: [
     { name: 'knex: count on-call doctors then take one off call', path: 'src/rota/offcall.ts', code: knexBug, errors: [{ mode: 'write_skew', line: 4 }] },
+    { name: 'pgx: SUM over sibling rows, then UPDATE one row of the summed column', path: 'internal/portfolio/weights.go', code: pgxWeightBug, errors: [{ mode: 'write_skew', line: 14 }] },
+    { name: 'sqlalchemy: func.sum, elif bound, attribute increment of one loaded row in else', path: 'app/planning/tasks.py', code: saHoursBug, errors: [{ mode: 'write_skew', line: 11 }] },
+    {
+      name: 'django: Sum() then an unconditional F() increment of one row',
+      path: 'quotas/services.py',
+      code: `from django.db.models import F, Sum
+from .models import Seat
+
+
+def grow_seat(seat, extra):
+    used = Seat.objects.filter(tenant_id=seat.tenant_id).aggregate(total=Sum("storage_gb"))["total"] or 0
+    if used + extra > seat.tenant.storage_cap_gb:
+        raise QuotaExceeded()
+    Seat.objects.filter(pk=seat.pk).update(storage_gb=F("storage_gb") + extra)
+`,
+      errors: [{ mode: 'write_skew', line: 6 }],
+    },
+    {
+      name: 'prisma: aggregate _sum, then update of the summed field on one row',
+      path: 'src/budget/lines.ts',
+      code: `import { prisma } from '../db';
+export async function setLineAmount(lineId: string, budgetId: string, amount: number) {
+  const agg = await prisma.budgetLine.aggregate({ where: { budgetId, NOT: { id: lineId } }, _sum: { amount: true } });
+  if ((agg._sum.amount ?? 0) + amount > 10_000) throw new Error('budget exceeded');
+  await prisma.budgetLine.update({ where: { id: lineId }, data: { amount } });
+}`,
+      errors: [{ mode: 'write_skew', line: 3 }],
+    },
+    {
+      name: 'rails: .sum(:column) then update! of that column on one member',
+      path: 'app/services/allot_credits.rb',
+      code: `class AllotCredits
+  def call(membership, credits)
+    Membership.transaction do
+      allotted = membership.club.memberships.where.not(id: membership.id).sum(:credits)
+      raise OverAllotted if allotted + credits > membership.club.credit_pool
+      membership.update!(credits: credits)
+    end
+  end
+end`,
+      errors: [{ mode: 'write_skew', line: 4 }],
+    },
     {
       name: 'rails: active count then deactivate one row',
       path: 'app/controllers/seats_controller.rb',
@@ -76,23 +226,6 @@ export async function openTickets(teamId: string) {
   end
 end`,
       errors: [{ mode: 'write_skew', line: 5 }],
-    },
-    {
-      name: 'django: sum of expenses under a budget, then insert',
-      path: 'expenses/services.py',
-      code: `from django.db import transaction
-from django.db.models import Sum
-from .models import Expense
-
-
-def submit(team, amount):
-    with transaction.atomic():
-        spent = Expense.objects.filter(team=team).aggregate(total=Sum("amount"))["total"] or 0
-        if spent + amount > team.budget:
-            raise OverBudget()
-        return Expense.objects.create(team=team, amount=amount)
-`,
-      errors: [{ mode: 'write_skew', line: 8 }],
     },
     {
       name: 'prisma: count of admins then demote one',

@@ -75,8 +75,215 @@ def leave_tip(user, post, amount):
     return Tip.objects.create(user=user, post=post, amount=amount)
 `;
 
+// State guards on a loaded row: the field tested is written afterwards with no condition on it.
+const goTicketBug = `package tickets
+
+func (s *Store) Hold(ctx context.Context, ticketID, buyerID int64) error {
+	t, err := s.FindTicket(ctx, ticketID)
+	if err != nil {
+		return err
+	}
+	if t.State != "available" {
+		return ErrNotAvailable
+	}
+	_, err = s.db.ExecContext(ctx, \`UPDATE tickets SET state = 'held', holder_id = $2, held_at = now() WHERE id = $1\`, ticketID, buyerID)
+	return err
+}`;
+
+const goTicketFixed = `package tickets
+
+func (s *Store) Hold(ctx context.Context, ticketID, buyerID int64) error {
+	res, err := s.db.ExecContext(ctx, \`UPDATE tickets SET state = 'held', holder_id = $2, held_at = now() WHERE id = $1 AND state = 'available'\`, ticketID, buyerID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotAvailable
+	}
+	return nil
+}`;
+
+const djangoVoucherBug = `from django.db.models import F
+from django.utils import timezone
+
+from .models import Voucher, LedgerLine
+
+
+def redeem(user, code):
+    voucher = Voucher.objects.get(code=code)
+    if voucher.redeemed_at is not None:
+        raise AlreadyRedeemed()
+    LedgerLine.objects.create(user=user, amount=voucher.value)
+    Voucher.objects.filter(pk=voucher.pk).update(redeemed_at=timezone.now(), redeemed_by=user)
+`;
+
+const djangoVoucherFixed = `from django.db import transaction
+from django.utils import timezone
+
+from .models import Voucher, LedgerLine
+
+
+def redeem(user, code):
+    with transaction.atomic():
+        claimed = Voucher.objects.filter(code=code, redeemed_at__isnull=True).update(redeemed_at=timezone.now(), redeemed_by=user)
+        if claimed == 0:
+            raise AlreadyRedeemed()
+        voucher = Voucher.objects.get(code=code)
+        LedgerLine.objects.create(user=user, amount=voucher.value)
+`;
+
+const prismaTaskBug = `import { prisma } from '../db';
+import { notify } from '../notify';
+
+export async function assignTask(taskId: string, userId: string) {
+  const task = await prisma.task.findUnique({ where: { id: taskId } });
+  if (!task) throw new Error('not found');
+  if (task.assigneeId) throw new Error('already assigned');
+  const updated = await prisma.task.update({ where: { id: taskId }, data: { assigneeId: userId, assignedAt: new Date() } });
+  await notify.assigned(userId, taskId);
+  return updated;
+}`;
+
+const prismaTaskFixed = `import { prisma } from '../db';
+import { notify } from '../notify';
+
+export async function assignTask(taskId: string, userId: string) {
+  const { count } = await prisma.task.updateMany({ where: { id: taskId, assigneeId: null }, data: { assigneeId: userId, assignedAt: new Date() } });
+  if (count === 0) throw new Error('already assigned');
+  await notify.assigned(userId, taskId);
+}`;
+
+const railsJobBug = `class ClaimJob
+  def call(job_id, worker)
+    job = Job.find(job_id)
+    raise AlreadyClaimed if job.worker_id.present?
+
+    job.update!(worker_id: worker.id, state: "running")
+    JobRunner.perform_later(job.id)
+  end
+end`;
+
+const djangoOrderBug = `from .models import Order
+from .payments import refund
+
+
+def cancel(order_id):
+    order = Order.objects.get(pk=order_id)
+    if order.status != "pending":
+        raise CannotCancel()
+    order.status = "cancelled"
+    order.save()
+    refund(order)
+`;
+
+const goScannedBug = `package polls
+
+func (s *Store) Close(ctx context.Context, pollID int64) error {
+	var state string
+	if err := s.db.QueryRowContext(ctx, \`SELECT state FROM polls WHERE id = $1\`, pollID).Scan(&state); err != nil {
+		return err
+	}
+	if state != "open" {
+		return ErrClosed
+	}
+	if _, err := s.db.ExecContext(ctx, \`UPDATE polls SET state = 'closed', closed_at = now() WHERE id = $1\`, pollID); err != nil {
+		return err
+	}
+	return s.publishResults(ctx, pollID)
+}`;
+
 runTable(detector, {
   valid: [
+    { name: 'state guard (go): conditional UPDATE ... AND state = $ with RowsAffected', path: 'internal/tickets/hold.go', code: goTicketFixed },
+    {
+      name: 'state guard (pg): conditional UPDATE ... AND status = $2 RETURNING, refund only when a row came back',
+      path: 'src/orders/cancel.ts',
+      code: `import { pool } from '../db';
+import { payments } from '../payments';
+
+export class OrderService {
+  async cancel(orderId: string) {
+    const { rows } = await pool.query(
+      "UPDATE orders SET status = 'cancelled', cancelled_at = now() WHERE id = $1 AND status = 'paid' RETURNING payment_id",
+      [orderId],
+    );
+    if (rows.length === 0) throw new Error('only paid orders can be cancelled');
+    await payments.refund(rows[0].payment_id);
+  }
+}`,
+    },
+    { name: 'state guard (django): conditional update filter(..., redeemed_at__isnull=True) with the count checked', path: 'vouchers/services.py', code: djangoVoucherFixed },
+    { name: 'state guard (prisma): updateMany with assigneeId: null in where, count checked', path: 'src/tasks/assign.ts', code: prismaTaskFixed },
+    {
+      name: 'state guard (rails): the row is locked with with_lock before the check',
+      path: 'app/services/claim_job.rb',
+      code: `class ClaimJob
+  def call(job_id, worker)
+    job = Job.find(job_id)
+    job.with_lock do
+      raise AlreadyClaimed if job.worker_id.present?
+
+      job.update!(worker_id: worker.id, state: "running")
+    end
+    JobRunner.perform_later(job.id)
+  end
+end`,
+    },
+    {
+      name: 'state guard (django): select_for_update() in a transaction before the check',
+      path: 'orders/services.py',
+      code: djangoOrderBug.replace('def cancel(order_id):\n    order = Order.objects.get(pk=order_id)', 'def cancel(order_id):\n    order = Order.objects.select_for_update().get(pk=order_id)'),
+    },
+    {
+      name: 'state guard (go): version column in the WHERE (optimistic concurrency)',
+      path: 'internal/polls/close.go',
+      code: goScannedBug.replace("closed_at = now() WHERE id = $1\`, pollID)", "closed_at = now(), version = version + 1 WHERE id = $1 AND version = $2\`, pollID, version)"),
+    },
+    {
+      name: 'state guard (rails): optimistic locking, StaleObjectError rescued',
+      path: 'app/services/claim_job.rb',
+      code: railsJobBug.replace('  end\nend', '  rescue ActiveRecord::StaleObjectError\n    raise AlreadyClaimed\n  end\nend'),
+    },
+    {
+      name: 'state guard: a flag flipped to the same value with nothing riding on it',
+      path: 'accounts/verify.py',
+      code: `from django.utils import timezone
+from .models import Account
+
+
+def mark_verified(account_id):
+    account = Account.objects.get(pk=account_id)
+    if account.verified_at is not None:
+        return
+    Account.objects.filter(pk=account.pk).update(verified_at=timezone.now())
+`,
+    },
+    {
+      name: 'state guard: a balance computed from the loaded value is read-modify-write (lost_update), not this',
+      path: 'wallets/spend.py',
+      code: `from .models import Wallet
+
+
+def spend(wallet_id, amount):
+    wallet = Wallet.objects.get(pk=wallet_id)
+    if wallet.balance < amount:
+        raise Insufficient()
+    wallet.balance = wallet.balance - amount
+    wallet.save()
+    Receipt.objects.create(wallet=wallet, amount=amount)
+`,
+    },
+    {
+      name: 'state guard: a field that the write does not touch (only an ownership check)',
+      path: 'src/docs/rename.ts',
+      code: `import { prisma } from '../db';
+export async function rename(docId: string, userId: string, title: string) {
+  const doc = await prisma.document.findUnique({ where: { id: docId } });
+  if (!doc || doc.ownerId !== userId) throw new Error('forbidden');
+  await prisma.document.update({ where: { id: docId }, data: { title } });
+  await prisma.auditEntry.create({ data: { docId, action: 'rename' } });
+}`,
+    },
     {
       name: 'recency window, fixed twin (typeorm): insert-or-ignore on a unique (userId, topic, day) key',
       path: 'src/reminders/remind.ts',
@@ -637,6 +844,49 @@ export async function payInvoice(invoiceId: string, amount: number) {
   return prisma.payment.create({ data: { invoiceId, intentId: intent.id } });
 }`,
       errors: [{ mode: 'toctou', line: 4 }],
+    },
+    { name: 'state guard (go): getter loads the row, if on its state, UPDATE ... WHERE id = $1 only', path: 'internal/tickets/hold.go', code: goTicketBug, errors: [{ mode: 'toctou', line: 8 }] },
+    { name: 'state guard (django): flag checked on a loaded row, filter(pk=...).update() sets it unconditionally', path: 'vouchers/services.py', code: djangoVoucherBug, errors: [{ mode: 'toctou', line: 9 }] },
+    { name: 'state guard (prisma): assigneeId checked, update({ where: { id } }) writes it', path: 'src/tasks/assign.ts', code: prismaTaskBug, errors: [{ mode: 'toctou', line: 7 }] },
+    { name: 'state guard (rails): postfix raise if the field is present, then update! of that field', path: 'app/services/claim_job.rb', code: railsJobBug, errors: [{ mode: 'toctou', line: 4 }] },
+    { name: 'state guard (django): status checked, assigned on the instance and saved, then a refund', path: 'orders/services.py', code: djangoOrderBug, errors: [{ mode: 'toctou', line: 7 }] },
+    { name: 'state guard (go): column scanned into a local, checked, then UPDATE by id', path: 'internal/polls/close.go', code: goScannedBug, errors: [{ mode: 'toctou', line: 8 }] },
+    {
+      name: 'state guard (pgx): row scanned into a struct, field checked, UPDATE by id',
+      path: 'internal/seats/claim.go',
+      code: `package seats
+
+func (r *Repo) Claim(ctx context.Context, seatID, guestID int64) error {
+	var st Seat
+	err := r.pool.QueryRow(ctx, \`SELECT id, status, guest_id FROM seats WHERE id = $1\`, seatID).Scan(&st.ID, &st.Status, &st.GuestID)
+	if err != nil {
+		return err
+	}
+	if st.Status != "free" {
+		return ErrTaken
+	}
+	_, err = r.pool.Exec(ctx, \`UPDATE seats SET status = 'taken', guest_id = $2 WHERE id = $1\`, seatID, guestID)
+	return err
+}`,
+      errors: [{ mode: 'toctou', line: 9 }],
+    },
+    {
+      name: 'state guard (pg): repository getter, status checked, raw UPDATE by id, then a refund call',
+      path: 'src/orders/cancel.ts',
+      code: `import { pool } from '../db';
+import { payments } from '../payments';
+
+export class OrderService {
+  constructor(private readonly orders: OrderRepository) {}
+
+  async cancel(orderId: string) {
+    const order = await this.orders.findById(orderId);
+    if (order.status !== 'paid') throw new Error('only paid orders can be cancelled');
+    await pool.query("UPDATE orders SET status = 'cancelled', cancelled_at = now() WHERE id = $1", [orderId]);
+    await payments.refund(order.paymentId);
+  }
+}`,
+      errors: [{ mode: 'toctou', line: 9 }],
     },
   ],
   todo: [],

@@ -24,8 +24,125 @@ func (s *Store) Book(ctx context.Context, roomID int64, from, to time.Time) erro
 	return tx.Commit()
 }`;
 
+// Count under a limit, then an insert into the counted set (pattern count-in-range).
+const railsWorkshopBug = `class EnrolInWorkshop
+  def initialize(workshop:, student:)
+    @workshop = workshop
+    @student = student
+  end
+
+  def call
+    Enrolment.transaction do
+      seated = @workshop.enrolments.seated.count
+      state = seated < @workshop.seats ? :seated : :standby
+      @workshop.enrolments.create!(student: @student, state: state)
+    end
+  end
+end`;
+
+const knexKeysBug = `import { db } from '../db';
+export async function createApiKey(accountId: string, label: string) {
+  return db.transaction(async (trx) => {
+    const [{ n }] = await trx('api_keys').where({ account_id: accountId, revoked: false }).count({ n: '*' });
+    if (Number(n) >= 5) throw new Error('an account can hold at most 5 keys');
+    const [key] = await trx('api_keys').insert({ account_id: accountId, label }).returning('*');
+    return key;
+  });
+}`;
+
+const goWaitlistBug = `package parking
+
+func (s *Store) RequestPermit(ctx context.Context, lotID, driverID int64) error {
+	var issued int
+	if err := s.db.QueryRowContext(ctx, \`SELECT count(*) FROM permits WHERE lot_id = $1 AND state = 'issued'\`, lotID).Scan(&issued); err != nil {
+		return err
+	}
+	state := "queued"
+	if issued < s.capacity(lotID) {
+		state = "issued"
+	}
+	_, err := s.db.ExecContext(ctx, \`INSERT INTO permits (lot_id, driver_id, state) VALUES ($1, $2, $3)\`, lotID, driverID, state)
+	return err
+}`;
+
+const drizzleResetBug = `import { and, count, eq, gte } from 'drizzle-orm';
+import { db } from '../db';
+import { passwordResets } from '../db/schema';
+import { mailer } from '../mail';
+
+export async function requestReset(email: string) {
+  const since = new Date(Date.now() - 24 * 60 * 60 * 1000);
+  const [{ n }] = await db
+    .select({ n: count() })
+    .from(passwordResets)
+    .where(and(eq(passwordResets.email, email), gte(passwordResets.createdAt, since)));
+  if (n >= 5) return { status: 'rate-limited' };
+  await db.insert(passwordResets).values({ email, token: crypto.randomUUID() });
+  await mailer.sendReset(email);
+  return { status: 'sent' };
+}`;
+
+const djangoInvitesBug = `from django.db import transaction
+from .models import Invitation
+
+
+def invite(team, email):
+    with transaction.atomic():
+        pending = Invitation.objects.filter(team=team, accepted_at__isnull=True).count()
+        if pending >= team.max_pending_invites:
+            raise TooManyInvites()
+        return Invitation.objects.create(team=team, email=email)
+`;
+
 runTable(detector, {
   valid: [
+    {
+      name: 'count-in-range (rails): the parent row is locked with lock! before counting',
+      path: 'app/services/enrol_in_workshop.rb',
+      code: railsWorkshopBug.replace('    Enrolment.transaction do\n', '    Enrolment.transaction do\n      @workshop.lock!\n'),
+    },
+    {
+      name: 'count-in-range (knex): account row locked forUpdate() before counting',
+      path: 'src/keys/create.ts',
+      code: knexKeysBug.replace("    const [{ n }]", "    await trx('accounts').where({ id: accountId }).forUpdate().first();\n    const [{ n }]"),
+    },
+    {
+      name: 'count-in-range (go): transaction-scoped advisory lock on the lot before counting',
+      path: 'internal/parking/permits.go',
+      code: goWaitlistBug.replace('\tvar issued int', '\tif _, err := s.db.ExecContext(ctx, \`SELECT pg_advisory_xact_lock($1)\`, lotID); err != nil {\n\t\treturn err\n\t}\n\tvar issued int'),
+    },
+    {
+      name: 'count-in-range (drizzle): SERIALIZABLE transaction',
+      path: 'src/auth/reset.ts',
+      code: drizzleResetBug.replace("  const since", "  await db.execute(sql`SET TRANSACTION ISOLATION LEVEL SERIALIZABLE`);\n  const since"),
+    },
+    {
+      name: 'count-in-range (django): team row locked with select_for_update() first',
+      path: 'teams/invites.py',
+      code: djangoInvitesBug.replace('        pending =', '        Team.objects.select_for_update().get(pk=team.pk)\n        pending ='),
+    },
+    {
+      name: 'count-in-range: a count under a limit followed by an insert into another table',
+      path: 'src/keys/audit.ts',
+      code: `import { db } from '../db';
+export async function rotate(accountId: string) {
+  const [{ n }] = await db('api_keys').where({ account_id: accountId }).count({ n: '*' });
+  if (Number(n) >= 5) throw new Error('too many keys');
+  await db('audit_log').insert({ account_id: accountId, action: 'rotate' });
+}`,
+    },
+    {
+      name: 'count-in-range: the count only feeds a value that the insert does not use',
+      path: 'app/services/note_visit.rb',
+      code: `class NoteVisit
+  def call(page, visitor)
+    seen = page.visits.count
+    label = seen < 10 ? "early" : "late"
+    Rails.logger.info(label)
+    page.visits.create!(visitor: visitor)
+  end
+end`,
+    },
     {
       name: 'recency window (raw SQL): created_at > NOW() - INTERVAL is a dedup check, toctou not phantom',
       path: 'src/api/charge.ts',
@@ -189,6 +306,57 @@ export async function claimShift(nurseId: string, startsAt: Date, endsAt: Date) 
   await db('shifts').insert({ nurse_id: nurseId, starts_at: startsAt, ends_at: endsAt });
 }`,
       errors: [{ mode: 'phantom_read', line: 3 }],
+    },
+    { name: 'count-in-range (rails): association count, ternary decides the state of the created row', path: 'app/services/enrol_in_workshop.rb', code: railsWorkshopBug, errors: [{ mode: 'phantom_read', line: 9 }] },
+    { name: 'count-in-range (knex): count of keys under a limit, then insert one more', path: 'src/keys/create.ts', code: knexKeysBug, errors: [{ mode: 'phantom_read', line: 4 }] },
+    { name: 'count-in-range (go): count, an if sets the state, insert writes it', path: 'internal/parking/permits.go', code: goWaitlistBug, errors: [{ mode: 'phantom_read', line: 5 }] },
+    { name: 'count-in-range (drizzle): rate limit counted in a time window, then insert', path: 'src/auth/reset.ts', code: drizzleResetBug, errors: [{ mode: 'phantom_read', line: 8 }] },
+    { name: 'count-in-range (django): pending count against a limit, then create', path: 'teams/invites.py', code: djangoInvitesBug, errors: [{ mode: 'phantom_read', line: 7 }] },
+    {
+      name: 'count-in-range (django): sum of expenses under a budget, then insert another expense',
+      path: 'expenses/services.py',
+      code: `from django.db import transaction
+from django.db.models import Sum
+from .models import Expense
+
+
+def submit(team, amount):
+    with transaction.atomic():
+        spent = Expense.objects.filter(team=team).aggregate(total=Sum("amount"))["total"] or 0
+        if spent + amount > team.budget:
+            raise OverBudget()
+        return Expense.objects.create(team=team, amount=amount)
+`,
+      errors: [{ mode: 'phantom_read', line: 8 }],
+    },
+    {
+      name: 'count-in-range (sqlalchemy): func.count, python conditional expression, session.add',
+      path: 'app/lessons/book.py',
+      code: `from sqlalchemy import func, select
+
+from app.models import Lesson, Seat
+
+
+def book(session, lesson_id, pupil_id):
+    with session.begin():
+        lesson = session.get(Lesson, lesson_id)
+        taken = session.scalar(select(func.count(Seat.id)).where(Seat.lesson_id == lesson_id))
+        kind = "seat" if taken < lesson.size else "standby"
+        session.add(Seat(lesson_id=lesson_id, pupil_id=pupil_id, kind=kind))
+`,
+      errors: [{ mode: 'phantom_read', line: 9 }],
+    },
+    {
+      name: 'count-in-range (prisma): count in the last hour, then create',
+      path: 'src/comments/post.ts',
+      code: `import { prisma } from '../db';
+export async function postComment(authorId: string, body: string) {
+  const since = new Date(Date.now() - 60 * 60 * 1000);
+  const recent = await prisma.comment.count({ where: { authorId, createdAt: { gte: since } } });
+  if (recent >= 20) throw new Error('slow down');
+  return prisma.comment.create({ data: { authorId, body } });
+}`,
+      errors: [{ mode: 'phantom_read', line: 4 }],
     },
   ],
 });

@@ -101,6 +101,53 @@ export interface Gate {
   condition: string;
   /** The right-hand side of a threshold comparison, e.g. "team.min_on_duty". */
   bound?: string;
+  /**
+   * For a conditional expression (`status = taken < cap ? :confirmed : :waitlisted`, `x = a if n < cap else b`): the
+   * variable it assigns, or "" when the expression sits inline in a statement. Undefined for an `if`.
+   */
+  assigned?: string;
+}
+
+/**
+ * A conditional expression that decides a value from `op`'s result instead of an `if`: JS / Ruby
+ * `v = n < cap ? a : b`, Python `v = a if n < cap else b`, within a few lines after the op. Only threshold
+ * comparisons are returned (the callers want "the count decides what is written").
+ */
+export function findTernary(info: FnInfo, op: DbOp, maxLines = 6): Gate | undefined {
+  const fam = familyOf(info.lang);
+  if (fam !== 'js' && fam !== 'ruby' && fam !== 'python') return undefined;
+  const vars = new Set(op.vars.filter((v) => v.length > 0));
+  const last = Math.min(info.fn.endLine, op.endLine + maxLines);
+  for (let l = op.line; l <= last; l++) {
+    const bareText = info.bareLines[l - info.fn.startLine] ?? '';
+    if (bareText.length > 600) continue;
+    const text = lineText(info, l);
+    let condFrom: number;
+    let condTo: number;
+    if (fam === 'python') {
+      const m = /\sif\s(.+?)\selse\s/.exec(bareText);
+      if (!m || /^\s*(?:if|elif)\b/.test(bareText)) continue;
+      condFrom = m.index + 4;
+      condTo = condFrom + m[1]!.length;
+    } else {
+      const q = bareText.search(/\s\?\s/);
+      if (q < 0 || !/\s:\s|\s:\w/.test(bareText.slice(q + 2))) continue;
+      const head = bareText.slice(0, q);
+      // The condition starts after the assignment `=`, an opening bracket, `:` of a hash / object key, or `return`.
+      const start = Math.max(head.lastIndexOf('=') , head.lastIndexOf('('), head.lastIndexOf('{'), head.lastIndexOf(': '), head.lastIndexOf(','));
+      condFrom = start + 1;
+      condTo = q;
+    }
+    const cond = text.slice(condFrom, condTo);
+    if (![...vars].some((v) => wordIn(cond, v))) continue;
+    const lineStart = info.idx.offsetOf(l);
+    const p = polarityFor(cond, lineStart + condFrom, op, vars, new Set());
+    if (!p || p.polarity !== 'threshold') continue;
+    const asg = /^\s*(?:const|let|var)?\s*@?([\w$]+)\s*:?=(?!=)/.exec(bareText);
+    const assigned = asg && asg[0].length <= condFrom ? asg[1]! : '';
+    return { line: l, polarity: 'threshold', bails: false, body: [l, l], condition: cond.trim(), bound: p.bound, assigned };
+  }
+  return undefined;
 }
 
 const BAIL = /\b(?:return|raise|throw|next|break|continue|abort|panic|fail|render|head|redirect_to|redirect|reject)\b|http\.Error|\bres\.status\(\s*4|reply\.code\(\s*4|\bstatus:\s*:(?:unprocessable|conflict|forbidden|bad_request)/;
@@ -209,6 +256,80 @@ export function findGate(info: FnInfo, op: DbOp, maxLines = 10): Gate | undefine
   return undefined;
 }
 
+export interface IfStatement {
+  /** Line of the `if` (or of the postfix statement). */
+  line: number;
+  condition: string;
+  /** Offset of the condition in `info.code`. */
+  condStart: number;
+  body: [number, number];
+  bails: boolean;
+}
+
+/**
+ * The `if` / `elif` / `unless` statements (and Ruby / Python postfix `raise X if cond`) that start in [from, to], with
+ * their condition, body (by indentation) and whether the body leaves. Conditions over several lines are read up to
+ * the closing bracket (JS) or the `{` / `:` / line end (Go, Python, Ruby).
+ */
+export function ifStatements(info: FnInfo, from: number, to: number): IfStatement[] {
+  const fam = familyOf(info.lang);
+  const out: IfStatement[] = [];
+  for (let l = Math.max(from, info.fn.startLine); l <= Math.min(to, info.fn.endLine); l++) {
+    const bareText = info.bareLines[l - info.fn.startLine] ?? '';
+    if (bareText.length > 1000) continue;
+    const text = lineText(info, l);
+    const lineStart = info.idx.offsetOf(l);
+    const post = /^(\s*)(?:return|raise|throw|next|break|render|head|redirect_to|abort|fail)\b.*?\s(if|unless)\s+(.+?)\s*$/.exec(bareText);
+    if (post && (fam === 'ruby' || fam === 'python')) {
+      const condStart = lineStart + bareText.length - post[3]!.length - (bareText.length - bareText.trimEnd().length);
+      out.push({ line: l, condition: text.slice(condStart - lineStart), condStart, body: [l, l], bails: true });
+      continue;
+    }
+    const m = /^(\s*)(?:\}\s*)?(?:else\s+)?(if|elif|elsif|unless)\b/.exec(bareText);
+    if (!m) continue;
+    const ifIndent = indentOf(text);
+    const kwEnd = lineStart + m[0].length;
+    let condStart = kwEnd;
+    let condEnd = kwEnd;
+    if (fam === 'js' && /^\s*\(/.test(info.code.slice(kwEnd, kwEnd + 20))) {
+      const open = info.code.indexOf('(', kwEnd);
+      const close = matchBracket(info.code, open, 'js');
+      if (close < 0) continue;
+      condStart = open + 1;
+      condEnd = close;
+    } else {
+      let depth = 0;
+      const limit = Math.min(info.bare.length, kwEnd + 2000);
+      for (let k = kwEnd; k < limit; k++) {
+        const c = info.bare[k]!;
+        if (c === '(' || c === '[') depth++;
+        else if (c === ')' || c === ']') depth--;
+        else if (depth <= 0 && ((fam === 'go' && c === '{') || (fam === 'python' && c === ':') || c === '\n')) {
+          condEnd = k;
+          break;
+        }
+        condEnd = k + 1;
+      }
+      if (fam === 'go') {
+        const semi = info.bare.lastIndexOf(';', condEnd);
+        if (semi > kwEnd) condStart = semi + 1;
+      }
+    }
+    const condLine = info.idx.line(condEnd);
+    const restOfLine = info.bare.slice(condEnd + 1, info.idx.offsetOf(condLine + 1));
+    let bodyEnd = condLine;
+    for (let k = condLine + 1; k <= info.fn.endLine; k++) {
+      const t = info.bareLines[k - info.fn.startLine] ?? '';
+      if (t.trim() === '') continue;
+      if (indentOf(t) <= ifIndent) break;
+      bodyEnd = k;
+    }
+    const bodyText = restOfLine + '\n' + info.bareLines.slice(condLine + 1 - info.fn.startLine, bodyEnd + 1 - info.fn.startLine).join('\n');
+    out.push({ line: l, condition: info.code.slice(condStart, condEnd), condStart, body: [condLine, bodyEnd], bails: BAIL.test(bodyText) });
+  }
+  return out;
+}
+
 function flip(p: Polarity): Polarity {
   return p === 'found' ? 'missing' : p === 'missing' ? 'found' : 'threshold';
 }
@@ -249,7 +370,9 @@ function polarityFor(cond: string, condStart: number, op: DbOp, vars: Set<string
   // Skip a wrapper such as Number(x) / int(x) / len(x) and a member access like x.length / x.rows.length / x[0].n.
   const wrapped = /(?:Number|int|len|parseInt|float|Boolean|bool)\(\s*$/.test(before);
   let rest = wrapped ? after.replace(/^\s*\)/, '') : after;
-  rest = rest.replace(/^(?:\s*(?:\?\.|\.)\s*[\w$]+|\s*\[\s*\d+\s*\])*?(?=\s*(?:\?\.|\.)?(?:length|size|count|rowCount)\b|\s*[<>=!]|\s*$|\s*\)|\s*&&|\s*\|\||\s+and\b|\s+or\b)/, '');
+  rest = rest.replace(/^(?:\s*(?:\?\.|\.)\s*[\w$]+|\s*\[\s*\d+\s*\])*?(?=\s*(?:\?\.|\.)?(?:length|size|count|rowCount)\b|\s*[<>=!]|\s*$|\s*\)|\s*&&|\s*\|\||\s*\?\?|\s+and\b|\s+or\b)/, '');
+  // A default for a missing aggregate: `(agg._sum.amount ?? 0) + amount > cap`, `(spent or 0) + x > cap`.
+  rest = rest.replace(/^\s*(?:\?\?|\|\||\bor\b)\s*(?:0|0\.0|null|None|nil|undefined)\s*\)?/, '');
   const negated = /(?:!\s*|\bnot\s+|!\s*await\s+|\bnot\s+await\s+)$/.test(before.replace(/\(\s*$/, '')) || /!\s*\(\s*(?:await\s+)?$/.test(before);
   // An attribute of a loaded row (`event.processed_at?`, `order.status`) is not an existence test.
   if (/^\s*(?:\?\.|\.|\[|&\.)/.test(rest) && !/^\s*(?:\?\.|\.)(?:length|size|count|rowCount|present\?|any\?|exists\?|nil\?|blank\?|empty\?|none\?|zero\?)(?![\w$])/.test(rest)) return undefined;

@@ -362,6 +362,8 @@ export interface SqlInfo {
   exists: boolean;
   count: boolean;
   sum: boolean;
+  /** Column under SUM(...) (lower-case), when it is a plain column. */
+  sumColumn?: string;
   /** Column under MAX(...), or "" when MAX is used on an expression. */
   max?: string;
   /** ORDER BY col DESC LIMIT 1. */
@@ -433,6 +435,7 @@ function classifySqlUncached(sql: string): SqlInfo {
     writeColumns = [...set.matchAll(/(?:^|,)\s*["`]?(\w+)["`]?\s*=/g)].map((m) => m[1]!.toLowerCase());
   }
   const maxM = /\bmax\s*\(\s*(?:\w+\.)?["`]?(\w+)?/i.exec(s);
+  const sumM = /\bsum\s*\(\s*(?:\w+\.)?["`]?(\w+)["`]?\s*\)/i.exec(s);
   const order = /\border\s+by\s+(?:\w+\.)?["`]?(\w+)["`]?\s+desc\b[^;]*?\blimit\s+1\b/i.exec(s);
   return {
     kind,
@@ -442,6 +445,7 @@ function classifySqlUncached(sql: string): SqlInfo {
     exists: kind === 'select' && (/\bexists\s*\(/i.test(s) || /^\s*\(?\s*select\s+(?:1|true|id|\w+\.id)\b/i.test(s)),
     count: kind === 'select' && /\bcount\s*\(/i.test(s),
     sum: kind === 'select' && /\bsum\s*\(/i.test(s),
+    sumColumn: kind === 'select' && sumM ? sumM[1]!.toLowerCase() : undefined,
     max: kind === 'select' && maxM ? (maxM[1] ?? '').toLowerCase() : undefined,
     orderDescLimit1: kind === 'select' && order ? order[1]!.toLowerCase() : undefined,
     forUpdate: /\bfor\s+(?:no\s+key\s+)?update\b|\bfor\s+share\b/i.test(s),
@@ -590,6 +594,8 @@ export interface DbOp {
   lock: boolean;
   /** For max ops: the column. */
   maxColumn?: string;
+  /** For sum ops: the summed column, when known. */
+  sumColumn?: string;
   /** Variables the result is bound to. */
   vars: string[];
   /** For writes through a loaded object (`x.save()`, `x.update!(...)`): that variable. */
@@ -702,6 +708,7 @@ export function findDbOps(code: string, lang: Language, firstLine: number, repos
       rangeColumns: info.rangeColumns,
       lock: info.forUpdate,
       maxColumn: info.max || info.orderDescLimit1,
+      sumColumn: info.sumColumn,
       atomic: info.atomicSet,
       vars,
     });
@@ -745,11 +752,42 @@ export function findDbOps(code: string, lang: Language, firstLine: number, repos
         op.entity = src.entity;
         op.orm = src.orm;
         if (op.kind === 'insert') op.kind = 'update';
-      } else op.entity = '';
+      } else {
+        // `seat.update!(...)` on a parameter named after the table the function reads (`seats`): that table's row.
+        const named = list.find((o) => o !== op && !o.instance && o.entity && normEntity(o.entity) === normEntity(op.instance!));
+        op.entity = named?.entity ?? '';
+        if (named) {
+          op.orm = named.orm;
+          if (op.kind === 'insert') op.kind = 'update';
+        }
+      }
     }
     if (op.kind === 'find' || op.kind === 'list') for (const v of op.vars) varEntity.set(v, op);
   }
-  return list.filter((op) => op.entity !== '');
+  if (fam === 'python') list.push(...sqlAlchemyAttributeWrites(code, list, make));
+  return list.filter((op) => op.entity !== '').sort((a, b) => a.start - b.start);
+}
+
+/**
+ * SQLAlchemy unit of work: `card.spent = Card.spent + amount` on a row loaded through the session is an UPDATE at
+ * the next flush. Each such assignment becomes an update op on the loaded row (instance = the variable); the write
+ * is atomic when its value is an SQL expression over the same column (`Model.col + x`).
+ */
+function sqlAlchemyAttributeWrites(code: string, ops: readonly DbOp[], make: (kind: OpKind, entity: string, orm: string, call: string, start: number, end: number, extra?: Partial<DbOp>) => DbOp): DbOp[] {
+  if (!ops.some((o) => o.orm === 'sqlalchemy')) return [];
+  const out: DbOp[] = [];
+  for (const m of code.matchAll(/^([ \t]*)([a-z_]\w*)\.(\w+)[ \t]*([-+*/]?=)(?!=)[ \t]*([^\n]*)/gm)) {
+    const at = (m.index ?? 0) + m[1]!.length;
+    const v = m[2]!;
+    if (v === 'self') continue;
+    let src: DbOp | undefined;
+    for (const o of ops) if (o.start < at && (o.kind === 'find' || o.kind === 'list') && o.orm === 'sqlalchemy' && o.vars.includes(v)) src = o;
+    if (!src) continue;
+    const col = m[3]!;
+    const atomic = m[4] === '=' && new RegExp(String.raw`\b[A-Z]\w*\.${col}\b\s*[-+]`).test(m[5]!);
+    out.push(make('update', src.entity, 'sqlalchemy', `${v}.${col} =`, at, at + m[0].length - m[1]!.length, { instance: v, writeColumns: [col], atomic }));
+  }
+  return out;
 }
 
 /** The call without arguments: `prisma.user.findFirst`. */
@@ -838,10 +876,14 @@ function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
     if (/_max\s*:/.test(args)) {
       kind = 'max';
       extra.maxColumn = /_max\s*:\s*\{\s*(\w+)/.exec(args)?.[1];
-    } else if (/_sum\s*:/.test(args)) kind = 'sum';
+    } else if (/_sum\s*:/.test(args)) {
+      kind = 'sum';
+      extra.sumColumn = /_sum\s*:\s*\{\s*(\w+)/.exec(args)?.[1];
+    }
     else if (/_count\s*:/.test(args)) kind = 'count';
   }
   if ((method.name === 'max' || method.name === 'maximum') && orm !== 'prisma') extra.maxColumn = /['"](\w+)['"]/.exec(args)?.[1];
+  if (method.name === 'sum' && orm !== 'prisma') extra.sumColumn = /^\s*['"](\w+)['"]/.exec(args)?.[1];
   if (kind === 'find' && /orderBy\s*:\s*\{\s*(\w+)\s*:\s*['"]desc['"]/.test(args)) {
     kind = 'max';
     extra.maxColumn = /orderBy\s*:\s*\{\s*(\w+)/.exec(args)?.[1];
@@ -880,7 +922,10 @@ function knexOp(chain: Chain, table: string): Interp {
       extra.atomic = s.name !== 'update' || /\.raw\(\s*['"`][^'"`]*\b(\w+)\s*[-+]/.test(a);
     } else if (s.name === 'del' || s.name === 'delete') kind = 'delete';
     else if (s.name === 'count' && kind === 'list') kind = 'count';
-    else if (s.name === 'sum' && kind === 'list') kind = 'sum';
+    else if (s.name === 'sum' && kind === 'list') {
+      kind = 'sum';
+      extra.sumColumn = /['"`](?:\w+\.)?(\w+)['"`]\s*\}?\s*$/.exec(a.trim())?.[1];
+    }
     else if (s.name === 'max' && kind === 'list') {
       kind = 'max';
       extra.maxColumn = /['"`](?:\w+\.)?(\w+)/.exec(a)?.[1];
@@ -916,6 +961,7 @@ function drizzleOp(chain: Chain): Interp | undefined {
     const sel = segs.find((s) => s.name === 'select')?.args ?? '';
     kind = /\bcount\s*\(/.test(sel) ? 'count' : /\bmax\s*\(/.test(sel) ? 'max' : /\bsum\s*\(/.test(sel) ? 'sum' : names.includes('limit') ? 'find' : 'list';
     if (kind === 'max') extra.maxColumn = /\bmax\s*\(\s*\w+\.(\w+)/.exec(sel)?.[1];
+    if (kind === 'sum') extra.sumColumn = /\bsum\s*\(\s*\w+\.(\w+)/.exec(sel)?.[1];
   }
   if (!kind || !entity) return undefined;
   const where = segs.find((s) => s.name === 'where')?.args ?? '';
@@ -954,8 +1000,14 @@ function pyOp(chain: Chain): Interp | undefined {
         }
         const kind: OpKind = /\bfunc\.count\(/.test(args) || names.includes('count') ? 'count' : /\bfunc\.sum\(/.test(args) ? 'sum' : names.some((n) => /^(?:first|one|one_or_none|scalar|scalar_one|scalar_one_or_none)$/.test(n)) ? 'find' : names.includes('exists') || /\bexists\(/.test(args2) ? 'exists' : 'list';
         const w = saWhere(segs.slice(q + 1));
+        if (kind === 'sum') extra.sumColumn = /\bfunc\.sum\(\s*\w+\.(\w+)/.exec(args)?.[1];
         return { kind, entity, orm, call: names.join('.'), extra: { ...extra, ...w, lock: names.includes('with_for_update') } };
       }
+    }
+    // SQLAlchemy: session.get(Model, id) loads one row by primary key.
+    const last = segs[segs.length - 1]!;
+    if (last.name === 'get' && names.length >= 2 && /session|^db$|^s$/i.test(names[names.length - 2]!) && /^\s*[A-Z]\w*\s*,/.test(last.args ?? '')) {
+      return { kind: 'find', entity: firstIdent(last.args)!, orm: 'sqlalchemy', call: names.join('.'), extra: { whereColumns: ['id'] } };
     }
     if (names[names.length - 1] === 'add' && segs[segs.length - 1]!.args !== undefined && names.length >= 2) {
       const m = /^\s*([A-Z]\w*)\s*\(([\s\S]*)\)\s*$/.exec(segs[segs.length - 1]!.args!);
@@ -995,8 +1047,10 @@ function pyOp(chain: Chain): Interp | undefined {
         extra.maxColumn = /\bMax\(\s*['"](\w+)/.exec(a)?.[1];
         continue;
       }
-      if (/\bSum\(/.test(a)) kind = 'sum';
-      else if (/\bCount\(/.test(a)) kind = 'count';
+      if (/\bSum\(/.test(a)) {
+        kind = 'sum';
+        extra.sumColumn = /\bSum\(\s*['"](\w+)/.exec(a)?.[1];
+      } else if (/\bCount\(/.test(a)) kind = 'count';
       continue;
     }
     if (!k || s.args === undefined) continue;
@@ -1067,6 +1121,7 @@ function rbOp(chain: Chain): Interp | undefined {
       if ((str && /[<>]|\bbetween\b|&&|overlaps/i.test(str)) || /\.\.\.?\s*\w|\w\s*\.\.\.?/.test(a.replace(/['"][^'"]*['"]/g, ''))) extra.range = true;
     }
     if (s.name === 'maximum') extra.maxColumn = /:(\w+)/.exec(a)?.[1];
+    if (s.name === 'sum') extra.sumColumn = /^\s*[:'"](\w+)/.exec(a)?.[1];
     if (s.name === 'order' && /desc/i.test(a)) extra.maxColumn = /:?(\w+)(?::\s*:desc|\s+desc)/i.exec(a)?.[1];
     if (!k) continue;
     if (k === 'list' && kind) continue;
