@@ -162,3 +162,78 @@ export async function queueWelcome(userId: string) {
     expect(f.interleaving[0]).toMatch(/^T0 request A/);
   });
 });
+
+describe('a state checked on a loaded row, then written unconditionally (state-guard)', () => {
+  const claimDiff = newFilesDiff([
+    {
+      path: 'internal/tickets/claim.go',
+      code: `package tickets
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+var ErrTaken = errors.New("taken")
+
+func ClaimTicket(ctx context.Context, db *sql.DB, ticketID, agentID int64) error {
+	var state string
+	if err := db.QueryRowContext(ctx, \`SELECT state FROM tickets WHERE id = $1\`, ticketID).Scan(&state); err != nil {
+		return err
+	}
+	if state != "unassigned" {
+		return ErrTaken
+	}
+	_, err := db.ExecContext(ctx, \`UPDATE tickets SET state = 'assigned', agent_id = $2 WHERE id = $1\`, ticketID, agentID)
+	return err
+}
+`,
+    },
+  ]);
+
+  it('is fixed with a conditional update and an affected-rows check, not a unique index', async () => {
+    const out = await review(claimDiff);
+    expect(out.findings).toHaveLength(1);
+    const f = out.findings[0]!;
+    expect(f.failureMode).toBe('toctou');
+    expect(out.candidates[0]!.facts.pattern).toBe('state-guard');
+    expect(f.fix).toMatch(/UPDATE tickets SET state = \$2 WHERE id = \$1 AND state = \$3/);
+    expect(f.fix).toContain('RowsAffected()');
+    expect(f.interleaving.join('\n')).toMatch(/passes for both/);
+    expect(f.missingTest).toContain('want exactly 1 call through the state check');
+    const text = allText(f);
+    expect(text).not.toMatch(/CREATE UNIQUE INDEX|ON CONFLICT|→ nothing found/);
+    expect(text).not.toMatch(/\bundefined\b/);
+  });
+
+  it('the conditional-update twin is quiet', async () => {
+    const fixedDiff = newFilesDiff([
+      {
+        path: 'internal/tickets/claim.go',
+        code: `package tickets
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+var ErrTaken = errors.New("taken")
+
+func ClaimTicket(ctx context.Context, db *sql.DB, ticketID, agentID int64) error {
+	res, err := db.ExecContext(ctx, \`UPDATE tickets SET state = 'assigned', agent_id = $2 WHERE id = $1 AND state = 'unassigned'\`, ticketID, agentID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrTaken
+	}
+	return nil
+}
+`,
+      },
+    ]);
+    expect((await review(fixedDiff)).findings).toEqual([]);
+  });
+});

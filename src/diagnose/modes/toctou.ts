@@ -8,6 +8,8 @@
  *   unable to dedupe either.
  * - nondeterministic-key (fact `pattern`, or 'key' evidence without a 'check'): an idempotency key / jobId built
  *   from the clock or randomness on every call; the provider's or queue's own check cannot match a retry.
+ * - state-guard (fact `pattern`): a field of a loaded row is checked in code, then written by an update whose WHERE
+ *   names only the row; the fix moves the check into the write (a conditional update) or locks the row.
  */
 import {
   calleeOf,
@@ -29,7 +31,9 @@ import {
 const EXTERNAL = /\b(stripe|paypal|braintree|adyen|mailer|mail|email|sms|twilio|sendgrid|ses|slack|fetch|axios|http|client|api|webhook|requests)\b/i;
 
 export function diagnose(x: Ctx): ModeText {
-  const keyOnly = x.fact('pattern', '') === 'nondeterministic-key' || (x.ev('key') !== undefined && x.ev('check') === undefined);
+  const pattern = x.fact('pattern', '');
+  if (pattern === 'state-guard') return stateGuard(x);
+  const keyOnly = pattern === 'nondeterministic-key' || (x.ev('key') !== undefined && x.ev('check') === undefined);
   return keyOnly ? nondeterministicKey(x) : checkThenAct(x);
 }
 
@@ -574,5 +578,160 @@ if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 }`;
     default:
       return `-- let the unique index reject the second writer (SQLSTATE 23505) and map it to "unavailable"`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// state-guard: a loaded row's field checked in code, then written unconditionally
+
+function stateGuard(x: Ctx): ModeText {
+  const { c } = x;
+  const checks = c.evidence.filter((e) => e.role === 'check');
+  const load = checks[0];
+  const guard = checks[checks.length - 1] ?? load;
+  const acts = c.evidence.filter((e) => e.role === 'act');
+  const write = acts[acts.length - 1];
+  const k = x.actors.kind;
+  const fields = x.keyColumns.length ? x.keyColumns : ['status'];
+  const fieldList = fields.map(code).join(', ');
+  const holds = fields.length > 1 ? 'hold' : 'holds';
+  const checkCall = x.fact('checkCall', 'the load');
+  const actCall = x.fact('actCall', x.callOn(write, '__none', 'the update'));
+  const external = x.fact('externalCall', '');
+  const idemKey = keyExpr(x.fact('idempotencyKey', ''));
+  const inTx = x.fact('inTransaction', 'no') === 'yes';
+  const thing = x.thing;
+  const rides = external ? `each calling ${external}` : `each applying what the check was meant to allow once`;
+
+  const explanation = [
+    `This is a check-then-act race (toctou) on the state of one ${thing} in ${x.fnLabel}. ${cap(x.cite(load))} loads the row${guard && guard !== load ? ` and ${x.cite(guard)} checks ${fieldList} in application code` : `, and the code checks ${fieldList}`}; ${x.cite(write)} then writes ${fieldList} with ${actCall}, whose WHERE names the row but not the state that was checked. Two ${k}s for the same ${thing} both load it while ${fieldList} still ${holds} the old value, both pass the check and both write, ${rides}; the second write lands on a row whose state has already changed and nothing notices.${idemKey ? ` The idempotency key is built per call (${code(idemKey)}), so ${external || 'the downstream API'} cannot recognise the second call either.` : ''}`,
+    '',
+    'Why not the nearest other modes:',
+    `- Not lost_update: the new value of ${fieldList} is not computed from the old one; the harm is that a transition meant to happen once happens twice.`,
+    `- Not write_skew: both ${k}s read and write the same row, not an invariant spread over several rows.`,
+    `- Not phantom_read: the row already exists, so no new row enters a range, and a unique constraint cannot help: nothing is inserted.`,
+    inTx
+      ? `- The surrounding transaction does not make it safe: at READ COMMITTED ${checkCall} is a plain read that takes no lock, so both transactions see the old state.`
+      : `- Wrapping it in a transaction alone would not make it safe: at READ COMMITTED ${checkCall} takes no lock.`,
+  ].join('\n');
+
+  const interleaving: string[] = [];
+  let t = 0;
+  interleaving.push(x.step(t++, 'a', load, `${checkCall} → ${fieldList} still ${holds} the value the check wants`));
+  interleaving.push(x.step(t++, 'b', load, `${checkCall} → the same old value (${x.actors.a} has not written yet)`));
+  interleaving.push(x.step(t++, 'both', guard, `the check on ${fieldList} passes for both`));
+  for (const e of acts.filter((a) => a !== write)) {
+    const call = x.callOn(e, '__none', external || 'the side effect');
+    interleaving.push(x.step(t++, 'a', e, `${call} runs`));
+    interleaving.push(x.step(t++, 'b', e, `${call} runs again`));
+  }
+  interleaving.push(x.step(t++, 'a', write, `${actCall} writes ${fieldList}: one row updated`));
+  interleaving.push(x.step(t++, 'b', write, `${actCall} writes ${fieldList} again: its WHERE matches the row by id, the old state is not re-checked, one row updated`));
+  interleaving.push(`Result: the transition guarded at line ${guard?.line ?? c.line} ran twice for one ${thing}${external ? `, with two ${effectNoun(external)}s through ${external}` : ''}, and the second ${k} overwrote the first one's result.`);
+
+  const n = 10;
+  const missingTest = concurrentTest(x, {
+    should: `lets exactly one of ${n} concurrent calls through the ${fields.join('/')} check`,
+    n,
+    setup: external
+      ? { js: `const externalCall = ${spyOn(x, external)}${external.includes('.') ? `.mockResolvedValue({ id: 'fake-1' } as never)` : ''};`, python: `# patch ${external} with unittest.mock.patch and count its calls` }
+      : {},
+    assert: {
+      js: [
+        `// one call wins the transition; the others are told it already happened`,
+        `expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);`,
+        external ? `expect(externalCall).toHaveBeenCalledTimes(1);` : '',
+      ]
+        .filter(Boolean)
+        .join('\n'),
+      python: `assert len([r for r in results if not isinstance(r, Exception)]) == 1`,
+      go: `ok := 0\nfor err := range errs {\n\tif err == nil {\n\t\tok++\n\t}\n}\nif ok != 1 {\n\tt.Fatalf("want exactly 1 call through the ${fields.join('/')} check, got %d", ok)\n}`,
+      ruby: `expect(results.count { |r| !r.is_a?(StandardError) }).to eq(1)`,
+      sql: `-- run the two sessions' statements interleaved as above and count the successful UPDATEs`,
+    },
+  });
+
+  const fix = [
+    `Move the check into the write: a conditional update that names the expected ${fieldList} in its WHERE and reports how many rows it changed. Exactly one ${k} changes the row; the others change nothing and return "already done" (or 409). ${external ? `Claim the transition first (set an in-progress state conditionally), then call ${external} with an idempotency key derived from the ${thing}'s id, then record the result.` : `${checkCall} can stay for the error message, but it no longer decides.`}`,
+    fenced(x.fence, conditionalUpdate(x, fields)),
+    `Where several statements must see the same state, lock the row instead: ${lockHint(x)} inside the transaction, before the check.`,
+  ].join('\n\n');
+
+  const whatNotToDo = [
+    `Don't re-read ${fieldList} right before ${actCall}: two checks race exactly like one.`,
+    `Don't add a unique index: the row already exists and nothing is inserted, so there is nothing for it to reject.`,
+    `Don't rely on ${inTx ? 'the' : 'a'} transaction at READ COMMITTED without a row lock: the plain read locks nothing.`,
+    `Don't serialize with an in-process mutex or a Redis lock: other instances do not see the former, and the latter expires under load while the write still goes through unconditionally.`,
+    external ? `Don't call ${external} before the conditional update has claimed the transition: a call made by the ${k} that then loses cannot be taken back.` : `Don't ignore the affected-row count: a conditional update that changes nothing is the signal that another ${k} got there first.`,
+  ];
+
+  return { explanation, interleaving, missingTest, fix, whatNotToDo };
+}
+
+/** The guarded write as a conditional update with an affected-rows check, in the file's ORM. */
+function conditionalUpdate(x: Ctx, fields: string[]): string {
+  const f = fields[0]!;
+  // SQL: every guarded field is written; the first one (the state) is re-checked in the WHERE.
+  const sets = fields.map((g, i) => `${snake(g)} = $${i + 2}`).join(', ');
+  const guardArg = `$${fields.length + 2}`;
+  const nexts = fields.map((g) => `next${pascal(g)}`).join(', ');
+  const accessor = camel(x.model.charAt(0).toLowerCase() + x.model.slice(1));
+  switch (x.fam) {
+    case 'js':
+      if (x.orm === 'prisma')
+        return `const { count } = await prisma.${accessor}.updateMany({
+  where: { id, ${camel(f)}: expected${pascal(f)} }, // the state the check required
+  data: { ${camel(f)}: next${pascal(f)} },
+});
+if (count === 0) throw new ConflictError('${x.thing} already changed');`;
+      if (x.orm === 'typeorm')
+        return `const res = await repo.update({ id, ${camel(f)}: expected${pascal(f)} }, { ${camel(f)}: next${pascal(f)} });
+if (res.affected === 0) throw new ConflictError('${x.thing} already changed');`;
+      if (x.orm === 'mongoose')
+        return `const doc = await ${x.model}.findOneAndUpdate({ _id: id, ${camel(f)}: expected${pascal(f)} }, { $set: { ${camel(f)}: next${pascal(f)} } }, { new: true });
+if (!doc) throw new ConflictError('${x.thing} already changed');`;
+      return `const { rowCount } = await db.query(
+  'UPDATE ${x.table} SET ${sets} WHERE id = $1 AND ${snake(f)} = ${guardArg}',
+  [id, ${nexts}, expected${pascal(f)}],
+);
+if (rowCount === 0) throw new ConflictError('${x.thing} already changed');`;
+    case 'python':
+      if (x.orm === 'sqlalchemy')
+        return `result = session.execute(
+    update(${x.model})
+    .where(${x.model}.id == ${snake(x.thing)}_id, ${x.model}.${snake(f)} == expected_${snake(f)})
+    .values(${snake(f)}=next_${snake(f)})
+)
+if result.rowcount == 0:
+    raise AlreadyChanged(${snake(x.thing)}_id)`;
+      return `updated = ${x.model}.objects.filter(pk=${snake(x.thing)}_id, ${snake(f)}=expected_${snake(f)}).update(${snake(f)}=next_${snake(f)})
+if updated == 0:
+    raise AlreadyChanged(${snake(x.thing)}_id)`;
+    case 'ruby':
+      return `changed = ${x.model}.where(id: id, ${snake(f)}: expected_${snake(f)}).update_all(${snake(f)}: next_${snake(f)}, updated_at: Time.current)
+raise AlreadyChanged if changed.zero?`;
+    case 'go':
+      return `res, err := db.ExecContext(ctx,
+	\`UPDATE ${x.table} SET ${sets} WHERE id = $1 AND ${snake(f)} = ${guardArg}\`,
+	id, ${nexts}, expected${pascal(f)})
+if err != nil {
+	return err
+}
+if n, _ := res.RowsAffected(); n == 0 {
+	return ErrAlreadyChanged
+}`;
+    default:
+      return `UPDATE ${x.table} SET ${sets} WHERE id = $1 AND ${snake(f)} = ${guardArg}; -- 0 rows: another session got there first`;
+  }
+}
+
+function lockHint(x: Ctx): string {
+  switch (x.fam) {
+    case 'python':
+      return x.orm === 'sqlalchemy' ? '`select(...).with_for_update()`' : '`select_for_update()` in `transaction.atomic()`';
+    case 'ruby':
+      return '`record.lock!` (or `with_lock`)';
+    default:
+      return '`SELECT … FOR UPDATE`';
   }
 }
