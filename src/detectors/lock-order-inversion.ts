@@ -15,15 +15,28 @@
  * `acquire()` / `runExclusive`, advisory locks with literal keys), and some function of the diff takes
  * B then A. Lock names are canonical: a receiver's mutex is named after its type (`s.mu` in
  * `func (s *Session)` is `Session.mu`, `s.hub.mu` is `Hub.mu` through the struct field's type,
- * `sub.mu` for `sub` ranging over `[]*Session` is `Session.mu`). Quiet with one lock, or the same
- * order on every path.
+ * `sub.mu` for `sub` ranging over `[]*Session` is `Session.mu`). Row locks inside a transaction count
+ * too, named after their model or table (ActiveRecord `x.lock!` / `with_lock` / `Model.lock.find`, with
+ * `x` resolved through `x = Model.…` or an association `x = owner.credit_wallet`; Django
+ * `select_for_update`, SQLAlchemy `with_for_update`, SQL `FOR UPDATE`, knex `forUpdate`, TypeORM
+ * `pessimistic_write`, Sequelize `LOCK.UPDATE`). The finding goes on the path whose lock lines the diff
+ * adds (both files on a tie). Quiet with one lock, or the same order on every path.
+ *
+ * Rule 3, a transaction waiting on itself: inside a transaction on a handle X (`client` after BEGIN, a
+ * `$transaction` / `transaction` callback parameter, Go `tx` from BeginTx), after X locked or updated
+ * rows of a table, the same table's rows are updated or locked, keyed by a value the lock used, through
+ * another connection before X commits: the pool X came from, a module-level pool/db/knex/prisma, an
+ * injected repository inside an ORM transaction callback, or a helper of the diff that writes through
+ * such a pool and is not passed X. Quiet for pool reads, inserts, other tables, helpers given X, and
+ * writes after COMMIT.
  *
  * Loops whose only locking is a plain UPDATE per item (the row lock is implicit) are left alone: atomic
  * per-item updates in a transaction are also the usual fix for lost updates, and flagging them would be
  * noisy. They are kept as a known miss in the table test.
  *
  * Confidence: 0.9 for mutexes taken in opposite orders; 0.85 for explicit row locks in a loop over
- * input; 0.8 for advisory locks.
+ * input, row locks in opposite orders, and a second-connection write in the function; 0.8 for advisory
+ * locks and a second-connection write inside a helper.
  */
 import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 import type { FunctionSpan, SourceFile } from '../parse/types.js';
@@ -44,6 +57,10 @@ import {
   sqlTables,
   statementAt,
   testFrameworkHint,
+  normEntity,
+  sameEntity,
+  stripComments,
+  TRANSACTION,
   viewOf,
   blockEnd,
   type Family,
@@ -163,8 +180,10 @@ interface Edge {
   b: string;
   lineA: number;
   lineB: number;
-  kind: 'mutex' | 'advisory';
+  kind: 'mutex' | 'advisory' | 'row';
   read: boolean;
+  labelA?: string;
+  labelB?: string;
 }
 
 interface GoTypes {
@@ -269,9 +288,132 @@ function advisoryKey(arg: string): string {
   return `advisory(${arg.replace(/\s+/g, '').replace(/\$\d+|\?|%s|:\w+/g, '?')})`;
 }
 
-const LOCK_WORD = /lock|mutex|semaphore|acquire|runExclusive|advisory/i;
+const LOCK_WORD = /lock|mutex|semaphore|acquire|runExclusive|advisory|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|select_for_update|with_for_update|pessimistic/i;
+
+// ---------------------------------------------------------------------------------------------
+// Row locks held together (ORM and SQL), for the opposite-order rule
+
+/** A statement that takes a row lock (a marker on one of its lines). */
+const ROW_LOCK_LINE =
+  /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\.forUpdate\(|\bselect_for_update\b|\bwith_for_update\b|\block!|\bwith_lock\b|\.lock\b(?![!?])|\bLOCK\.UPDATE\b|lock:\s*(?:true|\w+\.LOCK|\{\s*mode:\s*['"]pessimistic_write)|setLock\(\s*['"]pessimistic_write|clause\.Locking\{/;
+const ROW_LOCK_OTHER =
+  /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\.forUpdate\(|\bselect_for_update\b|\bwith_for_update\b|\bLOCK\.UPDATE\b|lock:\s*(?:true|\w+\.LOCK|\{\s*mode:\s*['"]pessimistic_write)|setLock\(\s*['"]pessimistic_write|clause\.Locking\{/;
+const COMMIT = /\.Commit\(\)|\.commit\(\s*\)|\.commitTransaction\(|\.query\(\s*['"`](?:COMMIT|END)\b|\bCOMMIT\s*['"`]\s*\)/i;
+const STMT_START = /^\s*(?:await\b|return\b|const\b|let\b|var\b|[\w$.@]+\s*(?:=|:=)|if\b|\w+,\s*\w+\s*:?=|_,|[\w$.@:]+[.(]|[A-Z]\w*\.|lock!|with_lock)/;
+
+interface RowLock {
+  key: string;
+  label: string;
+  line: number;
+  until: number;
+}
+
+/** `credit_wallet` / `CreditWallet` -> CreditWallet. */
+function camel(name: string): string {
+  return name.replace(/^@/, '').replace(/(?:^|_)([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The class a Ruby/Python method belongs to: the nearest `class X` above it, else the file's name (Rails convention). */
+function classOf(file: SourceFile, line: number): string {
+  for (let l = line - 1; l >= 1; l--) {
+    const m = /^\s*class\s+([A-Z][\w:]*)/.exec(file.lines[l - 1] ?? '');
+    if (m) return m[1]!.split('::').pop()!;
+  }
+  const base = /([\w-]+)\.\w+$/.exec(file.path)?.[1] ?? 'self';
+  return camel(base.replace(/-/g, '_'));
+}
+
+/**
+ * The model a Ruby/Python receiver holds: `self` -> the class; a local or ivar assigned from `Model.…`
+ * or from an association (`customer.credit_wallet`) -> that model; otherwise the name itself.
+ */
+function modelOfHolder(v: FnView, file: SourceFile, expr: string, before: number): string {
+  const e = expr.replace(/^self\./, '');
+  if (expr === 'self' || e === '') return classOf(file, v.fn.startLine);
+  const parts = e.split('.');
+  if (parts.length === 1) {
+    const name = parts[0]!.replace(/^@/, '');
+    const re = new RegExp(`^\\s*@?${escapeRe(name)}\\s*=\\s*(.+)$`);
+    for (let l = before - 1; l >= v.fn.startLine; l--) {
+      const m = re.exec(codeLine(v, l));
+      if (!m) continue;
+      const rhs = m[1]!.trim();
+      const model = /^([A-Z]\w*)(?:\.|::)/.exec(rhs);
+      if (model) return model[1]!;
+      const assoc = /([a-z_]\w*)(?:\.(?:find|find_by!?|first!?|last!?|take!?|lock|where)\b[^.]*)*\s*$/.exec(rhs.replace(/\([^()]*\)/g, ''));
+      if (assoc && !/^(?:find|find_by|first|last|take|lock|where|new|build|create)$/.test(assoc[1]!)) return camel(assoc[1]!);
+      break;
+    }
+    return camel(name);
+  }
+  return camel(parts[parts.length - 1]!);
+}
+
+/** The table or model a locking statement names. */
+function lockedEntity(v: FnView, file: SourceFile, stmt: string, line: number): string | undefined {
+  const sql = sqlTables(stmt).read[0];
+  if (sql && /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b/i.test(stmt)) return sql;
+  if (v.family === 'ruby') {
+    let m = /(?:^|[^\w@.:])((?:@|self\.)?[a-z_]\w*(?:\.[a-z_]\w*)*)\.(?:lock!|with_lock\b)/.exec(stmt);
+    if (m) return modelOfHolder(v, file, m[1]!, line);
+    if (/^\s*(?:lock!|with_lock\b)/.test(stmt)) return classOf(file, v.fn.startLine);
+    m = /\b([A-Z]\w*)(?:\.\w+(?:\([^()\n]{0,200}\))?){0,4}\.(?:lock\b(?![!?])|with_lock\b)/.exec(stmt);
+    if (m && !/Mutex|Monitor|Lock|Redis|Cache|Thread/.test(m[1]!)) return m[1];
+    return undefined;
+  }
+  if (v.family === 'python') {
+    const m = /\b([A-Z]\w*)\.objects\b/.exec(stmt) ?? /\b(?:query|select|get)\(\s*([A-Z]\w*)/.exec(stmt);
+    return m?.[1];
+  }
+  if (v.family === 'go') {
+    const m = /\.Model\(\s*&?([A-Z]\w*)\{/.exec(stmt) ?? /\.(?:First|Find|Take)\(\s*&(\w+)/.exec(stmt);
+    return m?.[1];
+  }
+  const typed =
+    /\b(?:findOne|findOneOrFail|findOneBy|find|findBy|createQueryBuilder|getRepository|findByPk|findAll)\(\s*([A-Z]\w*)\b/.exec(stmt) ??
+    /\b([A-Z]\w*)\.(?:findByPk|findOne|findAll|findOrCreate|findUnique|findFirst|query|createQueryBuilder)\(/.exec(stmt);
+  if (typed) return typed[1];
+  return tableOf(stmt, file);
+}
+
+/** Row locks a function takes inside a transaction, in order, each held until its block (or the function) ends. */
+function rowLocksOf(file: SourceFile, v: FnView, skip: (l: number) => boolean): RowLock[] {
+  const outer = enclosing(file, v.fn).map((f) => f.text).join('\n');
+  if (!TRANSACTION.test(v.code) && !TRANSACTION.test(outer)) return [];
+  const out: RowLock[] = [];
+  let lastEnd = 0;
+  for (let l = v.fn.startLine; l <= v.fn.endLine; l++) {
+    if (skip(l)) continue;
+    const t = codeLine(v, l);
+    if (!ROW_LOCK_LINE.test(t) || /\bFOR\s+SHARE\b|\block_version\b/i.test(t)) continue;
+    // `.lock` / `lock!` / `with_lock` are ActiveRecord's; elsewhere `.lock(` is a mutex (the mutex rule's).
+    if (v.family !== 'ruby' && !ROW_LOCK_OTHER.test(t)) continue;
+    let from = l;
+    for (let k = l; k >= Math.max(v.fn.startLine, l - 8); k--) {
+      if (STMT_START.test(codeLine(v, k))) {
+        from = k;
+        break;
+      }
+    }
+    if (from <= lastEnd && from !== l) from = l;
+    let stmt = statementAt(v, from, 14);
+    if (stmt.endLine < l) stmt = statementAt(v, l, 14);
+    const entity = lockedEntity(v, file, stmt.text, l);
+    lastEnd = Math.max(stmt.endLine, l);
+    if (!entity) continue;
+    // Held until the `with_lock` block ends, or the transaction commits (else to the function's end).
+    const until = /\bwith_lock\b/.test(t) ? blockEnd(v, l) : closeLine(v, l, COMMIT);
+    out.push({ key: `${normEntity(entity)} row`, label: `${entity} row`, line: l, until });
+  }
+  return out;
+}
 /** Implied by every pg_advisory…_lock( / GET_LOCK( match (case-insensitive like it). */
 const ADVISORY_WORD = /pg_advisory|GET_LOCK/i;
+
+/** Display name of a lock key on an edge (row locks are keyed by their normalised entity). */
+function label(e: Edge, which: 'a' | 'b'): string {
+  return (which === 'a' ? e.labelA : e.labelB) ?? e[which];
+}
 
 function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes): Edge[] {
   const v = viewOf(file, fn);
@@ -292,18 +434,34 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes): Edge[] {
   const acquire = (name: string, line: number, until: number, read: boolean, kind: Edge['kind']) => {
     for (const h of held) {
       if (h.until < line) continue;
-      if (h.name !== name) edges.push({ file, fn, a: h.name, b: name, lineA: h.line, lineB: line, kind, read: read && h.read });
+      if (h.name !== name && (kind === 'row') === h.name.endsWith(' row')) {
+        edges.push({ file, fn, a: h.name, b: name, lineA: h.line, lineB: line, kind, read: read && h.read, labelA: labels.get(h.name), labelB: labels.get(name) });
+      }
     }
     held.push({ name, line, until, read });
   };
   const release = (name: string, line: number) => {
     for (const h of held) if (h.name === name && h.until >= line) h.until = line - 1;
   };
-  // Nested functions are their own paths; skip their lines.
-  const nested = file.functions.filter((g) => g !== fn && g.startLine > fn.startLine && g.endLine <= fn.endLine && family !== 'js');
+  // Nested functions are their own paths; skip their lines. A hunk region keeps only lines outside every function.
+  const hunk = fn.name === '<hunk>';
+  const nested = file.functions.filter((g) =>
+    hunk
+      ? g !== fn && g.name !== '<hunk>' && g.startLine <= fn.endLine && g.endLine >= fn.startLine
+      : g !== fn && g.startLine > fn.startLine && g.endLine <= fn.endLine && family !== 'js',
+  );
+  const skip = (l: number) => nested.some((g) => g.startLine <= l && l <= g.endLine);
   const advisory = ADVISORY_WORD.test(v.code);
+  const rows = rowLocksOf(file, v, skip);
+  const labels = new Map<string, string>();
+  let r = 0;
   for (let l = fn.startLine; l <= fn.endLine; l++) {
-    if (nested.some((g) => g.startLine <= l && l <= g.endLine)) continue;
+    if (skip(l)) continue;
+    while (r < rows.length && rows[r]!.line === l) {
+      const row = rows[r++]!;
+      labels.set(row.key, row.label);
+      acquire(row.key, l, row.until, false, 'row');
+    }
     const t = codeLine(v, l);
     if (!t.trim()) continue;
     let m: RegExpExecArray | null;
@@ -360,9 +518,9 @@ function allEdges(files: readonly SourceFile[]): Edge[] {
   const types = goTypes(files);
   for (const f of files) {
     if (familyOf(f.language) === 'other') continue;
-    if (!/Lock\(|with\s|acquire|runExclusive|advisory|GET_LOCK/.test(f.lines.join('\n'))) continue;
+    if (!/Lock\(|with\s|acquire|runExclusive|advisory|GET_LOCK|lock!|with_lock|\.lock\b|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|select_for_update|with_for_update|pessimistic|LOCK\.UPDATE|lock:|clause\.Locking/i.test(f.lines.join('\n'))) continue;
     for (const fn of f.functions) {
-      if (fn.endLine - fn.startLine > 400 || fn.name === '<hunk>') continue;
+      if (fn.endLine - fn.startLine > 400) continue;
       edges.push(...edgesOf(f, fn, types));
     }
   }
@@ -383,9 +541,13 @@ function orderReports(ctx: DetectorContext, family: Family): DetectorReport[] {
     if (!other) continue;
     const pair = [e.a, e.b].sort().join('|');
     if (seenPairs.has(pair)) continue;
-    // Report each inversion once: on the earlier of the two paths when both are in this file and changed.
-    if (other.file === file && changed.has(other.fn) && other.fn.startLine < e.fn.startLine) continue;
-    if (other.file !== file && other.file.path < file.path && other.file.added.size > 0 && ctx.files.includes(other.file) && otherChanged(other)) continue;
+    // Report each inversion on the path the diff adds more of (its lock lines are new); on a tie, once on
+    // the earlier of the two paths when both are in this file, and on both paths when they are in two files.
+    const mine = addedLocks(e);
+    const theirs = otherChanged(other) ? addedLocks(other) : -1;
+    if (theirs > mine) continue;
+    // Two files that the diff changes as much: each gets the finding (each path needs the fix or the review).
+    if (theirs === mine && other.file === file && changed.has(other.fn) && other.fn.startLine < e.fn.startLine) continue;
     const range = shownRange(file, e.fn, Math.min(e.lineA, e.lineB), Math.max(e.lineA, e.lineB));
     if (!range) continue;
     seenPairs.add(pair);
@@ -395,20 +557,21 @@ function orderReports(ctx: DetectorContext, family: Family): DetectorReport[] {
       { role: 'lock-a', line: e.lineA, text: text(e.lineA) },
       { role: 'lock-b', line: e.lineB, text: text(e.lineB) },
     ];
-    const name = displayName(file, e.fn);
-    const otherName = displayName(other.file, other.fn);
+    const name = pathName(file, e.fn, e.lineA);
+    const otherName = pathName(other.file, other.fn, other.lineA);
+    const [la, lb] = [label(e, 'a'), label(e, 'b')];
     reports.push({
       line: range.line,
       endLine: range.endLine,
       functionName: name,
-      confidence: e.kind === 'advisory' ? 0.8 : 0.9,
-      title: `${name} takes ${e.a} then ${e.b}; ${otherName} takes ${other.a} then ${other.b}`,
-      entity: `${e.a} and ${e.b}`,
+      confidence: e.kind === 'advisory' ? 0.8 : e.kind === 'row' ? 0.85 : 0.9,
+      title: `${name} takes ${la} then ${lb}; ${otherName} takes ${label(other, 'a')} then ${label(other, 'b')}`,
+      entity: `${la} and ${lb}`,
       evidence,
-      variant: e.kind === 'advisory' ? 'database' : 'async',
+      variant: e.kind === 'mutex' ? 'async' : 'database',
       facts: cleanFacts({
-        lockA: e.a,
-        lockB: e.b,
+        lockA: la,
+        lockB: lb,
         otherFunction: otherName,
         otherFile: other.file === file ? undefined : other.file.path,
         otherLine: String(other.lineA),
@@ -423,9 +586,269 @@ function orderReports(ctx: DetectorContext, family: Family): DetectorReport[] {
   return reports;
 }
 
+/** How many of an edge's two lock lines the diff adds. */
+function addedLocks(e: Edge): number {
+  return (e.file.added.has(e.lineA) ? 1 : 0) + (e.file.added.has(e.lineB) ? 1 : 0);
+}
+
+/** A function's name, or for a hunk region (a method whose head the diff does not show) its class and line. */
+function pathName(file: SourceFile, fn: FunctionSpan, line: number): string {
+  const name = displayName(file, fn);
+  if (name !== '<hunk>') return name;
+  const fam = familyOf(file.language);
+  return fam === 'ruby' || fam === 'python' ? `${classOf(file, fn.startLine)} (line ${line})` : `${file.path}:${line}`;
+}
+
 function otherChanged(e: Edge): boolean {
   for (let l = e.fn.startLine; l <= e.fn.endLine; l++) if (e.file.added.has(l)) return true;
   return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A transaction waiting on itself through a second connection
+
+interface TxRegion {
+  /** The transaction's handle (`client` after `BEGIN`, the `trx`/`tx` callback parameter, Go's `tx`). */
+  handle: string;
+  /** Where the handle came from (`pool` in `pool.connect()`, `s.db` in `s.db.BeginTx`), when shown. */
+  source?: string;
+  start: number;
+  end: number;
+  /** The transaction is a callback (`$transaction(async (tx) => …)`, `dataSource.transaction(async (manager) => …)`). */
+  callback?: boolean;
+}
+
+/** Transactions a function opens, with their handle and the lines they stay open. */
+function txRegions(v: FnView): TxRegion[] {
+  const out: TxRegion[] = [];
+  for (let l = v.fn.startLine; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    let m: RegExpExecArray | null;
+    if (v.family === 'js') {
+      if ((m = /([\w$]+(?:\.[\w$]+)?)\.query\(\s*['"`](?:BEGIN|START\s+TRANSACTION)\b/i.exec(t))) {
+        const handle = m[1]!;
+        const src = new RegExp(`\\b${escapeRe(handle)}\\s*=\\s*await\\s+([\\w$.]+)\\.connect\\(`).exec(v.code)?.[1];
+        out.push({ handle, source: src, start: l, end: closeLine(v, l, new RegExp(`\\b${escapeRe(handle)}\\.query\\(\\s*['"\`](?:COMMIT|END)\\b`, 'i')) });
+      } else if ((m = /([\w$.]+)\.(?:\$transaction|transaction)\(\s*(?:async\s*)?(?:\(\s*([\w$]+)[^)]*\)|([\w$]+)|function\s*\w*\s*\(\s*([\w$]+))/.exec(t))) {
+        const handle = m[2] ?? m[3] ?? m[4];
+        if (handle) out.push({ handle, source: m[1], start: l, end: blockEnd(v, l), callback: true });
+      } else if ((m = /(?:const|let)\s+([\w$]+)\s*=\s*await\s+([\w$.]+)\.transaction\(\s*\)/.exec(t))) {
+        out.push({ handle: m[1]!, source: m[2], start: l, end: closeLine(v, l, new RegExp(`\\b${escapeRe(m[1]!)}\\.commit\\(`)) });
+      }
+    } else if (v.family === 'go') {
+      if ((m = /\b(\w+)\s*,\s*\w+\s*:?=\s*([\w.]+)\.(?:BeginTx|Begin|BeginTxx|Beginx|BeginTxx)\(/.exec(t) ?? /\b(\w+)\s*:=\s*([\w.]+)\.Begin\(\)/.exec(t))) {
+        out.push({ handle: m[1]!, source: m[2], start: l, end: closeLine(v, l, new RegExp(`\\b${escapeRe(m[1]!)}\\.Commit\\(`)) });
+      } else if ((m = /([\w.]+)\.Transaction\(\s*func\s*\(\s*(\w+)/.exec(t))) {
+        out.push({ handle: m[2]!, source: m[1], start: l, end: blockEnd(v, l), callback: true });
+      }
+    }
+  }
+  return out;
+}
+
+function closeLine(v: FnView, from: number, re: RegExp): number {
+  for (let l = from + 1; l <= v.fn.endLine; l++) if (re.test(codeLine(v, l))) return l;
+  return v.fn.endLine;
+}
+
+/** Last segment of a receiver path: `this.pool` -> pool, `s.db` -> db. */
+function lastSeg(expr: string): string {
+  return expr.split('.').pop() ?? expr;
+}
+
+const POOLISH = /^(?:pool|db|knex|prisma|sql|pg|database|dataSource|sequelize|conn|connection|primary|writer|master|DB|Pool)$/;
+const SQL_ROW_WRITE = /\b(?:UPDATE\s+["`]?\w+["`]?(?:\s+AS\s+\w+)?\s+SET|DELETE\s+FROM)\b|\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b/i;
+const ORM_ROW_WRITE = /\.(?:update|updateMany|updateOne|delete|deleteMany|destroy|increment|decrement|upsert|del)\s*\(|\.forUpdate\(|pessimistic_write/;
+
+/** Identifiers of a statement outside its string literals (the keys it binds), minus connection words. */
+function argNames(stmt: string, drop: readonly string[]): Set<string> {
+  const open = stmt.indexOf('(');
+  const code = stmt.slice(open + 1).replace(/`[^`]*`|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, ' ');
+  const out = new Set<string>();
+  // Values only: object keys (`id:`) and property names (`.id`) are not the statement's keys.
+  for (const m of code.matchAll(/(?<![\w$.])[A-Za-z_$][\w$]*(?![\w$])(?!\s*:(?!=))/g)) {
+    const n = m[0];
+    if (/^(?:await|const|let|var|return|query|execute|Exec\w*|Query\w*|ctx|context|err|nil|null|undefined|true|false|this|self|new|Date|now|lock|mode|transaction)$/.test(n) || drop.includes(n)) continue;
+    out.add(n);
+  }
+  return out;
+}
+
+/** The root receiver of a statement's first call: `pool` in `await pool.query(`, `s.db` in `s.db.ExecContext(`, `knex` in `knex('t')`. */
+function receiverOf(stmt: string): string | undefined {
+  const m = /^\s*(?:(?:const|let|var)\s+[^=]{1,120}=\s*|[\w$,\s]{1,80}:?=\s*|return\s+|if\s+[^;{]{0,80};\s*)?(?:await\s+)?([\w$]+(?:\.[\w$]+)*)\s*(?:\.[\w$]+)?\s*\(/.exec(stmt);
+  if (!m) return undefined;
+  const path = m[1]!.split('.');
+  // `pool.query` -> pool; `this.pool.query` -> this.pool; `prisma.doc.update` -> prisma.
+  if (path[0] === 'this' || path[0] === 'self' || (path.length > 2 && path[0]!.length <= 2)) return path.slice(0, 2).join('.');
+  return path[0];
+}
+
+interface HelperWrite {
+  name: string;
+  entity: string;
+  via: string;
+}
+
+const helperCache = new WeakMap<readonly SourceFile[], Map<string, HelperWrite[]>>();
+
+/** Row writes a helper of the diff makes through a module-level pool/db (not through a parameter). */
+function helperWrites(files: readonly SourceFile[], name: string): HelperWrite[] {
+  let byName = helperCache.get(files);
+  if (!byName) {
+    byName = new Map();
+    helperCache.set(files, byName);
+  }
+  const hit = byName.get(name);
+  if (hit) return hit;
+  const out: HelperWrite[] = [];
+  const head = new RegExp(`^\\s*(?:export\\s+)?(?:(?:public|private|protected|static|async|default)\\s+)*(?:function\\s*\\*?\\s*)?${escapeRe(name)}\\s*(?:<[^>]{0,80}>)?\\s*\\(|^\\s*(?:export\\s+)?(?:const|let)\\s+${escapeRe(name)}\\s*=\\s*(?:async\\s*)?\\(|^\\s*func\\s*(?:\\([^)]*\\)\\s*)?${escapeRe(name)}\\s*\\(`);
+  for (const f of files) {
+    const fam = familyOf(f.language);
+    if (fam !== 'js' && fam !== 'go') continue;
+    for (let i = 0; i < f.lines.length; i++) {
+      if (!f.lines[i] || !head.test(f.lines[i]!)) continue;
+      // The body: until the braces opened on the head close (at most 80 lines).
+      let depth = 0;
+      let opened = false;
+      let end = i;
+      for (let k = i; k < Math.min(f.lines.length, i + 80); k++) {
+        for (const ch of f.lines[k]!) {
+          if (ch === '{') {
+            depth++;
+            opened = true;
+          } else if (ch === '}') depth--;
+        }
+        end = k;
+        if (opened && depth <= 0) break;
+      }
+      const body = stripComments(f.lines.slice(i, end + 1).join('\n'), fam);
+      const params = new Set<string>();
+      const sig = /\(([^)]*)\)/.exec(body)?.[1] ?? '';
+      for (const p of sig.split(',')) {
+        const n = /^\s*(?:\.\.\.)?([\w$]+)/.exec(p)?.[1];
+        if (n) params.add(n);
+      }
+      const lines = body.split('\n');
+      for (let k = 1; k < lines.length; k++) {
+        const t = lines[k]!;
+        if (!/\(/.test(t)) continue;
+        const stmt = lines.slice(k, k + 8).join('\n');
+        const recv = receiverOf(t);
+        if (!recv || params.has(recv.split('.')[0]!) || !POOLISH.test(lastSeg(recv))) continue;
+        const first = stmt.slice(0, 400);
+        const sql = SQL_ROW_WRITE.test(first) ? sqlTables(first) : undefined;
+        const entity = sql ? (sql.written[0] ?? sql.read[0]) : ORM_ROW_WRITE.test(t) ? entityOfReceiver(t.replace(/^\s*(?:await\s+)?/, '').replace(/\.(?:update|updateMany|updateOne|delete|deleteMany|destroy|increment|decrement|upsert|del)\s*\(.*$/, '')) : undefined;
+        if (entity) out.push({ name, entity, via: recv });
+      }
+    }
+  }
+  byName.set(name, out);
+  return out;
+}
+
+/**
+ * Inside a transaction on connection X, after X locked or wrote rows of a table, the flow writes the same
+ * table's rows through another connection (the pool X came from, or a helper that uses the pool) before X
+ * commits. The second connection waits for X's row lock, and X waits for the flow: it hangs (the database
+ * cannot see the cycle, it runs through the application).
+ */
+function crossConnectionReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
+  if (v.family !== 'js' && v.family !== 'go') return [];
+  const { file } = ctx;
+  const reports: DetectorReport[] = [];
+  for (const tx of txRegions(v)) {
+    const held: Array<{ entity: string; line: number; names: Set<string> }> = [];
+    const isTx = (recv: string) => recv === tx.handle || recv.split('.')[0] === tx.handle;
+    const drop = [tx.handle, ...(tx.source ? [tx.source, lastSeg(tx.source)] : [])];
+    for (let l = tx.start + 1; l <= tx.end; l++) {
+      const t = codeLine(v, l);
+      if (!t.includes('(') || !STMT_START.test(t)) continue;
+      const stmt = statementAt(v, l, 14);
+      const recv = receiverOf(stmt.text);
+      if (!recv) continue;
+      const head = stmt.text.slice(0, 600);
+      if (isTx(recv)) {
+        const sql = SQL_ROW_WRITE.test(head) ? sqlTables(head) : undefined;
+        const entity = sql ? (sql.written[0] ?? sql.read[0]) : ORM_ROW_WRITE.test(head) ? ormEntity(head, file) : undefined;
+        if (entity) held.push({ entity, line: lineOf(v, l, stmt.endLine, SQL_ROW_WRITE) ?? l, names: argNames(stmt.text, drop) });
+        continue;
+      }
+      if (held.length === 0) continue;
+      const names = argNames(stmt.text, drop);
+      const keyed = (h: { names: Set<string> }) => h.names.size === 0 || [...h.names].some((n) => names.has(n));
+      let hit: { lock: (typeof held)[number]; via: string; helper?: string } | undefined;
+      // Another connection: the pool the transaction came from, a module-level pool/db/client, or (inside an ORM
+      // transaction callback) a repository injected into the class, which runs on the data source's pool.
+      const seg = lastSeg(recv);
+      const other = (tx.source !== undefined && seg === lastSeg(tx.source)) || POOLISH.test(seg) || (tx.callback && /(?:Repo|Repository)$/.test(seg));
+      if (other && (SQL_ROW_WRITE.test(head) || ORM_ROW_WRITE.test(head))) {
+        const sql = SQL_ROW_WRITE.test(head) ? sqlTables(head) : undefined;
+        const entity = sql ? (sql.written[0] ?? sql.read[0]) : ormEntity(head, file);
+        const lock = entity ? held.find((h) => sameEntity(h.entity, entity) && keyed(h)) : undefined;
+        if (lock) hit = { lock, via: recv };
+      }
+      if (!hit) {
+        // A helper called without the transaction's handle, whose body writes the rows through the pool.
+        for (const c of stmt.text.matchAll(/(?:^|[^\w$.])(?:this\.|self\.|[a-z]\w{0,2}\.)?([A-Za-z_$][\w$]*)\s*\(/g)) {
+          const name = c[1]!;
+          if (/^(?:if|for|while|switch|await|return|function|catch)$/.test(name) || mentions(stmt.text, tx.handle)) continue;
+          for (const w of helperWrites(ctx.files, name)) {
+            const lock = held.find((h) => sameEntity(h.entity, w.entity) && keyed(h));
+            if (lock) {
+              hit = { lock, via: w.via, helper: name };
+              break;
+            }
+          }
+          if (hit) break;
+        }
+      }
+      if (!hit) continue;
+      const range = shownRange(file, v.fn, hit.lock.line, stmt.endLine);
+      if (!range) continue;
+      const name = displayName(file, v.fn);
+      const table = hit.lock.entity;
+      const through = hit.helper ? `${hit.helper}(), which writes it through ${hit.via}` : hit.via;
+      reports.push({
+        line: range.line,
+        endLine: range.endLine,
+        functionName: name,
+        confidence: hit.helper ? 0.8 : 0.85,
+        title: `${name} locks ${table} rows on its transaction (${tx.handle}), then writes the same rows through ${through} on another connection before committing: the request waits on itself`,
+        entity: `${table} rows`,
+        evidence: [
+          { role: 'lock-a', line: hit.lock.line, text: v.text(hit.lock.line) },
+          { role: 'lock-b', line: l, text: v.text(l) },
+        ],
+        variant: 'database',
+        facts: cleanFacts({
+          table,
+          lockKind: 'row',
+          lockA: `${table} row locked by the transaction on ${tx.handle}`,
+          lockB: `${table} row written through ${hit.via} (another connection)`,
+          inTransaction: 'yes',
+          actor: 'request',
+          testFramework: testFrameworkHint(ctx.files, v.family),
+        }),
+      });
+      break;
+    }
+  }
+  return reports;
+}
+
+/** The model or table an ORM statement names: `manager.findOne(Account, …)`, `tx.wallet.update`, `this.accountRepo.update`. */
+function ormEntity(stmt: string, file: SourceFile): string | undefined {
+  const typed =
+    /\b(?:findOne|findOneOrFail|findOneBy|find|findBy|update|delete|increment|decrement|createQueryBuilder|getRepository)\(\s*([A-Z]\w*)\b/.exec(stmt) ??
+    /\b([A-Z]\w*)\.(?:findByPk|findOne|findAll|update|destroy|increment|decrement)\(/.exec(stmt);
+  return typed?.[1] ?? tableOf(stmt, file);
+}
+
+/** The line of a statement (from..to) that matches `re`, if any. */
+function lineOf(v: FnView, from: number, to: number, re: RegExp): number | undefined {
+  for (let l = from; l <= to; l++) if (re.test(codeLine(v, l))) return l;
+  return undefined;
 }
 
 function detect(ctx: DetectorContext): DetectorReport[] {
@@ -433,9 +856,18 @@ function detect(ctx: DetectorContext): DetectorReport[] {
   if (family === 'other') return [];
   const reports: DetectorReport[] = [];
   const seen = new Set<number>();
+  const seenTx = new Set<number>();
   for (const fn of innermostFirst(ctx.changedFunctions)) {
     const v = viewOf(ctx.file, fn);
     if (v) reports.push(...rowLoopReports(ctx, v, seen));
+    if (v) {
+      for (const r of crossConnectionReports(ctx, v)) {
+        // A hunk region around a function sees the same transaction: report it once, on the innermost.
+        if (seenTx.has(r.line)) continue;
+        seenTx.add(r.line);
+        reports.push(r);
+      }
+    }
   }
   reports.push(...orderReports(ctx, family));
   return reports;

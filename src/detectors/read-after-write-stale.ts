@@ -10,15 +10,24 @@
  * - a cache: `cache.get` / `redis.get` / `Rails.cache.fetch` keyed by the entity, or a getter
  *   (`getAccount`, `get_order`) whose body reads the cache, or, when its body is not in the diff, whose
  *   module shows a cache keyed by that entity (`redis.del(`account:${id}`)`, `ACCOUNT_TTL`);
- * - a search index: Elasticsearch / OpenSearch / Algolia / Meilisearch / Typesense `search`.
+ * - a search index: Elasticsearch / OpenSearch / Algolia / Meilisearch / Typesense `search`, `count`
+ *   on a search client or with an `index:`, `index('x').search(`; after a database write, or after an
+ *   index write (`es.index({ index })`, `saveObject`, `addDocuments`) that is not refreshed;
+ * - a helper the flow calls whose body (anywhere in the diff) does one of the reads above; or, when its
+ *   body is not in the diff, a same-object method named after the entity on an object that holds a
+ *   replica handle, after a write through the primary handle (`s.primary.Exec(UPDATE seats…)` then
+ *   `s.SeatMap(ctx)`), or a read-named method of a search service named after the entity.
  *
  * Stays quiet when the read pins the primary (`.using('default')`, `select_for_update`), when the
- * cache key is deleted or set between the write and the read, when the flow uses the row returned by
- * the write, and when the value read is not used afterwards.
+ * cache key is deleted or set between the write and the read, when the index write is refreshed
+ * (`refresh: true` / `'wait_for'`, `.wait()`, `waitForTask`, `indices.refresh`), when the flow uses
+ * the row returned by the write, when a visible helper body reads the primary, and when the value read
+ * is not used afterwards.
  *
  * Confidence: 0.9 for an explicit replica read; 0.85 for a read routed to the replica by a router in
- * the diff; 0.8 for a direct cache or search read, or a getter whose body reads the cache; 0.7 when
- * the getter's cache is inferred from its module.
+ * the diff or a helper whose body reads the replica; 0.8 for a direct cache or search read, or a
+ * getter/helper whose body reads the cache or the index; 0.7 when the getter's cache, or the helper's
+ * replica/index read, is inferred from its module.
  */
 import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 import type { SourceFile } from '../parse/types.js';
@@ -48,12 +57,18 @@ interface Write {
   end: number;
   entity: string;
   call: string;
+  /** The connection/client the write goes through (`s.primary`, `this.writer`), when visible. */
+  handle?: string;
+  /** The write goes to a search index (not the database): only a search read of that index can lag it. */
+  index?: boolean;
 }
 
 interface StaleRead {
   line: number;
   end: number;
   source: 'replica' | 'cache' | 'search';
+  /** The helper the read goes through, when it is a call to a function of the diff (or a same-object method). */
+  via?: string;
   call: string;
   holder?: string;
   confidence: number;
@@ -74,10 +89,43 @@ const PY_WRITE_HINT = /\.(?:update|create|save|delete|bulk_update)/;
 
 const REPLICA_NAME = /(?:replica|reader|read_?only|readonly|slave|secondary|follower|standby|analytics)/i;
 const EXPLICIT_REPLICA =
-  /\.using\(\s*['"]([\w-]+)['"]\s*\)|\busing\s*=\s*['"]([\w-]+)['"]|\$replica\(\)|\breadReplica\w*\b|\b(?:replica|reader|ro|readOnly)(?:Pool|Db|DB|Client|Conn|Engine|Session)?\s*\.\s*(?:query|execute|get|one|first|select|findUnique|findFirst|findOne|QueryRow\w*|Query\w*|fetch\w*|\w+\.\w+)\b|\bconnected_to\(\s*role:\s*:reading|useMaster:\s*false/;
+  /\.using\(\s*['"]([\w-]+)['"]\s*\)|\busing\s*=\s*['"]([\w-]+)['"]|\$replica\(\)|\breadReplica\w*\b|\b(?:(?:replica|reader|ro|readOnly|read_only|readonly|follower|standby)(?:_?(?:Pool|Db|DB|Client|Conn|Engine|Session|pool|db|conn|client|engine|session))?|read_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client)|(?:db|pg|sql|pool|conn)_?(?:Replica|Reader|RO|Ro|Read|replica|reader|ro|read))\s*\.\s*(?:query|execute|get|Get|one|first|select|Select|findUnique|findFirst|findOne|findAll|oneOrNone|manyOrNone|any|many|QueryRow\w*|Query\w*|fetch\w*|\w+\.\w+)\b|\bconnected_to\(\s*role:\s*:reading|useMaster:\s*false/;
+/** A handle named as the primary/writer connection (`s.primary`, `this.writer`, `masterDb`). */
+const PRIMARY_HANDLE = /(?:^|\.)(?:primary|writer|master|rw|write)(?:_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client))?$|(?:^|\.)(?:db|pg|sql|pool|conn)_?(?:Primary|Writer|Master|RW|Rw|primary|writer|master|rw)$/;
+/** A replica/reader handle declared or used in a module (a struct field, a class property, a variable). */
+const REPLICA_HANDLE =
+  /\b(?:[rR]eplica|[rR]eadReplica|[rR]eadOnly|read_only|[fF]ollower|[sS]tandby|[rR]eader)(?:_?(?:Pool|Db|DB|Conn|Client|Engine|pool|db|conn|client|engine))?\s*(?:\*?\s*(?:sql|sqlx|pgxpool|gorm|pg|knex)\.|:\s*\*?\s*[A-Z]\w*|=[^=])|\b(?:[rR]ead|[rR]o)_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client)\b|\b(?:db|pg|sql|pool|conn)_?(?:Replica|Reader|RO|Ro|Read|replica|reader|ro)\b/;
 const CACHE_READ = /\b([\w$.]*(?:cache|redis|memcache|memcached|kv|Cache|Redis))\s*\.\s*(get|hget|hgetall|mget|fetch|read|getex|getJSON|get_many)\s*\(\s*([^)\n]{0,160})/;
-const CACHE_CLEAR = /\b[\w$.]*(?:cache|redis|memcache|kv|Cache|Redis)\w*\s*\.\s*(?:del|delete|delete_many|unlink|expire|invalidate|evict|clear|set|setex|hset|write|put|delete_matched)\s*\(|\binvalidate\w*\(|\bevict\w*\(|\bbust\w*\(/;
-const SEARCH_READ = /\b([\w$.]*(?:elastic\w*|opensearch\w*|search\w*|es|index|algolia\w*|meili\w*|typesense\w*|Search\w*))\s*\.\s*(search|msearch|searchForHits)\s*\(/i;
+const CACHE_CLEAR = /\.indices\.refresh\(|\bwaitForTasks?\(|\bwait_for_task\(|\b[\w$.]*(?:cache|redis|memcache|kv|Cache|Redis)\w*\s*\.\s*(?:del|delete|delete_many|unlink|expire|invalidate|evict|clear|set|setex|hset|write|put|delete_matched)\s*\(|\binvalidate\w*\(|\bevict\w*\(|\bbust\w*\(/;
+/** A search method call; its receiver chain is checked by searchCall (a scan, not one regex, to stay linear). */
+const SEARCH_METHOD = /\.\s*(search|msearch|searchForHits|multiSearch|count)\s*\(/g;
+/** A receiver chain ending in a search client's name (`es`, `this.elastic`, `productsIndex`, `algolia`). */
+const SEARCH_RECV = /(?:elastic\w*|opensearch\w*|search\w*|es|index|algolia\w*|meili\w*|typesense\w*)$/i;
+/** `count` only counts as a search on a client named as one (a plain `repo.count` is a database read). */
+const SEARCH_COUNT_RECV = /^(?:es|esClient|elastic\w*|opensearch\w*|[sS]earch\w*|\w+Search\w*|algolia\w*|meili\w*|typesense\w*)$/;
+
+/** The first search call of a text (`es.search(`, `this.search.count(`), as `receiver.method`. */
+function searchCall(text: string): string | undefined {
+  for (const m of text.matchAll(SEARCH_METHOD)) {
+    let j = m.index;
+    const stop = Math.max(0, m.index - 200);
+    while (j > stop && /[\w$.]/.test(text[j - 1]!)) j--;
+    const recv = text.slice(j, m.index);
+    if (!recv || /^\./.test(recv)) continue;
+    const last = recv.slice(recv.lastIndexOf('.') + 1);
+    if (m[1] === 'count' ? SEARCH_COUNT_RECV.test(last) : SEARCH_RECV.test(recv)) return `${recv}.${m[1]}`;
+  }
+  return undefined;
+}
+/** An Elasticsearch/OpenSearch call on any client that names its index: `client.count({ index: 'x', … })`. */
+const INDEXED_CALL = /\.(search|msearch|count)\(\s*\{[^}]{0,300}?\bindex\s*:/;
+/** Index names a text shows: `index: 'x'`, `index="x"`, `initIndex('x')`, `.index('x')`, `collections('x')`, or a constant. */
+const INDEX_NAME = /\bindex\s*[:=]\s*['"`]([\w-]+)|initIndex\(\s*['"`]([\w-]+)|\.index\(\s*['"`]([\w-]+)|\.collections\(\s*['"`]([\w-]+)|\bindex\s*[:=]\s*(?:this\.|self\.)?([A-Za-z_]\w*)/g;
+/** A write to a search index: ES/OpenSearch `index`/`update`/`bulk` with an index, Algolia `saveObject(s)`, Meilisearch `addDocuments`. */
+const INDEX_WRITE = /\.(index|update|bulk|updateByQuery|deleteByQuery)\(\s*\{[^}]{0,300}?\bindex\s*:|\.(index|update|bulk)\(\s*index\s*=|\.(saveObjects?|partialUpdateObjects?|addDocuments|updateDocuments|addDocumentsInBatches)\(/;
+const INDEX_WRITE_HINT = /\.(?:index|update|bulk|updateByQuery|deleteByQuery|saveObjects?|partialUpdateObjects?|addDocuments|updateDocuments|addDocumentsInBatches)\(/;
+/** The index write is visible to searches when it returns (or is waited for). */
+const INDEX_REFRESHED = /\brefresh\s*[:=]\s*(?:true|True|['"](?:true|wait_for)['"])|\.wait\(\)|waitForTask|waitForTasks|\bwait_for_task\b/;
 
 function writesOf(v: FnView, fileText: string): Write[] {
   const out: Write[] = [];
@@ -87,13 +135,28 @@ function writesOf(v: FnView, fileText: string): Write[] {
     let entity: string | undefined;
     let call: string | undefined;
     let m: RegExpExecArray | null;
-    if (SQL_WRITE.test(t)) {
-      const tables = sqlTables(t).written;
+    if ((v.family === 'js' || v.family === 'python') && INDEX_WRITE_HINT.test(t) && INDEX_WRITE.test(statementAt(v, l, 8).text)) {
+      // A write to a search index: only a later search of that index can miss it, unless it is refreshed.
+      const stmt = statementAt(v, l, 12);
+      const w = INDEX_WRITE.exec(stmt.text)!;
+      if (INDEX_REFRESHED.test(stmt.text)) {
+        l = stmt.endLine;
+        continue;
+      }
+      const name = indexNames(stmt.text)[0] ?? indexNames(fileText)[0];
+      if (name) out.push({ line: l, end: stmt.endLine, entity: name, call: `.${w[1] ?? w[2] ?? w[3]}`, index: true });
+      l = stmt.endLine;
+      continue;
+    }
+    if (SQL_WRITE.test(t) || (/\bUPDATE\s+["`]?\w+["`]?\s*$/i.test(t) && /^\s*SET\b/i.test(codeLine(v, l + 1)))) {
+      const joined = `${t} ${codeLine(v, l + 1).trim()}`;
+      const tables = sqlTables(joined).written;
       entity = tables[0];
-      call = /\b(?:UPDATE\s+["`]?\w+["`]?\s+SET|INSERT\s+INTO\s+["`]?\w+|DELETE\s+FROM\s+["`]?\w+)/i.exec(t)?.[0];
+      call = /\b(?:UPDATE\s+["`]?\w+["`]?\s+SET|INSERT\s+INTO\s+["`]?\w+|DELETE\s+FROM\s+["`]?\w+)/i.exec(joined)?.[0];
     } else if (v.family === 'js' && JS_WRITE_HINT.test(t) && (m = JS_WRITE.exec(t))) {
       if (/\b(?:cache|redis|res|reply|Object|Map|Set|crypto|hash|hmac)\b/i.test(m[1]!) || /\.(?:set|map)$/.test(m[1]!)) continue;
-      entity = entityOfReceiver(m[1]!.replace(/(?:\.\w+\([^)\n]{0,200}\))+$/, ''), fileText);
+      const recv = m[1]!.replace(/(?:\.\w+\([^)\n]{0,200}\))+$/, '');
+      entity = entityOfReceiver(recv, fileText) ?? fieldEntity(recv, fileText);
       call = `${m[1]!.replace(/\([^)\n]{0,200}\)/g, '(…)')}.${m[2]}`;
     } else if (v.family === 'python' && PY_WRITE_HINT.test(t) && (m = PY_WRITE.exec(t))) {
       if (/\b(?:cache|redis|form|serializer|dict|self\.request)\b/.test(m[1]!)) continue;
@@ -106,7 +169,7 @@ function writesOf(v: FnView, fileText: string): Write[] {
     }
     if (!entity || !call) continue;
     const stmt = statementAt(v, l, 12);
-    out.push({ line: l, end: stmt.endLine, entity, call });
+    out.push({ line: l, end: stmt.endLine, entity, call, handle: handleOf(v, l) });
   }
   return out;
 }
@@ -118,6 +181,36 @@ function holderModel(v: FnView, holder: string, before: number): string | undefi
     if (m) return m[1];
   }
   return undefined;
+}
+
+/** The entity a class field holds: `@InjectRepository(Ticket) private tickets: Repository<Ticket>`, `Model<OrderDocument>`. */
+function fieldEntity(receiver: string, fileText: string): string | undefined {
+  const name = /^(?:this\.)?([\w$]+)$/.exec(receiver.trim())?.[1];
+  if (!name || !fileText.includes(name)) return undefined;
+  const e = escapeRe(name);
+  const typed = new RegExp(`\\b${e}\\s*[?!]?\\s*:\\s*(?:Repository|Model|EntityRepository|MongoRepository|TreeRepository|ModelStatic|ModelCtor)<\\s*(\\w+?)(?:Document|Doc|Entity)?\\s*>`).exec(fileText);
+  if (typed) return typed[1];
+  const injected = new RegExp(`@Inject(?:Repository|Model)\\(\\s*(\\w+?)(?:\\.name)?\\s*\\)\\s*(?:(?:private|public|protected|readonly)\\s+)*${e}\\b`).exec(fileText);
+  return injected?.[1];
+}
+
+/** The connection a write at `line` goes through: the receiver of the query call opening its statement. */
+function handleOf(v: FnView, line: number): string | undefined {
+  for (let l = line; l >= Math.max(v.fn.startLine, line - 4); l--) {
+    const m = /([\w$]+(?:\.[\w$]+)*)\.(?:Exec|Query|query|execute|none|one|oneOrNone|any|many|result|raw|\$executeRaw\w*|\$queryRaw\w*|exec)\w*\s*\(/.exec(codeLine(v, l));
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** Search index names a text shows, in order. */
+function indexNames(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.matchAll(INDEX_NAME)) {
+    const n = m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5];
+    if (n && !/^(?:true|false|null|undefined|None|nil)$/.test(n)) out.push(n);
+  }
+  return out;
 }
 
 const routerCache = new WeakMap<readonly SourceFile[], { alias: string | undefined }>();
@@ -199,6 +292,13 @@ function cachedGetterUncached(name: string, entity: string, ctx: DetectorContext
  * What a line offers as a read-back, independent of the write: computed once per line of a function (a
  * function with many writes asked the same questions of every later line once per write).
  */
+/** A call on a line: `recv.name(`; `norm` is the normalised name and receiver tail, filled on first use. */
+interface Call {
+  recv: string;
+  name: string;
+  norm?: string;
+}
+
 interface Site {
   line: number;
   /** The explicit replica read of the statement starting here; `dead` when its alias is not a replica. */
@@ -207,6 +307,8 @@ interface Site {
   cache?: { call: string; key: string };
   getter?: { name: string; ent: string };
   search?: { call: string; index: string | undefined };
+  /** Calls on the line that may reach a lagging source inside their body (resolved lazily). */
+  calls?: Call[];
   stmt?: { text: string; endLine: number };
   holder?: string | null;
 }
@@ -228,9 +330,14 @@ interface Reads {
 
 const ROUTED_READ = /\b([A-Z]\w*)\.objects\.(?:get|filter|all|first|exclude|values|values_list|only|latest|earliest)\b|\bget_object_or_404\(\s*([A-Z]\w*)/;
 /** Implied by every CACHE_CLEAR match. */
-const CACHE_CLEAR_HINT = /cache|redis|kv|Cache|Redis|invalidate|evict|bust/;
-/** Implied by every SEARCH_READ match (its method names all contain `search`, in any case). */
-const SEARCH_HINT = /search/i;
+const CACHE_CLEAR_HINT = /cache|redis|kv|Cache|Redis|invalidate|evict|bust|refresh|wait/;
+/** Implied by every searchCall / INDEXED_CALL / SEARCH_CHAIN match. */
+const SEARCH_HINT = /search|count/i;
+/** Meilisearch / Typesense chains: `client.index('products').search(`, `collections('products').documents().search(`. */
+const SEARCH_CHAIN = /\.(?:index|initIndex|collections)\(\s*['"`][\w-]+['"`]\s*\)(?:\.documents\(\s*\))?\s*\.\s*search\(/;
+/** A call `recv.name(` / `name(` whose body may read a lagging source. */
+const CALL = /(?:^|[^\w$.])((?:[\w$]+\.){0,3})([A-Za-z_$][\w$]*)\s*\(/g;
+const NOT_HELPER = /^(?:if|for|while|switch|catch|return|function|await|async|typeof|new|super|require|import|len|append|make|print|println|Printf|Sprintf|Errorf|Error|Is|As|New|JSON|String|Number|Boolean|Array|Object|Promise|Date|Math|map|filter|reduce|forEach|push|then|catch|finally|emit|send|log|info|warn|debug|error|query|execute|exec|Exec\w*|Query\w*|get|set|update|create|save|delete|find\w*|count|search|where|select|insert|include\w*|has|includes|parse|stringify|toString|json|status|min|max|sum|range|int|str|float|list|dict|tuple|isinstance|raise|assert|puts|p|lambda)$/;
 const HOLDER = /^\s*(?:const|let|var)?\s*(?:\{[^}]*\}|\[[^\]]*\]|@?([\w$]+))\s*(?::\s*[\w<>[\]|, ]{1,60})?\s*:?=\s*(?!=)/;
 
 const readsCache = new WeakMap<FnView, Reads>();
@@ -287,11 +394,29 @@ function siteAt(v: FnView, l: number, t: string, router: string | undefined, fil
     site.getter = { name: m[1]!, ent: getterEntity(m[1]!) };
     any = true;
   }
-  if (SEARCH_HINT.test(t) && (m = SEARCH_READ.exec(t)) && !/\bURLSearchParams|\.location\b|\bre\.search\b/.test(t)) {
-    const stmt = (site.stmt ??= statementAt(v, l, 8));
-    const idx = /index\s*[:=(]\s*['"]([\w-]+)['"]|initIndex\(\s*['"]([\w-]+)['"]|\.index\(\s*['"]([\w-]+)['"]/.exec(stmt.text) ?? indexDecl(fileText);
-    site.search = { call: `${m[1]}.${m[2]}`, index: idx?.[1] ?? idx?.[2] ?? idx?.[3] };
-    any = true;
+  if (SEARCH_HINT.test(t) && !/\bURLSearchParams|\.location\b|\bre\.search\b/.test(t)) {
+    let call: string | undefined;
+    if ((m = SEARCH_CHAIN.exec(t))) call = m[0].replace(/\($/, '');
+    else if ((call = searchCall(t))) {
+      // a search client's search/count
+    }
+    else if (/\.(?:search|msearch|count)\(/.test(t)) {
+      const stmt = (site.stmt ??= statementAt(v, l, 8));
+      if ((m = INDEXED_CALL.exec(stmt.text))) call = m[0].replace(/\(.*$/s, '');
+    }
+    if (call) {
+      const stmt = (site.stmt ??= statementAt(v, l, 8));
+      site.search = { call, index: indexNames(stmt.text)[0] ?? indexDeclName(fileText) };
+      any = true;
+    }
+  }
+  if (t.includes('(')) {
+    for (const c of t.matchAll(CALL)) {
+      const name = c[2]!;
+      if (NOT_HELPER.test(name) || /^[A-Z]\w*$/.test(name) && !c[1]) continue;
+      (site.calls ??= []).push({ recv: (c[1] ?? '').replace(/\.$/, ''), name });
+      any = true;
+    }
   }
   return any ? site : undefined;
 }
@@ -313,7 +438,8 @@ function keyNames(key: string, entity: string, normalised: string): boolean {
 /** The read a site makes of the written entity, if it reads that entity back from a lagging source. */
 function staleReadAt(v: FnView, s: Site, w: Write, normalised: string, ctx: DetectorContext, fileText: string): StaleRead | undefined {
   const l = s.line;
-  if (s.replica) {
+  if (w.index && !s.search && !s.calls) return undefined;
+  if (s.replica && !w.index) {
     if (s.replica.dead) return undefined;
     const stmt = s.stmt!;
     s.replica.read ??= readNames(stmt.text, fileText);
@@ -321,15 +447,18 @@ function staleReadAt(v: FnView, s: Site, w: Write, normalised: string, ctx: Dete
     const alias = s.replica.alias;
     return { line: l, end: stmt.endLine, source: 'replica', call: s.replica.call.trim(), holder: holderOf(v, s), confidence: 0.9, replica: alias ?? s.replica.call.replace(/\W+$/, '') };
   }
-  if (s.router && sameEntity(s.router.model, w.entity)) {
-    return { line: l, end: stmtOf(v, s).endLine, source: 'replica', call: s.router.call, holder: holderOf(v, s), confidence: 0.85, replica: s.router.replica };
-  }
-  if (s.cache && keyNames(s.cache.key, w.entity, normalised)) {
-    return { line: l, end: stmtOf(v, s).endLine, source: 'cache', call: s.cache.call, holder: holderOf(v, s), confidence: 0.8, cacheKey: s.cache.key.split(',')[0]?.trim() };
-  }
-  if (s.getter && sameEntity(s.getter.ent, w.entity)) {
-    const c = cachedGetter(s.getter.name, s.getter.ent, ctx);
-    if (c) return { line: l, end: stmtOf(v, s).endLine, source: 'cache', call: s.getter.name, holder: holderOf(v, s), confidence: c.confidence, cacheKey: c.key };
+  // A search-index write: only a search of that index (direct or through a helper) reads it back.
+  if (!w.index) {
+    if (s.router && sameEntity(s.router.model, w.entity)) {
+      return { line: l, end: stmtOf(v, s).endLine, source: 'replica', call: s.router.call, holder: holderOf(v, s), confidence: 0.85, replica: s.router.replica };
+    }
+    if (s.cache && keyNames(s.cache.key, w.entity, normalised)) {
+      return { line: l, end: stmtOf(v, s).endLine, source: 'cache', call: s.cache.call, holder: holderOf(v, s), confidence: 0.8, cacheKey: s.cache.key.split(',')[0]?.trim() };
+    }
+    if (s.getter && sameEntity(s.getter.ent, w.entity)) {
+      const c = cachedGetter(s.getter.name, s.getter.ent, ctx);
+      if (c) return { line: l, end: stmtOf(v, s).endLine, source: 'cache', call: s.getter.name, holder: holderOf(v, s), confidence: c.confidence, cacheKey: c.key };
+    }
   }
   if (s.search) {
     const name = s.search.index;
@@ -337,6 +466,214 @@ function staleReadAt(v: FnView, s: Site, w: Write, normalised: string, ctx: Dete
       return { line: l, end: stmtOf(v, s).endLine, source: 'search', call: s.search.call, holder: holderOf(v, s), confidence: 0.8 };
     }
   }
+  if (s.calls) {
+    for (const c of s.calls) {
+      const r = helperRead(v, c, w, normalised, ctx, fileText);
+      if (r) return { line: l, end: stmtOf(v, s).endLine, holder: holderOf(v, s), ...r };
+    }
+  }
+  return undefined;
+}
+
+/** A definition found in the diff's text: a function or method named `name`, with its (comment-free) body. */
+interface Definition {
+  file: SourceFile;
+  line: number;
+  body: string;
+  /** Every line of the body is shown (or the file is whole): a body without a lagging read really has none. */
+  complete: boolean;
+}
+
+const DEF_JS = /^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?function\s*\*?\s*([\w$]+)\s*[<(]|^\s*(?:export\s+)?(?:const|let|var)\s+([\w$]+)\s*=\s*(?:async\s+)?(?:function\b|\([^)]{0,200}\)\s*(?::[^=]{0,80})?=>|[\w$]+\s*=>)|^\s*(?:(?:public|private|protected|static|async|override|readonly)\s+)*([\w$]+)\s*(?:<[^>]{0,80}>)?\s*\([^;]{0,300}$/;
+const DEF_PY = /^\s*(?:async\s+)?def\s+(\w+)\s*\(/;
+const DEF_GO = /^\s*func\s*(?:\(\s*\w*\s*\*?\s*[\w.]+\s*\)\s*)?(\w+)\s*[[(]/;
+const DEF_RB = /^\s*def\s+(?:self\.)?([\w!?]+)/;
+const NOT_DEF = /^(?:if|for|while|switch|catch|return|function|await|new|typeof|super|else|do|try)$/;
+
+const defCache = new WeakMap<readonly SourceFile[], Map<string, Definition[]>>();
+
+/** Definitions of the diff's files by name (built once per review, one pass over every line). */
+function definitions(files: readonly SourceFile[]): Map<string, Definition[]> {
+  let defs = defCache.get(files);
+  if (defs) return defs;
+  defs = new Map();
+  for (const f of files) {
+    const fam = familyOf(f.language);
+    if (fam === 'other') continue;
+    const re = fam === 'js' ? DEF_JS : fam === 'python' ? DEF_PY : fam === 'go' ? DEF_GO : DEF_RB;
+    for (let i = 0; i < f.lines.length; i++) {
+      const t = f.lines[i]!;
+      if (!t || t.length > 400) continue;
+      const m = re.exec(t);
+      const name = m ? (m[1] ?? m[2] ?? m[3]) : undefined;
+      if (!name || NOT_DEF.test(name)) continue;
+      // A JS method head must open a body: `name(…) {` on this line or a parameter list continuing below.
+      if (fam === 'js' && m![3] && !/\{\s*$|\(\s*$|,\s*$/.test(t)) continue;
+      const end = bodyEnd(f, i, fam);
+      let complete = f.whole;
+      if (!complete) {
+        complete = true;
+        for (let k = i + 1; k <= end; k++) if (!f.shown.has(k + 1)) complete = false;
+      }
+      const body = stripComments(f.lines.slice(i, end + 1).join('\n'), fam);
+      const list = defs.get(name) ?? [];
+      list.push({ file: f, line: i + 1, body, complete });
+      defs.set(name, list);
+    }
+  }
+  defCache.set(files, defs);
+  return defs;
+}
+
+/** Index (0-based) of the last line of the body opened at line index `i`. */
+function bodyEnd(f: SourceFile, i: number, fam: string): number {
+  const max = Math.min(f.lines.length - 1, i + 150);
+  if (fam === 'python' || fam === 'ruby') {
+    const indent = (x: string) => x.length - x.trimStart().length;
+    const base = indent(f.lines[i]!);
+    let last = i;
+    for (let k = i + 1; k <= max; k++) {
+      const t = f.lines[k]!;
+      if (!t.trim()) continue;
+      if (indent(t) <= base) return fam === 'ruby' && /^\s*end\b/.test(t) ? k : last;
+      last = k;
+    }
+    return last;
+  }
+  let depth = 0;
+  let opened = false;
+  for (let k = i; k <= max; k++) {
+    const t = f.lines[k]!;
+    for (const ch of t) {
+      if (ch === '{') {
+        depth++;
+        opened = true;
+      } else if (ch === '}') depth--;
+    }
+    if (opened && depth <= 0) return k;
+  }
+  return max;
+}
+
+const summaryCache = new WeakMap<readonly SourceFile[], Map<string, { reading: Definition[]; incomplete: Definition[] } | undefined>>();
+
+/** The definitions of `name` that read a lagging source, and those whose body the diff shows only in part. */
+function defsSummary(files: readonly SourceFile[], name: string): { reading: Definition[]; incomplete: Definition[] } | undefined {
+  let byName = summaryCache.get(files);
+  if (!byName) {
+    byName = new Map();
+    summaryCache.set(files, byName);
+  }
+  if (byName.has(name)) return byName.get(name);
+  const defs = definitions(files).get(name);
+  const summary = defs && defs.length > 0
+    ? {
+        reading: defs.filter((d) => {
+          const r = bodyReadsOf(d);
+          return r.replica !== undefined || r.indexes !== undefined;
+        }),
+        incomplete: defs.filter((d) => !d.complete),
+      }
+    : undefined;
+  byName.set(name, summary);
+  return summary;
+}
+
+/**
+ * A read of the written entity from a lagging source inside a helper the flow calls: its body (in the diff)
+ * queries a replica handle or a search index naming the entity; or, when its body is not in the diff, it is
+ * a method of the same object, the object has a replica handle, the write went through the primary handle
+ * and the method is named after the entity (`s.SeatMap()` after `s.primary.Exec("UPDATE seats …")`).
+ */
+function helperRead(
+  v: FnView,
+  c: Call,
+  w: Write,
+  normalised: string,
+  ctx: DetectorContext,
+  fileText: string,
+): Omit<StaleRead, 'line' | 'end' | 'holder'> | undefined {
+  const defs = defsSummary(ctx.files, c.name);
+  if (defs) {
+    for (const d of defs.reading) {
+      if (isItself(d, v, ctx.file)) continue;
+      const r = bodyRead(d, w, normalised);
+      if (r) return { ...r, via: c.name, call: `${c.recv ? `${c.recv}.` : ''}${c.name}` };
+    }
+    let outside = false;
+    for (const d of defs.incomplete) if (!isItself(d, v, ctx.file)) outside = true;
+    if (!outside) return undefined;
+  }
+  c.norm ??= `${normEntity(c.name)} ${normEntity(c.recv.split('.').pop())}`;
+  const named = c.norm.includes(normalised);
+  const sameObject = /^(?:this|self|@)?$/.test(c.recv) || (v.family === 'go' && c.recv === goReceiver(v));
+  if (w.index || !named || WRITE_VERB.test(c.name)) return undefined;
+  // The body is not in the diff.
+  if (/search|index|elastic|opensearch|algolia|meili|typesense/i.test(c.recv) && !/\b(?:repo|repository|db|prisma|model)\b/i.test(c.recv) && READ_VERB.test(c.name)) {
+    return { source: 'search', call: `${c.recv}.${c.name}`, via: c.name, confidence: 0.7 };
+  }
+  if (sameObject && w.handle && PRIMARY_HANDLE.test(w.handle) && REPLICA_HANDLE.test(stripComments(fileText, v.family))) {
+    return { source: 'replica', call: `${c.recv ? `${c.recv}.` : ''}${c.name}`, via: c.name, confidence: 0.7, replica: replicaName(fileText) };
+  }
+  return undefined;
+}
+
+/** A definition inside the function being read (a recursive call is not a helper). */
+function isItself(d: Definition, v: FnView, file: SourceFile): boolean {
+  return d.file === file && d.line >= v.fn.startLine && d.line <= v.fn.endLine;
+}
+
+/** Helper names that write or send rather than read (never an inferred read). */
+const WRITE_VERB = /^(?:update|save|create|insert|upsert|delete|remove|destroy|set|put|add|mark|hold|release|index|reindex|sync|publish|send|notify|emit|enqueue|write|store|record|log|track|apply|process|handle|refresh|invalidate|clear|reset)/i;
+/** Helper names that read (a search-service method inferred to query the index). */
+const READ_VERB = /^(?:search|find|count|query|lookup|list|get|fetch|load|has|exists|is|total|open|pending|active)/i;
+
+function goReceiver(v: FnView): string | undefined {
+  return /^\s*func\s*\(\s*(\w+)\s/.exec(v.code)?.[1];
+}
+
+function replicaName(fileText: string): string | undefined {
+  return /\b((?:[rR]eplica|[rR]eader|[rR]eadOnly|read_only|[fF]ollower|[sS]tandby)\w*|(?:[rR]ead|[rR]o)_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client)|(?:db|pg|sql|pool|conn)_?(?:Replica|Reader|RO|Ro|Read|replica|reader|ro))\b/.exec(fileText)?.[1];
+}
+
+/** What a helper body reads from lagging sources, computed once per definition. */
+interface BodyReads {
+  replica?: { alias: string | undefined; call: string; names: ReadNames };
+  /** Index names the body (or its module) searches; undefined when it runs no search. */
+  indexes?: string[];
+}
+
+const bodyCache = new WeakMap<Definition, BodyReads>();
+
+function bodyReadsOf(d: Definition): BodyReads {
+  let r = bodyCache.get(d);
+  if (r) return r;
+  r = {};
+  const body = d.body;
+  const m = EXPLICIT_REPLICA.exec(body);
+  if (m) {
+    const alias = m[1] ?? m[2];
+    if (!alias || REPLICA_NAME.test(alias)) r.replica = { alias, call: m[0], names: readNames(body.slice(m.index), d.file.lines.join('\n')) };
+  }
+  if (searchCall(body) !== undefined || INDEXED_CALL.test(body) || SEARCH_CHAIN.test(body)) {
+    const names = indexNames(body);
+    if (names.length === 0) {
+      const n = indexDeclName(d.file.lines.join('\n'));
+      if (n) names.push(n);
+    }
+    r.indexes = names;
+  }
+  bodyCache.set(d, r);
+  return r;
+}
+
+/** Whether a helper body reads the entity from a replica handle or a search index. */
+function bodyRead(d: Definition, w: Write, normalised: string): { source: 'replica' | 'search'; confidence: number; replica?: string } | undefined {
+  const r = bodyReadsOf(d);
+  if (!w.index && r.replica && readsEntity(r.replica.names, w.entity)) {
+    return { source: 'replica', confidence: 0.85, replica: r.replica.alias ?? r.replica.call.replace(/\s*\..*$/s, '') };
+  }
+  if (r.indexes?.some((n) => sameEntity(n, w.entity) || normEntity(n).includes(normalised))) return { source: 'search', confidence: 0.8 };
   return undefined;
 }
 
@@ -345,7 +682,16 @@ function stmtOf(v: FnView, s: Site): { text: string; endLine: number } {
 }
 
 function holderOf(v: FnView, s: Site): string | undefined {
-  if (s.holder === undefined) s.holder = HOLDER.exec(codeLine(v, s.line))?.[1] ?? null;
+  if (s.holder === undefined) {
+    const t = codeLine(v, s.line);
+    // Go and Python tuples: `m, err := s.SeatMap(ctx)`, `rows, total = search(...)` hold the value in the first name.
+    // A destructured result (`const { rows } = await …`) is held by its first name.
+    s.holder =
+      HOLDER.exec(t)?.[1] ??
+      /^\s*([\w$]+)\s*,\s*[\w$]+\s*:?=\s*(?!=)/.exec(t)?.[1] ??
+      /^\s*(?:const|let|var)\s*[{[]\s*(?:[\w$]+\s*:\s*)?([\w$]+)[^=]{0,200}\s=\s*(?!=)/.exec(t)?.[1] ??
+      null;
+  }
   return s.holder ?? undefined;
 }
 
@@ -358,6 +704,11 @@ function indexDecl(fileText: string): RegExpExecArray | null {
   if (indexCache.size > 64) indexCache.clear();
   indexCache.set(fileText, m);
   return m;
+}
+
+function indexDeclName(fileText: string): string | undefined {
+  const m = indexDecl(fileText);
+  return m ? (m[1] ?? m[2] ?? m[3]) : undefined;
 }
 
 function readNames(stmt: string, fileText: string): ReadNames {
@@ -394,6 +745,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
   const router = routerReplica(ctx.files);
   const reports: DetectorReport[] = [];
   const seen = new Set<number>();
+  const seenReads = new Set<number>();
   for (const fn of innermostFirst(ctx.changedFunctions)) {
     const v = viewOf(file, fn);
     if (!v) continue;
@@ -419,9 +771,12 @@ function detect(ctx: DetectorContext): DetectorReport[] {
         break;
       }
       if (!hit || act === undefined) continue;
+      // Two writes read back by the same read (a write and its compensation) make one finding.
+      if (seenReads.has(hit.line)) continue;
       const range = shownRange(file, fn, w.line, act);
       if (!range) continue;
       seen.add(w.line);
+      seenReads.add(hit.line);
       const evidence: EvidenceLine[] = [
         { role: 'write', line: w.line, text: v.text(w.line) },
         { role: 'stale-read', line: hit.line, text: v.text(hit.line) },

@@ -47,6 +47,198 @@ class Catalog:
                 self._index = {}
 `;
 
+const railsShipment = (fixed: boolean) => `class ShipmentService
+  def initialize(order)
+    @order = order
+  end
+
+  # Splitting a shipment moves items between two parcels of the order.
+  def reroute!
+    parcel = @order.parcel
+    Order.transaction do
+${fixed ? '      @order.lock!\n      parcel.lock!' : '      parcel.lock!\n      @order.lock!'}
+      parcel.update!(carrier: "ground")
+      @order.update!(shipping_state: "rerouted")
+    end
+  end
+end
+`;
+
+const railsOrder = {
+  path: 'app/models/order.rb',
+  code: `class Order < ApplicationRecord
+  has_one :parcel
+
+  def cancel!
+    with_lock do
+      parcel.lock!
+      parcel.update!(state: "void")
+      update!(state: "cancelled")
+    end
+  end
+end
+`,
+};
+
+const pgTransfer = (fixed: boolean) => `import { pool } from '../db/pool';
+
+export async function closeProject(projectId: string, actorId: string) {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query('SELECT id, state FROM projects WHERE id = $1 FOR UPDATE', [projectId]);
+    if (rows[0].state === 'closed') return;
+    await client.query("UPDATE projects SET state = 'closed' WHERE id = $1", [projectId]);
+${fixed ? "    await client.query('UPDATE projects SET closed_by = $2 WHERE id = $1', [projectId, actorId]);\n    await client.query('COMMIT');" : "    await pool.query('UPDATE projects SET closed_by = $2 WHERE id = $1', [projectId, actorId]);\n    await client.query('COMMIT');"}
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+`;
+
+const auditHelper = {
+  path: 'src/billing/audit.ts',
+  code: `import { db } from '../db';
+
+export async function touchInvoice(invoiceId: string, who: string) {
+  await db.query('UPDATE invoices SET touched_at = now(), touched_by = $2 WHERE id = $1', [invoiceId, who]);
+}
+
+export async function touchInvoiceWith(conn: { query: Function }, invoiceId: string, who: string) {
+  await conn.query('UPDATE invoices SET touched_at = now(), touched_by = $2 WHERE id = $1', [invoiceId, who]);
+}
+`,
+};
+
+const voidInvoice = (variant: 'bug' | 'client' | 'after') => `import { db } from '../db';
+import { touchInvoice, touchInvoiceWith } from './audit';
+
+export async function voidInvoice(invoiceId: string, who: string) {
+  await db.transaction(async (trx) => {
+    const inv = await trx('invoices').where({ id: invoiceId }).forUpdate().first();
+    if (inv.status !== 'open') throw new Error('not open');
+    await trx('invoices').where({ id: invoiceId }).update({ status: 'void' });
+${variant === 'bug' ? '    await touchInvoice(invoiceId, who);\n' : variant === 'client' ? '    await touchInvoiceWith(trx, invoiceId, who);\n' : ''}  });
+${variant === 'after' ? '  await touchInvoice(invoiceId, who);\n' : ''}}
+`;
+
+const goAccounts = (fixed: boolean) => `package accounts
+
+import (
+	"context"
+	"database/sql"
+)
+
+type Store struct {
+	db *sql.DB
+}
+
+func (s *Store) Freeze(ctx context.Context, accountID string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var state string
+	if err := tx.QueryRowContext(ctx, \`SELECT state FROM accounts WHERE id = $1 FOR UPDATE\`, accountID).Scan(&state); err != nil {
+		return err
+	}
+	if _, err := ${fixed ? 'tx' : 's.db'}.ExecContext(ctx, \`UPDATE accounts SET state = 'frozen' WHERE id = $1\`, accountID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+`;
+
+const djangoPair = (fixed: boolean) => `from django.db import transaction
+
+from .models import Warehouse, Bin
+
+
+def move_bin(warehouse_id, bin_id):
+    with transaction.atomic():
+        warehouse = Warehouse.objects.select_for_update().get(pk=warehouse_id)
+        bin = Bin.objects.select_for_update().get(pk=bin_id)
+        bin.warehouse = warehouse
+        bin.save()
+
+
+def retire_bin(warehouse_id, bin_id):
+    with transaction.atomic():
+${fixed ? '        warehouse = Warehouse.objects.select_for_update().get(pk=warehouse_id)\n        bin = Bin.objects.select_for_update().get(pk=bin_id)' : '        bin = Bin.objects.select_for_update().get(pk=bin_id)\n        warehouse = Warehouse.objects.select_for_update().get(pk=warehouse_id)'}
+        warehouse.capacity += 1
+        warehouse.save()
+        bin.delete()
+`;
+
+const pgPair = (fixed: boolean) => `import { pool } from '../db';
+
+export async function renameTeam(teamId: string, memberId: string, name: string) {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT 1 FROM teams WHERE id = $1 FOR UPDATE', [teamId]);
+    await client.query('SELECT 1 FROM members WHERE id = $1 FOR UPDATE', [memberId]);
+    await client.query('UPDATE teams SET name = $2 WHERE id = $1', [teamId, name]);
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+
+export async function leaveTeam(teamId: string, memberId: string) {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+${fixed ? "    await client.query('SELECT 1 FROM teams WHERE id = $1 FOR UPDATE', [teamId]);\n    await client.query('SELECT 1 FROM members WHERE id = $1 FOR UPDATE', [memberId]);" : "    await client.query('SELECT 1 FROM members WHERE id = $1 FOR UPDATE', [memberId]);\n    await client.query('SELECT 1 FROM teams WHERE id = $1 FOR UPDATE', [teamId]);"}
+    await client.query('UPDATE teams SET size = size - 1 WHERE id = $1', [teamId]);
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+`;
+
+const railsLedger = (fixed: boolean) => `class LedgerPosting
+  def post(account_id, ledger_id, cents)
+    ActiveRecord::Base.transaction do
+      account = Account.lock.find(account_id)
+      ledger = Ledger.lock.find_by!(id: ledger_id)
+      ledger.update!(total_cents: ledger.total_cents + cents)
+      account.update!(balance_cents: account.balance_cents - cents)
+    end
+  end
+
+  def close_ledger(account_id, ledger_id)
+${fixed ? '    Account.find(account_id).with_lock do\n      Ledger.lock.find(ledger_id).update!(closed: true)' : '    Ledger.find(ledger_id).with_lock do\n      Account.lock.find(account_id).update!(ledger_closed: true)'}
+    end
+  end
+end
+`;
+
+const sequelizePair = (fixed: boolean) => `import { sequelize, Coupon, Campaign } from '../models';
+
+export async function redeemCoupon(couponId: string, campaignId: string) {
+  return sequelize.transaction(async (t) => {
+    const coupon = await Coupon.findByPk(couponId, { lock: t.LOCK.UPDATE, transaction: t });
+    const campaign = await Campaign.findByPk(campaignId, { lock: t.LOCK.UPDATE, transaction: t });
+    await campaign.increment('redeemed', { transaction: t });
+    await coupon.update({ used: true }, { transaction: t });
+  });
+}
+
+export async function endCampaign(couponId: string, campaignId: string) {
+  return sequelize.transaction(async (t) => {
+${fixed ? '    const coupon = await Coupon.findByPk(couponId, { lock: t.LOCK.UPDATE, transaction: t });\n    const campaign = await Campaign.findByPk(campaignId, { lock: t.LOCK.UPDATE, transaction: t });' : '    const campaign = await Campaign.findByPk(campaignId, { lock: t.LOCK.UPDATE, transaction: t });\n    const coupon = await Coupon.findByPk(couponId, { lock: t.LOCK.UPDATE, transaction: t });'}
+    await coupon.update({ expired: true }, { transaction: t });
+    await campaign.update({ active: false }, { transaction: t });
+  });
+}
+`;
+
 runTable(detector, {
   invalid: [
     {
@@ -143,8 +335,171 @@ export async function deleteTeam(teamId: string) {
 `,
       errors: [{ mode: 'deadlock', line: 8 }],
     },
+    {
+      name: 'rails: a new method locks parcel then order; Order#cancel! locks order (with_lock) then parcel',
+      path: 'app/services/shipment_service.rb',
+      code: railsShipment(false),
+      extra: [railsOrder],
+      errors: [{ mode: 'deadlock', line: 10 }],
+    },
+    {
+      name: 'django: two views select_for_update the same two models in opposite orders',
+      path: 'stock/bins.py',
+      code: djangoPair(false),
+      errors: [{ mode: 'deadlock', line: 8 }],
+    },
+    {
+      name: 'node-postgres: two functions lock teams and members FOR UPDATE in opposite orders',
+      path: 'src/teams/membership.ts',
+      code: pgPair(false),
+      errors: [{ mode: 'deadlock', line: 7 }],
+    },
+    {
+      name: 'node-postgres: row locked on the transaction client, then updated through pool.query before COMMIT',
+      path: 'src/projects/close.ts',
+      code: pgTransfer(false),
+      errors: [{ mode: 'deadlock', line: 10 }],
+    },
+    {
+      name: 'knex: inside db.transaction, a helper updates the locked row through the module db',
+      path: 'src/billing/void.ts',
+      code: voidInvoice('bug'),
+      extra: [auditHelper],
+      errors: [{ mode: 'deadlock', line: 9 }],
+    },
+    {
+      name: 'go: row locked on tx, then updated through s.db before tx.Commit',
+      path: 'internal/accounts/freeze.go',
+      code: goAccounts(false),
+      errors: [{ mode: 'deadlock', line: 22 }],
+    },
+    {
+      name: 'rails: Model.lock.find in one method, with_lock then Model.lock.find in reverse in another',
+      path: 'app/services/ledger_posting.rb',
+      code: railsLedger(false),
+      errors: [{ mode: 'deadlock', line: 4 }],
+    },
+    {
+      name: 'sequelize: findByPk with LOCK.UPDATE on two models in opposite orders',
+      path: 'src/coupons/redeem.ts',
+      code: sequelizePair(false),
+      errors: [{ mode: 'deadlock', line: 5 }],
+    },
+    { name: 'prisma: $transaction updates the wallet on tx, then on the prisma client before the callback returns', path: 'src/w.ts', code: `import { prisma } from './db';
+
+export async function spend(walletId: string, cents: number) {
+  await prisma.$transaction(async (tx) => {
+    await tx.wallet.update({ where: { id: walletId }, data: { balance: { decrement: cents } } });
+    await prisma.wallet.update({ where: { id: walletId }, data: { lastSpentAt: new Date() } });
+  });
+}
+`, errors: [{ mode: 'deadlock', line: 6 }] },
+    { name: 'typeorm: pessimistic_write on the transaction manager, then an injected repository updates the same row', path: 'src/acc.service.ts', code: `import { Injectable } from '@nestjs/common';
+import { DataSource, Repository } from 'typeorm';
+import { Account } from './account.entity';
+
+@Injectable()
+export class AccountService {
+  constructor(private readonly dataSource: DataSource, private readonly accountRepo: Repository<Account>) {}
+
+  async suspend(id: string) {
+    await this.dataSource.transaction(async (manager) => {
+      const acc = await manager.findOne(Account, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!acc) return;
+      await this.accountRepo.update(id, { suspended: true });
+    });
+  }
+}
+`, errors: [{ mode: 'deadlock', line: 13 }] },
   ],
   valid: [
+    { name: 'go: each lock in its own transaction, committed before the next', path: 'internal/a/a.go', code: `package a
+
+import "context"
+
+func (s *Store) Move(ctx context.Context, a, b string) error {
+	tx, _ := s.db.BeginTx(ctx, nil)
+	tx.ExecContext(ctx, \`SELECT 1 FROM boxes WHERE id = $1 FOR UPDATE\`, a)
+	tx.Commit()
+	tx2, _ := s.db.BeginTx(ctx, nil)
+	tx2.ExecContext(ctx, \`SELECT 1 FROM shelves WHERE id = $1 FOR UPDATE\`, b)
+	return tx2.Commit()
+}
+
+func (s *Store) Back(ctx context.Context, a, b string) error {
+	tx, _ := s.db.BeginTx(ctx, nil)
+	tx.ExecContext(ctx, \`SELECT 1 FROM shelves WHERE id = $1 FOR UPDATE\`, b)
+	tx.Commit()
+	tx2, _ := s.db.BeginTx(ctx, nil)
+	tx2.ExecContext(ctx, \`SELECT 1 FROM boxes WHERE id = $1 FOR UPDATE\`, a)
+	return tx2.Commit()
+}
+` },
+    { name: 'node-postgres: pool writes before BEGIN and after COMMIT', path: 'src/a.ts', code: `import { pool } from './db';
+export async function f(id: string) {
+  await pool.query('UPDATE docs SET seen = now() WHERE id = $1', [id]);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT 1 FROM docs WHERE id = $1 FOR UPDATE', [id]);
+    await client.query('UPDATE docs SET n = n + 1 WHERE id = $1', [id]);
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+  await pool.query('UPDATE docs SET seen = now() WHERE id = $1', [id]);
+}
+` },
+    { name: 'node-postgres: the pool updates another row (a parent) inside the transaction', path: 'src/b.ts', code: `import { pool } from './db';
+export async function f(id: string, parentId: string) {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT 1 FROM docs WHERE id = $1 FOR UPDATE', [id]);
+    await pool.query('UPDATE docs SET children = children + 1 WHERE id = $1', [parentId]);
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+` },
+    { name: 'prisma: both updates on tx, the outside one after the transaction (fixed twin)', path: 'src/w.ts', code: `import { prisma } from './db';
+
+export async function spend(walletId: string, cents: number) {
+  await prisma.$transaction(async (tx) => {
+    await tx.wallet.update({ where: { id: walletId }, data: { balance: { decrement: cents } } });
+    await tx.wallet.update({ where: { id: walletId }, data: { lastSpentAt: new Date() } });
+  });
+  await prisma.wallet.update({ where: { id: walletId }, data: { lastSeenAt: new Date() } });
+}
+`},
+    { name: 'typeorm: the update goes through the manager (fixed twin)', path: 'src/acc.service.ts', code: `import { Injectable } from '@nestjs/common';
+import { DataSource, Repository } from 'typeorm';
+import { Account } from './account.entity';
+
+@Injectable()
+export class AccountService {
+  constructor(private readonly dataSource: DataSource, private readonly accountRepo: Repository<Account>) {}
+
+  async suspend(id: string) {
+    await this.dataSource.transaction(async (manager) => {
+      const acc = await manager.findOne(Account, { where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!acc) return;
+      await manager.update(Account, id, { suspended: true });
+    });
+  }
+}
+`},
+    {
+      name: 'rails: both methods lock account then ledger (fixed twin)',
+      path: 'app/services/ledger_posting.rb',
+      code: railsLedger(true),
+    },
+    {
+      name: 'sequelize: both transactions lock coupon then campaign (fixed twin)',
+      path: 'src/coupons/redeem.ts',
+      code: sequelizePair(true),
+    },
     {
       name: 'knex: input sorted before locking (fixed twin)',
       path: 'src/stock/transfer.ts',
@@ -201,6 +556,77 @@ func (s *Store) Hold(ctx context.Context, seatIDs []int64) error {
       name: 'go: both methods take ledger then journal (fixed twin)',
       path: 'internal/ledger/ledger.go',
       code: goTransfer('ab'),
+    },
+    {
+      name: 'rails: the new method locks order then parcel, like Order#cancel! (fixed twin)',
+      path: 'app/services/shipment_service.rb',
+      code: railsShipment(true),
+      extra: [railsOrder],
+    },
+    {
+      name: 'django: both views lock warehouse then bin (fixed twin)',
+      path: 'stock/bins.py',
+      code: djangoPair(true),
+    },
+    {
+      name: 'node-postgres: both functions lock teams then members (fixed twin)',
+      path: 'src/teams/membership.ts',
+      code: pgPair(true),
+    },
+    {
+      name: 'node-postgres: every write goes through the transaction client (fixed twin)',
+      path: 'src/projects/close.ts',
+      code: pgTransfer(true),
+    },
+    {
+      name: 'knex: the helper is given the transaction (fixed twin)',
+      path: 'src/billing/void.ts',
+      code: voidInvoice('client'),
+      extra: [auditHelper],
+    },
+    {
+      name: 'knex: the helper runs after the transaction committed (fixed twin)',
+      path: 'src/billing/void.ts',
+      code: voidInvoice('after'),
+      extra: [auditHelper],
+    },
+    {
+      name: 'go: the update goes through tx (fixed twin)',
+      path: 'internal/accounts/freeze.go',
+      code: goAccounts(true),
+    },
+    {
+      name: 'node-postgres: the pool only reads, or writes another table, inside the transaction',
+      path: 'src/projects/report.ts',
+      code: `import { pool } from '../db/pool';
+
+export async function archiveProject(projectId: string) {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT 1 FROM projects WHERE id = $1 FOR UPDATE', [projectId]);
+    const { rows } = await pool.query('SELECT count(*) FROM projects WHERE owner_id = $1', [projectId]);
+    await pool.query('INSERT INTO project_events (project_id, kind) VALUES ($1, $2)', [projectId, 'archived']);
+    await pool.query('UPDATE teams SET archived_projects = archived_projects + 1 WHERE id = $1', [rows[0].team_id]);
+    await client.query("UPDATE projects SET state = 'archived' WHERE id = $1", [projectId]);
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+`,
+    },
+    {
+      name: 'rails: lock! outside any transaction in one of the two methods',
+      path: 'app/services/parcel_audit.rb',
+      code: `class ParcelAudit
+  def check(order)
+    order.parcel.lock!
+    order.lock!
+  end
+end
+`,
+      extra: [railsOrder],
     },
     {
       name: 'python: nested with-locks in the same order (fixed twin)',

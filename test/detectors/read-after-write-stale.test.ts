@@ -33,6 +33,118 @@ class ReadReplicaRouter:
 `,
 };
 
+const orderSearch = {
+  path: 'src/orders/order-search.service.ts',
+  code: `import { Injectable } from '@nestjs/common';
+import { Client } from '@opensearch-project/opensearch';
+
+@Injectable()
+export class OrderSearchService {
+  constructor(private readonly client: Client) {}
+
+  async pendingCountForBuyer(buyerId: string): Promise<number> {
+    const { body } = await this.client.count({
+      index: 'orders',
+      body: { query: { bool: { filter: [{ term: { buyerId } }, { term: { state: 'pending' } }] } } },
+    });
+    return body.count;
+  }
+}
+`,
+};
+
+const ordersService = (fixed: boolean) => `import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Order } from './order.entity';
+import { OrderSearchService } from './order-search.service';
+import { LoyaltyService } from '../loyalty/loyalty.service';
+
+@Injectable()
+export class OrdersService {
+  constructor(
+    @InjectRepository(Order) private readonly orders: Repository<Order>,
+    private readonly orderSearch: OrderSearchService,
+    private readonly loyalty: LoyaltyService,
+  ) {}
+
+  async fulfil(orderId: string) {
+    const order = await this.orders.findOneByOrFail({ id: orderId });
+    await this.orders.update({ id: orderId }, { state: 'fulfilled' });
+${fixed ? "    const pending = await this.orders.count({ where: { buyerId: order.buyerId, state: 'pending' } });" : '    const pending = await this.orderSearch.pendingCountForBuyer(order.buyerId);'}
+    if (pending === 0) {
+      await this.loyalty.grantStreakBonus(order.buyerId);
+    }
+  }
+}
+`;
+
+const listingIndex = (refresh: boolean) => `import { Client } from '@elastic/elasticsearch';
+
+const es = new Client({ node: process.env.ES_URL });
+
+export async function publishListing(listing: { id: string; ownerId: string; title: string }) {
+  await es.index({ index: 'listings', id: listing.id, document: { ...listing, live: true }${refresh ? ", refresh: 'wait_for'" : ''} });
+  const res = await es.search({ index: 'listings', query: { term: { ownerId: listing.ownerId } } });
+  if (res.hits.hits.length >= 10) {
+    await notifyPowerSeller(listing.ownerId);
+  }
+}
+`;
+
+const goRooms = (fixed: boolean) => `package rooms
+
+import (
+	"context"
+	"database/sql"
+)
+
+type Service struct {
+	writer *sql.DB
+	reader *sql.DB
+}
+
+func (s *Service) Book(ctx context.Context, roomID, guestID string) (int64, error) {
+	if _, err := s.writer.ExecContext(ctx, \`UPDATE rooms SET guest_id = $2 WHERE id = $1 AND guest_id IS NULL\`, roomID, guestID); err != nil {
+		return 0, err
+	}
+${fixed ? '\tvar rate int64\n\tif err := s.writer.QueryRowContext(ctx, `SELECT nightly_cents FROM rooms WHERE id = $1`, roomID).Scan(&rate); err != nil {\n\t\treturn 0, err\n\t}\n\treturn rate * 2, nil' : '\trooms, err := s.RoomList(ctx, guestID)\n\tif err != nil {\n\t\treturn 0, err\n\t}\n\tvar total int64\n\tfor _, r := range rooms {\n\t\ttotal += r.NightlyCents\n\t}\n\treturn total, nil'}
+}
+`;
+
+const goCarts = (fixed: boolean) => `package carts
+
+import (
+	"context"
+	"database/sql"
+)
+
+type Repo struct {
+	db      *sql.DB
+	replica *sql.DB
+}
+
+func (r *Repo) loadTotal(ctx context.Context, cartID string) (int64, error) {
+	var total int64
+	err := r.${fixed ? 'db' : 'replica'}.QueryRowContext(ctx, \`SELECT total_cents FROM carts WHERE id = $1\`, cartID).Scan(&total)
+	return total, err
+}
+
+func (r *Repo) AddItem(ctx context.Context, cartID string, cents int64) (int64, error) {
+	if _, err := r.db.ExecContext(ctx, \`UPDATE carts SET total_cents = total_cents + $2 WHERE id = $1\`, cartID, cents); err != nil {
+		return 0, err
+	}
+	total, err := r.loadTotal(ctx, cartID)
+	if err != nil {
+		return 0, err
+	}
+	if total > 100000 {
+		return total, ErrCartTooLarge
+	}
+	return total, nil
+}
+`;
+
 runTable(detector, {
   invalid: [
     {
@@ -104,8 +216,225 @@ export async function publish(id: string) {
 `,
       errors: [{ mode: 'eventual_consistency', line: 6 }],
     },
+    {
+      name: 'typeorm update, then a search-service helper counts from the OpenSearch index and decides a bonus',
+      path: 'src/orders/orders.service.ts',
+      code: ordersService(false),
+      extra: [orderSearch],
+      errors: [{ mode: 'eventual_consistency', line: 19 }],
+    },
+    {
+      name: 'elasticsearch: index a document without refresh, then search the index and act',
+      path: 'src/listings/publish.ts',
+      code: listingIndex(false),
+      errors: [{ mode: 'eventual_consistency', line: 7 }],
+    },
+    {
+      name: 'go: write through the writer handle, then a same-receiver method (body outside the diff) beside a reader handle',
+      path: 'internal/rooms/service.go',
+      code: goRooms(false),
+      errors: [{ mode: 'eventual_consistency', line: 19 }],
+    },
+    {
+      name: 'go: write through r.db, then a helper that reads the row from r.replica',
+      path: 'internal/carts/repo.go',
+      code: goCarts(false),
+      errors: [{ mode: 'eventual_consistency', line: 23 }],
+    },
+    {
+      name: 'node-postgres: update on the pool, then a readPool query of the same table',
+      path: 'src/credits/grant.ts',
+      code: `import { pool, readPool } from '../db';
+
+export async function grantCredit(userId: string, cents: number) {
+  await pool.query('UPDATE wallets SET credit_cents = credit_cents + $2 WHERE user_id = $1', [userId, cents]);
+  const { rows } = await readPool.query('SELECT credit_cents FROM wallets WHERE user_id = $1', [userId]);
+  if (rows[0].credit_cents >= 5000) await unlockTier(userId);
+}
+`,
+      errors: [{ mode: 'eventual_consistency', line: 5 }],
+    },
+    { name: 'meilisearch: prisma update, then index(...).search decides an alert', path: 'src/p.ts', code: `import { prisma } from './db';
+import { meili } from './search';
+
+export async function hide(id: string) {
+  await prisma.product.update({ where: { id }, data: { hidden: true } });
+  const { hits } = await meili.index('products').search('', { filter: 'hidden = false' });
+  if (hits.length === 0) await alertEmptyCatalog();
+}
+`, errors: [{ mode: 'eventual_consistency', line: 6 }] },
+    { name: 'algolia: SQL update, then initIndex(...).search of the same entity', path: 'src/a.ts', code: `import algoliasearch from 'algoliasearch';
+import { db } from './db';
+const index = algoliasearch('a', 'b').initIndex('articles');
+
+export async function unpublish(id: string) {
+  await db.query('UPDATE articles SET published = false WHERE id = $1', [id]);
+  const res = await index.search('', { filters: 'published:true' });
+  return res.nbHits;
+}
+`, errors: [{ mode: 'eventual_consistency', line: 7 }] },
+    { name: 'python: django update, then es.count on the index decides a notification', path: 'app/svc.py', code: `from .models import Article
+from .search import es
+
+
+def unpublish(article_id):
+    Article.objects.filter(pk=article_id).update(published=False)
+    res = es.count(index="articles", query={"term": {"published": True}})
+    if res["count"] == 0:
+        notify_empty()
+`, errors: [{ mode: 'eventual_consistency', line: 7 }] },
   ],
   valid: [
+    { name: 'go: a same-object method named after the entity that notifies (a write verb), not a read', path: 'internal/s/service.go', code: `package s
+
+import (
+	"context"
+	"database/sql"
+)
+
+type Service struct {
+	primary *sql.DB
+	replica *sql.DB
+}
+
+func (s *Service) Hold(ctx context.Context, id string) error {
+	if _, err := s.primary.ExecContext(ctx, \`UPDATE seats SET held = true WHERE id = $1\`, id); err != nil {
+		return err
+	}
+	n, err := s.notifySeatWatchers(ctx, id)
+	if n > 0 {
+		return err
+	}
+	return nil
+}
+` },
+    { name: 'go: the helper body is in the diff and reads the primary', path: 'internal/s/service.go', code: `package s
+
+import (
+	"context"
+	"database/sql"
+)
+
+type Service struct {
+	primary *sql.DB
+	replica *sql.DB
+}
+
+func (s *Service) seatCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.primary.QueryRowContext(ctx, \`SELECT count(*) FROM seats WHERE held\`).Scan(&n)
+	return n, err
+}
+
+func (s *Service) Hold(ctx context.Context, id string) error {
+	if _, err := s.primary.ExecContext(ctx, \`UPDATE seats SET held = true WHERE id = $1\`, id); err != nil {
+		return err
+	}
+	n, err := s.seatCount(ctx)
+	if n > 100 {
+		return err
+	}
+	return nil
+}
+` },
+    { name: 'a search of another index after the write', path: 'src/x.service.ts', code: `import { Repository } from 'typeorm';
+export class XService {
+  constructor(private readonly tickets: Repository<Ticket>, private readonly search: SearchService) {}
+  async close(id: string) {
+    await this.tickets.update({ id }, { status: 'closed' });
+    const articles = await this.search.search({ index: 'kb-articles', query: { match_all: {} } });
+    if (articles.hits.total.value > 0) await suggest(id);
+  }
+}
+` },
+    {
+      name: 'meilisearch: the decision counts the primary instead of the index (fixed twin)',
+      path: 'src/p.ts',
+      code: `import { prisma } from './db';
+
+export async function hide(id: string) {
+  await prisma.product.update({ where: { id }, data: { hidden: true } });
+  const visible = await prisma.product.count({ where: { hidden: false } });
+  if (visible === 0) await alertEmptyCatalog();
+}
+`,
+    },
+    {
+      name: 'algolia: the count comes from the database (fixed twin)',
+      path: 'src/a.ts',
+      code: `import { db } from './db';
+
+export async function unpublish(id: string) {
+  await db.query('UPDATE articles SET published = false WHERE id = $1', [id]);
+  const res = await db.query('SELECT count(*) AS n FROM articles WHERE published');
+  return res.rows[0].n;
+}
+`,
+    },
+    {
+      name: 'python: django update, then the count is taken from the ORM (fixed twin)',
+      path: 'app/svc.py',
+      code: `from .models import Article
+
+
+def unpublish(article_id):
+    Article.objects.filter(pk=article_id).update(published=False)
+    if Article.objects.filter(published=True).count() == 0:
+        notify_empty()
+`,
+    },
+    { name: 'python: es.index with refresh="wait_for", then search (fixed twin)', path: 'app/idx.py', code: `from .search import es
+
+
+def publish(doc):
+    es.index(index="articles", id=doc.id, document=doc.to_dict(), refresh="wait_for")
+    res = es.search(index="articles", query={"term": {"author": doc.author}})
+    if res["hits"]["total"]["value"] > 10:
+        badge(doc.author)
+`},
+    { name: 'es.indices.refresh between the index write and the search', path: 'src/idx.ts', code: `import { es } from './es';
+
+export async function publish(doc: { id: string; author: string }) {
+  await es.index({ index: 'articles', id: doc.id, document: doc });
+  await es.indices.refresh({ index: 'articles' });
+  const res = await es.search({ index: 'articles', query: { term: { author: doc.author } } });
+  if (res.hits.hits.length > 10) await badge(doc.author);
+}
+`},
+    {
+      name: 'typeorm update, then the count comes from the same repository (fixed twin)',
+      path: 'src/orders/orders.service.ts',
+      code: ordersService(true),
+      extra: [orderSearch],
+    },
+    {
+      name: "elasticsearch: index with refresh: 'wait_for', then search (fixed twin)",
+      path: 'src/listings/publish.ts',
+      code: listingIndex(true),
+    },
+    {
+      name: 'go: the total is read back through the writer handle (fixed twin)',
+      path: 'internal/rooms/service.go',
+      code: goRooms(true),
+    },
+    {
+      name: 'go: the helper reads through the primary handle (fixed twin)',
+      path: 'internal/carts/repo.go',
+      code: goCarts(true),
+    },
+    {
+      name: 'node-postgres: the updated row is returned by the write itself',
+      path: 'src/credits/grant.ts',
+      code: `import { pool, readPool } from '../db';
+
+export async function grantCredit(userId: string, cents: number) {
+  const { rows } = await pool.query('UPDATE wallets SET credit_cents = credit_cents + $2 WHERE user_id = $1 RETURNING credit_cents', [userId, cents]);
+  if (rows[0].credit_cents >= 5000) await unlockTier(userId);
+  const feed = await readPool.query('SELECT * FROM announcements ORDER BY id DESC LIMIT 5');
+  return feed.rows;
+}
+`,
+    },
     {
       name: 'cache key deleted between the write and the cached read (fixed twin)',
       path: 'src/profiles/service.ts',
