@@ -822,6 +822,9 @@ function crossConnectionReports(ctx: DetectorContext, v: FnView): DetectorReport
         ],
         variant: 'database',
         facts: cleanFacts({
+          pattern: 'self-wait',
+          handle: tx.handle,
+          via: through,
           table,
           lockKind: 'row',
           lockA: `${table} row locked by the transaction on ${tx.handle}`,

@@ -1,4 +1,7 @@
-/** Deadlock: two paths take the same locks in opposite orders. */
+/**
+ * Deadlock: two paths take the same locks in opposite orders, or (fact `pattern` = self-wait) one request's
+ * transaction locks a row and then waits for a write to it through another connection.
+ */
 import { callWithFirst, code, concurrentTest, fenced, shorten, type Ctx, type ModeText } from '../common.js';
 
 /** Lock name from a line: `s.hub.mu.Lock()` → s.hub.mu; `forUpdate()` on products → a products row. */
@@ -12,6 +15,7 @@ function lockName(text: string | undefined, fallback: string): string {
 }
 
 export function diagnose(x: Ctx): ModeText {
+  if (x.fact('pattern', '') === 'self-wait') return selfWait(x);
   const lockA = x.ev('lock-a', 0);
   const lockB = x.ev('lock-b', -1);
   const loop = x.ev('loop');
@@ -215,4 +219,66 @@ func ${x.sig.owner ? `(s *${x.sig.owner}) ` : ''}${x.fnName}(/* unchanged */) {
     fenced(x.fence, body),
     x.fam === 'go' ? 'Run the test with `go test -race` and a `-timeout`, so a regression shows as a failing test with goroutine dumps instead of a hung service.' : 'Add a lock-order assertion in debug builds if the code grows more locks.',
   ].join('\n\n');
+}
+
+/** One request against itself: its transaction holds a row lock while it writes the row through another connection. */
+function selfWait(x: Ctx): ModeText {
+  const held = x.ev('lock-a', 0);
+  const blocked = x.ev('lock-b', -1);
+  const handle = x.fact('handle', 'the transaction');
+  const via = x.fact('via', 'another connection');
+  const row = `${x.table} row`;
+
+  const explanation = [
+    `This is a deadlock of one ${x.actors.kind} with itself (row locks): ${x.cite(held)} locks a ${row} inside the transaction on ${code(handle)}; before that transaction commits, ${x.cite(blocked)} writes the same row through ${via}, on a different connection from the pool. That connection waits for the row lock the transaction holds, and the transaction cannot commit until the awaited write returns: the ${x.actors.kind} waits on itself. The database sees one session idle in transaction and one waiting for a lock, not a cycle, so no deadlock is detected: the ${x.actors.kind} hangs until lock_timeout or statement_timeout (forever without one), holding two pool connections; a handful of these exhaust the pool and every ${x.actors.kind} stalls.`,
+    '',
+    'Why not the nearest other modes:',
+    `- Not a two-path lock-order deadlock: one ${x.actors.kind} is enough, no concurrency needed; it hangs every time this path runs on a row that exists.`,
+    `- Not async_ordering: the awaits are in the right order; the write goes to the wrong connection.`,
+    `- Not lost_update: no value is lost; nothing completes at all.`,
+  ].join('\n');
+
+  const interleaving = [
+    x.step(0, 'a', held, `locks the ${row} on ${handle} (the transaction's connection)`),
+    x.step(1, 'a', blocked, `writes the same row through ${via}: a second connection, which queues behind the lock from T0`),
+    x.step(2, 'a', undefined, `the transaction on ${handle} sits idle in transaction, waiting for T1 to return before it can commit`),
+    x.step(3, 'a', undefined, `no 40P01: the database sees a lock wait, not a cycle, so nothing breaks it`),
+    x.step(4, 'a', undefined, `after lock_timeout / statement_timeout (if set) T1 fails and the transaction rolls back; without one both connections stay checked out`),
+    `Result: the ${x.actors.kind} never completes, and the pool loses two connections per attempt until it is exhausted.`,
+  ];
+
+  const missingTest = concurrentTest(x, {
+    should: 'completes on an existing row; with lock_timeout set a hang fails fast',
+    n: 2,
+    setup: {
+      js: `// the test database runs with: ALTER DATABASE test SET lock_timeout = '2s';`,
+      python: `# the test database runs with: ALTER DATABASE test SET lock_timeout = '2s';`,
+      go: `// the test database runs with: ALTER DATABASE test SET lock_timeout = '2s';`,
+      ruby: `# the test database runs with: ALTER DATABASE test SET lock_timeout = '2s';`,
+    },
+    assert: {
+      js: `// one call is enough to hang; each fails with 55P03 lock_not_available while the write bypasses ${handle}\nexpect(results.filter((r) => r.status === 'rejected')).toEqual([]);`,
+      python: `assert [r for r in results if isinstance(r, Exception)] == []`,
+      go: `for err := range errs {\n\tif err != nil {\n\t\tt.Fatalf("the call failed (a lock timeout means it waited on its own transaction): %v", err)\n\t}\n}`,
+      ruby: `expect(results.grep(StandardError)).to be_empty`,
+    },
+  });
+
+  const fix = [
+    `Run every statement of the transaction on its own connection: pass ${code(handle)} (the transaction client / executor) to ${via.replace(/\(\).*$/, '()')} instead of letting it reach for the pool, or give the helper an executor parameter that defaults to the pool. If the second write does not need to be atomic with the first, move it after the commit instead.`,
+    fenced(
+      x.fence,
+      x.fam === 'go'
+        ? `// before: s.db.ExecContext(ctx, ...) inside the transaction\nif _, err := tx.ExecContext(ctx, query, args...); err != nil { // the same *sql.Tx that holds the lock\n\treturn err\n}`
+        : `// before: pool.query(...) inside the transaction\nawait ${handle}.query(sql, params); // the connection that holds the lock\n\n// helpers take the executor:\nasync function recordActivity(db: Queryable, id: string) { await db.query('UPDATE ... WHERE id = $1', [id]); }`,
+    ),
+  ].join('\n\n');
+
+  const whatNotToDo = [
+    `Don't enlarge the pool: the hang stays, it only takes more ${x.actors.kind}s to exhaust the pool.`,
+    `Don't add a retry on the lock timeout: every retry hangs the same way.`,
+    `Don't drop the row lock to make the second write go through: the lock is what keeps the transaction's reads and writes consistent.`,
+    `Don't commit early just to let the second write in: the two writes stop being atomic, and a failure between them leaves half a change.`,
+  ];
+  return { explanation, interleaving, missingTest, fix, whatNotToDo };
 }
