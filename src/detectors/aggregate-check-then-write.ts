@@ -4,7 +4,8 @@
  * aggregate, then enforced by writing a single row. Two transactions read the same set, each writes a different row,
  * neither write conflicts with the other, and together they break the invariant.
  *
- * Rule: in a changed function, a count / sum read on entity E (or an exists read on E's other rows) is tested by an `if`,
+ * Rule: in a changed function, a count / sum read on entity E (directly, or through a short helper of the review that
+ * returns it: `if _admin_count(session, org_id) <= 1:`; see `helperAggregates`) (or an exists read on E's other rows) is tested by an `if`,
  * and the branch that proceeds (after a bailing `if`, inside the `if`, or in its `else` / `elif` chain) updates an
  * existing row of E so that the invariant moves: the update writes a column (or, in ActiveRecord, a scope's namesake
  * such as `active`) that the check filters on, or the column a sum adds up (`SUM(percent)` then `SET percent = $2`)
@@ -31,6 +32,7 @@ import {
   evidence,
   findGate,
   guardsOf,
+  helperAggregates,
   keyColumns,
   opsIn,
   sameEntity,
@@ -82,7 +84,7 @@ export default createDetector(
     for (const info of analyzedFunctions(ctx)) {
       const guards = guardsOf(info);
       if (guards.serializable) continue;
-      for (const check of info.ops) {
+      for (const check of [...info.ops, ...helperAggregates(ctx, info)]) {
         if (!['count', 'sum', 'exists', 'list'].includes(check.kind) || check.lock) continue;
         if (check.kind === 'list') continue;
         // An exists read counts only when it looks at the *other* rows of the set ("another active one exists").

@@ -15,7 +15,10 @@
  * state = 'held' WHERE id = $1`, `filter(pk=x.pk).update(flag=now)`, `update({ where: { id }, data: { field } })`,
  * `x.update!(field: ...)`, `x.field = ...; x.save()`), with something riding on passing the guard (another column
  * written, another write, a side effect). Quiet when the write's WHERE holds the field (a conditional update) or a
- * version column, when a lock precedes the guard, and when the new value is computed from the old one (lost_update).
+ * version column, when a lock precedes the guard, when the new value is computed from the old one (lost_update), when
+ * another column written with it is computed from its own old value and nothing else rides on the guard before the
+ * write (lost_update too), and when a count / sum over E filtered on the guarded field decides the write as well
+ * (write_skew: aggregate-check-then-write).
  * Confidence 0.7 (0.75 with a side effect between the guard and the write).
  *
  * A recency / dedup window counts as an existence check of the same key, not as a range: `created_at > NOW() -
@@ -51,6 +54,7 @@ import {
   evidence,
   findGate,
   guardsOf,
+  helperAggregates,
   ifStatements,
   isPrimaryKeyOnly,
   keyColumns,
@@ -65,6 +69,9 @@ import {
 import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 
 const SIDE_EFFECT = /\b(?:stripe|paypal|braintree|adyen|mailer|mail|sendMail|send_mail|sendEmail|send_email|email|sms|twilio|sendgrid|ses|slack|charge|charges|payment|payments|refund|enqueue|publish|perform_async|perform_later|deliver_later|deliver_now|delay|apply_async|fetch|axios|requests|httpx|webhook)\b[\w.]*\s*\(/i;
+
+/** Ruby mail delivery without brackets: `Mailer.receipt(order).deliver_now`. */
+const DELIVERY = /\b[A-Z]\w*Mailer\.\w+(?:\([^)\n]*\))?\.deliver_(?:now|later)!?(?![\w(])/;
 
 export default createDetector(
   {
@@ -299,6 +306,22 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
       if (fields.some((f) => new RegExp(String.raw`(?<![\w$.])${row.variable.replace(/\$/g, '\\$')}\s*\.\s*${f}\b(?!\s*=[^=])`).test(stmtText))) continue;
       if (guards.lockLine !== undefined && guards.lockLine <= guard.line) continue;
       if (!touchesAdded(ctx.file, guard.line, act.line)) continue;
+      // A count / sum over the rows of the same entity, filtered on the guarded field, decides the write too
+      // (`if count(scheduled) - 1 < MIN: raise` before `a.status = 'dropped'`): the invariant spans several rows,
+      // which is aggregate-check-then-write's (write_skew), not a transition on this one row.
+      const fieldNormSet = new Set(fields.map(normColumn));
+      if (
+        [...info.ops, ...helperAggregates(ctx, info)].some(
+          (o) =>
+            (o.kind === 'count' || o.kind === 'sum') &&
+            o.line > guard.line &&
+            o.line < act.line &&
+            sameEntity(o.entity, act.entity || row.op?.entity || '') &&
+            [...o.whereColumns, ...(o.scopes ?? [])].some((c) => fieldNormSet.has(normColumn(c))) &&
+            findGate(info, o)?.polarity === 'threshold',
+        )
+      )
+        continue;
       const side = sideEffectBetween(info, guard.line, act.line);
       // Something rides on passing the guard: another column set with it (the claimant, an amount), another write, or
       // a side effect. Flipping one flag twice to the same value (`verified_at = now()`) is left alone.
@@ -310,6 +333,16 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
         side !== undefined ||
         sideEffectBetween(info, act.line - 1, horizon + 1) !== undefined;
       if (!consequence) continue;
+      // Another column written back as a value computed from its own old value (`balance: capped` with `capped =
+      // prev + accrual`, `prev = row.balance`), and nothing else riding on the guard before the write (no side
+      // effect, no other write): the harm is the overwritten total, a lost update (read-modify-write's), not a
+      // transition applied twice.
+      if (
+        !side &&
+        !info.ops.some((o) => o !== act && o.line > guard.line && o.line < act.line && (o.kind === 'insert' || o.kind === 'update' || o.kind === 'upsert' || o.kind === 'delete')) &&
+        written.some((c) => !fieldNorm.has(normColumn(c)) && computedFromOwn(info, row, act, c, guard.body[1]))
+      )
+        continue;
       const key = keyUses.find((k) => k.callLine >= guard.line && k.callLine <= act.endLine);
       const ev = [evidence(info, row.line, 'check')];
       if (guard.line !== row.line) ev.push(evidence(info, guard.line, 'check'));
@@ -349,6 +382,54 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
   return out;
 }
 
+/**
+ * Whether `act` writes `column` with a value computed in application code from the row's own old value of it:
+ * `update!(balance: row.balance + n)`, `row.balance = row.balance - n`, or through locals (`prev = row.balance`,
+ * `next = [prev + n, cap].min`, `update!(balance: next)`), with arithmetic somewhere on the way. Raw SQL is left out
+ * (its values are placeholders).
+ */
+function computedFromOwn(info: FnInfo, row: LoadedRow, act: DbOp, column: string, from: number): boolean {
+  if (row.scanned) return false;
+  const first = info.code[act.start];
+  if (first === '"' || first === "'" || first === '`') return false;
+  const colNorm = normColumn(column);
+  const esc = (w: string) => w.replace(/[$]/g, '\\$');
+  const v = esc(row.variable);
+  const start = info.idx.offsetOf(from + 1);
+  const scope = info.code.slice(Math.min(start, act.start), act.end);
+  // The value written: `column: expr` / `column => expr` / `column=expr` in the call, or `row.column = expr` before it.
+  const col = esc(column);
+  const value =
+    new RegExp(String.raw`(?<![\w$.])['"]?${col}['"]?\s*(?::(?!:)|=>|=(?![=>]))\s*([^,\n)}]{1,200})`).exec(info.code.slice(act.start, act.end))?.[1] ??
+    new RegExp(String.raw`(?<![\w$.])@?${v}\.${col}\s*=(?![=~])\s*([^\n;]{1,200})`).exec(scope)?.[1];
+  if (!value) return false;
+  const own = new RegExp(String.raw`(?<![\w$.])@?${v}\s*(?:\?\.|&\.|\.)\s*(\w+)`, 'g');
+  const before = info.code.slice(0, act.start);
+  let arith = false;
+  const seen = new Set<string>();
+  let frontier = [value];
+  for (let depth = 0; depth < 4 && frontier.length > 0; depth++) {
+    const next: string[] = [];
+    for (const text of frontier) {
+      const bare = text.replace(/(["'`])(?:(?!\1).)*\1/g, '""');
+      if (/[-+*/]|\b(?:min|max|clamp|sum)\b/.test(bare)) arith = true;
+      for (const m of bare.matchAll(own)) if (normColumn(m[1]!) === colNorm && arith) return true;
+      for (const m of bare.matchAll(own)) if (normColumn(m[1]!) === colNorm) return arith || /[-+*/]|\b(?:min|max)\b/.test(bare);
+      // Locals the value is computed from: their last assignment before the write.
+      for (const m of bare.matchAll(/(?<![\w$.@:])([A-Za-z_][\w$]*)(?![\w$(])/g)) {
+        const name = m[1]!;
+        if (seen.has(name) || name === row.variable) continue;
+        seen.add(name);
+        let rhs: string | undefined;
+        for (const a of before.matchAll(new RegExp(String.raw`(?:^|\n)[ \t]*(?:const\s+|let\s+|var\s+)?${esc(name)}\s*(?::\s*[\w.<>[\]| ]+)?:?=(?![=>~])[ \t]*([^\n;]{1,200})`, 'g'))) rhs = a[1];
+        if (rhs !== undefined) next.push(rhs);
+      }
+    }
+    frontier = next;
+  }
+  return false;
+}
+
 /** `SELECT … FROM charges` / `INSERT INTO charges` for raw SQL run through a generic `query` call, else the call. */
 function opLabel(info: FnInfo, op: DbOp): string {
   const first = info.code[op.start];
@@ -381,7 +462,7 @@ function findAct(info: FnInfo, check: DbOp, keys: string[], regions: Array<[numb
 function sideEffectBetween(info: FnInfo, from: number, to: number): { line: number; call: string } | undefined {
   for (let l = from + 1; l < to; l++) {
     const t = lineText(info, l);
-    const m = SIDE_EFFECT.exec(t);
+    const m = SIDE_EFFECT.exec(t) ?? DELIVERY.exec(t);
     if (m && !/\b(?:prisma|objects|db|trx|knex|session)\b/.test(t)) return { line: l, call: m[0].replace(/\s*\($/, '') };
   }
   return undefined;

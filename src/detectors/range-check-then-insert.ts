@@ -44,6 +44,7 @@ import {
   findTernary,
   guardsOf,
   hasExclusion,
+  helperAggregates,
   keyColumns,
   opsIn,
   sameEntity,
@@ -53,7 +54,7 @@ import {
 } from './lib/checks.js';
 import { normColumn, type DbOp } from './lib/sql.js';
 import { recencyWindow } from './check-then-insert.js';
-import { createDetector, type DetectorReport } from './types.js';
+import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 
 export default createDetector(
   {
@@ -69,7 +70,7 @@ export default createDetector(
     for (const info of analyzedFunctions(ctx)) {
       const guards = guardsOf(info);
       if (guards.serializable) continue;
-      reports.push(...countUnderLimit(ctx.file, info));
+      reports.push(...countUnderLimit(ctx, info));
       if (guards.exclusionViolation) continue;
       for (const check of info.ops) {
         if (!['find', 'exists', 'count', 'list'].includes(check.kind) || !check.range || check.lock) continue;
@@ -163,10 +164,12 @@ function insertUnderLimit(info: FnInfo, check: DbOp, gate: Gate): DbOp | undefin
  * count-in-range: a count / sum over E compared with a limit gates an insert into E that joins the counted set.
  * Every request counts the rows that exist before the others insert: the new rows are phantoms to those counts.
  */
-function countUnderLimit(file: FnInfo['file'], info: FnInfo): DetectorReport[] {
+function countUnderLimit(ctx: DetectorContext, info: FnInfo): DetectorReport[] {
+  const file = ctx.file;
   const out: DetectorReport[] = [];
   const guards = guardsOf(info);
-  for (const check of info.ops) {
+  // The count may be read through a short helper of the review (`if count_attendees(event_id) >= cap`).
+  for (const check of [...info.ops, ...helperAggregates(ctx, info)]) {
     if ((check.kind !== 'count' && check.kind !== 'sum') || check.lock) continue;
     if (guards.lockLine !== undefined && guards.lockLine <= check.line) continue;
     let gate = findGate(info, check);

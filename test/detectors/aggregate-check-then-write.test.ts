@@ -62,6 +62,48 @@ def extend_task(session, task_id, extra):
 runTable(detector, {
   valid: [
     {
+      name: 'helper count (sqlalchemy): the organisation row locked with_for_update before counting',
+      path: 'orgs/members.py',
+      code: `from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .models import Membership, Organization
+
+
+def _admin_count(session: Session, org_id: int) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Membership).where(Membership.org_id == org_id, Membership.role == "admin")
+    )
+
+
+def demote(session: Session, membership_id: int) -> Membership:
+    with session.begin():
+        member = session.get(Membership, membership_id)
+        session.execute(select(Organization).where(Organization.id == member.org_id).with_for_update())
+        if _admin_count(session, member.org_id) <= 1:
+            raise ValueError("an organisation needs an admin")
+        member.role = "member"
+    return member
+`,
+    },
+    {
+      name: 'helper count (prisma): SERIALIZABLE transaction around the check and the update',
+      path: 'src/rota/release.ts',
+      code: `import { prisma } from '../db';
+
+async function countOnCall(tx: any, teamId: string) {
+  return tx.shift.count({ where: { teamId, onCall: true } });
+}
+
+export async function releaseShift(shiftId: string) {
+  return prisma.$transaction(async (tx) => {
+    const shift = await tx.shift.findUniqueOrThrow({ where: { id: shiftId } });
+    if ((await countOnCall(tx, shift.teamId)) <= 1) throw new Error('last one on call');
+    await tx.shift.update({ where: { id: shiftId }, data: { onCall: false } });
+  }, { isolationLevel: 'Serializable' });
+}`,
+    },
+    {
       name: 'pgx: parent fund row locked FOR UPDATE before the sum',
       path: 'internal/portfolio/weights.go',
       code: pgxWeightBug.replace('\tvar others int', '\tif _, err := tx.Exec(ctx, \`SELECT id FROM funds WHERE id = $1 FOR UPDATE\`, fundID); err != nil {\n\t\treturn err\n\t}\n\tvar others int'),
@@ -169,6 +211,49 @@ export async function openTickets(teamId: string) {
     },
   ],
   invalid: [
+    {
+      name: 'helper count (sqlalchemy): a helper counts the admins, the caller demotes one row',
+      path: 'orgs/members.py',
+      code: `from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .models import Membership
+
+
+def _admin_count(session: Session, org_id: int) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Membership).where(Membership.org_id == org_id, Membership.role == "admin")
+    )
+
+
+def demote(session: Session, membership_id: int) -> Membership:
+    with session.begin():
+        member = session.get(Membership, membership_id)
+        if _admin_count(session, member.org_id) <= 1:
+            raise ValueError("an organisation needs an admin")
+        member.role = "member"
+    return member
+`,
+      errors: [{ mode: 'write_skew', line: 16 }],
+    },
+    {
+      name: 'helper count (prisma): awaited helper compared with a bound, then one shift taken off call',
+      path: 'src/rota/release.ts',
+      code: `import { prisma } from '../db';
+
+async function countOnCall(tx: any, teamId: string) {
+  return tx.shift.count({ where: { teamId, onCall: true } });
+}
+
+export async function releaseShift(shiftId: string) {
+  return prisma.$transaction(async (tx) => {
+    const shift = await tx.shift.findUniqueOrThrow({ where: { id: shiftId } });
+    if ((await countOnCall(tx, shift.teamId)) <= 1) throw new Error('last one on call');
+    await tx.shift.update({ where: { id: shiftId }, data: { onCall: false } });
+  });
+}`,
+      errors: [{ mode: 'write_skew', line: 10 }],
+    },
     { name: 'knex: count on-call doctors then take one off call', path: 'src/rota/offcall.ts', code: knexBug, errors: [{ mode: 'write_skew', line: 4 }] },
     { name: 'pgx: SUM over sibling rows, then UPDATE one row of the summed column', path: 'internal/portfolio/weights.go', code: pgxWeightBug, errors: [{ mode: 'write_skew', line: 14 }] },
     { name: 'sqlalchemy: func.sum, elif bound, attribute increment of one loaded row in else', path: 'app/planning/tasks.py', code: saHoursBug, errors: [{ mode: 'write_skew', line: 11 }] },

@@ -194,6 +194,92 @@ func (s *Store) Close(ctx context.Context, pollID int64) error {
 
 runTable(detector, {
   valid: [
+    {
+      name: 'state guard (drizzle relational query): conditional update with isNull in the WHERE and the row count checked',
+      path: 'src/app/api/vouchers/claim/route.ts',
+      code: `import { and, eq, isNull } from 'drizzle-orm';
+import { db } from '@/db';
+import { vouchers, seatUpgrades } from '@/db/schema';
+
+export async function POST(req: Request) {
+  const { token, travellerId } = await req.json();
+  const voucher = await db.query.vouchers.findFirst({ where: eq(vouchers.token, token) });
+  if (!voucher) return Response.json({ error: 'unknown' }, { status: 404 });
+  if (voucher.claimedAt) return Response.json({ error: 'already used' }, { status: 409 });
+  return db.transaction(async (tx) => {
+    const claimed = await tx
+      .update(vouchers)
+      .set({ claimedAt: new Date(), claimedBy: travellerId })
+      .where(and(eq(vouchers.id, voucher.id), isNull(vouchers.claimedAt)))
+      .returning({ id: vouchers.id });
+    if (claimed.length === 0) return Response.json({ error: 'already used' }, { status: 409 });
+    await tx.insert(seatUpgrades).values({ travellerId, voucherId: voucher.id });
+    return Response.json({ ok: true });
+  });
+}`,
+    },
+    {
+      name: 'state guard (drizzle select): row locked with .for("update") inside the transaction before the check',
+      path: 'src/invites/accept.ts',
+      code: `import { eq } from 'drizzle-orm';
+import { db } from '../db';
+import { invites, memberships } from '../db/schema';
+
+export async function acceptInvite(code: string, userId: string) {
+  return db.transaction(async (tx) => {
+    const [invite] = await tx.select().from(invites).where(eq(invites.code, code)).for('update');
+    if (!invite) throw new Error('not found');
+    if (invite.acceptedAt) throw new Error('invite already used');
+    await tx.update(invites).set({ acceptedAt: new Date(), acceptedBy: userId }).where(eq(invites.id, invite.id));
+    await tx.insert(memberships).values({ teamId: invite.teamId, userId });
+  });
+}`,
+    },
+    {
+      name: 'state guard standing down: the other column written back is computed from its own old value (lost_update)',
+      path: 'app/jobs/grant_monthly_credits_job.rb',
+      code: `class GrantMonthlyCreditsJob
+  include Sidekiq::Job
+
+  def perform(subscriber_id, month)
+    subscriber = Subscriber.find(subscriber_id)
+    return if subscriber.credited_through.present? && subscriber.credited_through >= month
+
+    before = subscriber.credit_balance
+    total = [before + subscriber.plan.monthly_credits, subscriber.plan.credit_cap].min
+    subscriber.update!(credit_balance: total, credited_through: month)
+  end
+end`,
+    },
+    {
+      name: 'state guard standing down: a count over the rows filtered on the guarded field decides the write (write_skew)',
+      path: 'oncall/service.py',
+      code: `from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .models import Rotation
+
+MIN_ON_CALL = 2
+
+
+def _on_call_count(session: Session, team_id: int) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Rotation).where(Rotation.team_id == team_id, Rotation.state == "on_call")
+    )
+
+
+def step_down(session: Session, rotation_id: int) -> Rotation:
+    with session.begin():
+        rotation = session.get(Rotation, rotation_id)
+        if rotation.state != "on_call":
+            raise ValueError("not on call")
+        if _on_call_count(session, rotation.team_id) - 1 < MIN_ON_CALL:
+            raise ValueError("team would be under-covered")
+        rotation.state = "off"
+        rotation.left_at = func.now()
+    return rotation
+`,
+    },
     { name: 'state guard (go): conditional UPDATE ... AND state = $ with RowsAffected', path: 'internal/tickets/hold.go', code: goTicketFixed },
     {
       name: 'state guard (pg): conditional UPDATE ... AND status = $2 RETURNING, refund only when a row came back',
@@ -630,6 +716,62 @@ module.exports = { hold };`,
     },
   ],
   invalid: [
+    {
+      name: 'state guard (drizzle relational query): claimedAt checked on the loaded row, then an unconditional update by id',
+      path: 'src/app/api/vouchers/claim/route.ts',
+      code: `import { eq } from 'drizzle-orm';
+import { db } from '@/db';
+import { vouchers, seatUpgrades } from '@/db/schema';
+
+export async function POST(req: Request) {
+  const { token, travellerId } = await req.json();
+  const voucher = await db.query.vouchers.findFirst({ where: eq(vouchers.token, token) });
+  if (!voucher) return Response.json({ error: 'unknown' }, { status: 404 });
+  if (voucher.claimedAt) return Response.json({ error: 'already used' }, { status: 409 });
+  return db.transaction(async (tx) => {
+    await tx.insert(seatUpgrades).values({ travellerId, voucherId: voucher.id });
+    await tx
+      .update(vouchers)
+      .set({ claimedAt: new Date(), claimedBy: travellerId })
+      .where(eq(vouchers.id, voucher.id));
+    return Response.json({ ok: true });
+  });
+}`,
+      errors: [{ mode: 'toctou', line: 9 }],
+    },
+    {
+      name: 'state guard (drizzle select): const [row] = select().from().where() loaded without a lock, then updated by id',
+      path: 'src/invites/accept.ts',
+      code: `import { eq } from 'drizzle-orm';
+import { db } from '../db';
+import { invites, memberships } from '../db/schema';
+
+export async function acceptInvite(code: string, userId: string) {
+  const [invite] = await db.select().from(invites).where(eq(invites.code, code));
+  if (!invite) throw new Error('not found');
+  if (invite.acceptedAt) throw new Error('invite already used');
+  await db.insert(memberships).values({ teamId: invite.teamId, userId });
+  await db.update(invites).set({ acceptedAt: new Date(), acceptedBy: userId }).where(eq(invites.id, invite.id));
+}`,
+      errors: [{ mode: 'toctou', line: 8 }],
+    },
+    {
+      name: 'state guard with a balance written back, but a side effect rides on the guard: still toctou',
+      path: 'app/jobs/grant_monthly_credits_job.rb',
+      code: `class GrantMonthlyCreditsJob
+  include Sidekiq::Job
+
+  def perform(subscriber_id, month)
+    subscriber = Subscriber.find(subscriber_id)
+    return if subscriber.credited_through.present? && subscriber.credited_through >= month
+
+    CreditMailer.granted(subscriber, month).deliver_now
+    total = subscriber.credit_balance + subscriber.plan.monthly_credits
+    subscriber.update!(credit_balance: total, credited_through: month)
+  end
+end`,
+      errors: [{ mode: 'toctou', line: 6 }],
+    },
     {
       name: 'recency window (typeorm): createdAt: MoreThan(new Date(Date.now() - ...)) then save',
       path: 'src/reminders/remind.ts',

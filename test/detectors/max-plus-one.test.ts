@@ -28,6 +28,63 @@ export async function addStep(recipeId: string, text: string) {
 
 runTable(detector, {
   valid: [
+    {
+      name: 'rails: maximum + 1 written onto the record itself, unique index on (scope, column)',
+      path: 'app/models/shipment.rb',
+      extra: [
+        {
+          path: 'db/migrate/20240301000000_add_manifest_no_to_shipments.rb',
+          code: `class AddManifestNoToShipments < ActiveRecord::Migration[7.1]
+  def change
+    add_column :shipments, :manifest_no, :integer
+    add_index :shipments, [:carrier_id, :manifest_no], unique: true
+  end
+end`,
+        },
+      ],
+      code: `class Shipment < ApplicationRecord
+  def dispatch!
+    transaction do
+      last = Shipment.where(carrier_id: carrier_id).maximum(:manifest_no) || 0
+      update!(state: "dispatched", manifest_no: last + 1)
+    end
+  end
+end`,
+    },
+    {
+      name: 'rails: order(desc).first + 1 after the parent row is locked',
+      path: 'app/models/chapter.rb',
+      code: `class Chapter < ApplicationRecord
+  def self.append_to(book, title)
+    transaction do
+      book.lock!
+      top = Chapter.where(book_id: book.id).order(ordinal: :desc).first&.ordinal.to_i
+      Chapter.create!(book: book, title: title, ordinal: top + 1)
+    end
+  end
+end`,
+    },
+    {
+      name: 'rails: pluck.max + 1 with the unique violation retried',
+      path: 'app/models/locker.rb',
+      code: `class Locker < ApplicationRecord
+  def self.assign(site, member)
+    taken = Locker.where(site_id: site.id).pluck(:slot).max || 0
+    Locker.create!(site: site, member: member, slot: taken + 1)
+  rescue ActiveRecord::RecordNotUnique
+    retry
+  end
+end`,
+    },
+    {
+      name: 'prisma: highest number read, + 1 written onto another column of a row (not the numbered column)',
+      path: 'src/leaderboard/hint.ts',
+      code: `import { prisma } from '../db';
+export async function setTarget(playerId: string, leagueId: string) {
+  const best = await prisma.score.findFirst({ where: { leagueId }, orderBy: { points: 'desc' } });
+  await prisma.player.update({ where: { id: playerId }, data: { target: (best?.points ?? 0) + 1 } });
+}`,
+    },
     { name: 'prisma: unique (recipeId, position)', path: 'src/recipes/steps.ts', extra: [prismaUnique], code: prismaCode },
     {
       name: 'prisma: counter column allocated atomically',
@@ -77,6 +134,76 @@ export async function longestRecipe(recipeId: string) {
     },
   ],
   invalid: [
+    {
+      name: 'rails: maximum(:col) + 1 written onto the record itself with update!, plain index',
+      path: 'app/models/shipment.rb',
+      extra: [
+        {
+          path: 'db/migrate/20240301000000_add_manifest_no_to_shipments.rb',
+          code: `class AddManifestNoToShipments < ActiveRecord::Migration[7.1]
+  def change
+    add_column :shipments, :manifest_no, :integer
+    add_index :shipments, [:carrier_id, :manifest_no]
+  end
+end`,
+        },
+      ],
+      code: `class Shipment < ApplicationRecord
+  def dispatch!
+    transaction do
+      last = Shipment.where(carrier_id: carrier_id).maximum(:manifest_no) || 0
+      update!(state: "dispatched", manifest_no: last + 1)
+    end
+  end
+end`,
+      errors: [{ mode: 'phantom_read', line: 4 }],
+    },
+    {
+      name: 'rails: order(col: :desc).first&.col.to_i + 1 then create!',
+      path: 'app/models/chapter.rb',
+      code: `class Chapter < ApplicationRecord
+  def self.append_to(book, title)
+    transaction do
+      top = Chapter.where(book_id: book.id).order(ordinal: :desc).first&.ordinal.to_i
+      Chapter.create!(book: book, title: title, ordinal: top + 1)
+    end
+  end
+end`,
+      errors: [{ mode: 'phantom_read', line: 4 }],
+    },
+    {
+      name: 'rails: pluck(:col).max + 1 then create!',
+      path: 'app/models/locker.rb',
+      code: `class Locker < ApplicationRecord
+  def self.assign(site, member)
+    taken = Locker.where(site_id: site.id).pluck(:slot).max || 0
+    Locker.create!(site: site, member: member, slot: taken + 1)
+  end
+end`,
+      errors: [{ mode: 'phantom_read', line: 3 }],
+    },
+    {
+      name: 'rails: self.col = max + 1 then save!',
+      path: 'app/models/ticket_stub.rb',
+      code: `class TicketStub < ApplicationRecord
+  def number!
+    top = TicketStub.where(show_id: show_id).maximum(:serial).to_i
+    self.serial = top + 1
+    save!
+  end
+end`,
+      errors: [{ mode: 'phantom_read', line: 3 }],
+    },
+    {
+      name: 'prisma: highest number read, + 1 written onto an existing row with update',
+      path: 'src/boards/number.ts',
+      code: `import { prisma } from '../db';
+export async function numberCard(cardId: string, boardId: string) {
+  const top = await prisma.card.findFirst({ where: { boardId }, orderBy: { number: 'desc' } });
+  return prisma.card.update({ where: { id: cardId }, data: { number: (top?.number ?? 0) + 1 } });
+}`,
+      errors: [{ mode: 'phantom_read', line: 3 }],
+    },
     { name: 'prisma: _max + 1 then create, plain index', path: 'src/recipes/steps.ts', extra: [prismaPlain], code: prismaCode, errors: [{ mode: 'phantom_read', line: 3 }] },
     {
       name: 'django: aggregate(Max) + 1 then create',

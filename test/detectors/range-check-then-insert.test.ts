@@ -97,6 +97,23 @@ def invite(team, email):
 runTable(detector, {
   valid: [
     {
+      name: 'helper count (prisma): the workshop row locked FOR UPDATE before counting',
+      path: 'src/workshops/enrol.ts',
+      code: `import { prisma } from '../db';
+
+async function enrolledCount(tx: any, workshopId: string) {
+  return tx.enrolment.count({ where: { workshopId } });
+}
+
+export async function enrol(workshopId: string, studentId: string) {
+  return prisma.$transaction(async (tx) => {
+    const [workshop] = await tx.$queryRaw\`SELECT id, capacity FROM workshops WHERE id = \${workshopId} FOR UPDATE\`;
+    if ((await enrolledCount(tx, workshopId)) >= workshop.capacity) throw new Error('full');
+    return tx.enrolment.create({ data: { workshopId, studentId } });
+  });
+}`,
+    },
+    {
       name: 'count-in-range (rails): the parent row is locked with lock! before counting',
       path: 'app/services/enrol_in_workshop.rb',
       code: railsWorkshopBug.replace('    Enrolment.transaction do\n', '    Enrolment.transaction do\n      @workshop.lock!\n'),
@@ -252,6 +269,24 @@ export async function isFree(roomId: string, startsAt: Date, endsAt: Date) {
     },
   ],
   invalid: [
+    {
+      name: 'helper count (prisma): a helper counts the enrolments, the caller compares with capacity and inserts',
+      path: 'src/workshops/enrol.ts',
+      code: `import { prisma } from '../db';
+
+async function enrolledCount(tx: any, workshopId: string) {
+  return tx.enrolment.count({ where: { workshopId } });
+}
+
+export async function enrol(workshopId: string, studentId: string) {
+  return prisma.$transaction(async (tx) => {
+    const workshop = await tx.workshop.findUniqueOrThrow({ where: { id: workshopId } });
+    if ((await enrolledCount(tx, workshopId)) >= workshop.capacity) throw new Error('full');
+    return tx.enrolment.create({ data: { workshopId, studentId } });
+  });
+}`,
+      errors: [{ mode: 'phantom_read', line: 10 }],
+    },
     { name: 'go: EXISTS overlap then INSERT at READ COMMITTED', path: 'internal/rooms/book.go', code: goBug, errors: [{ mode: 'phantom_read', line: 11 }] },
     {
       name: 'prisma: findFirst overlapping then create',

@@ -7,7 +7,7 @@ import type { FunctionSpan, SchemaFacts, SourceFile } from '../../parse/types.js
 import type { EvidenceLine, Language } from '../../types.js';
 import type { DetectorContext } from '../types.js';
 import { recentFiles } from './cache.js';
-import { LineIndex, familyOf, findDbOps, maskCode, matchBracket, normColumn, normEntity, repositoryEntities, type DbOp } from './sql.js';
+import { LineIndex, boundVars, familyOf, findDbOps, maskCode, matchBracket, normColumn, normEntity, repositoryEntities, type DbOp } from './sql.js';
 
 /** Functions longer than this are skipped (cost and precision). */
 export const MAX_FUNCTION_LINES = 400;
@@ -71,6 +71,100 @@ export function analyze(file: SourceFile, fn: FunctionSpan): FnInfo {
   };
   perFile.set(key, info);
   return info;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Aggregates read through a helper
+
+/** Helpers longer than this are not looked into. */
+const HELPER_LINES = 20;
+
+const namesCache = new WeakMap<readonly SourceFile[], Map<string, Array<{ file: SourceFile; fn: FunctionSpan }>>>();
+const helperOpCache = new WeakMap<FunctionSpan, DbOp | null>();
+
+/** Functions of the review by their short name (`scheduled_count` for `Roster.scheduled_count`), short ones only. */
+function functionsByName(files: readonly SourceFile[]): Map<string, Array<{ file: SourceFile; fn: FunctionSpan }>> {
+  const hit = namesCache.get(files);
+  if (hit) return hit;
+  const out = new Map<string, Array<{ file: SourceFile; fn: FunctionSpan }>>();
+  for (const file of files) {
+    for (const fn of file.functions) {
+      if (fn.endLine - fn.startLine > HELPER_LINES) continue;
+      const name = /([A-Za-z_$][\w$]*[?!]?)$/.exec(fn.name)?.[1];
+      if (!name || name.length < 4) continue;
+      const list = out.get(name) ?? [];
+      list.push({ file, fn });
+      out.set(name, list);
+    }
+  }
+  namesCache.set(files, out);
+  return out;
+}
+
+/** The one count / sum a short helper returns (`def scheduled_count(...): return session.scalar(select(func.count())...)`). */
+function helperAggregate(file: SourceFile, fn: FunctionSpan): DbOp | undefined {
+  const hit = helperOpCache.get(fn);
+  if (hit !== undefined) return hit ?? undefined;
+  const info = analyze(file, fn);
+  const op = info.ops.length === 1 && (info.ops[0]!.kind === 'count' || info.ops[0]!.kind === 'sum') && !info.ops[0]!.lock ? info.ops[0] : undefined;
+  // The aggregate must be what the helper gives back: returned, or (Ruby, an arrow function) its last expression.
+  const ok = op && (/\breturn\b/.test(info.bare) || familyOf(info.lang) === 'ruby' || /=>\s*(?:\{\s*)?(?:await\s+)?[\w$.]+\s*$/.test(info.bareLines[0] ?? '') || /=>\s*$/.test(info.bareLines[0] ?? '')) && !LOCK_RE.test(info.code);
+  helperOpCache.set(fn, ok ? op! : null);
+  return ok ? op : undefined;
+}
+
+const opsWithHelpersCache = new WeakMap<FnInfo, DbOp[]>();
+
+/**
+ * Count / sum reads made through a short helper of the review (`if _active_count(session, team_id) - 1 < MIN:`,
+ * `if (await countSeats(eventId)) >= cap`, Ruby `remaining_admins.zero?`), as ops at the call site: the helper's
+ * entity, columns and kind, placed where the call is, with the variables the call is bound to. The helper must be
+ * short, hold that one statement and return it.
+ */
+export function helperAggregates(ctx: DetectorContext, info: FnInfo): DbOp[] {
+  const cached = opsWithHelpersCache.get(info);
+  if (cached) return cached;
+  const out: DbOp[] = [];
+  opsWithHelpersCache.set(info, out);
+  const byName = functionsByName(ctx.files);
+  if (byName.size === 0) return out;
+  const fam = familyOf(info.lang);
+  const ownName = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
+  const call = fam === 'ruby' ? /(?<![\w$.:@])(?:self\.)?([a-z_]\w*[?!]?)(?![\w?!])(\s*\()?/g : /(?<![\w$.])(?:(?:self|this|cls)\s*\.\s*)?([A-Za-z_$][\w$]*)\s*\(/g;
+  for (const m of info.bare.matchAll(call)) {
+    let name = m[1]!;
+    // `x != y` reads as `x!` first.
+    if (!byName.has(name) && /[?!]$/.test(name)) name = name.slice(0, -1);
+    if (name === ownName) continue;
+    const cands = byName.get(name);
+    if (!cands) continue;
+    const at = m.index ?? 0;
+    if (/(?:\bdef|\bfunction|\bfunc|\basync)\s+$/.test(info.bare.slice(Math.max(0, at - 12), at))) continue;
+    let agg: DbOp | undefined;
+    for (const c of cands) {
+      if (c.fn === info.fn) continue;
+      agg = helperAggregate(c.file, c.fn);
+      if (agg) break;
+    }
+    if (!agg) continue;
+    const parens = fam !== 'ruby' || m[2] !== undefined;
+    let end = at + m[0].length;
+    if (parens) {
+      const close = matchBracket(info.code, at + m[0].length - 1, fam);
+      if (close < 0) continue;
+      end = close + 1;
+    }
+    out.push({
+      ...agg,
+      call: `${name}()`,
+      start: at,
+      end,
+      line: info.idx.line(at),
+      endLine: info.idx.line(Math.max(at, end - 1)),
+      vars: boundVars(info.code, at, fam),
+    });
+  }
+  return out;
 }
 
 /** The masked code line (1-based file line). */

@@ -635,7 +635,7 @@ const PY_METHODS: Record<string, OpKind> = {
 };
 
 const RB_METHODS: Record<string, OpKind> = {
-  find: 'find', find_by: 'find', 'find_by!': 'find', first: 'find', last: 'find', take: 'find', 'first!': 'find', 'take!': 'find',
+  find: 'find', find_by: 'find', 'find_by!': 'find', first: 'find', last: 'find', take: 'find', 'first!': 'find', 'take!': 'find', pick: 'find',
   where: 'list', order: 'list', joins: 'list', includes: 'list', all: 'list', not: 'list',
   'exists?': 'exists', 'any?': 'exists', 'present?': 'exists', 'none?': 'exists', 'empty?': 'exists', 'blank?': 'exists',
   count: 'count', size: 'count', sum: 'sum', maximum: 'max',
@@ -742,6 +742,8 @@ export function findDbOps(code: string, lang: Language, firstLine: number, repos
     const keepErr = fam === 'go' && op.vars.length > 0;
     if (op.vars.length === 0) op.vars = boundVars(code, op.start, fam, keepErr);
     else op.vars.push(...boundVars(code, op.start, fam, keepErr));
+    // `const [row] = await db.select().from(t).where(...)`: the first row of a list, i.e. one row loaded.
+    if (op.kind === 'list' && fam === 'js' && op.vars.length === 1 && /\[\s*[\w$]+\s*\]\s*(?::[^=\n]{1,80})?=\s*(?:await\s+)?(?:\(\s*)?$/.test(code.slice(Math.max(0, op.start - 200), op.start))) op.kind = 'find';
   }
   // Instance writes on loaded objects: resolve the variable's entity.
   const varEntity = new Map<string, DbOp>();
@@ -848,6 +850,10 @@ function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
   } else if (/^[A-Z]/.test(recv.name) && i === 1 && !BUILTINS.has(recv.name)) {
     entity = recv.name;
     orm = /countDocuments|findById|insertMany|updateOne|deleteOne|findOneAndUpdate/.test(method.name) ? 'mongoose' : 'sequelize';
+  } else if (i >= 3 && segs[i - 2]!.name === 'query' && (DB_CLIENT.test(segs[i - 3]!.name) || segs[i - 3]!.name === 'this')) {
+    // Drizzle relational queries: `db.query.users.findFirst({ where: eq(users.email, email) })`.
+    entity = recv.name;
+    orm = 'drizzle';
   } else if (i >= 2 && (DB_CLIENT.test(segs[i - 2]!.name) || segs[i - 2]!.name === 'this' && i === 2)) {
     if (segs[i - 2]!.name === 'this') return undefined;
     entity = recv.name;
@@ -858,7 +864,11 @@ function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
   let kind = JS_METHODS[method.name]!;
   const extra: Partial<DbOp> = {};
   const where = argValue(args, 'where', 'js');
-  if (orm === 'prisma' || where !== undefined) {
+  if (orm === 'drizzle') {
+    // `where: eq(t.col, x)` / `where: (t, { eq }) => and(eq(t.a, x), isNull(t.b))`
+    extra.whereColumns = drizzleColumns(where ?? '');
+    extra.range = /\b(?:lt|lte|gt|gte|between)\(/.test(where ?? '');
+  } else if (orm === 'prisma' || where !== undefined) {
     extra.whereColumns = where !== undefined ? keysOf(where, 'js') : [];
     const data = argValue(args, 'data', 'js');
     extra.writeColumns = data !== undefined ? keysOf(data, 'js') : kind === 'insert' ? keysOf(args, 'js') : [];
@@ -965,10 +975,15 @@ function drizzleOp(chain: Chain): Interp | undefined {
   }
   if (!kind || !entity) return undefined;
   const where = segs.find((s) => s.name === 'where')?.args ?? '';
-  extra.whereColumns = [...where.matchAll(/\b(?:eq|ne|lt|lte|gt|gte|between|inArray)\(\s*\w+\.(\w+)/g)].map((m) => m[1]!);
+  extra.whereColumns = drizzleColumns(where);
   extra.range = /\b(?:lt|lte|gt|gte|between)\(/.test(where);
   extra.lock = segs.some((s) => s.name === 'for' && /update|share/.test(s.args ?? ''));
   return { kind, entity, orm: 'drizzle', call: names.join('.'), extra };
+}
+
+/** Columns a Drizzle condition names: `eq(t.id, x)`, `isNull(t.redeemedAt)`, `inArray(t.state, [...])`. */
+function drizzleColumns(where: string): string[] {
+  return [...where.matchAll(/\b(?:eq|ne|lt|lte|gt|gte|between|notBetween|inArray|notInArray|isNull|isNotNull|like|ilike)\(\s*\w+\.(\w+)/g)].map((m) => m[1]!);
 }
 
 function pyOp(chain: Chain): Interp | undefined {
@@ -986,7 +1001,7 @@ function pyOp(chain: Chain): Interp | undefined {
     // SQLAlchemy: session.query(Model)..., select(Model)..., session.add(Model(...))
     const q = segs.findIndex((s) => (s.name === 'query' || s.name === 'select' || s.name === 'select_from') && s.args !== undefined && /[A-Z]/.test(s.args));
     if (q >= 0) {
-      const args = segs[q]!.args!;
+      let args = segs[q]!.args!;
       entity = /\bfunc\.\w+\(\s*([A-Z]\w*)\./.exec(args)?.[1] ?? /^\s*([A-Z]\w*)\b/.exec(args)?.[1] ?? segs.map((s) => /^\s*([A-Z]\w*)\s*$/.exec(s.args ?? '')?.[1]).find(Boolean);
       const sf = segs.find((s) => s.name === 'select_from');
       if (sf) entity = firstIdent(sf.args) ?? entity;
@@ -994,6 +1009,9 @@ function pyOp(chain: Chain): Interp | undefined {
       from = q;
       if (entity) {
         const args2 = segs.slice(q).map((s) => s.args ?? '').join(' ');
+        // `select(func.count()).select_from(M)`: the aggregate sits in the select before select_from.
+        const sel = segs.slice(0, q).find((s) => s.name === 'select' || s.name === 'query')?.args;
+        if (sel !== undefined && q > 0 && /\bfunc\.(?:count|sum|max)\(/.test(sel)) args = `${sel} ${args}`;
         if (/\bfunc\.max\(/.test(args)) {
           extra.maxColumn = /\bfunc\.max\(\s*\w+\.(\w+)/.exec(args)?.[1];
           return { kind: 'max', entity, orm, call: names.join('.'), extra: { ...extra, ...saWhere(segs.slice(q + 1)) } };
@@ -1109,6 +1127,8 @@ function rbOp(chain: Chain): Interp | undefined {
   }
   let kind: OpKind | undefined;
   const scopes: string[] = [];
+  let ascColumn: string | undefined;
+  let pluckColumn: string | undefined;
   for (const s of segs.slice(from)) {
     const k = RB_METHODS[s.name];
     if (!k && !RB_LOCKS.has(s.name) && s.args === undefined && /^[a-z_]+$/.test(s.name)) scopes.push(s.name);
@@ -1122,9 +1142,20 @@ function rbOp(chain: Chain): Interp | undefined {
     }
     if (s.name === 'maximum') extra.maxColumn = /:(\w+)/.exec(a)?.[1];
     if (s.name === 'sum') extra.sumColumn = /^\s*[:'"](\w+)/.exec(a)?.[1];
-    if (s.name === 'order' && /desc/i.test(a)) extra.maxColumn = /:?(\w+)(?::\s*:desc|\s+desc)/i.exec(a)?.[1];
+    if ((s.name === 'order' || s.name === 'reorder') && /desc/i.test(a)) extra.maxColumn = /:?(\w+)(?::\s*[:'"]?desc|\s+desc)/i.exec(a)?.[1];
+    // `order(:seq).last` reads the highest too.
+    else if ((s.name === 'order' || s.name === 'reorder') && a) ascColumn = /^\s*[:'"]?(\w+)['"]?\s*(?:$|=>\s*[:'"]?asc|:\s*[:'"]?asc|\s+asc)/i.exec(a)?.[1];
+    if ((s.name === 'last' || s.name === 'last!') && ascColumn) extra.maxColumn = ascColumn;
+    // `pluck(:seq).max` / `pluck(:seq).compact.max`: the highest value, read in Ruby.
+    if (s.name === 'pluck') pluckColumn = /^\s*[:'"](\w+)/.exec(a)?.[1];
+    if (s.name === 'max' && pluckColumn) {
+      extra.maxColumn = pluckColumn;
+      kind = 'max';
+      continue;
+    }
     if (!k) continue;
     if (k === 'list' && kind) continue;
+    if (kind === 'max') continue;
     if (k === 'find' && kind && kind !== 'list') continue;
     kind = k;
     if (k === 'insert' || k === 'update' || k === 'upsert' || k === 'getOrCreate') extra.writeColumns!.push(...argKeys(a, 'ruby'));
