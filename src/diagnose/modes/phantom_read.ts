@@ -24,15 +24,20 @@ export function diagnose(x: Ctx): ModeText {
   const [startCol, endCol] = x.fact('rangeColumns', 'starts_at, ends_at').split(/[,\s]+/).filter(Boolean);
   const isolation = x.fact('isolation', 'READ COMMITTED');
   const thing = x.thing;
+  const aThing = `${/^[aeiou]/i.test(thing) ? 'an' : 'a'} ${thing}`;
+  // max-plus-one may write the number onto an existing row (`update!(seq: last + 1)`) instead of inserting one.
+  const ontoRow = x.fact('writesExistingRow', '') === 'yes';
 
   const what: Record<Pattern, string> = {
-    'max-plus-one': `${x.cite(range)} reads the current maximum ${column} over ${scopeText} and ${x.cite(insert)} inserts a ${thing} at max + 1`,
+    'max-plus-one': ontoRow
+      ? `${x.cite(range)} reads the current maximum ${column} over ${scopeText} and ${x.cite(insert)} writes max + 1 onto ${aThing}`
+      : `${x.cite(range)} reads the current maximum ${column} over ${scopeText} and ${x.cite(insert)} inserts ${aThing} at max + 1`,
     'no-overlap': `${x.cite(range)} checks that no ${thing} of ${scopeText} overlaps the requested range, and ${x.cite(insert)} inserts one for that range`,
     'count-in-range': `${x.cite(range)} counts the ${x.table} rows in a range of ${scopeText}, and ${x.cite(insert)} inserts another one when the count allows it`,
   };
 
   const explanation = [
-    `This is a phantom (phantom_read) in ${x.fnLabel}: ${what[pattern]}. The row that would change the answer is the one a concurrent ${x.actors.kind} is about to insert; it does not exist when the predicate is evaluated, so both ${x.actors.kind}s see the same answer and both insert. At ${isolation} the predicate is never re-checked, and there is no row to lock (FOR UPDATE on an empty or partial result locks nothing that a new row would conflict with).`,
+    `This is a phantom (phantom_read) in ${x.fnLabel}: ${what[pattern]}. ${ontoRow ? `The value that would change the answer is the one a concurrent ${x.actors.kind} is writing right now; it is not committed when the maximum is read, so both ${x.actors.kind}s read the same maximum and both write max + 1.` : `The row that would change the answer is the one a concurrent ${x.actors.kind} is about to insert; it does not exist when the predicate is evaluated, so both ${x.actors.kind}s see the same answer and both insert.`} At ${isolation} the predicate is never re-checked, and there is no row to lock (FOR UPDATE on an empty or partial result locks nothing that a new row would conflict with).`,
     '',
     'Why not the nearest other modes:',
     `- Not toctou: the check is not a lookup of one exact key; it is a predicate over a range of rows${pattern === 'max-plus-one' ? ` (the derived key (${scope || 'scope'}, ${column}) is what a unique constraint must protect)` : ' (overlap is not equality, so a plain unique index cannot express it)'}.`,
@@ -40,7 +45,7 @@ export function diagnose(x: Ctx): ModeText {
     `- Not lost_update: nothing is read and written back on one row; both inserts succeed side by side.`,
   ].join('\n');
 
-  const v = pattern === 'max-plus-one' ? ['max = 7', `inserts ${column} = 8`] : pattern === 'no-overlap' ? ['no overlapping row', 'inserts its range'] : ['count = limit − 1', 'inserts one more'];
+  const v = pattern === 'max-plus-one' ? ['max = 7', `${ontoRow ? 'writes' : 'inserts'} ${column} = 8`] : pattern === 'no-overlap' ? ['no overlapping row', 'inserts its range'] : ['count = limit − 1', 'inserts one more'];
   const interleaving = [
     x.step(0, 'a', range, `${rangeCall} over ${scopeText} → ${v[0]}`),
     x.step(1, 'b', range, `${rangeCall} over ${scopeText} → ${v[0]} (A's row is not committed, so it is not in the range)`),
@@ -89,13 +94,15 @@ export function diagnose(x: Ctx): ModeText {
 }
 
 function buildFix(x: Ctx, p: Pattern, b: { scope: string; column: string; startCol: string; endCol: string; insertCall: string }): string {
-  const scope = snake(b.scope || 'scope_id');
+  // The scope may be several columns ("account_id, fiscal_year"): the first is the parent, all are in the key.
+  const scopes = (b.scope || 'scope_id').split(/\s*,\s*/).filter(Boolean).map(snake);
+  const scope = scopes[0]!;
   const col = snake(b.column === 'the range' ? 'position' : b.column);
   if (p === 'no-overlap') {
     const ddl = `CREATE EXTENSION IF NOT EXISTS btree_gist;
 ALTER TABLE ${x.table}
   ADD CONSTRAINT ${x.table}_no_overlap
-  EXCLUDE USING gist (${scope} WITH =, tstzrange(${snake(b.startCol)}, ${snake(b.endCol)}) WITH &&)
+  EXCLUDE USING gist (${scopes.map((c) => `${c} WITH =`).join(', ')}, tstzrange(${snake(b.startCol)}, ${snake(b.endCol)}) WITH &&)
   WHERE (status <> 'cancelled');`;
     const map =
       x.fam === 'go'
@@ -129,7 +136,7 @@ if errors.As(err, &pgErr) && pgErr.Code == "23P01" { // exclusion_violation
             : `UPDATE parents SET next_${col} = next_${col} + 1 WHERE id = $1 RETURNING next_${col} - 1; -- then INSERT with that ${col}`;
     return [
       `Back the derived key with a unique constraint, and allocate ${col} atomically instead of from max() + 1: keep a next_${col} counter on the parent row and take it with an atomic UPDATE … RETURNING in the same transaction (the row lock serializes allocations per ${b.scope || 'scope'}). A sequence/identity column works when gaps are fine.`,
-      fenced('sql', `CREATE UNIQUE INDEX CONCURRENTLY ${x.table}_${scope}_${col}_key ON ${x.table} (${scope}, ${col});`),
+      fenced('sql', `CREATE UNIQUE INDEX CONCURRENTLY ${x.table}_${scopes.join('_')}_${col}_key ON ${x.table} (${scopes.join(', ')}, ${col});`),
       fenced(x.fence, alloc),
     ].join('\n\n');
   }
