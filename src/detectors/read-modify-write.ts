@@ -20,10 +20,17 @@
  * implicit: a request-scoped record (`current_user`, `@record`, `request.user`, `req.user`) counts as read, and
  * so does a parameter when one of its JSON/hash fields is merged and written back. A job record (a task that
  * loads the row its caller created and enqueued it for, shown in the diff) has one writer and is left alone.
+ * A field copied into a local (`previous = x.f`) and computed from there (`capped = [previous + n, cap].min`) is
+ * followed to the write.
+ *
+ * Key-value stores: a value read from a key (Redis `get` / `hget`, Memcached, a cache, a loader handed the client,
+ * DynamoDB `GetCommand` / `get_item`), changed from its old value in code, and `set` / `hset` / put back to the same
+ * key (a MULTI around the write alone does not help). Quiet under WATCH, a Lua script, a lock, `NX` / `XX`, `cas`,
+ * a DynamoDB `ConditionExpression`, or when the value written is not computed from the one read.
  *
  * Confidence: 0.9 when the read and the write name the same table/model and field (SQL, or an explicit
  * `update` of the field); 0.85 for `save()` of the read object after an arithmetic on its field; 0.7 for
- * a JSON/array/dict field mutated in place and saved.
+ * a JSON/array/dict field mutated in place and saved; 0.8 for a key-value read-modify-write.
  */
 import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 import type { EvidenceLine } from '../types.js';
@@ -77,6 +84,8 @@ interface Hit {
   confidence: number;
   delta?: string;
   json?: boolean;
+  /** A key-value store (Redis, Memcached, a cache) or DynamoDB item rather than a database row. */
+  store?: 'kv' | 'dynamo';
 }
 
 const JS_READ =
@@ -214,6 +223,11 @@ function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
   const derive = new RegExp(`^\\s*(?:const|let|var)?\\s*([\\w$]+)\\s*:?=\\s*[^=;\\n]{0,200}?(?:(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]|[-+*/]\\s*${h}\\.(\\w+)\\b|Math\\.(?:max|min)\\([^)]{0,120}${h}\\.(\\w+))`);
   const inlineRe = new RegExp(`\\b(\\w+)\\s*(?::|=>|=)\\s*[^,;\\n{:]{0,120}?(?<![\\w$.])${h}\\.(\\w+)\\s*[-+*/]`);
   const holderDot = `${r.holder}.`;
+  // A plain copy of the field into a local (`previous = employee.balance`), to be followed through arithmetic.
+  const aliasRe = jsonOnly
+    ? undefined
+    : new RegExp(`^\\s*(?:const|let|var)?\\s*([\\w$]+)\\s*(?::\\s*[\\w<>[\\]., |]{1,60})?\\s*:?=\\s*(?:(?:Number|parseFloat|parseInt|BigInt|Decimal|int|float)\\(\\s*)?${h}\\.(\\w+)\\s*\\)?(?:\\.to_[ifd])?\\s*;?\\s*$`);
+  const aliases = new Map<string, { field: string; line: number }>();
   for (let l = r.line + 1; l <= v.fn.endLine; l++) {
     const t = codeLine(v, l);
     if (!t.includes(r.holder)) continue;
@@ -235,6 +249,8 @@ function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
     else if ((m = indexSet.exec(t))) [field, json] = [m[1], true];
     else if (mergedField && (m = assignTo.exec(t)) && m[1] === mergedField) [field, json] = [mergedField, true];
     if (jsonOnly && !json) field = undefined;
+    const al = aliasRe?.exec(t);
+    if (al && al[1] !== r.holder && !aliases.has(al[1]!)) aliases.set(al[1]!, { field: al[2]!, line: l });
     // A local derived from the field by arithmetic: `const next = event.seatsSold + qty`.
     const d = derive.exec(t);
     if (d && d[1] !== r.holder && !jsonOnly) derived.set(d[1]!, { field: (d[2] ?? d[3] ?? d[4])!, line: l, json: false });
@@ -258,11 +274,47 @@ function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
       if (w) return { read: r, field: mergedField, computeLine: l, ...w, confidence: 0.7, json: true };
     }
   }
+  for (const [name, a] of aliases) followAlias(v, name, a, derived);
+  for (const [name, a] of aliases) {
+    // The copy itself written back with arithmetic: `update!(balance: previous - amount)`.
+    const w = findWrite(v, r, a.line + 1, a.field, name, fileText, false, true);
+    if (w) return { read: r, field: a.field, computeLine: a.line, ...w, delta: deltaOf(codeLine(v, w.writeLine)) };
+  }
   for (const [name, d] of derived) {
     const w = findWrite(v, r, d.line + 1, d.field, name, fileText);
     if (w) return { read: r, field: d.field, computeLine: d.line, ...w, confidence: d.json ? 0.7 : w.confidence, json: d.json, delta: d.json ? undefined : deltaOf(codeLine(v, d.line)) };
   }
   return undefined;
+}
+
+/**
+ * Locals computed from a plain copy of the field: `capped = [previous + accrual, cap].min`, `previous += n`,
+ * and locals computed from those in turn (`final = clamp(total)`). Added to `derived` with the field they carry.
+ */
+function followAlias(v: FnView, alias: string, a: { field: string; line: number }, derived: Map<string, { field: string; line: number; json: boolean }>): void {
+  const e = escapeRe(alias);
+  const reassign = new RegExp(`^\\s*(?:const|let|var)?\\s*${e}\\s*=[^=]`);
+  const selfArith = new RegExp(`^\\s*${e}\\s*(?:\\+=|-=|\\*=|/=|\\+\\+|--|=\\s*${e}\\s*[-+*/])`);
+  const arith = new RegExp(`(?<![\\w$.])${e}\\s*[-+*/](?![=/*])|[-+*/]\\s*${e}(?![\\w$])|\\b(?:Math\\.)?(?:max|min|clamp)\\([^)]{0,120}(?<![\\w$.])${e}(?![\\w$])`);
+  const tainted: string[] = [];
+  for (let l = a.line + 1; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    if (t.includes(alias)) {
+      if (selfArith.test(t)) {
+        if (!derived.has(alias)) derived.set(alias, { field: a.field, line: l, json: false });
+        tainted.push(alias);
+        continue;
+      }
+      if (reassign.test(t)) break;
+    }
+    const local = localAssign(t);
+    if (!local || local === alias || derived.has(local)) continue;
+    const rhs = t.slice(t.indexOf('=') + 1);
+    if ((rhs.includes(alias) && arith.test(rhs)) || tainted.some((n) => mentions(rhs, n))) {
+      derived.set(local, { field: a.field, line: l, json: false });
+      tainted.push(local);
+    }
+  }
 }
 
 /** `name = …` / `const name = …` at the start of a line: the local assigned, if any. */
@@ -324,10 +376,15 @@ function findWrite(
   derived: string | undefined,
   fileText: string,
   inline = false,
+  arith = false,
 ): Omit<Hit, 'read' | 'field' | 'computeLine'> | undefined {
   const h = escapeRe(r.holder);
   const saveOf = SAVE_OF(h);
-  const assignBack = derived ? new RegExp(`(?<![\\w$.])${h}\\.${escapeRe(field)}\\s*=\\s*${escapeRe(derived)}\\s*;?\\s*$`) : undefined;
+  const assignBack = !derived
+    ? undefined
+    : arith
+      ? new RegExp(`(?<![\\w$.])${h}\\.${escapeRe(field)}\\s*=\\s*[^=;\\n]{0,120}?(?:(?<![\\w$.])${escapeRe(derived)}\\s*[-+*/]|[-+*/]\\s*${escapeRe(derived)}(?![\\w$]))`)
+      : new RegExp(`(?<![\\w$.])${h}\\.${escapeRe(field)}\\s*=\\s*${escapeRe(derived)}\\s*;?\\s*$`);
   for (let l = from; l <= v.fn.endLine; l++) {
     const t = codeLine(v, l);
     if (!t.trim()) continue;
@@ -351,7 +408,9 @@ function findWrite(
     if (!isUpdate || !/(?:await|return|\.|=|\()/.test(t)) continue;
     if (!/^\s*(?:await\b|return\b|const\b|let\b|var\b|[\w$.]+\s*(?:=|:=)|[\w$.@]+[.(]|_,|if\b|\w+,\s*err)/.test(t)) continue;
     const value = derived
-      ? `(?<![\\w$.])${escapeRe(derived)}(?![\\w$])`
+      ? arith
+        ? `(?:(?<![\\w$.])${escapeRe(derived)}\\s*[-+*/]|[-+*/]\\s*${escapeRe(derived)}(?![\\w$]))`
+        : `(?<![\\w$.])${escapeRe(derived)}(?![\\w$])`
       : `(?<![\\w$.])${h}\\.${escapeRe(field)}\\s*[-+*/]`;
     const fieldRe = `(?:${escapeRe(field)}|${escapeRe(snake(field))})`;
     const sets =
@@ -436,6 +495,252 @@ function sqlHit(v: FnView, r: Read): Hit | undefined {
   return undefined;
 }
 
+// ------------------------------------------------------------------ key-value stores
+
+/** A write to a key-value store somewhere in the function (cheap pre-check before the per-line work). */
+const KV_WRITE_HINT = /\.(?:h?set|hSet|setex|setEx|psetex|pSetEx|hmset|hmSet|write|Set|HSet|HMSet|SetEX|SetEx|put_item|putItem|update_item|updateItem)\s*\(|\b(?:Put|Update)(?:Item)?Command\b|\.(?:put|update)\(\s*\{/;
+/** Ways to make the read and the write one atomic step: WATCH/MULTI, a Lua script, a lock, a conditional write. */
+const KV_GUARD =
+  /\.watch\(|\bWATCH\b|\.Watch\(|\.eval(?:sha)?\(|\.Eval(?:Sha)?\(|\bEVAL(?:SHA)?\b|\bdefineCommand\b|\bregister_script\b|\bredlock\b|\bRedlock\b|\.lock\(|\bLock\(|\bmutex\b|\bMutex\b|\.acquire\(|\bwithLock\b|\brunExclusive\b|\bConditionExpression\b|\bcondition_expression\b|\.cas\(|\.gets\(|\bSetNX\b|\.setnx\(|\bTxPipelined\b|\.transaction\(\s*[\w$]+\s*,/;
+/** Names a key-value client goes by (a helper that takes one reads from the store). */
+const KV_CLIENT = /(?:^|[._@$])(?:redis\w*|\w*Redis|valkey|keydb|memcache\w*|\w*Memcache\w*|dalli|kv|\w+Kv|rdb|mc|REDIS|KV)$/;
+/** Receivers whose `get` / `set` reach a shared store (strict names, or any awaited client in JS / Python). */
+const KV_RECEIVER = /(?:^|[._@$])(?:redis\w*|\w*Redis|valkey|keydb|memcache\w*|\w*Memcache\w*|dalli|kv|\w+Kv|rdb|mc|cache|\w*Cache|client|\w*Client|store|\w*Store|r|REDIS|KV|CACHE)$/;
+
+interface KvRead {
+  line: number;
+  names: string[];
+  /** Key arguments as written (direct reads: the key and, for hashes, the field). */
+  key: string[];
+  /** Read through a helper that takes the client: compare identifiers of the key arguments only. */
+  helper: boolean;
+  dynamo: boolean;
+  call: string;
+}
+
+/** Arguments of the call whose `(` is at `open` in `text` (top-level commas; strings are skipped). */
+function callArgs(text: string, open: number): string[] | undefined {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (let i = open; i < text.length && i < open + 2000; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== c) j += text[j] === '\\' ? 2 : 1;
+      cur += text.slice(i, j + 1);
+      i = j;
+      continue;
+    }
+    if (c === '(' || c === '[' || c === '{') {
+      depth++;
+      if (depth === 1) continue;
+    } else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+      if (depth === 0) {
+        if (cur.trim()) out.push(cur.trim());
+        return out;
+      }
+    } else if (c === ',' && depth === 1) {
+      out.push(cur.trim());
+      cur = '';
+      continue;
+    }
+    cur += c;
+  }
+  return undefined;
+}
+
+/** Identifier paths and string literal contents of a key expression (`statsKey(a.b, c)` -> a.b, c). */
+function keyTokens(expr: string, idsOnly: boolean): string {
+  const toks: string[] = [];
+  for (const m of expr.matchAll(/(["'`])((?:\\.|(?!\1)[^\\\n]){0,200})\1|([A-Za-z_$@][\w$]*(?:\.[A-Za-z_$][\w$]*)*)(\s*\()?/g)) {
+    if (m[2] !== undefined) {
+      if (idsOnly) {
+        // Template literal holes are identifiers too.
+        for (const h of m[2].matchAll(/\$\{\s*([\w$.]+)\s*\}|#\{\s*([\w$.@]+)\s*\}|\{\s*([\w.]+)\s*\}/g)) toks.push((h[1] ?? h[2] ?? h[3])!);
+      } else toks.push(m[2].replace(/\$\{\s*([\w$.]+)\s*\}|#\{\s*([\w$.@]+)\s*\}|\{(\w*)\}/g, '{$1$2$3}'));
+      continue;
+    }
+    if (m[4] || /^(?:ctx|context|this|self|await|f|str|String|fmt\.Sprintf)$/.test(m[3]!)) continue;
+    toks.push(m[3]!);
+  }
+  return (idsOnly ? [...new Set(toks)].sort() : toks).join('|');
+}
+
+const KV_LHS = /^\s*(?:(?:const|let|var)\s+)?(\{[^}]{1,160}\}|\[[^\]]{1,160}\]|[\w$@]+(?:\s*,\s*[\w$@]+){0,3})\s*(?::\s*[^=\n]{1,80})?(?::=|=)(?![=>])\s*(.*)$/;
+
+function lhsNames(lhs: string): string[] {
+  return [...lhs.matchAll(/[A-Za-z_$@][\w$]*/g)].map((m) => m[0]).filter((n) => !/^(?:err|_|error|ok)$/.test(n));
+}
+
+/** Reads of one key from a key-value store: `raw = await redis.get(k)`, `JSON.parse(await redis.get(k))`, a helper given the client, a DynamoDB get. */
+function kvReads(v: FnView): KvRead[] {
+  const out: KvRead[] = [];
+  for (let i = 0; i < v.codeLines.length; i++) {
+    const t = v.codeLines[i]!;
+    if (!/\.(?:get|hget|hGet|hgetall|hGetAll|hmget|hmGet|read|Get|HGet|HGetAll|get_item|getItem)\s*\(|\bGet(?:Item)?Command\b|\(\s*(?:this\.|self\.)?[\w$]*(?:redis|Redis|valkey|memcache|kv|Kv|rdb|REDIS)\w*\s*,/.test(t)) continue;
+    const m = KV_LHS.exec(t);
+    if (!m) continue;
+    const line = v.fn.startLine + i;
+    const stmt = statementAt(v, line, 8).text;
+    const rhs = stmt.slice(stmt.indexOf(m[2]!.slice(0, 20)));
+    const names = lhsNames(m[1]!);
+    if (names.length === 0) continue;
+    const awaited = /\bawait\b/.test(rhs);
+    // DynamoDB: GetCommand / GetItemCommand / DocumentClient get({ TableName, Key }) / boto3 get_item(Key=…).
+    const dyn = /\bGet(?:Item)?Command\s*\(|\.get_item\s*\(|\.getItem\s*\(|\.get\(\s*\{[^}]{0,200}\bTableName\b/.exec(rhs);
+    if (dyn) {
+      out.push({ line, names, key: [], helper: false, dynamo: true, call: dyn[0].replace(/\s*\($/, '').replace(/^\./, '') });
+      continue;
+    }
+    // Direct: client.get(key) / client.hget(key, field) / Go client.Get(ctx, key).
+    const d = /([\w$.@]+(?:\(\))?)\.(get|hget|hGet|hgetall|hGetAll|hmget|hmGet|read|Get|HGet|HGetAll)\s*\(/.exec(rhs);
+    if (d) {
+      const recv = d[1]!.replace(/\(\)$/, '');
+      const go = v.family === 'go';
+      if (go ? !/^(?:Get|HGet|HGetAll)$/.test(d[2]!) : /^(?:Get|HGet|HGetAll)$/.test(d[2]!)) continue;
+      if (d[2] === 'read' && !/cache/i.test(recv)) continue;
+      if (!KV_RECEIVER.test(recv) && !(recv.endsWith('.json') && KV_RECEIVER.test(recv.slice(0, -5)))) continue;
+      // JS and Python in-memory maps are not awaited; strict client names may be synchronous (redis-py, redis-rb).
+      if ((v.family === 'js' && !awaited) || (v.family === 'python' && !awaited && !KV_CLIENT.test(recv) && !/cache/i.test(recv))) continue;
+      let args = callArgs(rhs, d.index! + d[0].length - 1);
+      if (!args || args.length === 0) continue;
+      if (go) {
+        if (!/^(?:ctx|context\.\w+\(\)|\w*[cC]tx)$/.test(args[0]!)) continue;
+        args = args.slice(1);
+      }
+      out.push({ line, names, key: args.slice(0, d[2]!.toLowerCase() === 'hget' ? 2 : 1), helper: false, dynamo: false, call: `${recv}.${d[2]}` });
+      continue;
+    }
+    // A helper handed the client: `stats = await loadStats(redis, season, player)`.
+    const h = /(?:^|[^\w$.])((?:this\.|self\.)?[\w$]+)\s*\(\s*((?:this\.|self\.)?[\w$]+)\s*,/.exec(rhs);
+    if (h && /^(?:this\.|self\.)?(?:get|load|fetch|read|find)/i.test(h[1]!) && KV_CLIENT.test(h[2]!)) {
+      const args = callArgs(rhs, h.index! + h[0].indexOf('('));
+      if (!args || args.length < 2) continue;
+      out.push({ line, names, key: args.slice(1), helper: true, dynamo: false, call: h[1]! });
+    }
+  }
+  return out;
+}
+
+/** A write of one key: `client.set(k, v)` / `hset(k, f, v)` / `setex(k, ttl, v)` / a DynamoDB put or update. */
+interface KvWrite {
+  line: number;
+  endLine: number;
+  key: string[];
+  value: string;
+  call: string;
+  dynamo: boolean;
+  stmt: string;
+}
+
+function kvWriteAt(v: FnView, line: number): KvWrite | undefined {
+  const t = codeLine(v, line);
+  if (!KV_WRITE_HINT.test(t)) return undefined;
+  const stmt = statementAt(v, line, 14);
+  const dyn = /\b(?:Put|Update)(?:Item)?Command\s*\(|\.(?:put_item|putItem|update_item|updateItem)\s*\(|\.(?:put|update)\(\s*\{/.exec(t);
+  if (dyn) {
+    const text = stmt.text.slice(stmt.text.indexOf(dyn[0]));
+    if (!/\b(?:TableName|Item|Key)\b/.test(text)) return undefined;
+    return { line, endLine: stmt.endLine, key: [], value: text, call: dyn[0].replace(/\s*\($/, '').replace(/^\./, ''), dynamo: true, stmt: text };
+  }
+  const m = /([\w$.@]*(?:\([^()\n]{0,40}\))?)\.(set|hset|hSet|hmset|hmSet|setex|setEx|psetex|pSetEx|write|Set|HSet|HMSet|SetEX|SetEx)\s*\(/.exec(t);
+  if (!m) return undefined;
+  const go = v.family === 'go';
+  if (go !== /^[A-Z]/.test(m[2]!)) return undefined;
+  if (m[2] === 'write' && !/cache/i.test(m[1]!)) return undefined;
+  const text = stmt.text.slice(stmt.text.indexOf(m[0]));
+  let args = callArgs(text, m[0].length - 1);
+  if (!args || args.length < 2) return undefined;
+  if (go) args = args.slice(1);
+  const op = m[2]!.toLowerCase();
+  let key: string[];
+  let value: string;
+  if (op === 'hset' && args.length >= 3) [key, value] = [args.slice(0, 2), args.slice(2).join(', ')];
+  else if (op === 'setex' || op === 'psetex') [key, value] = [args.slice(0, 1), args.slice(2).join(', ')];
+  else [key, value] = [args.slice(0, 1), args.slice(1).join(', ')];
+  let recv = /([\w$@]+)\s*$/.exec(m[1]!.replace(/\([^()\n]{0,40}\)$/, ''))?.[1];
+  // A chained call (`await redis\n  .multi()\n  .set(…)`): the client starts the chain a few lines up.
+  for (let l = line - 1; !recv && l >= Math.max(v.fn.startLine, line - 6); l--) {
+    const up = codeLine(v, l);
+    if (/^\s*\./.test(up)) continue;
+    recv = /^\s*(?:return\s+)?(?:await\s+)?([\w$@]+)/.exec(up)?.[1] ?? '';
+  }
+  return { line, endLine: stmt.endLine, key, value, call: recv ? `${recv}.${m[2]}` : m[2]!, dynamo: false, stmt: text };
+}
+
+function tokenRe(names: readonly string[]): string {
+  return names.map(escapeRe).join('|');
+}
+
+/** A change computed from the value read: arithmetic on it, `+=`, `x.f++`, an element pushed / added / removed, a key set. */
+function modifiesFrom(text: string, names: readonly string[]): boolean {
+  const n = `(?:${tokenRe(names)})`;
+  const path = `(?<![\\w$.@])${n}(?:\\.[\\w$]+(?:\\([^()\\n]{0,60}\\))?|\\[[^\\]\\n]{1,60}\\]){0,4}`;
+  return new RegExp(
+    `${path}\\s*(?:[-+*/](?![=/*>])|\\+=|-=|\\*=|/=|\\|=|\\+\\+|--|<<)` +
+      `|(?:^|[^\\w$.])[-+*/]\\s*\\(?${n}(?![\\w$])` +
+      `|(?:Number|parseInt|parseFloat|int|float|Decimal|BigInt|Integer|Float|strconv\\.Atoi)\\(\\s*${n}\\b[^()\\n]{0,40}\\)\\s*[-+*/](?![=/*>])` +
+      `|${path}\\.(?:push|unshift|splice|append|extend|insert|add|remove|discard|delete|pop|setdefault|concat|merge!|store)\\(` +
+      `|${path}\\[[^\\]\\n]{1,60}\\]\\s*=(?!=)|\\bdelete\\s+${n}[.[]|\\b(?:Math\\.)?(?:max|min)\\([^)\\n]{0,80}${path}\\s*[-+*/]`,
+  ).test(text);
+}
+
+/** Key-value read-modify-write: the value read from a key is changed in code and written back to the same key. */
+function kvHits(v: FnView): Hit[] {
+  if (!KV_WRITE_HINT.test(v.code) || KV_GUARD.test(v.code)) return [];
+  const hits: Hit[] = [];
+  for (const r of kvReads(v)) {
+    const tainted = [...r.names];
+    let named = new RegExp(`(?<![\\w$.@])(?:${tokenRe(tainted)})(?![\\w$])`);
+    const taint = (n: string) => {
+      if (tainted.includes(n)) return;
+      tainted.push(n);
+      named = new RegExp(`(?<![\\w$.@])(?:${tokenRe(tainted)})(?![\\w$])`);
+    };
+    let changed: number | undefined;
+    for (let l = r.line + 1; l <= v.fn.endLine; l++) {
+      const t = codeLine(v, l);
+      if (!t.trim()) continue;
+      const w = kvWriteAt(v, l);
+      if (w) {
+        const sameKey = r.dynamo
+          ? w.dynamo
+          : !w.dynamo &&
+            (r.helper
+              ? keyTokens(r.key.join(','), true) !== '' && keyTokens(r.key.join(','), true) === keyTokens(w.key.join(','), true)
+              : r.key.every((k, i) => (i > 0 && i >= w.key.length) || keyTokens(k, false) === keyTokens(w.key[i] ?? '', false)));
+        if (sameKey && named.test(w.value)) {
+          // Conditional or exclusive writes (`SET k v NX`, `XX`, `nx=True`) fail instead of overwriting.
+          if (/['"](?:NX|XX|nx|xx)['"]|\b(?:nx|xx|NX|XX)\s*[:=]\s*(?:true|True)\b/.test(w.stmt)) break;
+          const change = changed ?? (modifiesFrom(w.value, tainted) ? l : undefined);
+          if (change !== undefined) {
+            hits.push({
+              read: { holder: r.names[0]!, entity: r.dynamo ? 'item' : r.helper ? `${r.call}(${r.key.join(', ')})` : `key ${r.key.join(' ')}`, line: r.line, call: r.call },
+              field: 'value',
+              computeLine: change,
+              writeLine: w.line,
+              writeEnd: w.endLine,
+              writeCall: w.call,
+              confidence: 0.8,
+              store: r.dynamo ? 'dynamo' : 'kv',
+            });
+          }
+          break;
+        }
+      }
+      if (!tainted.some((n) => t.includes(n))) continue;
+      if (changed === undefined && modifiesFrom(t, tainted)) changed = l;
+      // Locals computed from the value carry it: `stats = JSON.parse(raw)`, `item = resp['Item']`, Go `json.Unmarshal(raw, &s)`.
+      const a = KV_LHS.exec(t);
+      if (a && named.test(a[2]!)) for (const n of lhsNames(a[1]!)) taint(n);
+      if (v.family === 'go' && named.test(t)) for (const g of t.matchAll(/&([A-Za-z_]\w*)/g)) taint(g[1]!);
+    }
+  }
+  return hits;
+}
+
 /**
  * Whether the row read is a job record: the function is a background task (Celery `.delay` / `.apply_async`,
  * ActiveJob `perform_later`, Sidekiq `perform_async`), it loads the row by a parameter, and the diff shows the
@@ -500,6 +805,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
       const hit = sqlHit(v, r);
       if (hit) hits.push(hit);
     }
+    hits.push(...kvHits(v));
     for (const hit of hits) {
       const key = `${hit.read.line}:${hit.writeLine}`;
       if (seen.has(key)) continue;
@@ -522,6 +828,31 @@ function detect(ctx: DetectorContext): DetectorReport[] {
       const entity = hit.read.entity;
       const isTable = Boolean(hit.read.columns) || /^[a-z_]+$/.test(entity);
       const guard = new RegExp(`${escapeRe(hit.read.holder)}\\.${escapeRe(hit.field)}\\s*[-+]\\s*[\\w$.]+\\s*>=?\\s*[\\w$.]+`).exec(v.code)?.[0];
+      if (hit.store) {
+        const what = hit.store === 'dynamo' ? `a DynamoDB item (${hit.read.call})` : hit.read.entity;
+        reports.push({
+          line: range.line,
+          endLine: range.endLine,
+          functionName: name,
+          confidence: hit.confidence,
+          title: `${name} reads ${what}, changes the value in code and writes it back with ${hit.writeCall}: a concurrent change to the same key between the read and the write is overwritten`,
+          entity: hit.read.entity,
+          evidence,
+          variant: 'database',
+          facts: cleanFacts({
+            table: hit.store === 'dynamo' ? 'item' : 'key',
+            column: 'value',
+            store: hit.store === 'dynamo' ? 'dynamodb' : 'key-value',
+            key: hit.read.entity.replace(/^key /, ''),
+            readCall: hit.read.call,
+            writeCall: hit.writeCall,
+            inTransaction: 'no',
+            testFramework: testFrameworkHint(ctx.files, v.family),
+            actor: 'request',
+          }),
+        });
+        continue;
+      }
       reports.push({
         line: range.line,
         endLine: range.endLine,

@@ -12,11 +12,16 @@
  *    code adds to it: items added during the await are dropped,
  * 4. a field updated across an await (`job.total += await f()`, `n = o.total; await …; o.total = n + k`) in a
  *    function the diff runs concurrently with itself (gather / create_task / TaskGroup / Promise.all /
- *    `.map(async …)`), or module state updated so in a route handler: concurrent runs overwrite each other.
+ *    `.map(async …)`), or module state updated so in a route handler: concurrent runs overwrite each other,
+ * 5. checked before an await and overwritten after it from what the check saw (`if amount <= room.best: return`,
+ *    `await db.commit()`, `room.best = amount`) when the state outlives the call: a singleton's `self` / `this`,
+ *    a module-level name, an element of a module-level / singleton collection, or a parameter whose class the file
+ *    keeps in one. Quiet when claimed before the first await, re-checked after the last one, or locked.
  *
  * Confidence: iteration 0.85 in Python when the same attribute is mutated elsewhere in the file (0.7 with
  * only a collection initialiser visible); 0.65 in JS (no exception, but missed or doubled elements).
- * Check-then-set across an await: 0.6, severity low. Reset after an await: 0.75; update across an await: 0.7.
+ * Check-then-set across an await: 0.6, severity low. Reset after an await: 0.75; update across an await: 0.7;
+ * check, await, then write: 0.7.
  *
  * Deliberately left alone: locals and per-request objects (ctx, req, res, request, locals built in the
  * function), snapshots (`list(self.x)`, `tuple(...)`, `sorted(...)`, `.copy()`, `[...this.x]`,
@@ -47,6 +52,7 @@ export default createDetector(
       ...(fam === 'python' ? python(ctx.file, targets) : js(ctx.file, targets)),
       ...resetAfterAwait(ctx.file, targets, fam, modules),
       ...updateAcrossAwait(ctx.files, ctx.file, targets, fam),
+      ...checkAcrossAwait(ctx.files, ctx.file, targets, fam, modules),
     ]);
   },
 );
@@ -567,4 +573,249 @@ function moduleNames(file: SourceFile, fam: string): Set<string> {
     if (m) out.add(m[1]!);
   }
   return out;
+}
+
+// ------------------------------------------------------------------ check, await, then write
+
+/** Classes defined in the diff (per review): only those can be known to live in shared collections. */
+const definedCache = new WeakMap<readonly SourceFile[], Set<string>>();
+
+function definedClasses(files: readonly SourceFile[]): Set<string> {
+  let out = definedCache.get(files);
+  if (out) return out;
+  out = new Set();
+  for (const f of files) {
+    for (const l of scanned(f).code) {
+      if (!l.includes('class')) continue;
+      const m = /^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Z][\w$]*)/.exec(l);
+      if (m) out.add(m[1]!);
+    }
+  }
+  definedCache.set(files, out);
+  return out;
+}
+
+/**
+ * Classes whose instances the file keeps in a shared collection: `rooms: dict[int, Room] = {}`,
+ * `new Map<string, Room>()`, `rooms[k] = Room(…)`, `rooms.setdefault(k, Room.from_x(…))`, `.set(k, new Room(…))`.
+ */
+function sharedClasses(files: readonly SourceFile[], file: SourceFile, fam: string): Set<string> {
+  const defined = definedClasses(files);
+  const out = new Set<string>();
+  if (defined.size === 0) return out;
+  const typed =
+    fam === 'python'
+      ? /^\s*(?:self\.)?[A-Za-z_]\w*\s*:\s*(?:dict|Dict|defaultdict|DefaultDict|WeakValueDictionary|OrderedDict|list|List|set|Set|deque|Deque)\[([^\n=]{1,160})\]\s*=/
+      : /\b(?:Map|WeakMap|Record|Set)<([^\n;=]{1,160})>/;
+  const stored =
+    fam === 'python'
+      ? /(?<![\w.])(?:self\.)?[A-Za-z_]\w*\[[^\]\n]{1,80}\]\s*=\s*([A-Z]\w*)[(.]|\.setdefault\([^,\n]{1,80},\s*([A-Z]\w*)[(.]/
+      : /\.set\([^,\n]{1,80},\s*new\s+([A-Z][\w$]*)\(|(?<![\w$.])(?:this\.)?[A-Za-z_$][\w$]*\[[^\]\n]{1,80}\]\s*=\s*new\s+([A-Z][\w$]*)\(/;
+  for (const l of scanned(file).code) {
+    const t = typed.exec(l);
+    if (t) for (const n of t[1]!.matchAll(/[A-Z][\w$]*/g)) if (defined.has(n[0])) out.add(n[0]);
+    const st = stored.exec(l);
+    const n = st && (st[1] ?? st[2]);
+    if (n && defined.has(n)) out.add(n);
+  }
+  return out;
+}
+
+/** Whether `self` / `this` of the class around `span` outlives a call: a module-level instance, a DI singleton, a manager/registry/hub. */
+function singletonSelf(files: readonly SourceFile[], file: SourceFile, span: FunctionSpan, fam: string): boolean {
+  const lines = scanned(file).code;
+  const fnIndent = (lines[span.startLine - 1] ?? '').search(/\S/);
+  let cls: string | undefined;
+  let clsLine = 0;
+  for (let l = span.startLine - 1; l >= 1; l--) {
+    const t = lines[l - 1] ?? '';
+    const m = /^(\s*)(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Z][\w$]*)/.exec(t);
+    if (m && m[1]!.length < fnIndent) {
+      [cls, clsLine] = [m[2], l];
+      break;
+    }
+  }
+  if (!cls) return false;
+  if (/(?:Manager|Registry|Hub|Broker|Coordinator)$/.test(cls)) return true;
+  for (let l = clsLine - 1; l >= Math.max(1, clsLine - 4); l--) {
+    const t = lines[l - 1] ?? '';
+    if (/^\s*@(?:Injectable|Service|singleton)\b/.test(t)) return !/Scope\.(?:REQUEST|TRANSIENT)/.test(t);
+    if (!/^\s*@/.test(t) && t.trim()) break;
+  }
+  let known = singletonCache.get(files);
+  if (!known) singletonCache.set(files, (known = new Map()));
+  const seen = known.get(`${fam}:${cls}`);
+  if (seen !== undefined) return seen;
+  const inst = fam === 'python' ? new RegExp(`^[A-Za-z_]\\w*\\s*(?::[^=\\n]{1,80})?=\\s*${cls}\\(`) : new RegExp(`^(?:export\\s+)?(?:(?:const|let|var)\\s+[\\w$]+\\s*(?::[^=\\n]{1,80})?=|default)\\s*new\\s+${cls}\\(`);
+  const found = files.some((f) => familyOf(f.language) === fam && scanned(f).code.some((l) => l.includes(cls!) && inst.test(l)));
+  known.set(`${fam}:${cls}`, found);
+  return found;
+}
+
+/** Per review: whether a class is instantiated at module level (keyed by family and class name). */
+const singletonCache = new WeakMap<readonly SourceFile[], Map<string, boolean>>();
+
+/** Module-level names that hold state: collections, instances, and (JS) `let` bindings. */
+function moduleState(file: SourceFile, fam: string, modules: Set<string>): Set<string> {
+  const out = new Set(modules);
+  const re = fam === 'python' ? /^([A-Za-z_]\w*)\s*(?::[^=\n]{1,80})?=\s*[A-Z]\w*\(/ : /^(?:export\s+)?(?:let\s+([A-Za-z_$][\w$]*)|(?:const|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=\n]{1,80})?=\s*new\s+[A-Z])/;
+  for (const l of scanned(file).code) {
+    const m = re.exec(l);
+    if (m) out.add((m[1] ?? m[2])!);
+  }
+  return out;
+}
+
+/** A condition that only tests presence (`k not in x`, `.has(k)`, `is None`, `=== undefined`): the cache-fill case, reported as check-then-set. */
+const PRESENCE = /\bnot\s+in\b|\bin\s+(?:self|this)?\.?[\w$.]+\s*$|\.has\(|\bis\s+(?:not\s+)?None\b|[!=]==?\s*(?:undefined|null)\b/;
+
+/**
+ * 5. Shared state checked before an await and overwritten after it from what the check saw:
+ *    `if amount < room.high_bid + step: return` … `await db.commit()` … `room.high_bid = amount`. Another task
+ *    passes the same check while this one waits, and the later write wins whatever the values. The state is
+ *    shared when it is an attribute of a singleton's `self` / `this`, a module-level name, an element taken
+ *    from a module-level or singleton collection, or a parameter of a class the file keeps in one.
+ *    Quiet under a lock, when the state is claimed before the first await, re-checked after the last one,
+ *    merged with max/min, or awaited straight into the state (lazy initialisation).
+ */
+function checkAcrossAwait(files: readonly SourceFile[], file: SourceFile, targets: FunctionSpan[], fam: string, modules: Set<string>): DetectorReport[] {
+  const out: DetectorReport[] = [];
+  if (targets.length === 0) return out;
+  let types: Set<string> | undefined;
+  let modState: Set<string> | undefined;
+  const own = fam === 'python' ? 'self' : 'this';
+  for (const span of targets) {
+    if (/(?:^|[._])(?:__init__|constructor|__aenter__|__aexit__)$/.test(span.name)) continue;
+    const b = bodyOf(file, span);
+    if (!/\bawait\b/.test(b.masked) || !/\bif\b/.test(b.masked)) continue;
+    if (fam === 'python' ? MUTEX_PY.test(b.masked) || LOCK_PY.test(b.masked) : LOCK_JS.test(b.masked)) continue;
+    types ??= sharedClasses(files, file, fam);
+    modState ??= moduleState(file, fam, modules);
+    // Roots whose attributes are shared.
+    const roots = new Set<string>();
+    if (b.masked.includes(`${own}.`) && singletonSelf(files, file, span, fam)) roots.add(own);
+    for (const n of modState) if (b.masked.includes(n)) roots.add(n);
+    const head = b.masked.slice(0, 600);
+    const sig = fam === 'python' ? /\(([\s\S]*?)\)\s*(?:->[^:]*)?:/.exec(head)?.[1] : /\(([^)]{0,400})\)/.exec(head)?.[1];
+    if (sig && types.size) for (const p of sig.matchAll(/([A-Za-z_$][\w$]*)\s*:\s*([A-Z][\w$]*)/g)) if (types.has(p[2]!)) roots.add(p[1]!);
+    if (roots.size === 0) continue;
+    const collRoots = [...roots].filter((r) => r !== own).map((r) => r.replace(/\$/g, '\\$'));
+    const collOf = new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?([A-Za-z_$][\\w$]*)\\s*(?::[^=\\n]{1,80})?=\\s*(?:await\\s+)?(?:${roots.has(own) ? `${own}\\.[A-Za-z_$][\\w$]*|` : ''}${collRoots.join('|') || '(?!)'})(?:\\.(?:get|setdefault)\\(|\\[)`);
+    const lines: string[] = [];
+    for (let l = b.startLine; l <= b.endLine; l++) lines.push(maskedLine(b, l));
+    const at = (l: number) => lines[l - b.startLine] ?? '';
+    const ownLine = lines.map((_, i) => innermost(file, b.startLine + i) === span);
+    const own1 = (l: number) => ownLine[l - b.startLine] === true;
+    for (let l = b.startLine + 1; l <= b.endLine; l++) {
+      const m = collOf.exec(at(l));
+      if (m && own1(l)) roots.add(m[1]!);
+    }
+    const rootAlt = [...roots].map((r) => r.replace(/\$/g, '\\$')).join('|');
+    // `root.field`, not a method call: the state a check reads.
+    const slotRe = new RegExp(`(?<![\\w$.])(${rootAlt})\\.([A-Za-z_$][\\w$]*)(?!\\s*\\()`, 'g');
+    const slotsIn = (t: string) => [...t.matchAll(slotRe)].map((x) => `${x[1]}.${x[2]}`);
+    const derived = new Map<string, { slots: string[]; line: number }>();
+    let reported = false;
+    for (let l = b.startLine + 1; l <= b.endLine && !reported; l++) {
+      const t = at(l);
+      if (!own1(l)) continue;
+      const asg = /^\s*(?:(?:const|let|var)\s+)?([A-Za-z_$][\w$]*)\s*(?::[^=\n]{1,80})?=(?![=>])(.*)$/.exec(t);
+      if (asg) {
+        const sl = slotsIn(asg[2]!);
+        if (sl.length && !/\bawait\b/.test(asg[2]!)) derived.set(asg[1]!, { slots: sl, line: l });
+        else derived.delete(asg[1]!);
+      }
+      // The check: `if …:` / `if (…)`.
+      const cond = ifCondition(b, lines, l, t, fam);
+      if (cond === undefined || PRESENCE.test(cond.text)) continue;
+      const checked = new Map<string, number>();
+      for (const sl of slotsIn(cond.text)) checked.set(sl, l);
+      for (const [name, d] of derived) if (new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(cond.text)) for (const sl of d.slots) if (!checked.has(sl)) checked.set(sl, d.line);
+      if (checked.size === 0) continue;
+      const exits = /\b(?:return|raise|throw|continue|break)\b/.test(lines.slice(cond.bodyStart - b.startLine, cond.bodyEnd - b.startLine + 1).join('\n'));
+      for (const [slot, readLine] of checked) {
+        const w = writeAfterAwait(at, own1, slot, cond.endLine + 1, b.endLine);
+        if (!w || (!exits && w.line > cond.bodyEnd)) continue;
+        if (!(file.added.has(l) || file.added.has(w.line))) continue;
+        const start = Math.min(readLine, l);
+        const awaitCall = /await\s+([\w$.]+)/.exec(textOf(file, w.awaitLine))?.[1];
+        out.push({
+          line: start,
+          endLine: w.line,
+          severity: 'high',
+          confidence: 0.7,
+          title: `${span.name} checks ${slot}, awaits ${awaitCall ?? 'other work'}, then writes ${slot} from what it checked: another task passes the same check meanwhile and the later write wins`,
+          functionName: span.name,
+          entity: slot,
+          evidence: [
+            ...(start < l ? [{ line: start, text: textOf(file, start), role: 'read' }] : []),
+            { line: l, text: textOf(file, l), role: 'state' },
+            { line: w.awaitLine, text: textOf(file, w.awaitLine), role: 'start' },
+            { line: w.line, text: textOf(file, w.line), role: 'write' },
+          ],
+          facts: { pattern: 'check-across-await', state: slot, actor: fam === 'python' ? 'coroutine' : 'task', ...(awaitCall ? { awaitCall } : {}) },
+          variant: 'async',
+        });
+        reported = true;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** The condition of an `if` on line `l` and its body's lines. */
+function ifCondition(b: ReturnType<typeof bodyOf>, lines: readonly string[], l: number, t: string, fam: string): { text: string; endLine: number; bodyStart: number; bodyEnd: number } | undefined {
+  if (!/^\s*(?:\}\s*else\s+)?(?:el)?if\b/.test(t) && !/^\s*(?:\}\s*)?else\s+if\b/.test(t)) return undefined;
+  if (fam === 'python') {
+    const m = /\bif\s+(.+?):\s*(\S.*)?$/.exec(t);
+    if (!m) return undefined;
+    if (m[2]) return { text: m[1]!, endLine: l, bodyStart: l, bodyEnd: l };
+    return { text: m[1]!, endLine: l, bodyStart: l + 1, bodyEnd: blockEnd(lines, l - b.startLine + 1, lines.length) + b.startLine - 1 };
+  }
+  const off = offsetOfLine(b, l) + t.search(/\bif\b/);
+  const open = b.masked.indexOf('(', off);
+  const close = closeOf(b.masked, open);
+  if (open < 0 || close < 0) return undefined;
+  const endLine = lineAt(b, close);
+  const rest = b.masked.slice(close + 1);
+  const first = rest.search(/\S/);
+  if (first >= 0 && rest[first] === '{') {
+    const bc = closeOf(b.masked, close + 1 + first);
+    return { text: b.masked.slice(open + 1, close), endLine, bodyStart: endLine, bodyEnd: bc < 0 ? endLine : lineAt(b, bc) };
+  }
+  const semi = b.masked.indexOf(';', close);
+  return { text: b.masked.slice(open + 1, close), endLine, bodyStart: endLine, bodyEnd: semi < 0 ? endLine : lineAt(b, semi) };
+}
+
+function offsetOfLine(b: ReturnType<typeof bodyOf>, line: number): number {
+  return b.lineStarts[line - b.startLine] ?? b.masked.length;
+}
+
+/**
+ * The first write of `slot` after an await: `slot = …`, `slot += …`, `slot[k] = …`, `slot.set(k, …)`.
+ * Undefined when the slot is written before any await (claimed first), re-checked after the last await,
+ * merged with max/min, or assigned an awaited value.
+ */
+function writeAfterAwait(at: (l: number) => string, own: (l: number) => boolean, slot: string, from: number, to: number): { line: number; awaitLine: number } | undefined {
+  const e = slot.replace(/[.$]/g, '\\$&');
+  const write = new RegExp(`(?<![\\w$.])${e}(?:\\[[^\\]\\n]{1,80}\\])?\\s*(?:=(?![=>])|\\+=|-=|\\*=|/=)|(?<![\\w$.])${e}\\.set\\(`);
+  const read = new RegExp(`(?<![\\w$.])${e}(?![\\w$])`);
+  let awaitLine: number | undefined;
+  let rechecked = false;
+  for (let l = from; l <= to; l++) {
+    const t = at(l);
+    if (!own(l)) continue;
+    const isWrite = write.test(t);
+    if (isWrite) {
+      if (awaitLine === undefined || rechecked) return undefined;
+      if (/\bawait\b|\b(?:Math\.)?(?:max|min)\(/.test(t)) return undefined;
+      return { line: l, awaitLine };
+    }
+    if (/\bawait\b/.test(t)) {
+      awaitLine = l;
+      rechecked = false;
+    } else if (awaitLine !== undefined && /^\s*(?:\}\s*else\s+)?(?:el)?if\b|\bwhile\b|\?/.test(t) && read.test(t)) rechecked = true;
+  }
+  return undefined;
 }

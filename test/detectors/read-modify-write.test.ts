@@ -251,6 +251,151 @@ def on_purchase(purchase):
 `,
       errors: [{ mode: 'lost_update', line: 9 }],
     },
+    {
+      name: 'ioredis: JSON value read, a counter bumped in JS, SET back to the same key',
+      path: 'src/analytics/visits.ts',
+      code: `import Redis from 'ioredis';
+
+const redis = new Redis(process.env.REDIS_URL!);
+
+export async function recordVisit(siteId: string, path: string) {
+  const key = \`visits:\${siteId}\`;
+  const raw = await redis.get(key);
+  const counts: Record<string, number> = raw ? JSON.parse(raw) : {};
+  counts[path] = (counts[path] ?? 0) + 1;
+  await redis.set(key, JSON.stringify(counts));
+}
+`,
+      errors: [{ mode: 'lost_update', line: 7 }],
+    },
+    {
+      name: 'redis.asyncio: a loader given the client, an item appended, SET back inside a pipeline',
+      path: 'shop/cart_store.py',
+      code: `import json
+
+
+async def load_cart(redis, user_id):
+    raw = await redis.get(f"cart:{user_id}")
+    return json.loads(raw) if raw else {"items": []}
+
+
+async def add_to_cart(redis, user_id, sku, qty):
+    cart = await load_cart(redis, user_id)
+    cart["items"].append({"sku": sku, "qty": qty})
+    async with redis.pipeline() as pipe:
+        pipe.set(f"cart:{user_id}", json.dumps(cart))
+        pipe.expire(f"cart:{user_id}", 86400)
+        await pipe.execute()
+`,
+      errors: [{ mode: 'lost_update', line: 10 }],
+    },
+    {
+      name: 'redis-rb: GET, to_i, SET count + 1',
+      path: 'app/services/download_counter.rb',
+      code: `class DownloadCounter
+  def self.bump(file_id)
+    count = REDIS.get("downloads:#{file_id}").to_i
+    REDIS.set("downloads:#{file_id}", count + 1)
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 3 }],
+    },
+    {
+      name: 'go-redis: Get(ctx, key).Int(), Set(ctx, key, cur+pts)',
+      path: 'internal/rewards/points.go',
+      code: `package rewards
+
+import (
+	"context"
+
+	"github.com/redis/go-redis/v9"
+)
+
+func (s *Store) AddPoints(ctx context.Context, userID string, pts int) error {
+	key := "points:" + userID
+	cur, err := s.rdb.Get(ctx, key).Int()
+	if err != nil && err != redis.Nil {
+		return err
+	}
+	return s.rdb.Set(ctx, key, cur+pts, 0).Err()
+}
+`,
+      errors: [{ mode: 'lost_update', line: 11 }],
+    },
+    {
+      name: 'dynamodb: GetCommand, balance changed on the item, PutCommand without a condition',
+      path: 'src/wallets/debit.ts',
+      code: `import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from './client';
+
+export async function debit(walletId: string, amount: number) {
+  const { Item } = await ddb.send(new GetCommand({ TableName: 'wallets', Key: { id: walletId } }));
+  if (!Item || Item.balance < amount) throw new Error('insufficient funds');
+  Item.balance -= amount;
+  await ddb.send(new PutCommand({ TableName: 'wallets', Item }));
+}
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
+      name: 'django cache: get attempts, set attempts + 1',
+      path: 'accounts/lockout.py',
+      code: `from django.core.cache import cache
+
+
+def note_failed_login(username):
+    key = f"failed-logins:{username}"
+    attempts = cache.get(key, 0)
+    cache.set(key, attempts + 1, timeout=900)
+    return attempts + 1 >= 5
+`,
+      errors: [{ mode: 'lost_update', line: 6 }],
+    },
+    {
+      name: 'activerecord: field copied to a local, capped total computed from it, update! in a job',
+      path: 'app/jobs/apply_loyalty_bonus_job.rb',
+      code: `class ApplyLoyaltyBonusJob
+  include Sidekiq::Job
+
+  def perform(member_id, amount)
+    member = Member.find(member_id)
+    before = member.points_balance
+    total = [before + amount, member.tier_cap].min
+    member.update!(points_balance: total, last_bonus_at: Time.current)
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
+      name: 'django: field copied to a local, assigned back with arithmetic, save()',
+      path: 'billing/fees.py',
+      code: `from .models import Wallet
+
+
+def charge_fee(wallet_id, fee):
+    wallet = Wallet.objects.get(pk=wallet_id)
+    current = wallet.balance
+    wallet.balance = current - fee
+    wallet.save(update_fields=["balance"])
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
+      name: 'node-redis v4: hGet a field, hSet the field to the parsed value plus one',
+      path: 'src/quiz/streaks.ts',
+      code: `import { createClient } from 'redis';
+
+const client = createClient();
+
+export async function extendStreak(userId: string, quizId: string) {
+  const current = await client.hGet(\`streaks:\${quizId}\`, userId);
+  await client.hSet(\`streaks:\${quizId}\`, userId, Number(current ?? 0) + 1);
+}
+`,
+      errors: [{ mode: 'lost_update', line: 6 }],
+    },
   ],
   valid: [
     {
@@ -499,6 +644,204 @@ export async function rename(id: string, name: string) {
   const user = await User.findByPk(id);
   user.displayName = name.trim();
   await user.save();
+}
+`,
+    },
+    {
+      name: 'fixed twin: ioredis WATCH on the key, MULTI/EXEC, retry when it aborts',
+      path: 'src/analytics/visits.ts',
+      code: `import Redis from 'ioredis';
+
+const redis = new Redis(process.env.REDIS_URL!);
+
+export async function recordVisit(siteId: string, path: string): Promise<void> {
+  const key = \`visits:\${siteId}\`;
+  await redis.watch(key);
+  const raw = await redis.get(key);
+  const counts: Record<string, number> = raw ? JSON.parse(raw) : {};
+  counts[path] = (counts[path] ?? 0) + 1;
+  const res = await redis.multi().set(key, JSON.stringify(counts)).exec();
+  if (res === null) return recordVisit(siteId, path);
+}
+`,
+    },
+    {
+      name: 'fixed twin: counters kept in a hash and bumped with HINCRBY',
+      path: 'src/analytics/visits.ts',
+      code: `import Redis from 'ioredis';
+
+const redis = new Redis(process.env.REDIS_URL!);
+
+export async function recordVisit(siteId: string, path: string) {
+  await redis.hincrby(\`visits:\${siteId}\`, path, 1);
+}
+`,
+    },
+    {
+      name: 'fixed twin: the cart changed by a Lua script run with EVAL',
+      path: 'shop/cart_store.py',
+      code: `import json
+
+ADD_ITEM = """
+local cart = cjson.decode(redis.call('GET', KEYS[1]) or '{"items":[]}')
+table.insert(cart.items, cjson.decode(ARGV[1]))
+redis.call('SET', KEYS[1], cjson.encode(cart))
+"""
+
+
+async def load_cart(redis, user_id):
+    raw = await redis.get(f"cart:{user_id}")
+    return json.loads(raw) if raw else {"items": []}
+
+
+async def add_to_cart(redis, user_id, sku, qty):
+    await redis.eval(ADD_ITEM, 1, f"cart:{user_id}", json.dumps({"sku": sku, "qty": qty}))
+`,
+    },
+    {
+      name: 'fixed twin: redis-rb INCR and go-redis IncrBy',
+      path: 'app/services/download_counter.rb',
+      code: `class DownloadCounter
+  def self.bump(file_id)
+    REDIS.incr("downloads:#{file_id}")
+  end
+end
+`,
+      extra: [
+        {
+          path: 'internal/rewards/points.go',
+          code: `package rewards
+
+import "context"
+
+func (s *Store) AddPoints(ctx context.Context, userID string, pts int) error {
+	return s.rdb.IncrBy(ctx, "points:"+userID, int64(pts)).Err()
+}
+`,
+        },
+      ],
+    },
+    {
+      name: 'fixed twin: go-redis read then Set of a value not computed from it, and a different key',
+      path: 'internal/rewards/points.go',
+      code: `package rewards
+
+import "context"
+
+func (s *Store) Promote(ctx context.Context, userID string) error {
+	tier, err := s.rdb.Get(ctx, "tier:"+userID).Result()
+	if err != nil {
+		return err
+	}
+	if tier == "gold" {
+		return nil
+	}
+	return s.rdb.Set(ctx, "tier-previous:"+userID, tier+"-old", 0).Err()
+}
+`,
+    },
+    {
+      name: 'fixed twin: dynamodb UpdateCommand with a ConditionExpression',
+      path: 'src/wallets/debit.ts',
+      code: `import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from './client';
+
+export async function debit(walletId: string, amount: number) {
+  const { Item } = await ddb.send(new GetCommand({ TableName: 'wallets', Key: { id: walletId } }));
+  if (!Item) throw new Error('no wallet');
+  await ddb.send(
+    new UpdateCommand({
+      TableName: 'wallets',
+      Key: { id: walletId },
+      UpdateExpression: 'SET balance = :next',
+      ConditionExpression: 'balance = :seen',
+      ExpressionAttributeValues: { ':next': Item.balance - amount, ':seen': Item.balance },
+    }),
+  );
+}
+`,
+    },
+    {
+      name: 'fixed twin: django cache add then incr',
+      path: 'accounts/lockout.py',
+      code: `from django.core.cache import cache
+
+
+def note_failed_login(username):
+    key = f"failed-logins:{username}"
+    cache.add(key, 0, timeout=900)
+    return cache.incr(key) >= 5
+`,
+    },
+    {
+      name: 'cache-aside: a miss loaded from the database and SET, a session touched with fresh fields, an in-memory Map',
+      path: 'src/profiles/cache.ts',
+      code: `import { redis } from '../redis';
+import { db } from '../db';
+
+const hits = new Map<string, number>();
+
+export async function getProfile(id: string) {
+  const cached = await redis.get(\`profile:\${id}\`);
+  if (cached) return JSON.parse(cached);
+  const profile = await db.profile.findUnique({ where: { id } });
+  await redis.set(\`profile:\${id}\`, JSON.stringify(profile), 'EX', 300);
+  return profile;
+}
+
+export async function touchSession(sid: string) {
+  const session = JSON.parse((await redis.get(\`sess:\${sid}\`)) ?? '{}');
+  session.lastSeenAt = Date.now();
+  await redis.set(\`sess:\${sid}\`, JSON.stringify(session), 'EX', 1800);
+}
+
+export function countHit(path: string) {
+  const n = hits.get(path) ?? 0;
+  hits.set(path, n + 1);
+}
+`,
+    },
+    {
+      name: 'fixed twin: the member row locked around the read and the capped write',
+      path: 'app/jobs/apply_loyalty_bonus_job.rb',
+      code: `class ApplyLoyaltyBonusJob
+  include Sidekiq::Job
+
+  def perform(member_id, amount)
+    member = Member.find(member_id)
+    member.with_lock do
+      before = member.points_balance
+      total = [before + amount, member.tier_cap].min
+      member.update!(points_balance: total, last_bonus_at: Time.current)
+    end
+  end
+end
+`,
+    },
+    {
+      name: 'fixed twin: django F() expression instead of a copied field',
+      path: 'billing/fees.py',
+      code: `from django.db.models import F
+
+from .models import Wallet
+
+
+def charge_fee(wallet_id, fee):
+    wallet = Wallet.objects.get(pk=wallet_id)
+    previous = wallet.balance
+    Wallet.objects.filter(pk=wallet.pk).update(balance=F("balance") - fee)
+    return previous
+`,
+    },
+    {
+      name: 'fixed twin: node-redis hIncrBy',
+      path: 'src/quiz/streaks.ts',
+      code: `import { createClient } from 'redis';
+
+const client = createClient();
+
+export async function extendStreak(userId: string, quizId: string) {
+  return client.hIncrBy(\`streaks:\${quizId}\`, userId, 1);
 }
 `,
     },

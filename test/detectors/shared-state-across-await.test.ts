@@ -177,6 +177,96 @@ async def upload(file: UploadFile):
 `,
       errors: [{ mode: 'async_ordering', line: 9 }],
     },
+    {
+      name: 'ts: singleton service checks a Map entry, awaits the insert, then sets it from the stale value',
+      path: 'src/shows/seat-hold.service.ts',
+      code: `import { ConflictException, Injectable } from '@nestjs/common';
+import { HoldRepository } from './hold.repository';
+
+@Injectable()
+export class SeatHoldService {
+  private remaining = new Map<string, number>();
+
+  constructor(private readonly holds: HoldRepository) {}
+
+  async hold(showId: string, qty: number) {
+    const left = this.remaining.get(showId) ?? 0;
+    if (left < qty) throw new ConflictException('sold out');
+    await this.holds.insert({ showId, qty });
+    this.remaining.set(showId, left - qty);
+  }
+}
+`,
+      errors: [{ mode: 'async_ordering', line: 12 }],
+    },
+    {
+      name: 'python: parameter of a class kept in a module-level dict, checked, commit awaited, field overwritten',
+      path: 'app/lobby/seats.py',
+      code: `from dataclasses import dataclass
+
+from sqlalchemy import insert
+
+from .models import Seat
+
+
+@dataclass
+class Lobby:
+    code: str
+    seats_taken: int
+    capacity: int
+
+
+lobbies: dict[str, Lobby] = {}
+
+
+async def take_seat(lobby: Lobby, player_id: int, db) -> bool:
+    taken = lobby.seats_taken
+    if taken >= lobby.capacity:
+        return False
+    await db.execute(insert(Seat).values(lobby=lobby.code, player_id=player_id))
+    await db.commit()
+    lobby.seats_taken = taken + 1
+    return True
+`,
+      errors: [{ mode: 'async_ordering', line: 20 }],
+    },
+    {
+      name: 'js: element of a module-level Map checked, awaited save, fields overwritten',
+      path: 'src/boards/scores.js',
+      code: `import { scoresRepo } from './repo.js';
+
+const boards = new Map();
+
+export async function submitScore(boardId, player, score) {
+  const board = boards.get(boardId);
+  if (!board || score <= board.top) return false;
+  await scoresRepo.insert({ boardId, player, score });
+  board.top = score;
+  board.holder = player;
+  return true;
+}
+`,
+      errors: [{ mode: 'async_ordering', line: 7 }],
+    },
+    {
+      name: 'python: module-level manager checks its quota, awaits the call, then adds to it',
+      path: 'app/quota.py',
+      code: `class QuotaManager:
+    def __init__(self):
+        self.used = 0
+        self.limit = 1000
+
+    async def consume(self, n, client):
+        if self.used + n > self.limit:
+            raise RuntimeError("quota exceeded")
+        await client.post("/usage", json={"n": n})
+        self.used += n
+
+
+quota = QuotaManager()
+`,
+      errors: [{ mode: 'async_ordering', line: 7 }],
+    },
   ],
   valid: [
     {
@@ -425,6 +515,149 @@ export async function announce(text: string) {
   }
   await next();
 }
+`,
+    },
+    {
+      name: 'fixed twin: ts service takes the seats before awaiting and gives them back on failure',
+      path: 'src/shows/seat-hold.service.ts',
+      code: `import { ConflictException, Injectable } from '@nestjs/common';
+import { HoldRepository } from './hold.repository';
+
+@Injectable()
+export class SeatHoldService {
+  private remaining = new Map<string, number>();
+
+  constructor(private readonly holds: HoldRepository) {}
+
+  async hold(showId: string, qty: number) {
+    const left = this.remaining.get(showId) ?? 0;
+    if (left < qty) throw new ConflictException('sold out');
+    this.remaining.set(showId, left - qty);
+    try {
+      await this.holds.insert({ showId, qty });
+    } catch (err) {
+      this.remaining.set(showId, (this.remaining.get(showId) ?? 0) + qty);
+      throw err;
+    }
+  }
+}
+`,
+    },
+    {
+      name: 'fixed twin: python lobby check, insert and update under the lobby lock',
+      path: 'app/lobby/seats.py',
+      code: `import asyncio
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert
+
+from .models import Seat
+
+
+@dataclass
+class Lobby:
+    code: str
+    seats_taken: int
+    capacity: int
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+lobbies: dict[str, Lobby] = {}
+
+
+async def take_seat(lobby: Lobby, player_id: int, db) -> bool:
+    async with lobby.lock:
+        taken = lobby.seats_taken
+        if taken >= lobby.capacity:
+            return False
+        await db.execute(insert(Seat).values(lobby=lobby.code, player_id=player_id))
+        await db.commit()
+        lobby.seats_taken = taken + 1
+    return True
+`,
+    },
+    {
+      name: 'fixed twin: js re-checks the board after the await before writing',
+      path: 'src/boards/scores.js',
+      code: `import { scoresRepo } from './repo.js';
+
+const boards = new Map();
+
+export async function submitScore(boardId, player, score) {
+  const board = boards.get(boardId);
+  if (!board || score <= board.top) return false;
+  await scoresRepo.insert({ boardId, player, score });
+  if (score > board.top) {
+    board.top = score;
+    board.holder = player;
+  }
+  return true;
+}
+`,
+    },
+    {
+      name: 'fixed twin: python manager reserves the quota before the await',
+      path: 'app/quota.py',
+      code: `class QuotaManager:
+    def __init__(self):
+        self.used = 0
+        self.limit = 1000
+
+    async def consume(self, n, client):
+        if self.used + n > self.limit:
+            raise RuntimeError("quota exceeded")
+        self.used += n
+        try:
+            await client.post("/usage", json={"n": n})
+        except Exception:
+            self.used -= n
+            raise
+
+
+quota = QuotaManager()
+`,
+    },
+    {
+      name: 'a per-call object checked and written across awaits, a running flag claimed first, a max merge',
+      path: 'app/shipping.py',
+      code: `from dataclasses import dataclass
+
+
+@dataclass
+class Shipment:
+    status: str
+    carrier: str
+
+
+class Syncer:
+    def __init__(self):
+        self.running = False
+        self.high_water = 0
+
+    async def run(self, source):
+        if self.running:
+            return
+        self.running = True
+        try:
+            seen = await source.fetch_since(self.high_water)
+        finally:
+            self.running = False
+
+    async def note(self, source, value):
+        if value <= self.high_water:
+            return
+        await source.ack(value)
+        self.high_water = max(self.high_water, value)
+
+
+syncer = Syncer()
+
+
+async def ship(shipment: Shipment, client) -> None:
+    if shipment.status != "paid":
+        return
+    await client.book(shipment.carrier)
+    shipment.status = "shipped"
 `,
     },
   ],
