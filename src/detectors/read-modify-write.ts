@@ -826,7 +826,8 @@ function detect(ctx: DetectorContext): DetectorReport[] {
       evidence.push({ role: 'write', line: hit.writeLine, text: v.text(hit.writeLine) });
       const inTx = TRANSACTION.test(v.code) || TRANSACTION.test(outer);
       const entity = hit.read.entity;
-      const isTable = Boolean(hit.read.columns) || /^[a-z_]+$/.test(entity);
+      // SQL reads name tables; a lower-case singular (`current_user` → user) is a model
+      const isTable = Boolean(hit.read.columns) || /^[a-z_]+s$/.test(entity);
       const guard = new RegExp(`${escapeRe(hit.read.holder)}\\.${escapeRe(hit.field)}\\s*[-+]\\s*[\\w$.]+\\s*>=?\\s*[\\w$.]+`).exec(v.code)?.[0];
       if (hit.store) {
         const what = hit.store === 'dynamo' ? `a DynamoDB item (${hit.read.call})` : hit.read.entity;
@@ -868,6 +869,8 @@ function detect(ctx: DetectorContext): DetectorReport[] {
           column: hit.field,
           readCall: hit.read.call,
           writeCall: hit.writeCall,
+          // a JSON / hash / list field changed in memory: the fix merges in the database, not an arithmetic SET
+          shape: hit.json ? 'json' : undefined,
           delta: hit.json ? undefined : hit.delta,
           guard,
           orm: hit.read.columns ? (v.family === 'go' ? ormOf(v.code, 'go') : v.family === 'js' ? 'pg' : undefined) : ormOf(fileText, v.family),
