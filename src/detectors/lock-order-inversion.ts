@@ -21,6 +21,10 @@
  * `select_for_update`, SQLAlchemy `with_for_update`, SQL `FOR UPDATE`, knex `forUpdate`, TypeORM
  * `pessimistic_write`, Sequelize `LOCK.UPDATE`). The finding goes on the path whose lock lines the diff
  * adds (both files on a tie). Quiet with one lock, or the same order on every path.
+ * A lock taken inside a helper counts when the path calls it while holding another (`r.mu.Lock()` then
+ * `r.hub.countSent()`, whose body locks `h.mu`): helpers resolve by Go receiver type (struct fields, or
+ * composite literals when the struct is not shown), `self`/`this`, a variable named after a class of the
+ * diff, or a method name only one function has; followed three calls deep. Ruby `synchronize` blocks count.
  *
  * Rule 3, a transaction waiting on itself: inside a transaction on a handle X (`client` after BEGIN, a
  * `$transaction` / `transaction` callback parameter, Go `tx` from BeginTx), after X locked or updated
@@ -184,6 +188,8 @@ interface Edge {
   read: boolean;
   labelA?: string;
   labelB?: string;
+  /** The helper the path calls while holding lock a, which takes lock b. */
+  via?: string;
 }
 
 interface GoTypes {
@@ -209,6 +215,23 @@ function goTypes(files: readonly SourceFile[]): GoTypes {
       }
       const fm = /^\s*(\w+(?:\s*,\s*\w+)*)\s+([^\s`]+)/.exec(line);
       if (fm) for (const n of fm[1]!.split(',')) current.set(n.trim(), fm[2]!);
+    }
+  }
+  // A struct whose declaration the diff does not show: its fields' types from composite literals
+  // (`&Hub{rooms: make(map[string]*Room)}`, `Hub{log: &Journal{}}`), kept when no declaration says otherwise.
+  for (const f of files) {
+    if (f.language !== 'go') continue;
+    for (const line of f.lines) {
+      if (!line.includes('{') || !line.includes(':')) continue;
+      const lit = /\b([A-Z]\w*)\{(.*)$/.exec(line);
+      if (!lit) continue;
+      for (const m of lit[2]!.matchAll(/(?:^|[,{]\s*)(\w+):\s*(?:make\(\s*((?:map\[[^\]\s]*\]|\[\])\*?[\w.]+)|&([A-Z][\w.]*)\{|((?:map\[[^\]\s]*\]|\[\])\*?[\w.]+)\{)/g)) {
+        const type = m[2] ?? (m[3] ? `*${m[3]}` : m[4]);
+        if (!type) continue;
+        let known = fields.get(lit[1]!);
+        if (!known) fields.set(lit[1]!, (known = new Map()));
+        if (!known.has(m[1]!)) known.set(m[1]!, type);
+      }
     }
   }
   return { fields };
@@ -415,21 +438,107 @@ function label(e: Edge, which: 'a' | 'b'): string {
   return (which === 'a' ? e.labelA : e.labelB) ?? e[which];
 }
 
-function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes): Edge[] {
+/** What one path does with locks: its own edges, the locks it takes, and the calls it makes (with the locks then held). */
+interface PathLocks {
+  file: SourceFile;
+  fn: FunctionSpan;
+  edges: Edge[];
+  acquires: Array<{ name: string; read: boolean; kind: Edge['kind'] }>;
+  calls: Array<{ keys: string[]; name: string; line: number; held: Array<{ name: string; line: number; read: boolean }> }>;
+}
+
+const NO_PATH = { edges: [], acquires: [], calls: [] } as unknown as PathLocks;
+
+/** Calls that take or release the lock itself, or are language keywords: never a helper that locks. */
+const NOT_LOCK_HELPER =
+  /^(?:R?Lock|R?Unlock|TryR?Lock|acquire|release|runExclusive|synchronize|mon_synchronize|lock|unlock|waitForUnlock|isLocked|if|for|while|switch|with|return|catch|function|await|async|new|typeof|super|go|defer|len|cap|append|make|delete|copy|panic|print|println|range|elif|not|and|or|in|is|lambda|assert|raise|yield|puts|require|import)$/;
+
+/** The key a function is called by: Go `Hub.join` (its receiver type) or `join`; elsewhere its name (`Catalog.add`). */
+function fnKey(fn: FunctionSpan, family: Family): string {
+  if (family === 'go') {
+    const head = fn.text.slice(0, 300);
+    const m = /^\s*func\s*\(\s*\w*\s*\*?([A-Za-z_]\w*)(?:\[[^\]]*\])?\s*\)\s*(\w+)/.exec(head);
+    if (m) return `${m[1]}.${m[2]}`;
+  }
+  return fn.name;
+}
+
+/** Classes (Python, JS, Ruby) a family of the diff's files declares, by name. */
+const classCache = new WeakMap<readonly SourceFile[], Map<Family, Set<string>>>();
+
+function classesOf(files: readonly SourceFile[], family: Family): Set<string> {
+  let byFam = classCache.get(files);
+  if (!byFam) {
+    byFam = new Map();
+    classCache.set(files, byFam);
+  }
+  let set = byFam.get(family);
+  if (set) return set;
+  set = new Set();
+  for (const f of files) {
+    if (familyOf(f.language) !== family) continue;
+    for (const line of f.lines) {
+      if (!line.includes('class')) continue;
+      const m = /^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Z]\w*)/.exec(line);
+      if (m) set.add(m[1]!);
+    }
+  }
+  byFam.set(family, set);
+  return set;
+}
+
+/** The class a JS method sits in (for `this.x` inside an arrow-function field or a callback). */
+function jsClassAt(file: SourceFile, line: number): string | undefined {
+  for (let l = line - 1; l >= Math.max(1, line - 400); l--) {
+    const m = /^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Z]\w*)/.exec(file.lines[l - 1] ?? '');
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes, files: readonly SourceFile[] = [file]): PathLocks {
   const v = viewOf(file, fn);
-  if (!v) return [];
+  if (!v) return NO_PATH;
   // Every acquire below needs one of these words on its line (Lock()/Unlock(), a lock/mutex/semaphore name,
-  // acquire(), runExclusive(), pg_advisory…/GET_LOCK): a function without any of them holds no lock.
-  if (!LOCK_WORD.test(v.code)) return [];
+  // acquire(), runExclusive(), synchronize, pg_advisory…/GET_LOCK): a function without any of them holds no lock.
+  if (!LOCK_WORD.test(v.code)) return NO_PATH;
   const family = v.family;
   const edges: Edge[] = [];
+  const acquires: PathLocks['acquires'] = [];
+  const calls: PathLocks['calls'] = [];
   const held: Array<{ name: string; line: number; until: number; read: boolean }> = [];
   const vars = family === 'go' ? goVarTypes(v, types) : new Map<string, string>();
-  const cls = ownerClass(fn);
+  let cls = ownerClass(fn);
+  if (!cls && family === 'js' && /\bthis\./.test(v.code)) cls = jsClassAt(file, fn.startLine);
+  if (!cls && family === 'ruby' && /@\w/.test(v.code)) cls = classOf(file, fn.startLine);
+  const classes = family === 'go' ? undefined : classesOf(files, family);
+  /** `level.lock` / `self.garage._lock`: a lock of an object held in a variable named after a class of the diff. */
+  const viaClass = (owner: string): string | undefined => {
+    const c = camel(owner.replace(/^_+/, ''));
+    return classes?.has(c) ? c : undefined;
+  };
   const canonical = (expr: string): string => {
     if (family === 'go') return canonicalGo(expr, vars, types);
-    const self = /^(?:this|self)\.(.+)$/.exec(expr);
-    return self && cls ? `${cls}.${self[1]}` : expr;
+    const self = /^(?:this\.|self\.|@)([\w$]+)$/.exec(expr);
+    if (self) return cls ? `${cls}.${self[1]}` : expr;
+    const parts = expr.split('.');
+    if (parts.length >= 2) {
+      const c = viaClass(parts[parts.length - 2]!);
+      if (c) return `${c}.${parts[parts.length - 1]}`;
+    }
+    return expr;
+  };
+  /** The keys a call may resolve to: `Hub.broadcast`, `Catalog.reindex`, `flush`, or any method of that name (`*.x`). */
+  const callKeys = (recv: string, name: string): string[] => {
+    // A bare call is a function, except in Ruby where it is a method of self.
+    if (!recv) return family === 'ruby' && cls ? [`${cls}.${name}`, name] : [name];
+    if (family === 'go') {
+      const t = goExprType(recv, vars, types);
+      return t ? [`${t}.${name}`] : [`*.${name}`];
+    }
+    if (/^(?:this|self|@)$/.test(recv) || recv === '') return cls ? [`${cls}.${name}`, name] : [name];
+    const c = viaClass(recv.split('.').pop()!);
+    return c ? [`${c}.${name}`] : [`*.${name}`];
   };
   const acquire = (name: string, line: number, until: number, read: boolean, kind: Edge['kind']) => {
     for (const h of held) {
@@ -439,6 +548,19 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes): Edge[] {
       }
     }
     held.push({ name, line, until, read });
+    acquires.push({ name, read, kind });
+  };
+  const CALL_RE = family === 'ruby' ? /(?:^|[^\w$.:@])((?:@?\w+\.){0,3})([A-Za-z_]\w*[!?]?)(?=\s*\(|\s+[\w@:"'[]|\s*$)/g : /(?:^|[^\w$.])((?:[\w$]+\.){0,3})([A-Za-z_$][\w$]*)\s*\(/g;
+  const recordCalls = (t: string, line: number) => {
+    if (family !== 'ruby' && !t.includes('(')) return;
+    if (family === 'go' && /^\s*(?:go|defer)\s/.test(t)) return; // a goroutine does not run under this lock; a deferred call runs late
+    for (const c of t.matchAll(CALL_RE)) {
+      const name = c[2]!;
+      if (NOT_LOCK_HELPER.test(name)) continue;
+      const recv = (c[1] ?? '').replace(/\.$/, '');
+      const now = held.filter((h) => h.until >= line && h.line <= line && !h.name.endsWith(' row'));
+      calls.push({ keys: callKeys(recv, name), name, line, held: now.map((h) => ({ name: h.name, line: h.line, read: h.read })) });
+    }
   };
   const release = (name: string, line: number) => {
     for (const h of held) if (h.name === name && h.until >= line) h.until = line - 1;
@@ -472,7 +594,10 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes): Edge[] {
     }
     // Literal prefilters: each pattern below contains the tested text.
     if (family === 'go') {
-      if (!t.includes('ock()')) continue;
+      if (!t.includes('ock()')) {
+        recordCalls(t, l);
+        continue;
+      }
       if ((m = /^\s*defer\s+([\w.]+)\.R?Unlock\(\)/.exec(t))) continue;
       for (const a of t.matchAll(/([\w.]+)\.(R?Lock|R?Unlock)\(\)/g)) {
         const name = canonical(a[1]!);
@@ -504,9 +629,17 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes): Edge[] {
         }
         acquire(name, l, until, false, 'mutex');
       }
+    } else if (family === 'ruby') {
+      // `@mutex.synchronize do … end` / `LOCK.synchronize { … }`: held for the block.
+      if (t.includes('synchronize')) {
+        for (const a of t.matchAll(/((?:@|self\.)?[\w]+(?:\.[\w]+)*)\.(?:mon_)?synchronize\b/g)) {
+          if (/lock|mutex|monitor|sync|guard/i.test(a[1]!)) acquire(canonical(a[1]!.replace(/^self\./, '@')), l, blockEnd(v, l), false, 'mutex');
+        }
+      }
     }
+    if (family !== 'go') recordCalls(t, l);
   }
-  return edges;
+  return { file, fn, edges, acquires, calls };
 }
 
 const edgeCache = new WeakMap<readonly SourceFile[], Edge[]>();
@@ -516,16 +649,90 @@ function allEdges(files: readonly SourceFile[]): Edge[] {
   if (edges) return edges;
   edges = [];
   const types = goTypes(files);
+  const paths: Array<{ fam: Family; p: PathLocks }> = [];
+  const byKey = new Map<string, PathLocks[]>();
   for (const f of files) {
-    if (familyOf(f.language) === 'other') continue;
-    if (!/Lock\(|with\s|acquire|runExclusive|advisory|GET_LOCK|lock!|with_lock|\.lock\b|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|select_for_update|with_for_update|pessimistic|LOCK\.UPDATE|lock:|clause\.Locking/i.test(f.lines.join('\n'))) continue;
+    const fam = familyOf(f.language);
+    if (fam === 'other') continue;
+    if (!/Lock\(|with\s|acquire|runExclusive|synchronize|advisory|GET_LOCK|lock!|with_lock|\.lock\b|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|select_for_update|with_for_update|pessimistic|LOCK\.UPDATE|lock:|clause\.Locking/i.test(f.lines.join('\n'))) continue;
     for (const fn of f.functions) {
       if (fn.endLine - fn.startLine > 400) continue;
-      edges.push(...edgesOf(f, fn, types));
+      const p = edgesOf(f, fn, types, files);
+      if (p === NO_PATH) continue;
+      edges.push(...p.edges);
+      paths.push({ fam, p });
+      if (fn.name === '<hunk>') continue;
+      const key = `${fam}:${fnKey(fn, fam)}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), p]);
     }
   }
+  if (paths.some((x) => x.p.calls.some((c) => c.held.length > 0))) edges.push(...callEdges(files, paths, byKey));
   edgeCache.set(files, edges);
   return edges;
+}
+
+/**
+ * Locks taken inside a helper the path calls while it holds a lock: `l.mu.Lock()` then `l.hub.record()`, whose
+ * body locks `h.mu`, holds Level.mu while taking Hub.mu. Helpers resolve by receiver type (Go), `self`/`this`
+ * (same class), a variable named after a class of the diff, or a method name that only one function has; their
+ * own helper calls are followed three levels deep.
+ */
+function callEdges(files: readonly SourceFile[], paths: Array<{ fam: Family; p: PathLocks }>, byKey: Map<string, PathLocks[]>): Edge[] {
+  // Methods by bare name, over every function of the diff (a name two functions share stays unresolved).
+  const methods = new Map<string, string[]>();
+  for (const f of files) {
+    const fam = familyOf(f.language);
+    if (fam === 'other') continue;
+    for (const fn of f.functions) {
+      if (fn.name === '<hunk>') continue;
+      const key = fnKey(fn, fam);
+      const name = key.slice(key.lastIndexOf('.') + 1);
+      const k = `${fam}:${name}`;
+      methods.set(k, [...(methods.get(k) ?? []), `${fam}:${key}`]);
+    }
+  }
+  const resolve = (fam: Family, keys: string[]): PathLocks[] => {
+    for (const k of keys) {
+      if (k.startsWith('*.')) {
+        const all = methods.get(`${fam}:${k.slice(2)}`);
+        if (all && all.length === 1) return byKey.get(all[0]!) ?? [];
+        continue;
+      }
+      const hit = byKey.get(`${fam}:${k}`);
+      if (hit) return hit;
+    }
+    return [];
+  };
+  const memo = new Map<PathLocks, PathLocks['acquires']>();
+  const taken = (fam: Family, p: PathLocks, depth: number, seen: Set<PathLocks>): PathLocks['acquires'] => {
+    const hit = memo.get(p);
+    if (hit) return hit;
+    const out = p.acquires.filter((a) => a.kind !== 'row');
+    if (depth > 0) {
+      seen.add(p);
+      for (const c of p.calls) for (const q of resolve(fam, c.keys)) if (!seen.has(q)) out.push(...taken(fam, q, depth - 1, seen));
+    }
+    if (depth === 3) memo.set(p, out);
+    return out;
+  };
+  const out: Edge[] = [];
+  for (const { fam, p } of paths) {
+    for (const c of p.calls) {
+      if (c.held.length === 0) continue;
+      const callees = resolve(fam, c.keys);
+      if (callees.length === 0) continue;
+      for (const q of callees) {
+        if (q === p) continue;
+        for (const a of taken(fam, q, 3, new Set([p]))) {
+          for (const h of c.held) {
+            if (h.name === a.name || out.some((e) => e.a === h.name && e.b === a.name && e.lineB === c.line && e.fn === p.fn)) continue;
+            out.push({ file: p.file, fn: p.fn, a: h.name, b: a.name, lineA: h.line, lineB: c.line, kind: a.kind === 'advisory' ? 'advisory' : 'mutex', read: h.read && a.read, via: c.name });
+          }
+        }
+      }
+    }
+  }
+  return out;
 }
 
 function orderReports(ctx: DetectorContext, family: Family): DetectorReport[] {
@@ -565,7 +772,7 @@ function orderReports(ctx: DetectorContext, family: Family): DetectorReport[] {
       endLine: range.endLine,
       functionName: name,
       confidence: e.kind === 'advisory' ? 0.8 : e.kind === 'row' ? 0.85 : 0.9,
-      title: `${name} takes ${la} then ${lb}; ${otherName} takes ${label(other, 'a')} then ${label(other, 'b')}`,
+      title: `${name} takes ${la} then ${lb}${e.via ? ` (inside ${e.via}())` : ''}; ${otherName} takes ${label(other, 'a')} then ${label(other, 'b')}${other.via ? ` (inside ${other.via}())` : ''}`,
       entity: `${la} and ${lb}`,
       evidence,
       variant: e.kind === 'mutex' ? 'async' : 'database',
@@ -577,6 +784,7 @@ function orderReports(ctx: DetectorContext, family: Family): DetectorReport[] {
         otherLine: String(other.lineA),
         otherLockA: otherText(other.lineA),
         otherLockB: otherText(other.lineB),
+        via: e.via,
         lockKind: e.kind,
         actor: family === 'go' ? 'goroutine' : family === 'js' ? 'task' : 'task',
         testFramework: testFrameworkHint(ctx.files, family),

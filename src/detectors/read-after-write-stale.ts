@@ -18,6 +18,18 @@
  *   replica handle, after a write through the primary handle (`s.primary.Exec(UPDATE seats…)` then
  *   `s.SeatMap(ctx)`), or a read-named method of a search service named after the entity.
  *
+ * Search reads by model: Searchkick `Model.search` (the model declares `searchkick` in the diff, or the call
+ * has Searchkick options), `Model.__elasticsearch__.search`, Chewy `XIndex.query/filter`, and
+ * django-elasticsearch-dsl `XDocument.search()`.
+ *
+ * Across functions: a changed helper that reads the entity from the index or a replica and acts on it
+ * itself is reported on its read when a caller in the diff writes the entity and then calls it.
+ *
+ * Cache-aside fill: get → miss → primary read → set for more than ten minutes (or a Rails `cache.fetch`
+ * block), while another function of the diff writes the entity and deletes the same key family, and a
+ * money/stock/access decision calls the getter: a fill that read before the update and sets after the
+ * delete keeps the old value for the TTL. Quiet for short TTLs, versioned keys, NX/lease/WATCH sets.
+ *
  * Stays quiet when the read pins the primary (`.using('default')`, `select_for_update`), when the
  * cache key is deleted or set between the write and the read, when the index write is refreshed
  * (`refresh: true` / `'wait_for'`, `.wait()`, `waitForTask`, `indices.refresh`), when the flow uses
@@ -30,7 +42,7 @@
  * replica/index read, is inferred from its module.
  */
 import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
-import type { SourceFile } from '../parse/types.js';
+import type { FunctionSpan, SourceFile } from '../parse/types.js';
 import type { EvidenceLine } from '../types.js';
 import {
   cleanFacts,
@@ -49,6 +61,7 @@ import {
   familyOf,
   testFrameworkHint,
   viewOf,
+  blockEnd,
   type FnView,
 } from './lib/state.js';
 
@@ -117,15 +130,57 @@ function searchCall(text: string): string | undefined {
   }
   return undefined;
 }
+/**
+ * A search-index read by model (Rails, Django): Searchkick `Permit.search(…)`, elasticsearch-model
+ * `Permit.__elasticsearch__.search(…)`, Chewy `PermitsIndex.query(…)` / `.filter(…)`, django-elasticsearch-dsl
+ * `PermitDocument.search()`. A bare `Model.search(` counts only when the diff indexes that model (`searchkick`,
+ * `include Elasticsearch::Model`) or the call has Searchkick's options; pg_search/ransack scopes read the database.
+ */
+const MODEL_SEARCH = /\b([A-Z]\w*)(\.__elasticsearch__)?\.(search|query|filter)\b(?![_?!])/;
+const SEARCHKICK_ARGS = /\bwhere:|\bload:\s*false|\bfields:|\bmisspellings:|\bbody_options:|\(\s*["']\*["']/;
+
+function modelSearch(t: string, stmt: () => string, family: string, files: readonly SourceFile[]): { call: string; model: string } | undefined {
+  if (family !== 'ruby' && family !== 'python') return undefined;
+  const m = MODEL_SEARCH.exec(t);
+  if (!m) return undefined;
+  const [, name, es, method] = m;
+  const call = `${name}${es ?? ''}.${method}`;
+  if (family === 'ruby' && /.Index$/.test(name!)) return { call, model: name!.slice(0, -5) };
+  if (family === 'python') return /.Document$/.test(name!) && method === 'search' ? { call, model: name!.slice(0, -8) } : undefined;
+  if (method !== 'search') return undefined;
+  if (es || indexedModels(files).has(name!) || SEARCHKICK_ARGS.test(stmt())) return { call, model: name! };
+  return undefined;
+}
+
+const indexedCache = new WeakMap<readonly SourceFile[], Set<string>>();
+
+/** Ruby models the diff puts in a search index (`searchkick`, `include Elasticsearch::Model`, `update_index`). */
+function indexedModels(files: readonly SourceFile[]): Set<string> {
+  let set = indexedCache.get(files);
+  if (set) return set;
+  set = new Set();
+  for (const f of files) {
+    if (f.language !== 'ruby') continue;
+    let cls: string | undefined;
+    for (const line of f.lines) {
+      const c = /^\s*class\s+([A-Z]\w*)/.exec(line);
+      if (c) cls = c[1];
+      else if (cls && /^\s*(?:searchkick\b|include\s+Elasticsearch::Model\b|update_index\b)/.test(line)) set.add(cls);
+    }
+  }
+  indexedCache.set(files, set);
+  return set;
+}
+
 /** An Elasticsearch/OpenSearch call on any client that names its index: `client.count({ index: 'x', … })`. */
-const INDEXED_CALL = /\.(search|msearch|count)\(\s*\{[^}]{0,300}?\bindex\s*:/;
+const INDEXED_CALL = /\.(search|msearch|count)\(\s*(?:\{[^}]{0,300}?\bindex\s*:|index\s*=)/;
 /** Index names a text shows: `index: 'x'`, `index="x"`, `initIndex('x')`, `.index('x')`, `collections('x')`, or a constant. */
 const INDEX_NAME = /\bindex\s*[:=]\s*['"`]([\w-]+)|initIndex\(\s*['"`]([\w-]+)|\.index\(\s*['"`]([\w-]+)|\.collections\(\s*['"`]([\w-]+)|\bindex\s*[:=]\s*(?:this\.|self\.)?([A-Za-z_]\w*)/g;
 /** A write to a search index: ES/OpenSearch `index`/`update`/`bulk` with an index, Algolia `saveObject(s)`, Meilisearch `addDocuments`. */
 const INDEX_WRITE = /\.(index|update|bulk|updateByQuery|deleteByQuery)\(\s*\{[^}]{0,300}?\bindex\s*:|\.(index|update|bulk)\(\s*index\s*=|\.(saveObjects?|partialUpdateObjects?|addDocuments|updateDocuments|addDocumentsInBatches)\(/;
 const INDEX_WRITE_HINT = /\.(?:index|update|bulk|updateByQuery|deleteByQuery|saveObjects?|partialUpdateObjects?|addDocuments|updateDocuments|addDocumentsInBatches)\(/;
 /** The index write is visible to searches when it returns (or is waited for). */
-const INDEX_REFRESHED = /\brefresh\s*[:=]\s*(?:true|True|['"](?:true|wait_for)['"])|\.wait\(\)|waitForTask|waitForTasks|\bwait_for_task\b/;
+const INDEX_REFRESHED = /\brefresh\s*[:=]\s*(?:true|True|['"](?:true|wait_for)['"])|\.wait\(\)|waitForTask|waitForTasks|\bwait_for_task\b|\bsearch_index\.refresh\b|\.refresh_index!|\b_index\.refresh\(|\.indices\.refresh\(|\.reindex\(\s*(?:refresh:\s*true|mode:\s*:inline)/;
 
 function writesOf(v: FnView, fileText: string): Write[] {
   const out: Write[] = [];
@@ -164,7 +219,7 @@ function writesOf(v: FnView, fileText: string): Write[] {
       if (!entity && m[2] === 'save') entity = holderModel(v, m[1]!.split('.')[0]!, l);
       call = `${m[1]!.replace(/\([^)\n]{0,200}\)/g, '(…)')}.${m[2]}`;
     } else if (v.family === 'ruby' && (m = RB_WRITE.exec(t))) {
-      entity = /^([A-Z]\w*)/.exec(m[1]!)?.[1] ?? holderModel(v, m[1]!.replace(/^@/, ''), l);
+      entity = /^([A-Z]\w*)/.exec(m[1]!)?.[1] ?? holderModel(v, m[1]!.replace(/^@/, ''), l) ?? namedModel(m[1]!, fileText);
       call = `${m[1]}.${m[2]}`;
     }
     if (!entity || !call) continue;
@@ -176,11 +231,33 @@ function writesOf(v: FnView, fileText: string): Write[] {
 
 /** The model a local holds, from `x = Model.objects.get(…)` / `x = Model.find(…)` earlier in the function. */
 function holderModel(v: FnView, holder: string, before: number): string | undefined {
+  const assign = new RegExp(`^\\s*@?${escapeRe(holder)}\\s*=\\s*(.+)$`);
   for (let l = before - 1; l >= v.fn.startLine; l--) {
-    const m = new RegExp(`^\\s*@?${escapeRe(holder)}\\s*=\\s*(?:get_object_or_404\\(\\s*)?([A-Z]\\w*)`).exec(codeLine(v, l));
-    if (m) return m[1];
+    const m = assign.exec(codeLine(v, l));
+    if (!m) continue;
+    const rhs = m[1]!;
+    const model = /^(?:get_object_or_404\(\s*)?([A-Z]\w*)/.exec(rhs);
+    if (model) return model[1];
+    // Through an association: `@permit = current_account.permits.find(id)`, `order.line_items.find_by!(…)`.
+    const assoc = /^[a-z_@][\w.]*?\.([a-z_]+)\.(?:find|find_by!?|find_by_\w+|where|lock|first!?|last!?|take!?|get)\b/.exec(rhs);
+    if (assoc && /s$/.test(assoc[1]!)) return camelSingular(assoc[1]!);
+    return undefined;
   }
   return undefined;
+}
+
+/** A Ruby holder named after a model the file names (`coupon.update!` beside `Coupon.search`): that model. */
+function namedModel(holder: string, fileText: string): string | undefined {
+  const h = holder.replace(/^@/, '');
+  if (!/^[a-z][a-z0-9_]*$/.test(h)) return undefined;
+  const model = h.replace(/(?:^|_)([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return new RegExp(`\\b${model}(?:\\.|::)`).test(fileText) ? model : undefined;
+}
+
+/** `line_items` -> LineItem, `permits` -> Permit. */
+function camelSingular(name: string): string {
+  const one = name.replace(/ies$/, 'y').replace(/(?<=[^s])s$/, '');
+  return one.replace(/(?:^|_)([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** The entity a class field holds: `@InjectRepository(Ticket) private tickets: Repository<Ticket>`, `Model<OrderDocument>`. */
@@ -342,7 +419,7 @@ const HOLDER = /^\s*(?:const|let|var)?\s*(?:\{[^}]*\}|\[[^\]]*\]|@?([\w$]+))\s*(
 
 const readsCache = new WeakMap<FnView, Reads>();
 
-function readsOf(v: FnView, router: string | undefined, fileText: string): Reads {
+function readsOf(v: FnView, router: string | undefined, fileText: string, files: readonly SourceFile[]): Reads {
   let r = readsCache.get(v);
   if (r) return r;
   const n = v.codeLines.length;
@@ -353,11 +430,11 @@ function readsOf(v: FnView, router: string | undefined, fileText: string): Reads
   for (let i = 0; i < n; i++) {
     const t = v.codeLines[i]!;
     if (!t.trim()) continue;
-    if (CACHE_CLEAR_HINT.test(t) && CACHE_CLEAR.test(t)) {
+    if (CACHE_CLEAR_HINT.test(t) && (CACHE_CLEAR.test(t) || INDEX_REFRESHED.test(t))) {
       clear[i] = 1;
       continue;
     }
-    sites[i] = siteAt(v, v.fn.startLine + i, t, router, fileText, replicaPossible);
+    sites[i] = siteAt(v, v.fn.startLine + i, t, router, fileText, replicaPossible, files);
   }
   const next = new Int32Array(n + 1);
   next[n] = n;
@@ -367,7 +444,7 @@ function readsOf(v: FnView, router: string | undefined, fileText: string): Reads
   return r;
 }
 
-function siteAt(v: FnView, l: number, t: string, router: string | undefined, fileText: string, replicaPossible: boolean): Site | undefined {
+function siteAt(v: FnView, l: number, t: string, router: string | undefined, fileText: string, replicaPossible: boolean, files: readonly SourceFile[]): Site | undefined {
   const site: Site = { line: l };
   let any = false;
   let m: RegExpExecArray | null;
@@ -393,6 +470,13 @@ function siteAt(v: FnView, l: number, t: string, router: string | undefined, fil
   if (GETTER_HINT.test(t) && (m = GETTER.exec(t)) && !/\.(?:get|fetch|find)\w*\(/.test(t.slice(0, m.index))) {
     site.getter = { name: m[1]!, ent: getterEntity(m[1]!) };
     any = true;
+  }
+  if ((v.family === 'ruby' || v.family === 'python') && (m = MODEL_SEARCH.exec(t))) {
+    const ms = modelSearch(t, () => (site.stmt ??= statementAt(v, l, 8)).text, v.family, files);
+    if (ms) {
+      site.search = { call: ms.call, index: ms.model };
+      return site;
+    }
   }
   if (SEARCH_HINT.test(t) && !/\bURLSearchParams|\.location\b|\bre\.search\b/.test(t)) {
     let call: string | undefined;
@@ -480,6 +564,8 @@ interface Definition {
   file: SourceFile;
   line: number;
   body: string;
+  /** The review's files (for what the diff says about the models the body searches). */
+  files: readonly SourceFile[];
   /** Every line of the body is shown (or the file is whole): a body without a lagging read really has none. */
   complete: boolean;
 }
@@ -517,7 +603,7 @@ function definitions(files: readonly SourceFile[]): Map<string, Definition[]> {
       }
       const body = stripComments(f.lines.slice(i, end + 1).join('\n'), fam);
       const list = defs.get(name) ?? [];
-      list.push({ file: f, line: i + 1, body, complete });
+      list.push({ file: f, line: i + 1, body, files, complete });
       defs.set(name, list);
     }
   }
@@ -655,6 +741,17 @@ function bodyReadsOf(d: Definition): BodyReads {
     const alias = m[1] ?? m[2];
     if (!alias || REPLICA_NAME.test(alias)) r.replica = { alias, call: m[0], names: readNames(body.slice(m.index), d.file.lines.join('\n')) };
   }
+  const fam = familyOf(d.file.language);
+  if (fam === 'ruby' || fam === 'python') {
+    for (const line of body.split('\n')) {
+      const ms = MODEL_SEARCH.test(line) ? modelSearch(line, () => body, fam, d.files) : undefined;
+      if (ms) (r.indexes ??= []).push(ms.model);
+    }
+    if (r.indexes) {
+      bodyCache.set(d, r);
+      return r;
+    }
+  }
   if (searchCall(body) !== undefined || INDEXED_CALL.test(body) || SEARCH_CHAIN.test(body)) {
     const names = indexNames(body);
     if (names.length === 0) {
@@ -739,6 +836,355 @@ function actAfter(v: FnView, read: StaleRead): number | undefined {
   return undefined;
 }
 
+/** Implied by every replica read and Chewy query a helper can make (search reads are covered by SEARCH_HINT). */
+const LAGGING_HINT = /Index\.(?:query|filter)|[rR]eplica|[rR]eader|[rR]ead_?[oO]nly|readonly|[fF]ollower|[sS]tandby|[sS]lave|[sS]econdary|analytics|useMaster|connected_to|using|\bro(?:_|[A-Z]|\.)|[rR]ead_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client)|(?:db|pg|sql|pool|conn)_?(?:RO|Ro|Read|ro|read)\b/;
+
+/** The name callers use for a function: `GateSync.push_allowlist` / `self.push_allowlist` -> push_allowlist. */
+function callName(fn: FunctionSpan): string | undefined {
+  if (fn.name === '<hunk>' || / callback$/.test(fn.name)) return undefined;
+  const n = fn.name.slice(fn.name.lastIndexOf('.') + 1).replace(/^self\./, '');
+  return /^[A-Za-z_$][\w$]*[!?]?$/.test(n) && !/^(?:constructor|__init__|initialize|new)$/.test(n) ? n : undefined;
+}
+
+const textCache = new WeakMap<SourceFile, string>();
+
+function textOfFile(f: SourceFile): string {
+  let t = textCache.get(f);
+  if (t === undefined) {
+    t = f.lines.join('\n');
+    textCache.set(f, t);
+  }
+  return t;
+}
+
+/**
+ * The reading side of a flow that spans two functions: this function (changed by the diff) reads an entity
+ * from the search index or a replica and acts on it itself (pushes it to devices, emails it, writes from it),
+ * and a caller in the diff writes that entity and then calls this function for its effect, without using its
+ * result. The finding goes on the read, where the fix is (read the primary, or refresh first).
+ */
+function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router: string | undefined, fileText: string): DetectorReport[] {
+  const { file } = ctx;
+  const name = callName(fn);
+  if (!name) return [];
+  // Cheap literal pre-check: only functions that can read an index or a replica are scanned line by line.
+  if (!SEARCH_HINT.test(v.code) && !LAGGING_HINT.test(v.code)) return [];
+  const reads = readsOf(v, router, fileText, ctx.files);
+  const out: DetectorReport[] = [];
+  for (let i = 0; i < reads.sites.length; i++) {
+    // A refresh (or cache clear) earlier in the function makes the index show the caller's write.
+    if (reads.clear[i] || INDEX_REFRESHED.test(v.codeLines[i]!)) break;
+    const s = reads.sites[i];
+    if (!s || !file.added.has(s.line)) continue;
+    let entity: string | undefined;
+    let source: 'search' | 'replica';
+    let call: string;
+    if (s.search?.index) {
+      entity = s.search.index;
+      source = 'search';
+      call = s.search.call;
+    } else if (s.replica && !s.replica.dead) {
+      s.replica.read ??= readNames(stmtOf(v, s).text, fileText);
+      entity = s.replica.read.model ?? s.replica.read.receiver ?? s.replica.read.tables[0];
+      source = 'replica';
+      call = s.replica.call.trim();
+    } else continue;
+    if (!entity) continue;
+    const read: StaleRead = { line: s.line, end: stmtOf(v, s).endLine, source, call, holder: holderOf(v, s), confidence: 0.8 };
+    const act = actAfter(v, read);
+    if (act === undefined) continue;
+    const caller = writerCalling(ctx, fn, name, entity);
+    if (!caller) continue;
+    const range = shownRange(file, fn, s.line, act);
+    if (!range) continue;
+    const fname = displayName(file, fn);
+    const from = source === 'replica' ? 'the replica' : 'the search index';
+    const evidence: EvidenceLine[] = [{ role: 'stale-read', line: s.line, text: v.text(s.line) }];
+    if (act !== s.line) evidence.push({ role: 'act', line: act, text: v.text(act) });
+    out.push({
+      line: range.line,
+      endLine: range.endLine,
+      functionName: fname,
+      confidence: source === 'search' ? 0.8 : 0.85,
+      title: `${fname} reads ${entity} from ${from} through ${call} and acts on it; ${caller.fn} calls it right after writing ${entity} with ${caller.write.call}, before ${from} has the write`,
+      entity,
+      evidence,
+      variant: 'distributed',
+      facts: cleanFacts({
+        model: entity,
+        writeCall: caller.write.call,
+        readCall: call,
+        staleSource: source,
+        callerFunction: caller.fn,
+        callerFile: caller.file === file.path ? undefined : caller.file,
+        orm: ormOf(fileText, v.family),
+        actor: 'request',
+        testFramework: testFrameworkHint(ctx.files, v.family),
+      }),
+    });
+    break;
+  }
+  return out;
+}
+
+/** A function of the diff that writes `entity` and then calls `name` as a statement of its own (its result unused). */
+function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, entity: string): { fn: string; file: string; write: Write } | undefined {
+  const callRe = new RegExp(`^\\s*(?:await\\s+)?(?:[\\w$@:]+(?:\\.[\\w$]+)*\\.)?${escapeRe(name)}(?:\\s*\\(|\\s+[\\w@:"'(]|\\s*$)`);
+  for (const g of ctx.files) {
+    if (familyOf(g.language) !== familyOf(ctx.file.language)) continue;
+    const gText = textOfFile(g);
+    if (!gText.includes(name)) continue;
+    for (const h of g.functions) {
+      if (g === ctx.file && h.startLine <= self.startLine && h.endLine >= self.endLine) continue;
+      if (!h.text.includes(name)) continue;
+      const hv = viewOf(g, h);
+      if (!hv) continue;
+      let writes: Write[] | undefined;
+      for (let l = h.startLine; l <= h.endLine; l++) {
+        if (!callRe.test(codeLine(hv, l))) continue;
+        writes ??= writesOf(hv, gText);
+        const w = writes.find((x) => x.end < l && !x.index && sameEntity(x.entity, entity));
+        if (!w) continue;
+        // A refresh or cache clear between the write and the call makes the read see the write.
+        let cleared = false;
+        for (let k = w.end + 1; k < l; k++) if (CACHE_CLEAR.test(codeLine(hv, k)) || INDEX_REFRESHED.test(codeLine(hv, k))) cleared = true;
+        if (cleared) continue;
+        return { fn: displayName(g, h), file: g.path, write: w };
+      }
+    }
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cache-aside fill racing an invalidating writer
+
+const CA_RECV = String.raw`([\w$.]*(?:cache|redis|memcache|memcached|kv|Cache|Redis|Memcache|KV))`;
+const CA_GET = new RegExp(`${CA_RECV}\\s*\\.\\s*(?:get|getJSON|get_json|hget|read)\\s*\\(`);
+const CA_SET = new RegExp(`${CA_RECV}\\s*\\.\\s*(?:set|setex|setEx|setJSON|set_json|hset|put|write)\\s*\\(`);
+const CA_DEL = new RegExp(`${CA_RECV}\\s*\\.\\s*(?:del|delete|unlink|evict|invalidate|delete_many|remove|expire)\\s*\\(`);
+/** Rails `Rails.cache.fetch(key, expires_in: …) do … end`: get, fill on a miss, set, in one call. */
+const CA_FETCH_BLOCK = new RegExp(`${CA_RECV}\\s*\\.\\s*fetch\\s*\\((.*)\\)\\s*(?:do\\b|\\{)`);
+/** A primary read: an ORM finder or a SELECT (not a cache, HTTP client or map). */
+const DB_READ =
+  /(?:^|[^\w$.])([\w$.]+)\.(?:findOne|findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findById|findByPk|findAll|findMany|find|find_by!?|find_by_id|findOneBy|filter|get|first|where|select|one|oneOrNone|query|lean)\s*[(\s]|\bSELECT\b[^\n]*\bFROM\b|\bget_object_or_404\(/;
+/** A set that cannot overwrite a newer value: a lease or NX set, a transaction/script, a versioned write. */
+const CA_SAFE_SET = /['"]NX['"]|\bnx\s*[:=]\s*(?:true|True)|\bNX\s*:\s*true|\bunless_exist\b|\.(?:setnx|setNX|add)\s*\(|\blease\b|\bwatch\b|\bWATCH\b|\bmulti\b|\.eval(?:sha)?\s*\(|\bversion\b|\brevision\b|\betag\b|\bcas\b/i;
+/** A key that carries the row's version, so a stale fill goes to an old key. */
+const VERSIONED_KEY = /version|\bver\b|\brev\b|revision|etag|updated_?at|updatedAt|cache_key_with_version|cache_version/i;
+/** Callers whose decision is money, stock or access. */
+const DECISION = /pric|cost|total|amount|charge|pay|checkout|invoice|bill|refund|discount|coupon|balance|credit|debit|stock|inventor|quantit|reserv|capacity|quota|limit|permission|authori[sz]|entitle|allow|grant|eligib|fare|fee|tax|quote/i;
+const LONG_TTL_SECONDS = 600;
+
+/** The first argument of the call whose `(` is at `open` (top-level comma or closing paren ends it). */
+function firstArg(text: string, open: number): string {
+  let depth = 0;
+  let quote = '';
+  for (let i = open + 1; i < text.length && i < open + 400; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = '';
+      continue;
+    }
+    if (ch === '"' || ch === "'" || ch === '`') quote = ch;
+    else if (ch === '(' || ch === '[' || ch === '{') depth++;
+    else if (ch === ')' || ch === ']' || ch === '}') {
+      if (depth === 0) return text.slice(open + 1, i).trim();
+      depth--;
+    } else if (ch === ',' && depth === 0) return text.slice(open + 1, i).trim();
+  }
+  return text.slice(open + 1, open + 400).trim();
+}
+
+/** The family of a cache key: the builder it calls (`menuKey(…)`) or its literal prefix (`menu:`), through one local. */
+function keyFamily(expr: string, code: string, depth = 0): string | undefined {
+  const e = expr.trim();
+  let m = /^(?:await\s+)?(?:this\.|self\.)?([\w$.]+)\s*\(/.exec(e);
+  if (m) return `fn:${m[1]!.split('.').pop()}`;
+  m = /^(?:f|b|%\w?)?["'`]([^"'`$#{%]*)/.exec(e) ?? /^\[\s*["':]([\w-]+)/.exec(e);
+  if (m) {
+    const p = m[1]!.replace(/[:/_.-]+$/, '');
+    return /[A-Za-z]{2}/.test(p) ? `lit:${p.toLowerCase()}` : undefined;
+  }
+  m = /^@?([A-Za-z_$][\w$]*)$/.exec(e);
+  if (m && depth === 0) {
+    const a = new RegExp(`(?:^|[^\\w$.])@?${escapeRe(m[1]!)}\\s*(?::\\s*[\\w<>]+\\s*)?=\\s*([^\\n;]+)`).exec(code);
+    if (a) return keyFamily(a[1]!, code, 1);
+  }
+  return undefined;
+}
+
+/** Seconds a cache set lives: `'EX', n`, `{ EX: n }`, `ex=n`, `timeout=n`, `expires_in: n.hours`, `setex(key, n, …)`; undefined when it has none. */
+function ttlOf(stmt: string, method: string, fileText: string): number | undefined {
+  let m: RegExpExecArray | null;
+  let expr: string | undefined;
+  if (/^set_?ex$/i.test(method)) {
+    const open = stmt.indexOf('(');
+    const rest = stmt.slice(open + 1);
+    expr = /^[^,]+,\s*([^,)]+)/.exec(rest)?.[1];
+  } else if ((m = /['"](?:EX|PX)['"]\s*,\s*([^,)\n]+)|\b(?:EX|ex|ttl|TTL|timeout|expire|expires|expiresIn|expires_in|expire_in)\s*[:=]\s*([^,)}\n]+)/.exec(stmt))) {
+    expr = m[1] ?? m[2];
+    if (/['"]PX['"]/.test(m[0]) && expr) return seconds(expr, fileText) === undefined ? undefined : seconds(expr, fileText)! / 1000;
+  } else if ((m = /,\s*(\d[\d_]*)\s*\)\s*$/.exec(stmt.trim()))) {
+    expr = m[1]; // Django / Flask-Caching `cache.set(key, value, 300)`
+  }
+  if (!expr) return undefined;
+  return seconds(expr, fileText) ?? Infinity;
+}
+
+/** `6 * 60 * 60`, `3600`, `6.hours`, `timedelta(hours=6)`, or a constant naming one of those. */
+function seconds(expr: string, fileText: string, depth = 0): number | undefined {
+  const e = expr.trim().replace(/(?<=\d)_(?=\d)/g, '');
+  let m = /^(\d+(?:\.\d+)?)\.(second|minute|hour|day|week)s?$/.exec(e);
+  if (m) return Number(m[1]) * UNIT[m[2]!]!;
+  m = /^timedelta\(\s*(seconds|minutes|hours|days)\s*=\s*(\d+)\s*\)$/.exec(e);
+  if (m) return Number(m[2]) * UNIT[m[1]!.replace(/s$/, '')]!;
+  if (/^\d+(?:\s*\*\s*\d+)*$/.test(e)) return e.split('*').reduce((a, b) => a * Number(b.trim()), 1);
+  m = /^(?:this\.|self\.|[A-Z]\w*::)?([A-Za-z_$][\w$]*)$/.exec(e);
+  if (m && depth === 0) {
+    const d = new RegExp(`\\b${escapeRe(m[1]!)}\\s*(?::\\s*\\w+\\s*)?=\\s*([^\\n;]+)`).exec(fileText);
+    if (d) return seconds(d[1]!, fileText, 1);
+  }
+  return undefined;
+}
+
+const UNIT: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 };
+
+/**
+ * A cache-aside fill that can write a stale value back after a writer's invalidation: the function reads the
+ * cache, on a miss reads the primary and sets the key (for longer than a few minutes), while another function of
+ * the diff updates the same entity and deletes that key family. A reader that read the row before the update
+ * and sets after the delete puts the old value back for the whole TTL. Reported when a caller in the diff makes
+ * a money, stock or access decision from the cached value (or the getter is itself named for one).
+ */
+function cacheAsideReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, fileText: string): DetectorReport[] {
+  const name = callName(fn);
+  if (!name) return [];
+  const { file } = ctx;
+  let get: { line: number; fam: string } | undefined;
+  let read: number | undefined;
+  for (let l = fn.startLine; l <= fn.endLine; l++) {
+    const t = codeLine(v, l);
+    if (!t.trim()) continue;
+    let m: RegExpExecArray | null;
+    if (v.family === 'ruby' && (m = CA_FETCH_BLOCK.exec(t))) {
+      const fam = keyFamily(firstArg(t, t.indexOf('(', m.index + m[1]!.length)), v.code);
+      const end = blockEnd(v, l);
+      let inner: number | undefined;
+      for (let k = l + 1; k <= end; k++) if (DB_READ.test(codeLine(v, k)) && !CA_GET.test(codeLine(v, k))) inner = inner ?? k;
+      if (!fam || inner === undefined) continue;
+      const ttl = ttlOf(t, 'fetch', fileText);
+      if ((ttl !== undefined && ttl <= LONG_TTL_SECONDS) || CA_SAFE_SET.test(t) || VERSIONED_KEY.test(firstArg(t, t.indexOf('(', m.index + m[1]!.length)))) continue;
+      return fillReport(ctx, fn, v, name, fam, l, end, ttl);
+    }
+    if (!get && (m = CA_GET.exec(t))) {
+      const key = firstArg(t, m.index + m[0].length - 1);
+      const fam = keyFamily(key, v.code);
+      if (fam && !VERSIONED_KEY.test(key)) get = { line: l, fam };
+      continue;
+    }
+    if (get && read === undefined && DB_READ.test(t) && !CA_GET.test(t)) {
+      read = l;
+      continue;
+    }
+    if (get && read !== undefined && (m = CA_SET.exec(t))) {
+      const stmt = statementAt(v, l, 6);
+      const key = firstArg(stmt.text, stmt.text.indexOf('(', stmt.text.indexOf(m[0]) + m[0].length - 1));
+      if (keyFamily(key, v.code) !== get.fam) continue;
+      const method = /\.\s*(\w+)\s*\($/.exec(m[0])?.[1] ?? 'set';
+      const ttl = ttlOf(stmt.text, method, fileText);
+      if ((ttl !== undefined && ttl <= LONG_TTL_SECONDS) || CA_SAFE_SET.test(stmt.text)) return [];
+      return fillReport(ctx, fn, v, name, get.fam, read, stmt.endLine, ttl);
+    }
+  }
+  return [];
+}
+
+function fillReport(ctx: DetectorContext, fn: FunctionSpan, v: FnView, name: string, fam: string, from: number, to: number, ttl: number | undefined): DetectorReport[] {
+  const { file } = ctx;
+  if (![...Array(to - from + 1).keys()].some((k) => file.added.has(from + k))) return [];
+  const writer = invalidatingWriter(ctx, fn, fam);
+  if (!writer) return [];
+  const decider = DECISION.test(name) ? displayName(file, fn) : decidingCaller(ctx, fn, name);
+  if (!decider) return [];
+  const range = shownRange(file, fn, from, to);
+  if (!range) return [];
+  const fname = displayName(file, fn);
+  const life = ttl === undefined || ttl === Infinity ? 'until it is next invalidated' : ttl >= 3600 ? `for up to ${Math.round(ttl / 360) / 10} h` : `for up to ${Math.round(ttl / 60)} min`;
+  return [
+    {
+      line: range.line,
+      endLine: range.endLine,
+      functionName: fname,
+      confidence: 0.75,
+      title: `${fname} fills the cache from a read taken before ${writer.fn}'s update can land after its delete, so the old ${writer.entity} stays cached ${life}; ${decider} decides from it`,
+      entity: writer.entity,
+      evidence: [
+        ...(writer.file === file ? [{ role: 'write', line: writer.line, text: (file.lines[writer.line - 1] ?? '').trim() }] : []),
+        { role: 'stale-read', line: from, text: v.text(from) },
+        { role: 'act', line: to, text: v.text(to) },
+      ],
+      variant: 'distributed',
+      facts: cleanFacts({
+        pattern: 'cache-aside-fill',
+        model: writer.entity,
+        writeCall: writer.call,
+        readCall: v.text(from).trim().slice(0, 120),
+        staleSource: 'cache',
+        cacheKey: fam.replace(/^(?:fn|lit):/, ''),
+        cacheTtl: ttl === undefined || ttl === Infinity ? undefined : ttl >= 3600 ? `${Math.round(ttl / 360) / 10} h` : `${Math.round(ttl / 60)} min`,
+        writerFunction: writer.fn,
+        decidingFunction: decider,
+        orm: ormOf(textOfFile(file), v.family),
+        actor: 'request',
+        testFramework: testFrameworkHint(ctx.files, v.family),
+      }),
+    },
+  ];
+}
+
+/** A function of the diff that writes the primary and deletes a key of the same family. */
+function invalidatingWriter(ctx: DetectorContext, self: FunctionSpan, fam: string): { fn: string; entity: string; call: string; file: SourceFile; line: number } | undefined {
+  const family = familyOf(ctx.file.language);
+  for (const g of ctx.files) {
+    if (familyOf(g.language) !== family) continue;
+    const gText = textOfFile(g);
+    if (!CACHE_READ_HINT.test(gText)) continue;
+    for (const h of innermostFirst(g.functions)) {
+      if (h === self || h.name === '<hunk>' || / callback$/.test(h.name)) continue;
+      // A span around the fill itself is not another writer (a partly shown function can swallow its neighbours).
+      if (g === ctx.file && h.startLine <= self.startLine && h.endLine >= self.endLine) continue;
+      if (!CA_DEL.test(h.text)) continue;
+      const hv = viewOf(g, h);
+      if (!hv) continue;
+      let del = false;
+      for (let l = h.startLine; l <= h.endLine && !del; l++) {
+        const t = codeLine(hv, l);
+        const m = CA_DEL.exec(t);
+        if (m && keyFamily(firstArg(t, m.index + m[0].length - 1), hv.code) === fam) del = true;
+      }
+      if (!del) continue;
+      const w = writesOf(hv, gText).find((x) => !x.index);
+      if (w) return { fn: displayName(g, h), entity: w.entity, call: w.call, file: g, line: w.line };
+    }
+  }
+  return undefined;
+}
+
+/** A function of the diff, named for a money/stock/access decision, that calls `name` on a line the diff adds. */
+function decidingCaller(ctx: DetectorContext, self: FunctionSpan, name: string): string | undefined {
+  const call = new RegExp(`(?:^|[^\\w$])${escapeRe(name)}\\s*\\(`);
+  for (const g of ctx.files) {
+    if (!textOfFile(g).includes(name)) continue;
+    for (const h of g.functions) {
+      if (h === self || h.name === '<hunk>' || !DECISION.test(h.name)) continue;
+      for (let l = h.startLine; l <= h.endLine; l++) if (g.added.has(l) && call.test(g.lines[l - 1] ?? '')) return displayName(g, h);
+    }
+  }
+  return undefined;
+}
+
 function detect(ctx: DetectorContext): DetectorReport[] {
   const { file } = ctx;
   const fileText = file.lines.join('\n');
@@ -749,9 +1195,16 @@ function detect(ctx: DetectorContext): DetectorReport[] {
   for (const fn of innermostFirst(ctx.changedFunctions)) {
     const v = viewOf(file, fn);
     if (!v) continue;
+    if (CACHE_READ_HINT.test(v.code) && (CA_SET.test(v.code) || (v.family === 'ruby' && v.code.includes('.fetch')))) reports.push(...cacheAsideReports(ctx, fn, v, fileText));
     const writes = writesOf(v, fileText);
-    if (writes.length === 0) continue;
-    const reads = readsOf(v, router, fileText);
+    if (writes.length === 0) {
+      reports.push(...calleeReports(ctx, fn, v, router, fileText));
+      continue;
+    }
+    const reads = readsOf(v, router, fileText, ctx.files);
+    // A hunk region around whole methods: a write in one method and a read in another are not one flow.
+    const named = fn.name === '<hunk>' ? file.functions.filter((g) => g !== fn && g.name !== '<hunk>' && g.startLine >= fn.startLine && g.endLine <= fn.endLine) : [];
+    const owner = (l: number) => named.find((g) => g.startLine <= l && l <= g.endLine);
     for (const w of writes) {
       if (seen.has(w.line)) continue;
       let hit: StaleRead | undefined;
@@ -762,6 +1215,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
       for (let i = reads.next[Math.min(Math.max(w.end + 1 - base, 0), reads.clear.length)]!; i <= last && i < reads.clear.length; i = reads.next[i + 1]!) {
         // A cache cleared or refreshed after the write makes a later cache read miss (or see the new value).
         if (reads.clear[i]) break;
+        if (named.length > 0 && owner(reads.sites[i]!.line) !== owner(w.line)) continue;
         const r = staleReadAt(v, reads.sites[i]!, w, normalised, ctx, fileText);
         if (!r) continue;
         const a = actAfter(v, r);

@@ -47,6 +47,153 @@ class Catalog:
                 self._index = {}
 `;
 
+// A lock held across a call into a helper that takes another lock (Go, Python, async-mutex, Ruby Monitor).
+const goHub = (fixed: boolean) => `package chat
+
+import "sync"
+
+type Hub struct {
+	mu    sync.Mutex
+	rooms map[string]*Room
+	sent  int
+}
+
+type Room struct {
+	mu      sync.Mutex
+	hub     *Hub
+	history []string
+}
+
+func (h *Hub) Sizes() map[string]int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]int, len(h.rooms))
+	for id, r := range h.rooms {
+		r.mu.Lock()
+		out[id] = len(r.history)
+		r.mu.Unlock()
+	}
+	return out
+}
+
+func (r *Room) Post(msg string) {
+	r.mu.Lock()
+${fixed ? '\tr.history = append(r.history, msg)\n\tr.mu.Unlock()\n\tr.hub.countSent()' : '\tdefer r.mu.Unlock()\n\tr.history = append(r.history, msg)\n\tr.hub.countSent()'}
+}
+
+func (h *Hub) countSent() {
+	h.mu.Lock()
+	h.sent++
+	h.mu.Unlock()
+}
+`;
+
+const pyInventory = (fixed: boolean) => `import threading
+
+
+class Inventory:
+    def __init__(self, audit):
+        self._lock = threading.Lock()
+        self.audit = audit
+        self._stock = {}
+
+    def reserve(self, sku, qty):
+        with self._lock:
+            self._stock[sku] -= qty
+${fixed ? '        self.audit.append_entry(sku, -qty)' : '            self.audit.append_entry(sku, -qty)'}
+
+
+class Audit:
+    def __init__(self, inventory):
+        self._lock = threading.Lock()
+        self.entries = []
+        self.inventory = inventory
+
+    def append_entry(self, sku, delta):
+        with self._lock:
+            self.entries.append((sku, delta))
+
+    def reconcile(self):
+        with self._lock:
+            with self.inventory._lock:
+                self.entries = [e for e in self.entries if e[0] in self.inventory._stock]
+`;
+
+const tsWallet = (fixed: boolean) => `import { Mutex } from 'async-mutex';
+
+export class Wallet {
+  readonly mutex = new Mutex();
+  balance = 0;
+  constructor(readonly id: string, private readonly ledger: Ledger) {}
+
+  async debit(cents: number) {
+    await this.mutex.runExclusive(async () => {
+      this.balance -= cents;
+    });
+    await this.ledger.record(this.id, -cents);
+  }
+
+  async refund(cents: number) {
+    await this.mutex.runExclusive(async () => {
+      this.balance += cents;
+${fixed ? '    });\n    await this.ledger.record(this.id, cents);' : '      await this.ledger.record(this.id, cents);\n    });'}
+  }
+}
+
+export class Ledger {
+  private readonly mutex = new Mutex();
+  private rows: Array<{ id: string; delta: number }> = [];
+  wallets = new Map<string, Wallet>();
+
+  async record(id: string, delta: number) {
+    await this.mutex.runExclusive(async () => {
+      this.rows.push({ id, delta });
+    });
+  }
+
+  async closeDay() {
+    const release = await this.mutex.acquire();
+    try {
+      for (const wallet of this.wallets.values()) {
+        await wallet.mutex.runExclusive(async () => {
+          wallet.balance = 0;
+        });
+      }
+    } finally {
+      release();
+    }
+  }
+}
+`;
+
+const rbTiles = (fixed: boolean) => `class TileCache
+  def initialize
+    @index_lock = Mutex.new
+    @store_lock = Mutex.new
+    @store = {}
+    @index = []
+  end
+
+  def put(key, tile)
+    @store_lock.synchronize do
+      @store[key] = tile
+${fixed ? '    end\n    reindex(key)' : '      reindex(key)\n    end'}
+  end
+
+  def reindex(key)
+    @index_lock.synchronize { @index << key }
+  end
+
+  def compact
+    @index_lock.synchronize do
+      @store_lock.synchronize do
+        @index.select! { |k| @store.key?(k) }
+      end
+    end
+  end
+end
+`;
+
 const railsShipment = (fixed: boolean) => `class ShipmentService
   def initialize(order)
     @order = order
@@ -385,6 +532,30 @@ export async function deleteTeam(teamId: string) {
       code: sequelizePair(false),
       errors: [{ mode: 'deadlock', line: 5 }],
     },
+    {
+      name: 'go: a method holds its mutex while calling a helper of another type that locks that type; the other type locks them the other way',
+      path: 'internal/chat/hub.go',
+      code: goHub(false),
+      errors: [{ mode: 'deadlock', line: 18 }],
+    },
+    {
+      name: 'python: with self._lock held, a call into another object whose method takes its own lock (and the reverse nesting elsewhere)',
+      path: 'app/inventory.py',
+      code: pyInventory(false),
+      errors: [{ mode: 'deadlock', line: 13 }],
+    },
+    {
+      name: 'async-mutex: runExclusive callback awaits a method that runs under another mutex; closeDay nests them the other way',
+      path: 'src/wallet.ts',
+      code: tsWallet(false),
+      errors: [{ mode: 'deadlock', line: 16 }],
+    },
+    {
+      name: 'ruby: Mutex#synchronize held while calling a method that synchronizes on the second mutex',
+      path: 'app/models/tile_cache.rb',
+      code: rbTiles(false),
+      errors: [{ mode: 'deadlock', line: 12 }],
+    },
     { name: 'prisma: $transaction updates the wallet on tx, then on the prisma client before the callback returns', path: 'src/w.ts', code: `import { prisma } from './db';
 
 export async function spend(walletId: string, cents: number) {
@@ -660,6 +831,26 @@ export async function expireHolds() {
   });
 }
 `,
+    },
+    {
+      name: 'go: the mutex is unlocked before the helper that locks the other type is called (fixed twin)',
+      path: 'internal/chat/hub.go',
+      code: goHub(true),
+    },
+    {
+      name: 'python: the audit call moved out of the with block (fixed twin)',
+      path: 'app/inventory.py',
+      code: pyInventory(true),
+    },
+    {
+      name: 'async-mutex: the ledger is recorded after runExclusive returns (fixed twin)',
+      path: 'src/wallet.ts',
+      code: tsWallet(true),
+    },
+    {
+      name: 'ruby: reindex runs after the store mutex is released (fixed twin)',
+      path: 'app/models/tile_cache.rb',
+      code: rbTiles(true),
     },
     {
       name: 'a single mutex',

@@ -1,8 +1,38 @@
 import detector from '../../src/detectors/non-idempotent-consumer.js';
 import { runTable } from './tester.js';
 
+const loyaltyJob = (claimed: boolean) => `class LoyaltyPointsJob
+  include Sidekiq::Job
+
+  def perform(event)
+    ActiveRecord::Base.transaction do
+${claimed ? '      LoyaltyEventReceipt.create!(event_id: event.fetch("id"))\n' : ''}      Member.where(id: event["member_id"]).update_counters(points: event["points"])
+    end
+${claimed ? '  rescue ActiveRecord::RecordNotUnique\n    logger.info("duplicate loyalty event #{event[\'id\']}")\n' : ''}  end
+end
+`;
+
+const loyaltyMigration = {
+  path: 'db/migrate/20240801000000_create_loyalty_event_receipts.rb',
+  code: `class CreateLoyaltyEventReceipts < ActiveRecord::Migration[7.1]
+  def change
+    create_table :loyalty_event_receipts do |t|
+      t.string :event_id, null: false
+    end
+    add_index :loyalty_event_receipts, :event_id, unique: true
+  end
+end
+`,
+};
+
 runTable(detector, {
   invalid: [
+    {
+      name: 'sidekiq job moves a counter by the event amount with nothing keyed on the event',
+      path: 'app/jobs/loyalty_points_job.rb',
+      code: loyaltyJob(false),
+      errors: [{ mode: 'message_ordering', line: 6 }],
+    },
     {
       name: 'bullmq worker emails, then marks the invoice; attempts: 3',
       path: 'src/workers/invoiceMailer.ts',
@@ -141,6 +171,12 @@ end
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: the job inserts a receipt row (unique index in the diff) in the same transaction and rescues RecordNotUnique',
+      path: 'app/jobs/loyalty_points_job.rb',
+      code: loyaltyJob(true),
+      extra: [loyaltyMigration],
+    },
     {
       name: 'fixed twin: bullmq worker claims a unique row first (ON CONFLICT DO NOTHING)',
       path: 'src/workers/invoiceMailer.ts',

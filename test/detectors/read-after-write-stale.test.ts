@@ -145,8 +145,108 @@ func (r *Repo) AddItem(ctx context.Context, cartID string, cents int64) (int64, 
 }
 `;
 
+// A writer, then a helper of the same class that reads the search index and acts on it (Searchkick).
+const railsCouponSync = (variant: 'bug' | 'db' | 'refresh') => `class Storefront::CouponSync
+  def self.expire!(coupon)
+    coupon.update!(active: false, expired_at: Time.current)
+    publish_active(coupon.store)
+  end
+
+  def self.publish_active(store)
+${variant === 'refresh' ? '    Coupon.search_index.refresh\n' : ''}${variant === 'db' ? '    codes = store.coupons.where(active: true).pluck(:code)' : '    codes = Coupon.search("*", where: { store_id: store.id, active: true }, load: false).map(&:code)'}
+    StorefrontClient.new(store).replace_codes(codes)
+  end
+end
+`;
+
+// The same flow in Django with django-elasticsearch-dsl.
+const djangoBadgeSync = (fixed: boolean) => `from .documents import BadgeDocument
+from .models import Badge
+
+
+def revoke_badge(badge_id):
+    Badge.objects.filter(pk=badge_id).update(valid=False)
+    push_valid_badges()
+
+
+def push_valid_badges():
+${fixed ? '    numbers = list(Badge.objects.filter(valid=True).values_list("number", flat=True))' : '    hits = BadgeDocument.search().filter("term", valid=True)[:5000].execute()\n    numbers = [h.number for h in hits]'}
+    door_controller.replace_allowed(numbers)
+`;
+
+// Cache-aside fill (get, miss, primary read, set for hours) racing a writer that updates then deletes the key,
+// with a quota decision taken from the cached value.
+const planCache = (variant: 'bug' | 'versioned' | 'short' | 'db') => `import { redis } from '../redis';
+import { Plan } from './plan.model';
+
+const PLAN_TTL = 12 * 60 * 60;
+const planKey = (accountId: string) => \`plan:\${accountId}\`;
+
+export async function getPlan(accountId: string) {
+  const key = ${variant === 'versioned' ? "`plan:${accountId}:v${await redis.get(`plan-version:${accountId}`)}`" : 'planKey(accountId)'};
+  const hit = await redis.get(key);
+  if (hit) return JSON.parse(hit);
+  const plan = await Plan.findOne({ accountId }).lean();
+  await redis.set(key, JSON.stringify(plan), 'EX', ${variant === 'short' ? '30' : 'PLAN_TTL'});
+  return plan;
+}
+
+export async function changeSeats(accountId: string, seats: number) {
+  await Plan.updateOne({ accountId }, { $set: { seats } });
+  await redis.del(planKey(accountId));
+}
+
+export async function checkSeatLimit(accountId: string, used: number) {
+  const plan = ${variant === 'db' ? 'await Plan.findOne({ accountId }).lean()' : 'await getPlan(accountId)'};
+  if (used >= plan.seats) throw new Error('seat limit reached');
+}
+`;
+
+const railsTariff = (fixed: boolean) => `class FareService
+  def self.tariff_for(zone_id)
+    Rails.cache.fetch(["tariff", zone_id], expires_in: ${fixed ? '20.seconds' : '12.hours'}) do
+      Tariff.find_by!(zone_id: zone_id)
+    end
+  end
+
+  def self.update_tariff(tariff, attrs)
+    tariff.update!(attrs)
+    Rails.cache.delete(["tariff", tariff.zone_id])
+  end
+
+  def self.quote_fare(zone_id, km)
+    tariff = tariff_for(zone_id)
+    tariff.base_cents + tariff.per_km_cents * km
+  end
+end
+`;
+
 runTable(detector, {
   invalid: [
+    {
+      name: 'rails: a writer calls a helper that rebuilds a list from the Searchkick index and pushes it',
+      path: 'app/services/storefront/coupon_sync.rb',
+      code: railsCouponSync('bug'),
+      errors: [{ mode: 'eventual_consistency', line: 8 }],
+    },
+    {
+      name: 'django-elasticsearch-dsl: update, then a helper pushes what Document.search() returns',
+      path: 'access/badges.py',
+      code: djangoBadgeSync(false),
+      errors: [{ mode: 'eventual_consistency', line: 11 }],
+    },
+    {
+      name: 'redis cache-aside fill for hours, a writer that updates then deletes the key, a limit checked from the cache',
+      path: 'src/plans/plan.service.ts',
+      code: planCache('bug'),
+      errors: [{ mode: 'eventual_consistency', line: 11 }],
+    },
+    {
+      name: 'rails: Rails.cache.fetch block fills for hours, update! then cache.delete elsewhere, a fare quoted from it',
+      path: 'app/services/fare_service.rb',
+      code: railsTariff(false),
+      errors: [{ mode: 'eventual_consistency', line: 3 }],
+    },
     {
       name: 'prisma update, then a getter that reads redis first',
       path: 'src/profiles/service.ts',
@@ -285,6 +385,13 @@ def unpublish(article_id):
 `, errors: [{ mode: 'eventual_consistency', line: 7 }] },
   ],
   valid: [
+    { name: 'rails: the helper reads the primary (fixed twin)', path: 'app/services/storefront/coupon_sync.rb', code: railsCouponSync('db') },
+    { name: 'rails: the helper refreshes the index before searching (fixed twin)', path: 'app/services/storefront/coupon_sync.rb', code: railsCouponSync('refresh') },
+    { name: 'django: the helper reads the ORM (fixed twin)', path: 'access/badges.py', code: djangoBadgeSync(true) },
+    { name: 'cache-aside: the key carries a version bumped by writers (fixed twin)', path: 'src/plans/plan.service.ts', code: planCache('versioned') },
+    { name: 'cache-aside: a short TTL bounds the stale window (fixed twin)', path: 'src/plans/plan.service.ts', code: planCache('short') },
+    { name: 'cache-aside: the limit is checked against the primary (fixed twin)', path: 'src/plans/plan.service.ts', code: planCache('db') },
+    { name: 'rails: Rails.cache.fetch with a short expiry (fixed twin)', path: 'app/services/fare_service.rb', code: railsTariff(true) },
     { name: 'go: a same-object method named after the entity that notifies (a write verb), not a read', path: 'internal/s/service.go', code: `package s
 
 import (

@@ -852,7 +852,7 @@ export const DB_WRITE_LINE: Record<Family, RegExp> = {
 
 /** Claims and idempotency signals that make a consumer safe to run twice. */
 export const DEDUP =
-  /skipDuplicates|on\s+conflict|onConflict|\bon_conflict|ignore_conflicts\s*=\s*True|get_or_create|create_or_find_by|insert_all[^\n]*unique_by|\bupsert\b|setnx|\bSET\b[^\n]*\bNX\b|['"]NX['"]|\bnx\s*:\s*true|idempoten|Idempotency-Key|processed_(?:messages|events|jobs)|processedMessages|processedEvents|ProcessedMessage|ProcessedEvent|\binbox\b|with_advisory_lock|\.lock\(\s*['"`]?\w*:/i;
+  /skipDuplicates|on\s+conflict|onConflict|\bon_conflict|ignore_conflicts\s*=\s*True|get_or_create|create_or_find_by|insert_all[^\n]*unique_by|\bupsert\b|setnx|\bSET\b[^\n]*\bNX\b|['"]NX['"]|\bnx\s*:\s*true|idempoten|Idempotency-Key|(?<![a-z])processed_?\w{0,30}?(?:messages?|events?|jobs?|webhooks?|deliver(?:y|ies))\b|\binbox\b|with_advisory_lock|\.lock\(\s*['"`]?\w*:/i;
 
 /** A deterministic BullMQ jobId somewhere in the diff (enqueuing twice is then a no-op). */
 export function deterministicJobId(files: readonly SourceFile[]): boolean {
