@@ -51,6 +51,7 @@ export default createDetector(
         const w = statusWrite(t, fam) ?? statusWriteMultiline(code, l, span.endLine, fam);
         if (!w) continue;
         if (/processed|handled|received|delivered_at|sync/i.test(w.column)) continue;
+        if (fam === 'ruby' && scopedUpdate(t, fnText)) continue;
         writes.push({ line: l, column: w.column, fromEvent: EVENT_VALUE.test(w.value) });
       }
       const driven = writes.filter((w) => w.fromEvent || (branch !== undefined && branch < w.line));
@@ -134,4 +135,27 @@ function statusWriteMultiline(code: string[], line: number, end: number, fam: st
   }
   void end;
   return undefined;
+}
+
+/** Chain segments that are query methods, not named scopes. */
+const NOT_SCOPE = /^(?:all|unscoped|lock|none|distinct|readonly|first|last|take|find|find_by|where|not|or|and|joins|includes|preload|eager_load|order|limit|offset|select|reorder|group|having|merge|extending|current|transaction|connection)$/;
+
+/**
+ * Ruby: `update_all` on a relation narrowed by a named scope of the model (`Payout.outstanding.where(ref: r)`,
+ * inline or held in a local): the scope filters on the current state, so a late event finds no row to move.
+ */
+function scopedUpdate(t: string, fnText: string): boolean {
+  const m = /((?:@?[\w:]+)(?:\.\w+(?:\([^()\n]*\))?)*)\.update_all\b/.exec(t);
+  if (!m) return false;
+  let chain = m[1]!;
+  const local = /^@?[a-z_]\w*$/.exec(chain);
+  if (local) {
+    const a = new RegExp(`^\\s*${chain.replace(/[$@]/g, '\\$&')}\\s*=\\s*([^\\n]+)$`, 'm').exec(fnText);
+    if (!a) return false;
+    chain = a[1]!;
+  }
+  const model = /^\s*[A-Z]\w*(?:::[A-Z]\w*)*((?:\.\w+(?:\([^()\n]*\))?)+)/.exec(chain);
+  if (!model) return false;
+  for (const seg of model[1]!.matchAll(/\.(\w+)(\()?/g)) if (!seg[2] && !NOT_SCOPE.test(seg[1]!)) return true;
+  return false;
 }

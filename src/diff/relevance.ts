@@ -202,6 +202,9 @@ export const SIGNAL_RULES: Record<Signal, RegExp[]> = {
     /["']database\/sql["']/,
     // Redis as a data store
     /\b(?:redis|rdb|cache)\.(?:get|set|incr|incrby|hset|hget|setnx|eval|watch|multi)\s*\(/i,
+    // Search indexes read as data (Searchkick, elasticsearch-model, Chewy, django-elasticsearch-dsl): they lag the database
+    /\b(?:searchkick|Searchkick|__elasticsearch__|Chewy::Index)\b/,
+    /\b[A-Z]\w*(?:\.__elasticsearch__)?\.search\(/,
   ],
   queue: [
     // BullMQ / Bull

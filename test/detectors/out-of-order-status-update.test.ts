@@ -52,6 +52,19 @@ def apply_carrier_update(self, payload):
   ],
   valid: [
     {
+      name: 'a sidekiq job moves rows through a named state scope (forward only)',
+      path: 'app/jobs/refund_status_job.rb',
+      code: `class RefundStatusJob
+  include Sidekiq::Job
+
+  def perform(event)
+    pending = Refund.awaiting_settlement.where(gateway_ref: event["ref"])
+    pending.update_all(status: event["status"], settled_at: Time.current)
+  end
+end
+`,
+    },
+    {
       name: 'fixed twin: prisma update guarded by the event time',
       path: 'src/consumers/shipments.ts',
       code: `export async function startShipmentConsumer() {
