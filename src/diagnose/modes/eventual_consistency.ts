@@ -15,6 +15,7 @@ function sourceOf(x: Ctx): Source {
 }
 
 export function diagnose(x: Ctx): ModeText {
+  if (x.fact('pattern', '') === 'cache-aside-fill') return cacheFill(x);
   const source = sourceOf(x);
   const write = x.ev('write', 0);
   const read = x.ev('stale-read', 1);
@@ -134,4 +135,104 @@ obj = ${x.model}.objects.using("default").get(pk=pk)`
     parts.push(`If the flow must re-read, route it to the primary (${x.fam === 'python' ? '`.using("default")` or a router that sticks to the primary for the rest of a request after a write' : 'a sticky-primary session after a write, or a version/LSN token the replica read waits for'}). Reads that tolerate lag can stay on ${code(b.replica)}.`);
   }
   return parts.join('\n\n');
+}
+
+/**
+ * Cache-aside fill racing invalidation: a reader fills the cache from a read taken before a writer's update, and its
+ * SET lands after the writer's delete, so the old value is cached for the whole TTL.
+ */
+function cacheFill(x: Ctx): ModeText {
+  const read = x.ev('stale-read', 0);
+  const set = x.ev('act', -1);
+  const write = x.ev('write');
+  const key = x.fact('cacheKey', `${singular(x.table)}:{id}`);
+  const ttl = x.fact('cacheTtl', '');
+  const writer = x.fact('writerFunction', 'the writer');
+  const decider = x.fact('decidingFunction', x.fnLabel);
+  const thing = x.thing;
+  const life = ttl ? `for up to ${ttl}` : 'until the next invalidation';
+
+  const explanation = [
+    `This is a stale cache (eventual_consistency) from a cache-aside race in ${x.fnLabel}: on a miss, ${x.cite(read)} loads the ${thing} from the database and ${x.cite(set)} stores it under ${code(key)} ${ttl ? `with a ${ttl} expiry` : 'without an expiry'}. ${code(writer)} updates the ${thing} and then deletes that key${write ? ` (${x.cite(write)})` : ''}. When the fill's read happens before the update commits but its SET runs after the delete, the old ${thing} is written back into the cache and served ${life}: the delete has already happened, so nothing removes it. ${code(decider)} decides from that cached value.`,
+    '',
+    'Why not the nearest other modes:',
+    `- Not lost_update: the database row is right; only the cached copy is old, and it is the copy the decision reads.`,
+    `- Not toctou: nobody acts twice; one reader publishes an old value after the invalidation that should have removed it.`,
+    `- Not a plain read-after-write on a replica: the writer's own read may well be fresh; it is every later reader of ${code(key)} that gets the old ${thing}.`,
+  ].join('\n');
+
+  const interleaving = [
+    x.step(0, 'a', read, `cache miss on ${key}; reads the ${thing} from the database → old value`),
+    x.step(1, 'b', write, `${writer} updates the ${thing} and commits`),
+    x.step(2, 'b', write, `${writer} deletes ${key}: there is nothing cached yet`),
+    x.step(3, 'a', set, `stores the old value it read at T0 under ${key}${ttl ? ` for ${ttl}` : ''}`),
+    x.step(4, 'every later request', undefined, `reads ${key} → the old ${thing}; ${decider} decides from it`),
+    `Result: the cache holds the value from before the update ${life}, although the update and its invalidation both succeeded.`,
+  ];
+
+  const missingTest = fenced(
+    x.fence,
+    x.fam === 'python'
+      ? `# pause the fill between its database read and its cache SET, run the writer in that gap
+async def test_fill_never_caches_a_value_older_than_the_last_invalidation(cache, db):
+    gate = asyncio.Event()
+    real_set = cache.set
+    async def held_set(*args, **kwargs):
+        await gate.wait()
+        return await real_set(*args, **kwargs)
+    cache.set = held_set
+    fill = asyncio.create_task(get_${singular(x.table)}(id))   # reads the old row, then waits before SET
+    await asyncio.sleep(0)
+    await update_${singular(x.table)}(id, new_values)          # updates the row and deletes the key
+    gate.set()
+    await fill
+    cache.set = real_set
+    assert (await get_${singular(x.table)}(id)) == new_values   # fails today: the old row was cached`
+      : `// pause the fill between its database read and its cache SET, run the writer in that gap
+it('never caches a value older than the last invalidation', async () => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const realSet = redis.set.bind(redis);
+  vi.spyOn(redis, 'set').mockImplementationOnce(async (...args: Parameters<typeof redis.set>) => {
+    await gate;
+    return realSet(...args);
+  });
+  const fill = get${camel('_' + singular(x.table))}(id); // reads the old row, then waits before SET
+  await ${camel(writer.replace(/^.*[.#]/, '')) || 'update'}(id, changes);  // updates the row and deletes the key
+  release();
+  await fill;
+  expect(await get${camel('_' + singular(x.table))}(id)).toMatchObject(changes); // fails today: the old row was cached
+});`,
+  );
+
+  const fix = [
+    `Decide from the database where the value moves money, stock or access; keep the cache for display. For the cache itself, make the fill conditional on nothing having invalidated the key since its read: on a miss take a short lease, let the writer's delete (after commit) remove the lease with the key, and SET only if the lease is still yours, in one server-side step.`,
+    fenced(
+      x.fence,
+      x.fam === 'python'
+        ? `FILL_IF_LEASED = "if redis.call('GET', KEYS[2]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end"
+lease = uuid4().hex
+await r.set(f"{key}:lease", lease, px=5000, nx=True)
+row = await load_from_db(id)
+await r.eval(FILL_IF_LEASED, 2, key, f"{key}:lease", lease, json.dumps(row), ttl_seconds)
+# writer, after commit:
+await r.delete(key, f"{key}:lease")`
+        : `const FILL_IF_LEASED = "if redis.call('GET', KEYS[2]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end";
+const lease = randomUUID();
+await redis.set(\`\${key}:lease\`, lease, 'PX', 5000, 'NX');
+const row = await loadFromDb(id);
+await redis.eval(FILL_IF_LEASED, 2, key, \`\${key}:lease\`, lease, JSON.stringify(row), ttlSeconds);
+// writer, after commit:
+await redis.del(key, \`\${key}:lease\`);`,
+    ),
+    `Alternatives: put a version in the key (bumped by the writer in the same transaction as the update), so an old fill lands on a key nobody reads; or keep the TTL short enough that the old value's lifetime is acceptable for what reads it.`,
+  ].join('\n\n');
+
+  const whatNotToDo = [
+    `Don't "delete twice with a delay": it narrows the window to the delay and fails under load.`,
+    `Don't SET the new value from the writer before its transaction commits: a rollback leaves a value that never existed, and a concurrent fill can still overwrite it.`,
+    `Don't rely on the ${ttl || 'expiry'} as the fix: it bounds how long the old value lives, it does not stop it being cached.`,
+    `Don't move the delete before the update: a reader in between refills the cache with the old row at once.`,
+  ];
+  return { explanation, interleaving, missingTest, fix, whatNotToDo };
 }
