@@ -5,7 +5,9 @@
  * neither write conflicts with the other, and together they break the invariant.
  *
  * Rule: in a changed function, a count / sum read on entity E (directly, or through a short helper of the review that
- * returns it: `if _admin_count(session, org_id) <= 1:`; see `helperAggregates`) (or an exists read on E's other rows) is tested by an `if`,
+ * returns it: `if _admin_count(session, org_id) <= 1:`; see `helperAggregates`; or computed in application code over a
+ * list read: `rows.reduce((s, r) => s + r.x, 0)`, `sum(r.x for r in rows)`, `rows.sum(&:x)`, a Go range loop; see
+ * `appAggregates`) (or an exists read on E's other rows) is tested by an `if`,
  * and the branch that proceeds (after a bailing `if`, inside the `if`, or in its `else` / `elif` chain) updates an
  * existing row of E so that the invariant moves: the update writes a column (or, in ActiveRecord, a scope's namesake
  * such as `active`) that the check filters on, or the column a sum adds up (`SUM(percent)` then `SET percent = $2`)
@@ -28,6 +30,7 @@
  */
 import {
   analyzedFunctions,
+  appAggregates,
   dedupe,
   evidence,
   findGate,
@@ -84,7 +87,7 @@ export default createDetector(
     for (const info of analyzedFunctions(ctx)) {
       const guards = guardsOf(info);
       if (guards.serializable) continue;
-      for (const check of [...info.ops, ...helperAggregates(ctx, info)]) {
+      for (const check of [...info.ops, ...helperAggregates(ctx, info), ...appAggregates(info)]) {
         if (!['count', 'sum', 'exists', 'list'].includes(check.kind) || check.lock) continue;
         if (check.kind === 'list') continue;
         // An exists read counts only when it looks at the *other* rows of the set ("another active one exists").

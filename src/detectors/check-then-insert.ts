@@ -18,7 +18,10 @@
  * version column, when a lock precedes the guard, when the new value is computed from the old one (lost_update), when
  * another column written with it is computed from its own old value and nothing else rides on the guard before the
  * write (lost_update too), and when a count / sum over E filtered on the guarded field decides the write as well
- * (write_skew: aggregate-check-then-write).
+ * (write_skew: aggregate-check-then-write). The guard may test a state predicate (`approved?`, `isPending()`,
+ * `is_open()`, `IsOpen()`: the state column, or a column named after it), may sit in a short guard helper of the
+ * same file called as a statement before the write (`ensure_releasable!`, `this.assertOpen(x);`), and the record may
+ * come from the caller (a parameter, a Ruby instance variable) when the write goes through the object itself.
  * Confidence 0.7 (0.75 with a side effect between the guard and the write).
  *
  * A recency / dedup window counts as an existence check of the same key, not as a range: `created_at > NOW() -
@@ -49,12 +52,14 @@ import {
   aRowOf,
   actRegion,
   analyzedFunctions,
+  appAggregates,
   declarationOf,
   dedupe,
   evidence,
   findGate,
   guardsOf,
   helperAggregates,
+  analyze,
   ifStatements,
   isPrimaryKeyOnly,
   keyColumns,
@@ -65,7 +70,9 @@ import {
   touchesAdded,
   uniqueCovers,
   type FnInfo,
+  type IfStatement,
 } from './lib/checks.js';
+import type { FunctionSpan, SourceFile } from '../parse/types.js';
 import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 
 const SIDE_EFFECT = /\b(?:stripe|paypal|braintree|adyen|mailer|mail|sendMail|send_mail|sendEmail|send_email|email|sms|twilio|sendgrid|ses|slack|charge|charges|payment|payments|refund|enqueue|publish|perform_async|perform_later|deliver_later|deliver_now|delay|apply_async|fetch|axios|requests|httpx|webhook)\b[\w.]*\s*\(/i;
@@ -187,6 +194,11 @@ interface LoadedRow {
   args: string[];
   /** For raw SQL scanned into locals (`Scan(&status)`): the scanned variable is the column itself. */
   scanned?: boolean;
+  /**
+   * A record this function did not load (a parameter, a Ruby instance variable set by the constructor, a loop
+   * variable): only writes through the object itself (`@order.update!`, `repo.save(order)`) count for it.
+   */
+  implicit?: boolean;
 }
 
 /** `sh, err := s.Get(ctx, id)`, `const order = await this.orders.findById(id)`, `inv = repo.load(inv_id)`. */
@@ -243,7 +255,35 @@ function wordRe(word: string): RegExp {
 function testedFields(cond: string, row: LoadedRow): string[] {
   if (row.scanned) return wordRe(row.variable).test(cond) ? [row.variable] : [];
   const v = row.variable.replace(/\$/g, '\\$');
-  return [...cond.matchAll(new RegExp(String.raw`(?<![\w$.])@?${v}\s*(?:\?\.|&\.|\.)\s*([A-Za-z_]\w*)`, 'g'))].map((m) => m[1]!).filter((f) => !/^(?:id|pk|ID|Id)$/.test(f));
+  const out: string[] = [];
+  for (const m of cond.matchAll(new RegExp(String.raw`(?<![\w$.])@?(?:self\.|this\.)?${v}\s*(?:\?\.|&\.|\.)\s*([A-Za-z_]\w*)(\?|\s*\(\s*\))?`, 'g'))) {
+    const f = m[1]!;
+    if (/^(?:id|pk|ID|Id)$/.test(f)) continue;
+    // A state predicate: Ruby `approved?` (an enum helper or a method), `isPending()`, `is_open()`, `IsOpen()`.
+    const pred = m[2] === '?' || (m[2] && /^(?:is|Is|has|Has)_?[A-Za-z]/.test(f));
+    out.push(pred ? PREDICATE + f : f);
+  }
+  return out;
+}
+
+/** Marks a tested predicate (`?approved`) among tested fields. */
+const PREDICATE = '?';
+/** Columns that hold a record's state, which a state predicate (`approved?`, `isPending()`) reads. */
+const STATE_COLUMN = /^(?:status|state|stage|phase|lifecycle|workflow_?state)$|(?:_status|_state|Status|State)$/;
+
+/**
+ * The written columns that a tested field or predicate is about: the same column, or for a predicate
+ * (`approved?`, `isPaid()`) a state column (`status`) or a column named after it (`paid_at`, `paid`).
+ */
+function matchedColumns(tested: readonly string[], written: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const t of tested) {
+    if (t.startsWith(PREDICATE)) {
+      const stem = normColumn(t.slice(1).replace(/^(?:is|Is|has|Has)_?(?=[A-Za-z])/, ''));
+      for (const c of written) if (STATE_COLUMN.test(c) || (stem.length >= 3 && normColumn(c).startsWith(stem))) out.add(c);
+    } else for (const c of written) if (normColumn(c) === normColumn(t)) out.add(c);
+  }
+  return [...out];
 }
 
 /**
@@ -260,11 +300,16 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
   const guards = guardsOf(info);
   // Optimistic locking handled by the ORM (Rails lock_version, TypeORM @VersionColumn, Hibernate-style @Version).
   if (OPTIMISTIC.test(info.code)) return out;
-  const updates = info.ops.filter((o) => o.kind === 'update' || (o.kind === 'insert' && /\.save\(\s*[\w$]+\s*\)\s*$/.test(info.code.slice(o.start, o.end))));
+  const updates = [...info.ops.filter((o) => o.kind === 'update' || (o.kind === 'insert' && /\.save\(\s*[\w$]+\s*\)\s*$/.test(info.code.slice(o.start, o.end)))), ...info.loose].sort((a, b) => a.start - b.start);
   if (updates.length === 0) return out;
   const rows = loadedRows(info);
+  // Records written through the object but not loaded here (a parameter, `@order` set by the constructor).
+  for (const act of updates) {
+    const v = act.instance ?? (act.kind === 'insert' ? /\.save\(\s*([\w$]+)\s*\)\s*$/.exec(info.code.slice(act.start, act.end))?.[1] : undefined);
+    if (v && v !== 'self' && v !== 'this' && !rows.some((r) => r.variable === v)) rows.push({ variable: v, line: info.fn.startLine, call: 'a record loaded by the caller', args: [], implicit: true });
+  }
   if (rows.length === 0) return out;
-  const ifs = ifStatements(info, info.fn.startLine, info.fn.endLine);
+  const ifs = [...ifStatements(info, info.fn.startLine, info.fn.endLine), ...helperGuards(ctx, info)];
   for (const act of updates) {
     if (act.lock) continue;
     const actText = info.code.slice(act.start, act.end);
@@ -274,7 +319,9 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
       const savedVar = act.kind === 'insert' ? /\.save\(\s*([\w$]+)\s*\)\s*$/.exec(actText)?.[1] : undefined;
       const viaInstance = act.instance === row.variable || savedVar === row.variable;
       if (act.kind === 'insert' && !viaInstance) continue;
-      if (row.op) {
+      if (row.implicit) {
+        if (!viaInstance) continue;
+      } else if (row.op) {
         if (!viaInstance && !sameEntity(row.op.entity, act.entity)) continue;
         if (!viaInstance && !row.scanned && !wordRe(row.variable).test(actText) && !(isPrimaryKeyOnly(act.whereColumns) && row.args.some((a) => wordRe(a).test(actText)))) continue;
         if (row.scanned && !isPrimaryKeyOnly(act.whereColumns)) continue;
@@ -289,16 +336,15 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
         written = [...between.matchAll(new RegExp(String.raw`(?<![\w$.])${row.variable.replace(/\$/g, '\\$')}\.(\w+)\s*=(?!=)`, 'g'))].map((m) => m[1]!);
       }
       if (written.length === 0) continue;
-      const writtenNorm = new Set(written.map(normColumn));
       const whereNorm = new Set(act.whereColumns.map(normColumn));
       if (act.whereColumns.some((c) => /^(?:version|lock_?version|row_?version|updated_?at|etag)$/i.test(c))) continue;
       const guard = ifs.find((g) => {
         if (g.line <= row.line || g.line >= act.line) return false;
         if (g.bails ? act.line <= g.body[1] : act.line > g.body[1] || act.line <= g.line) return false;
-        return testedFields(g.condition, row).some((f) => writtenNorm.has(normColumn(f)));
+        return matchedColumns(testedFields(g.condition, row), written).length > 0;
       });
       if (!guard) continue;
-      const fields = [...new Set(testedFields(guard.condition, row).filter((f) => writtenNorm.has(normColumn(f))))];
+      const fields = matchedColumns(testedFields(guard.condition, row), written);
       // A conditional update (the field in the WHERE) is the safe form.
       if (fields.some((f) => whereNorm.has(normColumn(f)))) continue;
       // The new value computed from the old one is a read-modify-write (lost_update), not a guard.
@@ -311,7 +357,7 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
       // which is aggregate-check-then-write's (write_skew), not a transition on this one row.
       const fieldNormSet = new Set(fields.map(normColumn));
       if (
-        [...info.ops, ...helperAggregates(ctx, info)].some(
+        [...info.ops, ...helperAggregates(ctx, info), ...appAggregates(info)].some(
           (o) =>
             (o.kind === 'count' || o.kind === 'sum') &&
             o.line > guard.line &&
@@ -344,8 +390,8 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
       )
         continue;
       const key = keyUses.find((k) => k.callLine >= guard.line && k.callLine <= act.endLine);
-      const ev = [evidence(info, row.line, 'check')];
-      if (guard.line !== row.line) ev.push(evidence(info, guard.line, 'check'));
+      const ev = row.implicit ? [] : [evidence(info, row.line, 'check')];
+      if (guard.line !== row.line || row.implicit) ev.push(evidence(info, guard.line, 'check'));
       if (key) ev.push(evidence(info, key.builtLine, 'key'));
       if (side) ev.push(evidence(info, side.line, 'act'));
       ev.push(evidence(info, act.line, 'act'));
@@ -364,7 +410,10 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
       else facts.model = entity;
       if (side) facts.externalCall = side.call;
       if (key) facts.idempotencyKey = key.expr;
-      const fieldText = fields.map((f) => (row.scanned ? f : `${row.variable}.${f}`)).join(', ');
+      // What the guard tested: the field itself, or a state predicate (`tranche.approved?`, `task.isOpen()`).
+      const preds = testedFields(guard.condition, row).filter((t) => t.startsWith(PREDICATE) && matchedColumns([t], written).length > 0);
+      const fieldText = preds.length > 0 ? `${preds.map((p) => `${row.variable}.${p.slice(1)}${familyOf(info.lang) === 'ruby' ? '?' : '()'}`).join(', ')} (${fields.join(', ')})` : fields.map((f) => (row.scanned ? f : `${row.variable}.${f}`)).join(', ');
+      if (preds.length > 0) facts.predicate = preds.map((p) => p.slice(1)).join(', ');
       out.push({
         line: guard.line,
         endLine: act.line,
@@ -372,11 +421,82 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
         entity,
         evidence: ev,
         facts,
-        title: `${info.fn.name} checks ${fieldText} on the loaded row, then ${side ? `calls ${side.call} and ` : ''}writes ${fields.join(', ')} with ${opLabel(info, act)} without re-checking it: two concurrent requests both see the old state and both act${key ? `, with a new idempotency key per call (${key.source})` : ''}`,
+        title: `${info.fn.name} checks ${fieldText} on ${row.implicit ? 'a record it did not load itself' : 'the loaded row'}, then ${side ? `calls ${side.call} and ` : ''}writes ${fields.join(', ')} with ${opLabel(info, act)} without re-checking it: two concurrent requests both see the old state and both act${key ? `, with a new idempotency key per call (${key.source})` : ''}`,
         confidence: side ? 0.75 : 0.7,
         variant: side ? 'distributed' : 'database',
       });
       break;
+    }
+  }
+  return out;
+}
+
+/** Helpers longer than this are not looked into for guards. */
+const GUARD_HELPER_LINES = 30;
+
+/** A guard helper's failure propagates to its caller: it raises / throws, or (Go) returns an error. */
+const PROPAGATES = /\b(?:raise|throw|fail|abort|panic)\b|\breturn\s+(?:[\w.]*Err\w*|errors\.New|fmt\.Errorf|\w+Error\b)/;
+
+const shortFnCache = new WeakMap<SourceFile, Map<string, FunctionSpan[]>>();
+
+/** The file's short functions by their last name segment (`ensure_releasable!` for `DisburseTranche#ensure_releasable!`). */
+function shortFunctions(file: SourceFile): Map<string, FunctionSpan[]> {
+  const hit = shortFnCache.get(file);
+  if (hit) return hit;
+  const byName = new Map<string, FunctionSpan[]>();
+  for (const f of file.functions) {
+    if (f.endLine - f.startLine > GUARD_HELPER_LINES) continue;
+    const n = /([A-Za-z_$][\w$]*[?!]?)$/.exec(f.name)?.[1];
+    if (n) byName.set(n, [...(byName.get(n) ?? []), f]);
+  }
+  shortFnCache.set(file, byName);
+  return byName;
+}
+
+/**
+ * Guards that a function runs through a helper of the same file, as `if`s at the call: a call statement
+ * (`ensure_releasable!`, `self._check_open(order)`, `this.assertPending(task);`, `if err := ensureOpen(t); err != nil`)
+ * to a short function whose bailing `if`s raise / throw (or return an error). The helper's conditions are rewritten
+ * in the caller's names (parameters replaced by the call's arguments; instance variables stay as they are).
+ */
+function helperGuards(ctx: DetectorContext, info: FnInfo): IfStatement[] {
+  const fam = familyOf(info.lang);
+  const out: IfStatement[] = [];
+  let byName: Map<string, FunctionSpan[]> | undefined;
+  for (let l = info.fn.startLine + 1; l <= info.fn.endLine; l++) {
+    const t = info.bareLines[l - info.fn.startLine] ?? '';
+    if (t.length > 300 || !/\w\s*(?:[!?]\s*$|\(|$)/.test(t)) continue;
+    const m =
+      fam === 'ruby'
+        ? /^\s*(?:self\.)?([a-z_]\w*[!?]?)\s*(?:\(([^()]*)\))?\s*$/.exec(t)
+        : fam === 'python'
+          ? /^\s*(?:self\.|cls\.)?([a-z_]\w*)\(([^()]*)\)\s*$/.exec(t)
+          : fam === 'js'
+            ? /^\s*(?:await\s+)?(?:this\.)?([A-Za-z_$][\w$]*)\(([^()]*)\);?\s*$/.exec(t)
+            : /^\s*(?:if\s+)?(?:err\s*:?=\s*)?(?:\w+\.)?([A-Za-z_]\w*)\(([^()]*)\)\s*(?:;\s*err\s*!=\s*nil\s*\{)?\s*$/.exec(t);
+    if (!m || /^(?:end|else|begin|super|return|yield|raise|next|break|retry|redo|private|protected|public|loop)$/.test(m[1]!)) continue;
+    byName ??= shortFunctions(ctx.file);
+    const helper = byName.get(m[1]!)?.find((f) => f.startLine > info.fn.endLine || f.endLine < info.fn.startLine);
+    if (!helper) continue;
+    const h = analyze(ctx.file, helper);
+    // Parameters of the helper, mapped to the call's arguments.
+    const params = (/\(([^()]*)\)\s*(?:->[^:]*)?:?\s*(?:[\w.*[\]<>| ]*)?\{?\s*$/.exec(h.bareLines[0] ?? '')?.[1] ?? /\(([^()]*)\)/.exec((h.bareLines[0] ?? '').replace(/^\s*func\s*\([^()]*\)/, ''))?.[1] ?? '')
+      .split(',')
+      .map((p) => /^\s*(?:\*\*?)?([A-Za-z_$][\w$]*)/.exec(p)?.[1] ?? '')
+      .filter((p) => p && p !== 'self' && p !== 'cls');
+    const args = (m[2] ?? '').split(',').map((a) => a.trim());
+    const rename = new Map<string, string>();
+    params.forEach((p, k) => {
+      const a = /^@?[A-Za-z_$][\w$]*$/.test(args[k] ?? '') ? args[k]! : undefined;
+      if (a && a !== p) rename.set(p, a);
+    });
+    for (const g of ifStatements(h, helper.startLine + 1, helper.endLine)) {
+      if (!g.bails) continue;
+      const body = h.bareLines.slice(g.line - helper.startLine, g.body[1] - helper.startLine + 1).join('\n');
+      if (!PROPAGATES.test(body)) continue;
+      let condition = g.condition;
+      for (const [p, a] of rename) condition = condition.replace(new RegExp(String.raw`(?<![\w$.@])${p.replace(/\$/g, '\\$')}(?![\w$])`, 'g'), a);
+      out.push({ line: l, condition, condStart: -1, body: [l, l], bails: true });
     }
   }
   return out;

@@ -38,6 +38,7 @@
 import {
   actRegion,
   analyzedFunctions,
+  appAggregates,
   dedupe,
   evidence,
   findGate,
@@ -169,7 +170,7 @@ function countUnderLimit(ctx: DetectorContext, info: FnInfo): DetectorReport[] {
   const out: DetectorReport[] = [];
   const guards = guardsOf(info);
   // The count may be read through a short helper of the review (`if count_attendees(event_id) >= cap`).
-  for (const check of [...info.ops, ...helperAggregates(ctx, info)]) {
+  for (const check of [...info.ops, ...helperAggregates(ctx, info), ...appAggregates(info)]) {
     if ((check.kind !== 'count' && check.kind !== 'sum') || check.lock) continue;
     if (guards.lockLine !== undefined && guards.lockLine <= check.line) continue;
     let gate = findGate(info, check);

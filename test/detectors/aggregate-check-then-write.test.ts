@@ -209,6 +209,131 @@ export async function openTickets(teamId: string) {
   return { n };
 }`,
     },
+    {
+      name: "typeorm query builder: parent row locked (pessimistic_write) before the SUM",
+      path: 'src/budgets/envelopes.service.ts',
+      code: `import { Injectable, BadRequestException } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Budget } from './budget.entity';
+import { Envelope } from './envelope.entity';
+
+@Injectable()
+export class EnvelopesService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async resize(budgetId: string, envelopeId: string, cents: number) {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.findOne(Budget, { where: { id: budgetId }, lock: { mode: 'pessimistic_write' } });
+      const env = await manager.findOneOrFail(Envelope, { where: { id: envelopeId }, relations: { budget: true } });
+      const { used } = await manager
+        .createQueryBuilder(Envelope, 'e')
+        .select('COALESCE(SUM(e.cents), 0)', 'used')
+        .where('e.budgetId = :budgetId', { budgetId: env.budgetId })
+        .andWhere('e.id != :id', { id: envelopeId })
+        .getRawOne();
+      if (Number(used) + cents > env.budget.totalCents) {
+        throw new BadRequestException('budget exceeded');
+      }
+      env.cents = cents;
+      await manager.save(env);
+      return env;
+    });
+  }
+}
+`,
+    },
+    {
+      name: "typeorm: reduce() over find(), parent row locked first",
+      path: 'src/pools/allocations.ts',
+      code: `import { AppDataSource } from '../data-source';
+import { Allocation } from './allocation.entity';
+
+export async function setShare(poolId: string, allocationId: string, percent: number) {
+  return AppDataSource.transaction(async (manager) => {
+    await manager.findOne(Pool, { where: { id: poolId }, lock: { mode: 'pessimistic_write' } });
+    const alloc = await manager.findOneBy(Allocation, { id: allocationId });
+    if (!alloc) throw new Error('not found');
+    const siblings = await manager.find(Allocation, { where: { poolId: alloc.poolId } });
+    const used = siblings
+      .filter((s) => s.id !== alloc.id)
+      .reduce((acc, s) => acc + s.percent, 0);
+    if (used + percent > 100) {
+      throw new Error('pool over-allocated');
+    }
+    alloc.percent = percent;
+    await manager.save(alloc);
+    return alloc;
+  });
+}
+`,
+    },
+    {
+      name: "django: sum() over a generator, parent row select_for_update() first",
+      path: 'stipends/services.py',
+      code: `from django.db import transaction
+from .models import Department, Stipend
+
+
+def raise_stipend(department_id, stipend_id, amount):
+    with transaction.atomic():
+        Department.objects.select_for_update().get(pk=department_id)
+        stipend = Stipend.objects.get(pk=stipend_id)
+        peers = Stipend.objects.filter(department_id=stipend.department_id).exclude(pk=stipend.pk)
+        committed = sum(p.amount for p in peers)
+        if committed + amount > stipend.department.budget:
+            raise ValueError("over budget")
+        stipend.amount = amount
+        stipend.save(update_fields=["amount"])
+`,
+    },
+    {
+      name: "activerecord: relation.sum(&:col) inside the team row lock",
+      path: 'app/services/quota_share.rb',
+      code: `class QuotaShare
+  def self.assign(share, hours)
+    share.team.with_lock do
+      others = Share.where(team_id: share.team_id).where.not(id: share.id)
+      booked = others.sum(&:hours)
+      raise ArgumentError, "over capacity" if booked + hours > share.team.capacity_hours
+      share.update!(hours: hours)
+    end
+  end
+end
+`,
+    },
+    {
+      name: "go sqlx: range-loop total after locking the account row FOR UPDATE",
+      path: 'internal/wallet/limits.go',
+      code: `package wallet
+
+func (s *Store) SetSubLimit(ctx context.Context, subID, accountID int64, limit int64) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var capCents int64
+	if err := tx.GetContext(ctx, &capCents, \`SELECT cap_cents FROM accounts WHERE id = $1 FOR UPDATE\`, accountID); err != nil {
+		return err
+	}
+	var subs []SubAccount
+	if err := tx.SelectContext(ctx, &subs, \`SELECT id, spend_limit FROM sub_accounts WHERE account_id = $1 AND id <> $2\`, accountID, subID); err != nil {
+		return err
+	}
+	var total int64
+	for _, sa := range subs {
+		total += sa.SpendLimit
+	}
+	if total+limit > s.cap {
+		return ErrOverCap
+	}
+	if _, err := tx.ExecContext(ctx, \`UPDATE sub_accounts SET spend_limit = $1 WHERE id = $2\`, limit, subID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+`,
+    },
   ],
   invalid: [
     {
@@ -347,6 +472,128 @@ func (s *Store) GoOffCall(ctx context.Context, doctorID, shiftID int64) error {
 	return tx.Commit()
 }`,
       errors: [{ mode: 'write_skew', line: 10 }],
+    },
+    {
+      name: "typeorm query builder: SUM over the sibling rows, then save() of this row",
+      path: 'src/budgets/envelopes.service.ts',
+      code: `import { Injectable, BadRequestException } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Envelope } from './envelope.entity';
+
+@Injectable()
+export class EnvelopesService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async resize(envelopeId: string, cents: number) {
+    return this.dataSource.transaction(async (manager) => {
+      const env = await manager.findOneOrFail(Envelope, { where: { id: envelopeId }, relations: { budget: true } });
+      const { used } = await manager
+        .createQueryBuilder(Envelope, 'e')
+        .select('COALESCE(SUM(e.cents), 0)', 'used')
+        .where('e.budgetId = :budgetId', { budgetId: env.budgetId })
+        .andWhere('e.id != :id', { id: envelopeId })
+        .getRawOne();
+      if (Number(used) + cents > env.budget.totalCents) {
+        throw new BadRequestException('budget exceeded');
+      }
+      env.cents = cents;
+      await manager.save(env);
+      return env;
+    });
+  }
+}
+`,
+      errors: [{ mode: 'write_skew', line: 12 }],
+    },
+    {
+      name: "typeorm: find() then reduce() in application code, then manager.save of this row",
+      path: 'src/pools/allocations.ts',
+      code: `import { AppDataSource } from '../data-source';
+import { Allocation } from './allocation.entity';
+
+export async function setShare(allocationId: string, percent: number) {
+  return AppDataSource.transaction(async (manager) => {
+    const alloc = await manager.findOneBy(Allocation, { id: allocationId });
+    if (!alloc) throw new Error('not found');
+    const siblings = await manager.find(Allocation, { where: { poolId: alloc.poolId } });
+    const used = siblings
+      .filter((s) => s.id !== alloc.id)
+      .reduce((acc, s) => acc + s.percent, 0);
+    if (used + percent > 100) {
+      throw new Error('pool over-allocated');
+    }
+    alloc.percent = percent;
+    await manager.save(alloc);
+    return alloc;
+  });
+}
+`,
+      errors: [{ mode: 'write_skew', line: 9 }],
+    },
+    {
+      name: "django: sum() over a generator of the sibling rows, then save()",
+      path: 'stipends/services.py',
+      code: `from django.db import transaction
+from .models import Stipend
+
+
+def raise_stipend(stipend_id, amount):
+    with transaction.atomic():
+        stipend = Stipend.objects.get(pk=stipend_id)
+        peers = Stipend.objects.filter(department_id=stipend.department_id).exclude(pk=stipend.pk)
+        committed = sum(p.amount for p in peers)
+        if committed + amount > stipend.department.budget:
+            raise ValueError("over budget")
+        stipend.amount = amount
+        stipend.save(update_fields=["amount"])
+`,
+      errors: [{ mode: 'write_skew', line: 9 }],
+    },
+    {
+      name: "activerecord: relation.sum(&:col) in Ruby, then update! of this row",
+      path: 'app/services/quota_share.rb',
+      code: `class QuotaShare
+  def self.assign(share, hours)
+    ActiveRecord::Base.transaction do
+      others = Share.where(team_id: share.team_id).where.not(id: share.id)
+      booked = others.sum(&:hours)
+      raise ArgumentError, "over capacity" if booked + hours > share.team.capacity_hours
+      share.update!(hours: hours)
+    end
+  end
+end
+`,
+      errors: [{ mode: 'write_skew', line: 5 }],
+    },
+    {
+      name: "go sqlx: SelectContext into a slice, total in a range loop, then UPDATE of this row",
+      path: 'internal/wallet/limits.go',
+      code: `package wallet
+
+func (s *Store) SetSubLimit(ctx context.Context, subID, accountID int64, limit int64) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var subs []SubAccount
+	if err := tx.SelectContext(ctx, &subs, \`SELECT id, spend_limit FROM sub_accounts WHERE account_id = $1 AND id <> $2\`, accountID, subID); err != nil {
+		return err
+	}
+	var total int64
+	for _, sa := range subs {
+		total += sa.SpendLimit
+	}
+	if total+limit > s.cap {
+		return ErrOverCap
+	}
+	if _, err := tx.ExecContext(ctx, \`UPDATE sub_accounts SET spend_limit = $1 WHERE id = $2\`, limit, subID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+`,
+      errors: [{ mode: 'write_skew', line: 14 }],
     },
   ],
 });

@@ -714,6 +714,108 @@ async function hold(eventId, seatNo, userId) {
 }
 module.exports = { hold };`,
     },
+    {
+      name: 'guard helper with a state predicate, inside with_lock on the record',
+      path: 'app/services/payroll/approve_bonus.rb',
+      code: `module Payroll
+  class ApproveBonus
+    class NotApprovable < StandardError; end
+
+    def initialize(bonus, approver:)
+      @bonus = bonus
+      @approver = approver
+    end
+
+    def call
+      @bonus.with_lock do
+        check_approvable!
+        PayrollApi.schedule_payment(@bonus.employee_ref, @bonus.amount_cents)
+        @bonus.update!(status: :approved, approved_by: @approver, approved_at: Time.current)
+      end
+    end
+
+    private
+
+    def check_approvable!
+      raise NotApprovable, "bonus is not pending" unless @bonus.pending?
+    end
+  end
+end
+`,
+    },
+    {
+      name: 'guard helper with a state predicate, then a conditional claim (status in the WHERE)',
+      path: 'app/services/payroll/approve_bonus_claim.rb',
+      code: `module Payroll
+  class ApproveBonus
+    class NotApprovable < StandardError; end
+
+    def initialize(bonus, approver:)
+      @bonus = bonus
+      @approver = approver
+    end
+
+    def call
+      check_approvable!
+      claimed = Bonus.where(id: @bonus.id, status: :pending).update_all(status: :approved, approved_by_id: @approver.id)
+      raise NotApprovable, "already handled" unless claimed == 1
+      PayrollApi.schedule_payment(@bonus.employee_ref, @bonus.amount_cents)
+    end
+
+    private
+
+    def check_approvable!
+      raise NotApprovable, "bonus is not pending" unless @bonus.pending?
+    end
+  end
+end
+`,
+    },
+    {
+      name: 'django: is_open() predicate on a parameter, then a conditional update on the state',
+      path: 'returns/refunds.py',
+      code: `from django.utils import timezone
+
+from .gateway import refunds
+from .models import Return
+
+
+def refund_return(ret, agent):
+    if not ret.is_open():
+        raise ValueError("return already handled")
+    claimed = Return.objects.filter(pk=ret.pk, state="open").update(state="refunded", handled_by=agent, handled_at=timezone.now())
+    if claimed != 1:
+        raise ValueError("return already handled")
+    refunds.issue(ret.order_ref, ret.amount)
+`,
+    },
+    {
+      name: 'typeorm: assert helper with isActive(), then an update that re-checks the status',
+      path: 'src/vouchers/voucher.service.ts',
+      code: `import { Injectable, ConflictException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Voucher } from './voucher.entity';
+
+@Injectable()
+export class VoucherService {
+  constructor(@InjectRepository(Voucher) private readonly vouchers: Repository<Voucher>, private readonly ledger: LedgerClient) {}
+
+  async redeem(voucher: Voucher, userId: string) {
+    this.assertRedeemable(voucher);
+    const res = await this.vouchers.update({ id: voucher.id, status: 'active' }, { status: 'redeemed', redeemedBy: userId });
+    if (res.affected !== 1) throw new ConflictException('voucher already redeemed');
+    await this.ledger.credit(userId, voucher.valueCents);
+  }
+
+  private assertRedeemable(v: Voucher) {
+    if (!v.isActive()) {
+      throw new ConflictException('voucher is not active');
+    }
+  }
+}
+`,
+    },
   ],
   invalid: [
     {
@@ -1029,6 +1131,103 @@ export class OrderService {
   }
 }`,
       errors: [{ mode: 'toctou', line: 9 }],
+    },
+    {
+      name: 'guard helper raising unless a state predicate (instance variable set by the constructor), then a payment and an unconditional update!',
+      path: 'app/services/payroll/approve_bonus.rb',
+      code: `module Payroll
+  class ApproveBonus
+    class NotApprovable < StandardError; end
+
+    def initialize(bonus, approver:)
+      @bonus = bonus
+      @approver = approver
+    end
+
+    def call
+      check_approvable!
+      PayrollApi.schedule_payment(@bonus.employee_ref, @bonus.amount_cents)
+      @bonus.update!(status: :approved, approved_by: @approver, approved_at: Time.current)
+    end
+
+    private
+
+    def check_approvable!
+      raise NotApprovable, "bonus is not pending" unless @bonus.pending?
+    end
+  end
+end
+`,
+      errors: [{ mode: 'toctou', line: 11 }],
+    },
+    {
+      name: 'django: is_open() predicate on a parameter, a refund, then attribute writes and save()',
+      path: 'returns/refunds.py',
+      code: `from django.utils import timezone
+
+from .gateway import refunds
+
+
+def refund_return(ret, agent):
+    if not ret.is_open():
+        raise ValueError("return already handled")
+    refunds.issue(ret.order_ref, ret.amount)
+    ret.state = "refunded"
+    ret.handled_by = agent
+    ret.handled_at = timezone.now()
+    ret.save()
+`,
+      errors: [{ mode: 'toctou', line: 7 }],
+    },
+    {
+      name: 'typeorm: private assert helper testing isActive() on the argument, a ledger credit, then repository save',
+      path: 'src/vouchers/voucher.service.ts',
+      code: `import { Injectable, ConflictException } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { Voucher } from './voucher.entity';
+
+@Injectable()
+export class VoucherService {
+  constructor(@InjectRepository(Voucher) private readonly vouchers: Repository<Voucher>, private readonly ledger: LedgerClient) {}
+
+  async redeem(voucher: Voucher, userId: string) {
+    this.assertRedeemable(voucher);
+    await this.ledger.credit(userId, voucher.valueCents);
+    voucher.status = 'redeemed';
+    voucher.redeemedBy = userId;
+    return this.vouchers.save(voucher);
+  }
+
+  private assertRedeemable(v: Voucher) {
+    if (!v.isActive()) {
+      throw new ConflictException('voucher is not active');
+    }
+  }
+}
+`,
+      errors: [{ mode: 'toctou', line: 11 }],
+    },
+    {
+      name: 'go: IsOpen() predicate on a row from a store getter, then an unconditional UPDATE of status',
+      path: 'internal/tasks/complete.go',
+      code: `package tasks
+
+func (s *Service) Complete(ctx context.Context, id int64, by string) error {
+	t, err := s.store.GetTask(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !t.IsOpen() {
+		return ErrClosed
+	}
+	if _, err := s.db.ExecContext(ctx, \`UPDATE tasks SET status = 'done', completed_by = $2 WHERE id = $1\`, id, by); err != nil {
+		return err
+	}
+	return nil
+}
+`,
+      errors: [{ mode: 'toctou', line: 8 }],
     },
   ],
   todo: [],

@@ -267,6 +267,65 @@ export async function isFree(roomId: string, startsAt: Date, endsAt: Date) {
   return true;
 }`,
     },
+    {
+      name: "go sqlx: parent row read FOR UPDATE before the count",
+      path: 'internal/workshops/enroll.go',
+      code: `package workshops
+
+func (r *Repo) Enroll(ctx context.Context, workshopID, memberID int64) (int, error) {
+	tx, err := r.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+
+	var limit int
+	if err := tx.GetContext(ctx, &limit, \`SELECT max_attendees FROM workshops WHERE id = $1 FOR UPDATE\`, workshopID); err != nil {
+		return 0, err
+	}
+	var enrolled int
+	if err := tx.GetContext(ctx, &enrolled, \`SELECT count(*) FROM enrollments WHERE workshop_id = $1 AND withdrawn_at IS NULL\`, workshopID); err != nil {
+		return 0, err
+	}
+	if enrolled >= limit {
+		return 0, ErrWorkshopFull
+	}
+	if _, err := tx.ExecContext(ctx, \`INSERT INTO enrollments (workshop_id, member_id, place) VALUES ($1, $2, $3)\`, workshopID, memberID, enrolled+1); err != nil {
+		return 0, err
+	}
+	return enrolled + 1, tx.Commit()
+}
+`,
+    },
+    {
+      name: "go: advisory transaction lock before the count",
+      path: 'internal/workshops/waitlist.go',
+      code: `package workshops
+
+func (r *Repo) Waitlist(ctx context.Context, workshopID, memberID int64) error {
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, \`SELECT pg_advisory_xact_lock($1)\`, workshopID); err != nil {
+		return err
+	}
+	row := tx.QueryRowContext(ctx, \`SELECT count(*) FROM waitlist_entries WHERE workshop_id = $1\`, workshopID)
+	var queued int
+	if err := row.Scan(&queued); err != nil {
+		return err
+	}
+	if queued >= MaxWaitlist {
+		return ErrWaitlistFull
+	}
+	if _, err := tx.ExecContext(ctx, \`INSERT INTO waitlist_entries (workshop_id, member_id) VALUES ($1, $2)\`, workshopID, memberID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+`,
+    },
   ],
   invalid: [
     {
@@ -391,6 +450,57 @@ export async function postComment(authorId: string, body: string) {
   if (recent >= 20) throw new Error('slow down');
   return prisma.comment.create({ data: { authorId, body } });
 }`,
+      errors: [{ mode: 'phantom_read', line: 4 }],
+    },
+    {
+      name: "go sqlx: GetContext count into a local, compared with the capacity, then INSERT at READ COMMITTED",
+      path: 'internal/workshops/enroll.go',
+      code: `package workshops
+
+func (r *Repo) Enroll(ctx context.Context, workshopID, memberID int64) (int, error) {
+	tx, err := r.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+
+	var limit int
+	if err := tx.GetContext(ctx, &limit, \`SELECT max_attendees FROM workshops WHERE id = $1\`, workshopID); err != nil {
+		return 0, err
+	}
+	var enrolled int
+	if err := tx.GetContext(ctx, &enrolled, \`SELECT count(*) FROM enrollments WHERE workshop_id = $1 AND withdrawn_at IS NULL\`, workshopID); err != nil {
+		return 0, err
+	}
+	if enrolled >= limit {
+		return 0, ErrWorkshopFull
+	}
+	if _, err := tx.ExecContext(ctx, \`INSERT INTO enrollments (workshop_id, member_id, place) VALUES ($1, $2, $3)\`, workshopID, memberID, enrolled+1); err != nil {
+		return 0, err
+	}
+	return enrolled + 1, tx.Commit()
+}
+`,
+      errors: [{ mode: 'phantom_read', line: 15 }],
+    },
+    {
+      name: "go: QueryRowContext count, Scan on the next statement, then INSERT",
+      path: 'internal/workshops/waitlist.go',
+      code: `package workshops
+
+func (r *Repo) Waitlist(ctx context.Context, workshopID, memberID int64) error {
+	row := r.db.QueryRowContext(ctx, \`SELECT count(*) FROM waitlist_entries WHERE workshop_id = $1\`, workshopID)
+	var queued int
+	if err := row.Scan(&queued); err != nil {
+		return err
+	}
+	if queued >= MaxWaitlist {
+		return ErrWaitlistFull
+	}
+	_, err := r.db.ExecContext(ctx, \`INSERT INTO waitlist_entries (workshop_id, member_id) VALUES ($1, $2)\`, workshopID, memberID)
+	return err
+}
+`,
       errors: [{ mode: 'phantom_read', line: 4 }],
     },
   ],

@@ -25,6 +25,8 @@ export interface FnInfo {
   bareLines: string[];
   idx: LineIndex;
   ops: DbOp[];
+  /** Writes through an object whose entity is unknown in the function (`@order.update!`, `invoice.save()` on a parameter). */
+  loose: DbOp[];
 }
 
 const cache = recentFiles<Map<string, FnInfo>>();
@@ -67,8 +69,10 @@ export function analyze(file: SourceFile, fn: FunctionSpan): FnInfo {
     lines: code.split('\n'),
     bareLines: bare.split('\n'),
     idx,
-    ops: findDbOps(code, file.language, fn.startLine, repos, idx),
+    ops: [],
+    loose: [],
   };
+  info.ops = findDbOps(code, file.language, fn.startLine, repos, idx, info.loose);
   perFile.set(key, info);
   return info;
 }
@@ -163,6 +167,80 @@ export function helperAggregates(ctx: DetectorContext, info: FnInfo): DbOp[] {
       endLine: info.idx.line(Math.max(at, end - 1)),
       vars: boundVars(info.code, at, fam),
     });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Aggregates computed in application code over a list read
+
+const appAggCache = new WeakMap<FnInfo, DbOp[]>();
+
+/** How far after a list read its rows may be added up or counted. */
+const APP_AGG_LINES = 12;
+
+/**
+ * Sums and counts computed in application code over the rows a list read returned, as count / sum ops on the
+ * list's entity and predicate, placed where the aggregate is computed and bound to the variable it is assigned to:
+ * JS `rows.reduce((s, r) => s + r.amount, 0)`, `rows.map((r) => r.amount).reduce(...)`, lodash `sumBy(rows, 'amount')`,
+ * Python `sum(r.amount for r in rows)`, Ruby `rows.sum(&:amount)` / `rows.sum { |r| r.amount }` /
+ * `rows.map(&:amount).sum`, Go `for _, r := range rows { total += r.Amount }`, and counts `rows.length`, `len(rows)`,
+ * `rows.size` (those only when compared, which the callers check through the gate).
+ */
+export function appAggregates(info: FnInfo): DbOp[] {
+  const hit = appAggCache.get(info);
+  if (hit) return hit;
+  const out: DbOp[] = [];
+  appAggCache.set(info, out);
+  const fam = familyOf(info.lang);
+  for (const op of info.ops) {
+    if (op.kind !== 'list' || op.lock) continue;
+    const v = op.vars.find((x) => x !== 'err' && x !== '_' && /^[A-Za-z_$][\w$]*$/.test(x));
+    if (!v) continue;
+    const from = op.end;
+    const to = info.idx.offsetOf(Math.min(info.fn.endLine, op.endLine + APP_AGG_LINES) + 1);
+    const text = info.code.slice(from, to);
+    if (!text.includes(v)) continue;
+    const V = v.replace(/\$/g, '\\$');
+    const found: Array<{ at: number; end: number; kind: 'sum' | 'count'; column?: string; bound?: string }> = [];
+    const add = (m: RegExpExecArray | null, kind: 'sum' | 'count', column?: string, bound?: string) => {
+      if (m) found.push({ at: from + m.index, end: from + m.index + m[0].length, kind, column, bound });
+    };
+    if (fam === 'js') {
+      let m = new RegExp(String.raw`(?<![\w$.])${V}\s*(?:\.filter\([^\n]{0,120}?\)\s*)?\.reduce\(\s*\(?\s*([\w$]+)\s*,\s*([\w$]+)\s*\)?\s*=>\s*(?:\1\s*\+\s*(?:Number\(\s*)?\2\s*\.\s*(\w+)|(?:Number\(\s*)?\2\s*\.\s*(\w+)\s*\)?\s*\+\s*\1\b)`).exec(text);
+      add(m, 'sum', m?.[3] ?? m?.[4]);
+      m = new RegExp(String.raw`(?<![\w$.])${V}\s*\.map\(\s*\(?\s*([\w$]+)\s*\)?\s*=>\s*(?:Number\(\s*)?\1\s*\.\s*(\w+)\s*\)?\s*\)\s*\.reduce\(`).exec(text);
+      add(m, 'sum', m?.[2]);
+      m = new RegExp(String.raw`\bsumBy\(\s*${V}\s*,\s*(?:['"](\w+)['"]|\(?\s*([\w$]+)\s*\)?\s*=>\s*\2\.(\w+))`).exec(text);
+      add(m, 'sum', m?.[1] ?? m?.[3]);
+      add(new RegExp(String.raw`(?<![\w$.])${V}\s*\.\s*length\b`).exec(text), 'count');
+    } else if (fam === 'python') {
+      let m = new RegExp(String.raw`\bsum\(\s*(?:(?:int|float|Decimal)\(\s*)?(\w+)\.(\w+)\s*\)?\s+for\s+\1\s+in\s+${V}\b`).exec(text);
+      add(m, 'sum', m?.[2]);
+      add(new RegExp(String.raw`\blen\(\s*${V}\s*\)`).exec(text), 'count');
+    } else if (fam === 'ruby') {
+      const m = new RegExp(String.raw`(?<![\w$.@])@?${V}\.(?:sum\(\s*&:(\w+)\s*\)|sum\s*\{\s*\|(\w+)\|\s*\2\.(\w+)|map\(\s*&:(\w+)\s*\)\.sum\b|pluck\(\s*:(\w+)\s*\)\.sum\b)`).exec(text);
+      add(m, 'sum', m?.[1] ?? m?.[3] ?? m?.[4] ?? m?.[5]);
+      add(new RegExp(String.raw`(?<![\w$.@])@?${V}\.(?:size|length|count)(?![\w?!(])`).exec(text), 'count');
+    } else if (fam === 'go') {
+      const m = new RegExp(String.raw`\bfor\s+_\s*,\s*(\w+)\s*:=\s*range\s+${V}\s*\{[^}]{0,300}?\b(\w+)\s*\+=\s*(?:\w+\(\s*)?\1\.(\w+)`).exec(text);
+      add(m, 'sum', m?.[3], m?.[2]);
+      add(new RegExp(String.raw`\blen\(\s*${V}\s*\)`).exec(text), 'count');
+    }
+    for (const f of found) {
+      const vars = f.bound ? [f.bound] : boundVars(info.code, f.at, fam);
+      out.push({
+        ...op,
+        kind: f.kind,
+        call: `${op.call} → ${f.kind === 'sum' ? 'sum' : 'count'} in code`,
+        start: f.at,
+        end: f.end,
+        line: info.idx.line(f.at),
+        endLine: info.idx.line(Math.max(f.at, f.end - 1)),
+        sumColumn: f.kind === 'sum' ? f.column : undefined,
+        vars,
+      });
+    }
   }
   return out;
 }

@@ -652,7 +652,7 @@ const DB_CLIENT = /^(?:prisma|tx|trx|db|database|prismaclient|transaction)$|pris
 const KNEX_ROOT = /^(?:knex|db|trx|tx|t|database|k|qb|conn|connection|this\.knex|transaction)$/i;
 
 /** Finds the database statements of one function (comment-masked code), in program order. */
-export function findDbOps(code: string, lang: Language, firstLine: number, repositories?: Map<string, string>, lineIndex?: LineIndex): DbOp[] {
+export function findDbOps(code: string, lang: Language, firstLine: number, repositories?: Map<string, string>, lineIndex?: LineIndex, loose?: DbOp[]): DbOp[] {
   const fam = familyOf(lang);
   const idx = lineIndex ?? new LineIndex(code, firstLine);
   // Lone identifiers are never a statement nor around a SQL string: leave them out.
@@ -699,6 +699,17 @@ export function findDbOps(code: string, lang: Language, firstLine: number, repos
       const scan = c.segments.find((g) => g.name === 'Scan' && g.args !== undefined);
       if (scan) vars.push(...[...scan.args!.matchAll(/&([\w.]+)/g)].map((m) => m[1]!.replace(/^.*\./, '')));
     }
+    // Go sqlx / scany: `tx.GetContext(ctx, &n, "SELECT count(*) ...")`, `db.Select(&rows, q)`, `pgxscan.Get(ctx, db, &x, q)`:
+    // the destination pointer before the query is what the result is bound to.
+    if (fam === 'go' && vars.length === 0 && inner) {
+      const seg = inner.segments.find((g) => g.argsAt !== undefined && g.argsAt <= s.start && s.start <= g.argsAt + (g.args ?? '').length);
+      if (seg && /^(?:Get|Select)(?:Context)?$/.test(seg.name)) {
+        const dest = [...seg.args!.slice(0, s.start - seg.argsAt!).matchAll(/&([A-Za-z_]\w*)\s*,/g)].pop()?.[1];
+        if (dest) vars.push(dest);
+        // `Select` fills a slice: the rows of the predicate, not one row.
+        if (dest && seg.name.startsWith('Select') && (kind === 'find' || kind === 'exists')) kind = 'list';
+      }
+    }
     const orm = fam === 'go' ? (/\bpool\b|pgx/.test(code) ? 'pgx' : 'database/sql') : fam === 'python' ? 'sqlalchemy' : fam === 'ruby' ? 'activerecord' : 'pg';
     const end = enclosing.length ? Math.max(...enclosing.map((c) => c.end)) : s.end;
     const op = make(kind, info.table, orm, call, s.start, s.end, {
@@ -742,6 +753,12 @@ export function findDbOps(code: string, lang: Language, firstLine: number, repos
     const keepErr = fam === 'go' && op.vars.length > 0;
     if (op.vars.length === 0) op.vars = boundVars(code, op.start, fam, keepErr);
     else op.vars.push(...boundVars(code, op.start, fam, keepErr));
+    // Go: `row := db.QueryRowContext(ctx, q, id)` then `row.Scan(&n)` / `err = row.Scan(&n)` on a following line.
+    if (fam === 'go' && op.vars.length === 1 && op.vars[0] !== 'err') {
+      const after = code.slice(op.end, op.end + 300);
+      const scan = new RegExp(String.raw`(?<![\w.])${op.vars[0]}\.Scan\(([^)\n]*)\)`).exec(after);
+      if (scan) op.vars.push(...[...scan[1]!.matchAll(/&([\w.]+)/g)].map((m) => m[1]!.replace(/^.*\./, '')));
+    }
     // `const [row] = await db.select().from(t).where(...)`: the first row of a list, i.e. one row loaded.
     if (op.kind === 'list' && fam === 'js' && op.vars.length === 1 && /\[\s*[\w$]+\s*\]\s*(?::[^=\n]{1,80})?=\s*(?:await\s+)?(?:\(\s*)?$/.test(code.slice(Math.max(0, op.start - 200), op.start))) op.kind = 'find';
   }
@@ -767,6 +784,9 @@ export function findDbOps(code: string, lang: Language, firstLine: number, repos
     if (op.kind === 'find' || op.kind === 'list') for (const v of op.vars) varEntity.set(v, op);
   }
   if (fam === 'python') list.push(...sqlAlchemyAttributeWrites(code, list, make));
+  // Writes through an object whose entity is not known here (`@order.update!(...)`, `invoice.save()` on a parameter or
+  // an instance variable): kept apart for the callers that follow the object rather than the table.
+  if (loose) for (const op of list) if (op.entity === '' && op.instance && (op.kind === 'update' || op.kind === 'insert')) loose.push({ ...op, kind: 'update' });
   return list.filter((op) => op.entity !== '').sort((a, b) => a.start - b.start);
 }
 
@@ -819,6 +839,8 @@ function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
   const knexTable = root.args !== undefined && KNEX_ROOT.test(root.name) ? /^\s*['"`](\w+)['"`]\s*$/.exec(root.args)?.[1] : undefined;
   const fromSeg = segs.find((s) => (s.name === 'from' || s.name === 'table' || s.name === 'into') && s.args !== undefined && /^\s*['"`]\w+['"`]\s*$/.test(s.args));
   if (knexTable || (fromSeg && KNEX_ROOT.test(root.name))) return knexOp(chain, knexTable ?? /['"`](\w+)/.exec(fromSeg!.args!)![1]!);
+  // TypeORM query builder: `manager.createQueryBuilder(Card, 'c').select('SUM(c.limit)', 'total').where(...).getRawOne()`.
+  if (names.includes('createQueryBuilder')) return typeormQbOp(chain, repos);
   // Drizzle: db.select().from(t) / db.insert(t) / db.update(t)
   if (DB_CLIENT.test(root.name) || root.name === 'this') {
     const d = drizzleOp(chain);
@@ -835,6 +857,11 @@ function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
   }
   const method = segs[i]!;
   const recv = segs[i - 1]!;
+  // TypeORM entity manager writing a loaded entity: `manager.save(card)`, `queryRunner.manager.save(order)`.
+  if (/^(?:manager|entityManager|em)$/.test(recv.name) && /^(?:save|softRemove|remove)$/.test(method.name)) {
+    const v = /^\s*([a-z_$][\w$]*)\s*$/.exec(method.args ?? '')?.[1];
+    if (v) return { kind: method.name === 'save' ? 'insert' : 'delete', entity: '?', orm: 'typeorm', call: names.slice(0, i + 1).join('.'), extra: { instance: v } };
+  }
   let entity: string | undefined;
   let orm = 'prisma';
   const repoCall = segs.find((s) => s.name === 'getRepository' && s.args !== undefined);
@@ -902,6 +929,65 @@ function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
   if (names.some((n) => n === 'orIgnore' || n === 'orUpdate' || n === 'onConflict')) kind = 'upsert';
   extra.lock = /lock\s*:\s*\{\s*mode\s*:|pessimistic_write|pessimistic_read|FOR UPDATE/i.test(args) || names.includes('setLock');
   return { kind, entity, orm, call: names.slice(0, i + 1).join('.'), extra };
+}
+
+/**
+ * TypeORM SelectQueryBuilder / UpdateQueryBuilder / InsertQueryBuilder chains: the entity from
+ * `createQueryBuilder(Entity, 'alias')`, a repository's `createQueryBuilder('alias')`, `.from(Entity, 'a')`,
+ * `.update(Entity)` or `.into(Entity)`; where columns from `where` / `andWhere` strings (`c.companyId = :companyId`);
+ * the kind from the selected aggregate (`SUM(c.x)`, `COUNT(*)`, `MAX(c.x)`), `getCount()`, `getExists()`, `getOne()`,
+ * `setLock(...)`, `orIgnore()` / `orUpdate()`.
+ */
+function typeormQbOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
+  const segs = chain.segments;
+  const names = segs.map((s) => s.name);
+  const qbAt = names.indexOf('createQueryBuilder');
+  const qb = segs[qbAt]!;
+  let entity = /^\s*([A-Z]\w*)\s*(?:,|$)/.exec(qb.args ?? '')?.[1];
+  if (!entity && qbAt >= 1) {
+    const recv = segs[qbAt - 1]!.name;
+    entity = repos.get(recv) ?? (/repo(?:sitory)?$/i.test(recv) ? recv.replace(/(?:Repository|Repo|repository|repo)$/, '') : undefined);
+  }
+  const extra: Partial<DbOp> = { whereColumns: [], writeColumns: [] };
+  let kind: OpKind | undefined;
+  for (const g of segs.slice(qbAt + 1)) {
+    const a = g.args ?? '';
+    if (/^(?:where|andWhere|orWhere)$/.test(g.name)) {
+      const str = /^\s*['"`]([^'"`]*)['"`]/.exec(a)?.[1];
+      if (str) {
+        extra.whereColumns!.push(...[...str.matchAll(/(?:\w+\.)?"?(\w+)"?\s*(?:=|!=|<>|<=|>=|<|>|\bIN\b|\bIS\b|\bLIKE\b|\bBETWEEN\b)/gi)].map((m) => m[1]!));
+        if (/[<>]|\bbetween\b|&&|overlaps/i.test(str.replace(/<>|!=/g, ''))) extra.range = true;
+      } else extra.whereColumns!.push(...keysOf(a, 'js'));
+    } else if ((g.name === 'select' || g.name === 'addSelect') && a) {
+      const sel = /^\s*['"`]([^'"`]*)['"`]/.exec(a)?.[1] ?? '';
+      const agg = /\b(SUM|COUNT|MAX)\s*\(\s*(?:DISTINCT\s+)?(?:\w+\.)?"?(\w+|\*)/i.exec(sel);
+      if (agg) {
+        kind = agg[1]!.toUpperCase() === 'SUM' ? 'sum' : agg[1]!.toUpperCase() === 'COUNT' ? 'count' : 'max';
+        if (kind === 'sum') extra.sumColumn = agg[2];
+        if (kind === 'max') extra.maxColumn = agg[2];
+      }
+    } else if (g.name === 'from' && !entity) entity = firstIdent(a);
+    else if (g.name === 'update' && a) {
+      kind = 'update';
+      entity = firstIdent(a) ?? entity;
+    } else if (g.name === 'set') extra.writeColumns = keysOf(a, 'js');
+    else if (g.name === 'insert') kind = 'insert';
+    else if (g.name === 'into') entity = firstIdent(a) ?? entity;
+    else if (g.name === 'values') extra.writeColumns = keysOf(a, 'js');
+    else if (g.name === 'delete') kind = 'delete';
+    else if (g.name === 'setLock') extra.lock = true;
+    else if (g.name === 'orIgnore' || g.name === 'orUpdate') kind = 'upsert';
+    else if (g.name === 'getCount') kind ??= 'count';
+    else if (g.name === 'getExists') kind ??= 'exists';
+    else if (/^(?:getOne|getOneOrFail|getRawOne)$/.test(g.name)) kind ??= 'find';
+    else if (/^(?:getMany|getRawMany|getManyAndCount)$/.test(g.name)) kind ??= 'list';
+  }
+  if (!kind || !entity || !/^[A-Za-z_]\w*$/.test(entity)) return undefined;
+  if (kind === 'update' && extra.writeColumns!.length > 0) {
+    const set = segs.find((g) => g.name === 'set')?.args ?? '';
+    extra.atomic = /\(\)\s*=>\s*['"`][^'"`]*\b\w+\s*[-+]/.test(set);
+  }
+  return { kind, entity, orm: 'typeorm', call: names.join('.'), extra };
 }
 
 function keysOf(text: string, fam: Family): string[] {
