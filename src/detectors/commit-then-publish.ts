@@ -22,7 +22,8 @@
  * a committed write are not flagged (too common to be useful), nor publishes after the transaction that
  * holds the write has closed (the recommended order).
  *
- * Deliberately left alone: an outbox table or model written in the same function (`outbox`), publishes
+ * Deliberately left alone: Rails ActiveJob enqueues (`perform_later`, `deliver_later`), which Active Record defers
+ * to after the commit since Rails 7.2 (unless the diff turns `enqueue_after_transaction_commit` off); an outbox table or model written in the same function (`outbox`), publishes
  * deferred to after commit (`transaction.on_commit`, `after_commit`, `afterCommit`,
  * `after_all_transactions_commit`), helpers called through `on_commit(lambda: …)`, functions without a
  * database write, test files.
@@ -66,6 +67,14 @@ const ENQUEUE_HINT: Record<Family, RegExp> = {
   other: /(?!)/,
 };
 
+/**
+ * ActiveJob enqueues (`perform_later`, `deliver_later`): since Rails 7.2 (`enqueue_after_transaction_commit`)
+ * Active Record defers them until the surrounding transaction commits and drops them on rollback. Native
+ * Sidekiq `perform_async`, Resque and broker publishes still go out at once.
+ */
+const ACTIVE_JOB = /\.(?:perform_later|deliver_later|perform_all_later)\b/;
+const ACTIVE_JOB_IMMEDIATE = /enqueue_after_transaction_commit\s*=\s*(?:false|:never)/;
+
 const SAFE = /outbox|Outbox|on_commit|after_commit|afterCommit|after_commit_everywhere|after_all_transactions_commit|enqueue_after_transaction_commit/;
 
 /** Names too generic to follow from a call site to this function's body. */
@@ -99,7 +108,7 @@ export default createDetector(
       for (let l = span.startLine + 1; l <= span.endLine; l++) {
         const t = code[l - 1] ?? '';
         const pub = PUBLISH_HINT[fam].test(t) && PUBLISH[fam].test(t);
-        const enq = ENQUEUE_HINT[fam].test(t) && ENQUEUE[fam].test(t);
+        const enq = ENQUEUE_HINT[fam].test(t) && ENQUEUE[fam].test(t) && !deferredJob(ctx.files, fam, t);
         if ((pub || enq) && firstSend === undefined) firstSend = l;
         if ((pub || enq) && write === undefined && fam === 'python' && hiddenTxBlock(file, l)) write = hiddenBlockWrite(file, l);
         if ((pub || enq) && write !== undefined) {
@@ -145,6 +154,12 @@ export default createDetector(
     return dedupe(out);
   },
 );
+
+/** A Rails ActiveJob enqueue, which Active Record holds back until the transaction commits (unless the diff turns that off). */
+function deferredJob(files: readonly SourceFile[], fam: Family, line: string): boolean {
+  if (fam !== 'ruby' || !ACTIVE_JOB.test(line)) return false;
+  return !files.some((f) => f.lines.some((x) => x.includes('enqueue_after_transaction_commit') && ACTIVE_JOB_IMMEDIATE.test(x)));
+}
 
 /** Line ranges of transactions opened inside [start, end]. */
 function txRegions(file: SourceFile, fam: Family, start: number, end: number): Array<[number, number]> {

@@ -34,6 +34,15 @@
  * such a pool and is not passed X. Quiet for pool reads, inserts, other tables, helpers given X, and
  * writes after COMMIT.
  *
+ * Rule 4, two rows of one table in argument order: inside a transaction, two rows of the same model/table are
+ * locked one after the other, keyed by different caller-supplied values (ivars, parameters, `params[:x]`).
+ * Quiet when the function sorts the keys (`sort`, `sorted`, `min`/`max`, ORDER BY / `.order(`).
+ *
+ * Rule 5, Go channel under a mutex: a method blocks on an unbuffered channel field (send, receive) or a
+ * WaitGroup's Wait while it (or a same-type caller) holds a mutex of its type, and the method on the other
+ * side of the channel takes that mutex (itself or through a same-type helper). Quiet for buffered channels,
+ * `select` with `default`, and channels whose `make` the diff does not show.
+ *
  * Loops whose only locking is a plain UPDATE per item (the row lock is implicit) are left alone: atomic
  * per-item updates in a transaction are also the usual fix for lost updates, and flagging them would be
  * noisy. They are kept as a known miss in the table test.
@@ -1062,6 +1071,302 @@ function lineOf(v: FnView, from: number, to: number, re: RegExp): number | undef
   return undefined;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Two rows of one table locked one after the other in argument order
+
+/** Words that are never a lock's key value. */
+const NOT_KEY = /^(?:lock|find|find_by|where|get|first|take|filter|select_for_update|with_for_update|objects|query|execute|exec|await|return|self|this|nil|None|null|true|false|True|False|id|pk|params|end|do|new)$/;
+
+/** The values a locking statement is keyed by (input-like names: ivars, `params[:x]`, parameters). */
+function lockKeyNames(v: FnView, line: number, stmt: string, inputs: Set<string>): Set<string> {
+  let text = stmt;
+  // `to.lock!` / `to.with_lock`: the key is where `to` came from (`to = Model.find(@to_id)`).
+  const holder = /(?:^|[^\w@.])(@?[a-z_]\w*)\.(?:lock!|with_lock\b|reload\(\s*lock:)/.exec(stmt);
+  if (holder) {
+    const re = new RegExp(`^\\s*${escapeRe(holder[1]!)}\\s*=\\s*(.+)$`);
+    for (let l = line - 1; l >= v.fn.startLine; l--) {
+      const m = re.exec(codeLine(v, l));
+      if (m) {
+        text = m[1]!;
+        break;
+      }
+    }
+    if (text === stmt) return new Set();
+  }
+  const out = new Set<string>();
+  const clean = text.replace(/`[^`]*`|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, ' ');
+  for (const m of clean.matchAll(/\bparams\[\s*:?['"]?(\w+)/g)) out.add(`params.${m[1]}`);
+  for (const m of clean.matchAll(/(?<![\w$.:@])(@?[A-Za-z_$][\w$]*)(?![\w$])(?!\s*(?:\(|:(?!:)|=(?!=)))/g)) {
+    const n = m[1]!;
+    if (NOT_KEY.test(n.replace(/^@/, ''))) continue;
+    if (n.startsWith('@') || inputs.has(n)) out.add(n);
+  }
+  for (const m of clean.matchAll(/\bself\.([a-z_]\w*)(?!\s*\()/g)) out.add(`@${m[1]}`);
+  return out;
+}
+
+/**
+ * Inside one transaction, two rows of the same table are locked one after the other, each keyed by a different
+ * caller-supplied value (`Model.lock.find(@from_id)` then `Model.lock.find(@to_id)`, `select_for_update().get(pk=a)`
+ * then `get(pk=b)`, two `SELECT … FOR UPDATE` by `$1` values): a call with the two values swapped locks them in
+ * the opposite order. Quiet when the function sorts the keys or locks both in one ordered statement.
+ */
+function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
+  const { file } = ctx;
+  if (!ROW_LOCK_LINE.test(v.code)) return [];
+  if (/\bsort|\bsorted\(|\bminmax\b|\bmin\(|\bmax\(|\.min\b|\.max\b|\bORDER\s+BY\b|\border(?:_by|By)?\(/i.test(v.code)) return [];
+  const rows = rowLocksOf(file, v, () => false);
+  if (rows.length < 2) return [];
+  const inputs = new Set<string>(paramsOf(v));
+  for (const f of enclosing(file, v.fn)) {
+    const ov = viewOf(file, f);
+    if (ov) for (const p of paramsOf(ov)) inputs.add(p);
+  }
+  const loops = loopsOf(v);
+  for (let i = 0; i < rows.length; i++) {
+    for (let j = i + 1; j < rows.length; j++) {
+      const a = rows[i]!;
+      const b = rows[j]!;
+      if (a.key !== b.key || a.line === b.line || a.until < b.line) continue;
+      if (loops.some((lp) => lp.line < a.line && b.line <= lp.endLine)) continue;
+      const ka = lockKeyNames(v, a.line, statementAt(v, a.line, 6).text, inputs);
+      const kb = lockKeyNames(v, b.line, statementAt(v, b.line, 6).text, inputs);
+      if (ka.size === 0 || kb.size === 0) continue;
+      if (![...ka].some((k) => !kb.has(k)) || ![...kb].some((k) => !ka.has(k))) continue;
+      if (!file.added.has(a.line) && !file.added.has(b.line)) continue;
+      const range = shownRange(file, v.fn, a.line, b.line);
+      if (!range) continue;
+      const name = displayName(file, v.fn);
+      const [x, y] = [[...ka].find((k) => !kb.has(k))!, [...kb].find((k) => !ka.has(k))!];
+      return [
+        {
+          line: range.line,
+          endLine: range.endLine,
+          functionName: name,
+          confidence: 0.8,
+          title: `${name} locks the ${a.label} for ${x.replace(/^@/, '')} and then the one for ${y.replace(/^@/, '')}, in argument order: a call with the two swapped locks them in the opposite order and deadlocks`,
+          entity: `${a.label}s`,
+          evidence: [
+            { role: 'lock-a', line: a.line, text: v.text(a.line) },
+            { role: 'lock-b', line: b.line, text: v.text(b.line) },
+          ],
+          variant: 'database',
+          facts: cleanFacts({
+            lockA: `${a.label} for ${x.replace(/^@/, '')}`,
+            lockB: `${b.label} for ${y.replace(/^@/, '')}`,
+            lockKind: 'row',
+            sortKey: 'id',
+            inTransaction: 'yes',
+            actor: 'transaction',
+            testFramework: testFrameworkHint(ctx.files, v.family),
+          }),
+        },
+      ];
+    }
+  }
+  return [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Go: blocking on a channel while holding a mutex the other side needs
+
+interface GoFnInfo {
+  file: SourceFile;
+  fn: FunctionSpan;
+  recvType?: string;
+  recvVar?: string;
+  /** Mutexes taken (canonical `Type.field`), with the lines they are held. */
+  held: Array<{ name: string; line: number; until: number }>;
+  /** Blocking channel operations on receiver fields: sends, receives (`<-x.ch`, `range x.ch`), `x.wg.Wait()`. */
+  ops: Array<{ chan: string; kind: 'send' | 'recv' | 'wait'; line: number; text: string }>;
+  /** Same-receiver method calls (`d.helper(`), with their line. */
+  calls: Array<{ name: string; line: number }>;
+}
+
+const goInfoCache = new WeakMap<readonly SourceFile[], GoFnInfo[]>();
+
+function goFnInfos(files: readonly SourceFile[]): GoFnInfo[] {
+  const hit = goInfoCache.get(files);
+  if (hit) return hit;
+  const out: GoFnInfo[] = [];
+  for (const f of files) {
+    if (f.language !== 'go' || !f.lines.some((x) => x.includes('<-') || x.includes('.Wait()'))) continue;
+    for (const fn of f.functions) {
+      if (fn.name === '<hunk>' || fn.endLine - fn.startLine > 400) continue;
+      const v = viewOf(f, fn);
+      if (!v) continue;
+      const recv = /^\s*func\s*\(\s*(\w+)\s+\*?(\w+)\s*\)/.exec(v.code);
+      if (!recv) continue;
+      const [rv, rt] = [recv[1]!, recv[2]!];
+      const info: GoFnInfo = { file: f, fn, recvType: rt, recvVar: rv, held: [], ops: [], calls: [] };
+      const fieldRe = new RegExp(`^${escapeRe(rv)}\\.(\\w+)$`);
+      const callRe = new RegExp(`(?<![\\w.])${escapeRe(rv)}\\.(\\w+)\\(`, 'g');
+      const field = (expr: string): string | undefined => {
+        const m = fieldRe.exec(expr);
+        return m ? `${rt}.${m[1]}` : undefined;
+      };
+      // Nested function literals run elsewhere (a goroutine, a callback): their lines are not this path's.
+      const nested = f.functions.filter((g) => g !== fn && g.startLine > fn.startLine && g.endLine <= fn.endLine);
+      let selectDefault: Array<[number, number]> = [];
+      for (let l = fn.startLine + 1; l <= fn.endLine; l++) {
+        if (nested.some((g) => g.startLine <= l && l <= g.endLine)) continue;
+        const t = codeLine(v, l);
+        if (/^\s*go\s/.test(t)) continue;
+        if (/^\s*select\s*\{/.test(t)) {
+          const end = blockEnd(v, l);
+          for (let k = l + 1; k <= end; k++) if (/^\s*default\s*:/.test(codeLine(v, k))) selectDefault.push([l, end]);
+        }
+        let m: RegExpExecArray | null;
+        if (t.includes('ock()')) {
+          if ((m = /^\s*defer\s+([\w.]+)\.Unlock\(\)/.exec(t))) continue;
+          for (const a of t.matchAll(/([\w.]+)\.(Lock|Unlock)\(\)/g)) {
+            const name = field(a[1]!);
+            if (!name) continue;
+            if (a[2] === 'Unlock') {
+              for (const h of info.held) if (h.name === name && h.until >= l) h.until = l - 1;
+            } else info.held.push({ name, line: l, until: fn.endLine });
+          }
+        }
+        const inSelectDefault = selectDefault.some(([a, b]) => a < l && l <= b);
+        if (t.includes('<-') && !inSelectDefault) {
+          if ((m = /^\s*(?:case\s+)?([\w.]+)\s*<-/.exec(t))) {
+            const c = field(m[1]!);
+            if (c) info.ops.push({ chan: c, kind: 'send', line: l, text: t.trim() });
+          }
+          for (const r of t.matchAll(/<-\s*([\w.]+)/g)) {
+            const c = field(r[1]!);
+            if (c) info.ops.push({ chan: c, kind: 'recv', line: l, text: t.trim() });
+          }
+        }
+        if (t.includes('range') && (m = /\brange\s+([\w.]+)\s*\{/.exec(t))) {
+          const c = field(m[1]!);
+          if (c) info.ops.push({ chan: c, kind: 'recv', line: l, text: t.trim() });
+        }
+        if (t.includes('.Wait()') && (m = /([\w.]+)\.Wait\(\)/.exec(t))) {
+          const c = field(m[1]!);
+          if (c) info.ops.push({ chan: c, kind: 'wait', line: l, text: t.trim() });
+        }
+        if (t.includes('.Done()') && (m = /([\w.]+)\.Done\(\)/.exec(t))) {
+          const c = field(m[1]!);
+          if (c) info.ops.push({ chan: c, kind: 'recv', line: l, text: t.trim() }); // the counterpart of Wait
+        }
+        for (const c of t.includes(`${rv}.`) ? t.matchAll(callRe) : []) {
+          if (!/^(?:R?Lock|R?Unlock|Wait|Done|Add)$/.test(c[1]!)) info.calls.push({ name: c[1]!, line: l });
+        }
+      }
+      if (info.held.length || info.ops.length || info.calls.length) out.push(info);
+    }
+  }
+  goInfoCache.set(files, out);
+  return out;
+}
+
+/** A channel field declared unbuffered: `field: make(chan T)` / `x.field = make(chan T)` (no capacity) in the diff. */
+function unbufferedChan(files: readonly SourceFile[], chan: string): boolean {
+  const fieldName = chan.slice(chan.indexOf('.') + 1);
+  const re = new RegExp(`(?:^|[\\s{,.])${escapeRe(fieldName)}\\s*(?::|=)\\s*make\\(\\s*(?:chan|<-chan|chan<-)\\s*[^,()]*(?:\\([^()]*\\))?[^,()]*(,|\\))`);
+  let unbuffered = false;
+  for (const f of files) {
+    if (f.language !== 'go') continue;
+    for (const line of f.lines) {
+      if (!line.includes('make(') || !line.includes(fieldName)) continue;
+      const m = re.exec(line);
+      if (!m) continue;
+      if (m[1] === ',') {
+        // `make(chan T, 0)` is unbuffered too.
+        if (!/,\s*0\s*\)/.test(line)) return false;
+      }
+      unbuffered = true;
+    }
+  }
+  return unbuffered;
+}
+
+/**
+ * A method blocks on an unbuffered channel send or receive (or a WaitGroup's Wait) while it holds a mutex
+ * (itself, or its caller of the same type: `Submit` locks `d.mu` and calls `d.dispatchLocked()`, which sends
+ * on `d.assign`), and the goroutine on the other side of that channel takes the same mutex (itself or in a
+ * method it calls). Once that side waits for the mutex it never reaches the channel, and the holder never
+ * stops waiting for it.
+ */
+function chanUnderLockReports(ctx: DetectorContext): DetectorReport[] {
+  const { file } = ctx;
+  if (file.language !== 'go' || !file.lines.some((x) => x.includes('<-') || x.includes('.Wait()'))) return [];
+  const infos = goFnInfos(ctx.files);
+  if (infos.length === 0) return [];
+  const byName = (type: string | undefined, name: string) => infos.filter((i) => i.recvType === type && fnKey(i.fn, 'go') === `${type}.${name}`);
+  /** Mutexes a method takes, itself or through same-type helpers (two levels). */
+  const takes = (i: GoFnInfo, depth = 0, seen = new Set<GoFnInfo>()): Set<string> => {
+    const out = new Set(i.held.map((h) => h.name));
+    seen.add(i);
+    if (depth < 2) for (const c of i.calls) for (const j of byName(i.recvType, c.name)) if (!seen.has(j)) for (const n of takes(j, depth + 1, seen)) out.add(n);
+    return out;
+  };
+  const changed = new Set(ctx.changedFunctions);
+  const reports: DetectorReport[] = [];
+  const done = new Set<number>();
+  for (const i of infos) {
+    if (i.file !== file) continue;
+    for (const op of i.ops) {
+      if (op.kind === 'recv' && /\.Done\(\)/.test(op.text)) continue;
+      if (done.has(op.line)) continue;
+      // The mutex held at the op: taken in this method, or by a same-type caller that calls it while holding one.
+      let holder: { name: string; fn: string; line: number } | undefined;
+      const own = i.held.find((h) => h.line < op.line && op.line <= h.until);
+      if (own) holder = { name: own.name, fn: displayName(file, i.fn), line: own.line };
+      else {
+        const me = fnKey(i.fn, 'go').split('.').pop()!;
+        for (const c of infos) {
+          if (c.recvType !== i.recvType || c === i) continue;
+          const call = c.calls.find((k) => k.name === me && c.held.some((h) => h.line < k.line && k.line <= h.until));
+          if (call) {
+            const h = c.held.find((x) => x.line < call.line && call.line <= x.until)!;
+            holder = { name: h.name, fn: displayName(c.file, c.fn), line: h.line };
+            break;
+          }
+        }
+      }
+      if (!holder) continue;
+      if (op.kind !== 'wait' && !unbufferedChan(ctx.files, op.chan)) continue;
+      // The other side: a method of the diff doing the opposite operation on the channel that takes the mutex.
+      const want = op.kind === 'send' ? 'recv' : op.kind === 'recv' ? 'send' : 'recv';
+      const other = infos.find((o) => o !== i && o.ops.some((x) => x.chan === op.chan && x.kind === want && (op.kind !== 'wait' || /\.Done\(\)/.test(x.text))) && takes(o).has(holder!.name));
+      if (!other) continue;
+      if (!changed.has(i.fn) && !i.file.added.has(op.line)) continue;
+      const range = shownRange(file, i.fn, op.line, op.line);
+      if (!range) continue;
+      done.add(op.line);
+      const name = displayName(file, i.fn);
+      const otherName = displayName(other.file, other.fn);
+      const what = op.kind === 'send' ? `sends on the unbuffered ${op.chan}` : op.kind === 'recv' ? `receives from the unbuffered ${op.chan}` : `waits on ${op.chan}`;
+      reports.push({
+        line: range.line,
+        endLine: range.endLine,
+        functionName: name,
+        confidence: 0.8,
+        title: `${name} ${what} while ${holder.fn === name ? 'it holds' : `${holder.fn} holds`} ${holder.name}, and ${otherName}, the other side, takes ${holder.name}: each waits for the other`,
+        entity: `${holder.name} and ${op.chan}`,
+        evidence: [
+          ...(holder.fn === name ? [{ role: 'lock-a', line: holder.line, text: (file.lines[holder.line - 1] ?? '').trim() }] : []),
+          { role: 'lock-b', line: op.line, text: op.text },
+        ],
+        variant: 'async',
+        facts: cleanFacts({
+          pattern: 'channel-under-lock',
+          lockA: holder.name,
+          lockB: op.chan,
+          otherFunction: otherName,
+          otherFile: other.file === file ? undefined : other.file.path,
+          lockKind: 'mutex',
+          actor: 'goroutine',
+          testFramework: testFrameworkHint(ctx.files, 'go'),
+        }),
+      });
+    }
+  }
+  return reports;
+}
+
 function detect(ctx: DetectorContext): DetectorReport[] {
   const family = familyOf(ctx.file.language);
   if (family === 'other') return [];
@@ -1071,6 +1376,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
   for (const fn of innermostFirst(ctx.changedFunctions)) {
     const v = viewOf(ctx.file, fn);
     if (v) reports.push(...rowLoopReports(ctx, v, seen));
+    if (v && family !== 'go') reports.push(...pairLockReports(ctx, v));
     if (v) {
       for (const r of crossConnectionReports(ctx, v)) {
         // A hunk region around a function sees the same transaction: report it once, on the innermost.
@@ -1081,6 +1387,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     }
   }
   reports.push(...orderReports(ctx, family));
+  if (family === 'go') reports.push(...chanUnderLockReports(ctx));
   return reports;
 }
 

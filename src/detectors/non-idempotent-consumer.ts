@@ -80,7 +80,7 @@ export default createDetector(
         continue;
       }
       const beforeEffect = code.slice(span.startLine - 1, effect).join('\n');
-      if (DEDUP.test(beforeEffect) || DEDUP.test(code[effect - 1] ?? '')) continue;
+      if (DEDUP.test(beforeEffect) || DEDUP.test(effectCall(code, effect, span.endLine))) continue;
       let record: number | undefined;
       for (let l = effect + 1; l <= span.endLine; l++) {
         if (isDbWriteLine(file, l)) {
@@ -122,6 +122,22 @@ export default createDetector(
     return dedupe(out);
   },
 );
+
+/** The effect's whole call, over the lines its parentheses span (an idempotency key is often a later argument). */
+function effectCall(code: readonly string[], line: number, end: number): string {
+  let depth = 0;
+  const out: string[] = [];
+  for (let l = line; l <= Math.min(end, line + 15); l++) {
+    const t = code[l - 1] ?? '';
+    out.push(t);
+    for (const ch of t) {
+      if (ch === '(' || ch === '[' || ch === '{') depth++;
+      else if (ch === ')' || ch === ']' || ch === '}') depth--;
+    }
+    if (depth <= 0) break;
+  }
+  return out.join('\n');
+}
 
 // ------------------------------------------------------------------ non-idempotent database effects
 

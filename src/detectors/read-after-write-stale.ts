@@ -967,7 +967,7 @@ const CA_DEL = new RegExp(`${CA_RECV}\\s*\\.\\s*(?:del|delete|unlink|evict|inval
 const CA_FETCH_BLOCK = new RegExp(`${CA_RECV}\\s*\\.\\s*fetch\\s*\\((.*)\\)\\s*(?:do\\b|\\{)`);
 /** A primary read: an ORM finder or a SELECT (not a cache, HTTP client or map). */
 const DB_READ =
-  /(?:^|[^\w$.])([\w$.]+)\.(?:findOne|findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findById|findByPk|findAll|findMany|find|find_by!?|find_by_id|findOneBy|filter|get|first|where|select|one|oneOrNone|query|lean)\s*[(\s]|\bSELECT\b[^\n]*\bFROM\b|\bget_object_or_404\(/;
+  /(?:^|[^\w$.])([\w$.]+)\.(?:findOne|findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findById|findByPk|findAll|findMany|find|find_by!?|find_by_id|findOneBy|filter|get|first|where|select|one|oneOrNone|query|lean|scalar|scalars|scalar_one|scalar_one_or_none|execute|fetchrow|fetchval)\s*[(\s]|\bSELECT\b[^\n]*\bFROM\b|\bget_object_or_404\(|(?:^|[^\w$.])select\(\s*[A-Z]\w*/;
 /** A set that cannot overwrite a newer value: a lease or NX set, a transaction/script, a versioned write. */
 const CA_SAFE_SET = /['"]NX['"]|\bnx\s*[:=]\s*(?:true|True)|\bNX\s*:\s*true|\bunless_exist\b|\.(?:setnx|setNX|add)\s*\(|\blease\b|\bwatch\b|\bWATCH\b|\bmulti\b|\.eval(?:sha)?\s*\(|\bversion\b|\brevision\b|\betag\b|\bcas\b/i;
 /** A key that carries the row's version, so a stale fill goes to an old key. */
@@ -975,6 +975,8 @@ const VERSIONED_KEY = /version|\bver\b|\brev\b|revision|etag|updated_?at|updated
 /** Callers whose decision is money, stock or access. */
 const DECISION = /pric|cost|total|amount|charge|pay|checkout|invoice|bill|refund|discount|coupon|balance|credit|debit|stock|inventor|quantit|reserv|capacity|quota|limit|permission|authori[sz]|entitle|allow|grant|eligib|fare|fee|tax|quote/i;
 const LONG_TTL_SECONDS = 600;
+/** A fill that lives this long is a finding without a deciding caller. */
+const LONG_FILL_SECONDS = 3600;
 
 /** The first argument of the call whose `(` is at `open` (top-level comma or closing paren ends it). */
 function firstArg(text: string, open: number): string {
@@ -1106,7 +1108,8 @@ function fillReport(ctx: DetectorContext, fn: FunctionSpan, v: FnView, name: str
   if (![...Array(to - from + 1).keys()].some((k) => file.added.has(from + k))) return [];
   const writer = invalidatingWriter(ctx, fn, fam);
   if (!writer) return [];
-  const decider = DECISION.test(name) ? displayName(file, fn) : decidingCaller(ctx, fn, name);
+  // A fill kept for an hour or more serves the old value for hours to every reader, whatever they decide.
+  const decider = DECISION.test(name) ? displayName(file, fn) : (decidingCaller(ctx, fn, name) ?? (ttl !== undefined && ttl !== Infinity && ttl >= LONG_FILL_SECONDS ? anyCaller(ctx, fn, name) : undefined));
   if (!decider) return [];
   const range = shownRange(file, fn, from, to);
   if (!range) return [];
@@ -1165,8 +1168,44 @@ function invalidatingWriter(ctx: DetectorContext, self: FunctionSpan, fam: strin
         if (m && keyFamily(firstArg(t, m.index + m[0].length - 1), hv.code) === fam) del = true;
       }
       if (!del) continue;
-      const w = writesOf(hv, gText).find((x) => !x.index);
+      const w = writesOf(hv, gText).find((x) => !x.index) ?? attrWrite(hv, g);
       if (w) return { fn: displayName(g, h), entity: w.entity, call: w.call, file: g, line: w.line };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Python: attributes set on a row loaded in the function (`w = await db.get(Model, id)` / `Model.objects.get(…)`)
+ * and then committed or saved (`db.commit()`, `w.save()`): an ORM update without an update call.
+ */
+function attrWrite(v: FnView, file: SourceFile): { line: number; entity: string; call: string } | undefined {
+  if (v.family !== 'python' || !/\.(?:commit|save|flush)\s*\(/.test(v.code)) return undefined;
+  const models = new Map<string, string>();
+  // A function the diff shows in two hunks is two spans: its loads can sit in the span just above.
+  const above = v.fn.name === '<hunk>' ? v.fn.startLine : Math.max(1, v.fn.startLine - 40);
+  for (let l = above; l <= v.fn.endLine; l++) {
+    const t = l < v.fn.startLine ? (file.lines[l - 1] ?? '') : codeLine(v, l);
+    if (l < v.fn.startLine && /^\S/.test(t)) models.clear();
+    let m = /^\s*(\w+)\s*=\s*(?:await\s+)?[\w.]*\.get\(\s*([A-Z]\w*)\s*,/.exec(t) ?? /^\s*(\w+)\s*=\s*(?:await\s+)?([A-Z]\w*)\.objects\.(?:get|select_for_update\(\)\.get)\(/.exec(t);
+    if (m) {
+      models.set(m[1]!, m[2]!);
+      continue;
+    }
+    m = /^\s*(\w+)\.\w+(?:\s*,\s*\w+\.\w+)*\s*=(?!=)/.exec(t);
+    if (m && models.has(m[1]!)) return { line: l, entity: models.get(m[1]!)!, call: `${m[1]}.… = …` };
+  }
+  return undefined;
+}
+
+/** A function of the diff that serves the cached value: it calls `name` on a line the diff adds. */
+function anyCaller(ctx: DetectorContext, self: FunctionSpan, name: string): string | undefined {
+  const call = new RegExp(`(?:^|[^\\w$])${escapeRe(name)}\\s*\\(`);
+  for (const g of ctx.files) {
+    if (!textOfFile(g).includes(name)) continue;
+    for (const h of g.functions) {
+      if (h === self || h.name === '<hunk>' || (g === ctx.file && h.startLine <= self.startLine && h.endLine >= self.endLine)) continue;
+      for (let l = h.startLine; l <= h.endLine; l++) if (g.added.has(l) && call.test(g.lines[l - 1] ?? '')) return `${displayName(g, h)} (and every reader)`;
     }
   }
   return undefined;

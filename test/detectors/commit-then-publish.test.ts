@@ -132,13 +132,13 @@ export async function assignVehicle(vehicleId: string, driverId: string) {
       errors: [{ mode: 'message_ordering', line: 6 }],
     },
     {
-      name: 'rails enqueues a mailer inside with_lock',
+      name: 'rails enqueues a Sidekiq job inside with_lock',
       path: 'app/services/close_account.rb',
       code: `class CloseAccount
   def call(account)
     account.with_lock do
       account.update!(state: "closed")
-      AccountMailer.closed(account).deliver_later
+      AccountClosedWorker.perform_async(account.id)
     end
   end
 end
@@ -296,6 +296,32 @@ export async function assignVehicle(vehicleId: string, driverId: string) {
     session.add(invoice)
     session.commit()
     render_invoice_pdf.delay(invoice.id)
+`,
+    },
+    {
+      name: 'ActiveJob mailer inside a Rails transaction: deferred until commit since Rails 7.2',
+      path: 'app/services/transfer_seat.rb',
+      code: `class TransferSeat
+  def call(seat, holder)
+    Seat.transaction do
+      seat.update!(holder: holder)
+      SeatMailer.with(seat_id: seat.id).transferred.deliver_later
+    end
+  end
+end
+`,
+    },
+    {
+      name: 'fixed twin: Sidekiq job enqueued after the lock block',
+      path: 'app/services/close_account.rb',
+      code: `class CloseAccount
+  def call(account)
+    account.with_lock do
+      account.update!(state: "closed")
+    end
+    AccountClosedWorker.perform_async(account.id)
+  end
+end
 `,
     },
     {

@@ -582,8 +582,191 @@ export class AccountService {
   }
 }
 `, errors: [{ mode: 'deadlock', line: 13 }] },
+    { name: 'rails: two rows of one model locked in argument order (lock!)', path: 'app/services/swap_shifts.rb', code: `class SwapShifts
+  def initialize(giver_shift_id:, taker_shift_id:)
+    @giver_shift_id = giver_shift_id
+    @taker_shift_id = taker_shift_id
+  end
+
+  def call
+    Shift.transaction do
+      giver = Shift.find(@giver_shift_id)
+      taker = Shift.find(@taker_shift_id)
+      giver.lock!
+      taker.lock!
+      giver.update!(nurse_id: taker.nurse_id)
+    end
+  end
+end
+`, errors: [{ mode: 'deadlock', line: 11 }] },
+    { name: 'django: two wallets locked with select_for_update in parameter order', path: 'wallets/services.py', code: `from django.db import transaction
+
+from wallets.models import Wallet
+
+
+def move_credit(source_id, target_id, cents):
+    with transaction.atomic():
+        source = Wallet.objects.select_for_update().get(pk=source_id)
+        target = Wallet.objects.select_for_update().get(pk=target_id)
+        source.balance -= cents
+        target.balance += cents
+        source.save()
+        target.save()
+`, errors: [{ mode: 'deadlock', line: 8 }] },
+    { name: 'go: sends on an unbuffered channel while holding the mutex its receiver takes', path: 'internal/relay/relay.go', code: `package relay
+
+import "sync"
+
+type Relay struct {
+	mu      sync.Mutex
+	pending []string
+	out     chan string
+}
+
+func NewRelay() *Relay {
+	return &Relay{out: make(chan string)}
+}
+
+func (r *Relay) Push(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = append(r.pending, msg)
+	r.out <- msg
+}
+
+func (r *Relay) Loop() {
+	for msg := range r.out {
+		if !deliver(msg) {
+			r.retry(msg)
+		}
+	}
+}
+
+func (r *Relay) retry(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = append(r.pending, msg)
+}
+`, errors: [{ mode: 'deadlock', line: 19 }] },
   ],
   valid: [
+    { name: 'fixed twin: go send after the unlock', path: 'internal/relay/relay.go', code: `package relay
+
+import "sync"
+
+type Relay struct {
+	mu      sync.Mutex
+	pending []string
+	out     chan string
+}
+
+func NewRelay() *Relay {
+	return &Relay{out: make(chan string)}
+}
+
+func (r *Relay) Push(msg string) {
+	r.mu.Lock()
+	r.pending = append(r.pending, msg)
+	r.mu.Unlock()
+	r.out <- msg
+}
+
+func (r *Relay) Loop() {
+	for msg := range r.out {
+		if !deliver(msg) {
+			r.retry(msg)
+		}
+	}
+}
+
+func (r *Relay) retry(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = append(r.pending, msg)
+}
+` },
+    { name: 'fixed twin: go send in a select with default under the lock', path: 'internal/relay/relay.go', code: `package relay
+
+import "sync"
+
+type Relay struct {
+	mu      sync.Mutex
+	pending []string
+	out     chan string
+}
+
+func NewRelay() *Relay {
+	return &Relay{out: make(chan string)}
+}
+
+func (r *Relay) Push(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = append(r.pending, msg)
+	select {
+	case r.out <- msg:
+	default:
+	}
+}
+
+func (r *Relay) Loop() {
+	for msg := range r.out {
+		if !deliver(msg) {
+			r.retry(msg)
+		}
+	}
+}
+
+func (r *Relay) retry(msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending = append(r.pending, msg)
+}
+` },
+    { name: 'fixed twin: rails rows locked in id order in one statement', path: 'app/services/swap_shifts.rb', code: `class SwapShifts
+  def initialize(giver_shift_id:, taker_shift_id:)
+    @giver_shift_id = giver_shift_id
+    @taker_shift_id = taker_shift_id
+  end
+
+  def call
+    Shift.transaction do
+      shifts = Shift.lock.where(id: [@giver_shift_id, @taker_shift_id]).order(:id).index_by(&:id)
+      giver = shifts.fetch(@giver_shift_id)
+      taker = shifts.fetch(@taker_shift_id)
+      giver.update!(nurse_id: taker.nurse_id)
+    end
+  end
+end
+`},
+    { name: 'fixed twin: django wallets locked in sorted key order', path: 'wallets/services.py', code: `from django.db import transaction
+
+from wallets.models import Wallet
+
+
+def move_credit(source_id, target_id, cents):
+    with transaction.atomic():
+        locked = {w.pk: w for w in Wallet.objects.select_for_update().filter(pk__in=sorted([source_id, target_id])).order_by("pk")}
+        source = locked[source_id]
+        target = locked[target_id]
+        source.balance -= cents
+        target.balance += cents
+        source.save()
+        target.save()
+`},
+    { name: 'django: parent row locked after its child (keyed by the child, not by a second argument)', path: 'tree/services.py', code: `from django.db import transaction
+
+from tree.models import Node
+
+
+def detach(node_id):
+    with transaction.atomic():
+        node = Node.objects.select_for_update().get(pk=node_id)
+        parent = Node.objects.select_for_update().get(pk=node.parent_id)
+        parent.child_count -= 1
+        parent.save()
+        node.delete()
+`},
     { name: 'go: each lock in its own transaction, committed before the next', path: 'internal/a/a.go', code: `package a
 
 import "context"

@@ -27,6 +27,29 @@ end
 
 runTable(detector, {
   invalid: [
+    { name: 'celery task with a multi-line retry decorator refunds each item through Stripe, marks them all at the end', path: 'claims/tasks.py', code: `import stripe
+from celery import shared_task
+
+from claims.models import Claim
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(stripe.error.APIConnectionError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def refund_approved_claims(self, batch_id):
+    claims = list(Claim.objects.filter(batch_id=batch_id, state="approved"))
+    refunded = []
+    for claim in claims:
+        refund = stripe.Refund.create(
+            payment_intent=claim.payment_intent_id,
+        )
+        refunded.append((claim.pk, refund.id))
+    for claim_id, refund_id in refunded:
+        Claim.objects.filter(pk=claim_id).update(state="refunded", refund_id=refund_id)
+`, errors: [{ mode: 'message_ordering', line: 17 }] },
     {
       name: 'sidekiq job moves a counter by the event amount with nothing keyed on the event',
       path: 'app/jobs/loyalty_points_job.rb',
@@ -171,6 +194,30 @@ end
     },
   ],
   valid: [
+    { name: 'fixed twin: each refund carries an idempotency key derived from the item', path: 'claims/tasks.py', code: `import stripe
+from celery import shared_task
+
+from claims.models import Claim
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(stripe.error.APIConnectionError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def refund_approved_claims(self, batch_id):
+    claims = list(Claim.objects.filter(batch_id=batch_id, state="approved"))
+    refunded = []
+    for claim in claims:
+        refund = stripe.Refund.create(
+            payment_intent=claim.payment_intent_id,
+            idempotency_key=f"refund-{claim.pk}",
+        )
+        refunded.append((claim.pk, refund.id))
+    for claim_id, refund_id in refunded:
+        Claim.objects.filter(pk=claim_id).update(state="refunded", refund_id=refund_id)
+` },
     {
       name: 'fixed twin: the job inserts a receipt row (unique index in the diff) in the same transaction and rescues RecordNotUnique',
       path: 'app/jobs/loyalty_points_job.rb',

@@ -221,8 +221,73 @@ const railsTariff = (fixed: boolean) => `class FareService
 end
 `;
 
+
+// Python cache-aside: redis-py fill with setex for hours, a view serving it, a writer that commits then deletes.
+const pyMenu = (variant: 'bug' | 'short' | 'nx') => `from django.db import transaction
+from redis import Redis
+
+from menus.models import Menu
+
+menu_redis = Redis()
+MENU_TTL = 4 * 60 * 60
+
+
+def menu_key(venue_id):
+    return f"menu:{venue_id}"
+
+
+def cached_menu(venue_id):
+    raw = menu_redis.get(menu_key(venue_id))
+    if raw is not None:
+        return raw
+    menu = Menu.objects.filter(venue_id=venue_id).values("items").first()
+    ${variant === 'short' ? 'menu_redis.setex(menu_key(venue_id), 30, str(menu))' : variant === 'nx' ? 'menu_redis.set(menu_key(venue_id), str(menu), nx=True, ex=MENU_TTL)' : 'menu_redis.setex(menu_key(venue_id), MENU_TTL, str(menu))'}
+    return str(menu)
+
+
+def menu_view(request, venue_id):
+    return JsonResponse({"menu": cached_menu(venue_id)})
+
+
+def rename_dish(venue_id, dish_id, title):
+    with transaction.atomic():
+        dish = Dish.objects.get(pk=dish_id)
+        dish.title = title
+        dish.save()
+    menu_redis.delete(menu_key(venue_id))
+`;
+
+// Django cache framework: cache.get / cache.set(timeout=…) fill, a writer updating through the ORM then deleting.
+const djangoRoster = (timeout: string) => `from django.core.cache import cache
+
+from rosters.models import Roster
+
+
+def roster_key(team_id):
+    return f"roster:{team_id}"
+
+
+def load_roster(team_id):
+    roster = cache.get(roster_key(team_id))
+    if roster is None:
+        roster = list(Roster.objects.filter(team_id=team_id).values("player_id", "position"))
+        cache.set(roster_key(team_id), roster, timeout=${timeout})
+    return roster
+
+
+def roster_page(request, team_id):
+    return render(request, "roster.html", {"roster": load_roster(team_id)})
+
+
+def move_player(team_id, player_id, position):
+    Roster.objects.filter(team_id=team_id, player_id=player_id).update(position=position)
+    cache.delete(roster_key(team_id))
+`;
+
 runTable(detector, {
   invalid: [
+    { name: 'python redis-py fill with setex for hours, a writer that saves then deletes the key', path: 'menus/cache.py', code: pyMenu('bug'), errors: [{ mode: 'eventual_consistency', line: 19 }] },
+    { name: 'django cache.set with a day-long timeout racing update-then-delete', path: 'rosters/services.py', code: djangoRoster('24 * 60 * 60'), errors: [{ mode: 'eventual_consistency', line: 13 }] },
     {
       name: 'rails: a writer calls a helper that rebuilds a list from the Searchkick index and pushes it',
       path: 'app/services/storefront/coupon_sync.rb',
@@ -385,6 +450,9 @@ def unpublish(article_id):
 `, errors: [{ mode: 'eventual_consistency', line: 7 }] },
   ],
   valid: [
+    { name: 'fixed twin: python fill with a 30 s TTL', path: 'menus/cache.py', code: pyMenu('short') },
+    { name: 'fixed twin: python fill with SET NX', path: 'menus/cache.py', code: pyMenu('nx') },
+    { name: 'fixed twin: django cache fill for a minute', path: 'rosters/services.py', code: djangoRoster('60') },
     { name: 'rails: the helper reads the primary (fixed twin)', path: 'app/services/storefront/coupon_sync.rb', code: railsCouponSync('db') },
     { name: 'rails: the helper refreshes the index before searching (fixed twin)', path: 'app/services/storefront/coupon_sync.rb', code: railsCouponSync('refresh') },
     { name: 'django: the helper reads the ORM (fixed twin)', path: 'access/badges.py', code: djangoBadgeSync(true) },

@@ -754,6 +754,22 @@ function diffFacts(files: readonly SourceFile[]): DiffFacts {
  * Looks at the registration around the function (new Worker(...), .process(, eachMessage, .consume(,
  * Celery/Dramatiq decorators, Sidekiq/ActiveJob classes) and at handler-like names in worker folders.
  */
+/**
+ * The decorator lines right above a Python `def` (a multi-line `@shared_task(\n  bind=True,\n …)` included),
+ * joined into one line each; '' when there are none.
+ */
+function pyDecorators(code: readonly string[], defLine: number): string {
+  let top = defLine;
+  for (let k = defLine - 1; k >= Math.max(1, defLine - 20); k--) {
+    const t = code[k - 1] ?? '';
+    if (/^\s*@/.test(t)) top = k;
+    else if (/^\s+\S|^\s*\)/.test(t) && !/^\s*(?:def|class|async\s+def)\b/.test(t)) continue;
+    else break;
+  }
+  if (top === defLine) return '';
+  return code.slice(top - 1, defLine - 1).join(' ').replace(/\s+/g, ' ').replace(/\s*@/g, '\n@').trim();
+}
+
 export function consumerOf(file: SourceFile, span: FunctionSpan, files: readonly SourceFile[]): ConsumerInfo | undefined {
   const fam = familyOf(file.language);
   const code = scanned(file).code;
@@ -780,7 +796,7 @@ export function consumerOf(file: SourceFile, span: FunctionSpan, files: readonly
     return { broker, consumer, queue, retries, retriesExplicit: explicit || broker !== 'bullmq', messageId: broker === 'bullmq' ? 'job.id' : undefined };
   }
   if (fam === 'python') {
-    const dec = /@(?:[\w.]*\.)?(task|shared_task|actor|job|subscriber|consumer)\b([^\n]*)/.exec(before);
+    const dec = /@(?:[\w.]*\.)?(task|shared_task|actor|job|subscriber|consumer)\b([^\n]*)/.exec(pyDecorators(code, span.startLine) || before);
     const handlerName = /^(?:\w+\.)?(?:handle_\w*|process_\w*|on_\w*message\w*|consume\w*|callback)$/.test(span.name) && workerPath;
     if (!dec && !handlerName) return undefined;
     const fileText = fileCode(file);
