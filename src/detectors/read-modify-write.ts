@@ -21,7 +21,12 @@
  * so does a parameter when one of its JSON/hash fields is merged and written back. A job record (a task that
  * loads the row its caller created and enqueued it for, shown in the diff) has one writer and is left alone.
  * A field copied into a local (`previous = x.f`) and computed from there (`capped = [previous + n, cap].min`) is
- * followed to the write.
+ * followed to the write, and so is a JSON field taken into a local as it is or decoded / copied
+ * (`s = JSON.parse(t.settings); s.theme = x; …update({ settings: JSON.stringify(s) })`). Work between the read
+ * and the write (a decorator calling the wrapped view, a context manager's `yield`) changes nothing.
+ *
+ * Raw SQL documents: a selected column carried through locals (`Scan(&raw)` → `json.Unmarshal(raw, &m)` →
+ * `m[k]++` → `json.Marshal(m)`), changed, and bound to that column's own placeholder in `UPDATE t SET col = $n`.
  *
  * Key-value stores: a value read from a key (Redis `get` / `hget`, Memcached, a cache, a loader handed the client,
  * DynamoDB `GetCommand` / `get_item`), changed from its old value in code, and `set` / `hset` / put back to the same
@@ -89,12 +94,13 @@ interface Hit {
 }
 
 const JS_READ =
-  /(?:const|let|var)\s+(\[\s*[\w$]+\s*\]|[\w$]+)\s*(?::\s*[\w<>[\], |]{1,80})?=\s*(?:await\s+)?(.{1,200}?)\.(findByPk|findOne|findOneBy|findOneOrFail|findOneByOrFail|findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findById|first)\s*\(/;
+  /(?:const|let|var)\s+(\[\s*[\w$]+\s*(?:,\s*[\w$]+\s*)?\]|[\w$]+)\s*(?::\s*[\w<>[\], |]{1,80})?=\s*(?:await\s+)?(.{1,200}?)\.(findByPk|findOne|findOneBy|findOneOrFail|findOneByOrFail|findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findById|findOrCreate|findOrBuild|first)\s*\(/;
 const PY_READ =
-  /^\s*(\w+)\s*(?::\s*[\w[\], |]{1,80})?=\s*(?:await\s+)?(.{1,200}?)\.(get|first|last|one|one_or_none|scalar_one|scalar_one_or_none|get_or_404|first_or_404|earliest|latest)\(/;
+  /^\s*\(?\s*(\w+)\s*(?:,\s*\w+\s*\)?)?\s*(?::\s*[\w[\], |]{1,80})?=\s*(?:await\s+)?(.{1,200}?)\.(get|first|last|one|one_or_none|scalar_one|scalar_one_or_none|get_or_404|first_or_404|earliest|latest|get_or_create|aget|afirst|alast|aget_or_create)\(/;
+const GO_READ = /\.(First|Take|Last|FirstOrCreate|FirstOrInit)\(\s*&(\w+)\s*[,)]/;
 const PY_GET404 = /^\s*(\w+)\s*=\s*get_object_or_404\(\s*([A-Z]\w*)/;
 const PY_SESSION_GET = /^\s*(\w+)\s*=\s*(?:await\s+)?(?:self\.)?(?:db\.)?session\.get\(\s*([A-Z]\w*)/;
-const RB_READ = /^\s*(@?\w+)\s*=\s*([A-Z][\w:]*(?:\.\w+(?:\([^)\n]{0,200}\))?){0,4}?)\.(find|find_by!?|first!?|last!?|take!?)\b/;
+const RB_READ = /^\s*(@?\w+)\s*=\s*([A-Z][\w:]*(?:\.\w+(?:\([^)\n]{0,200}\))?){0,4}?)\.(find_or_create_by!?|find_or_initialize_by|create_or_find_by!?|find|find_by!?|first!?|last!?|take!?)(?![\w!])/;
 
 function ormReads(v: FnView, fileText: string): Read[] {
   const reads: Read[] = [];
@@ -104,13 +110,19 @@ function ormReads(v: FnView, fileText: string): Read[] {
     let m: RegExpExecArray | null;
     if (v.family === 'js' && /\.(?:find\w*|first)\s*\(/.test(t) && (m = JS_READ.exec(t))) {
       const entity = entityOfReceiver(m[2]!, fileText);
-      if (entity) reads.push({ holder: m[1]!.replace(/[[\]\s]/g, ''), entity, line, call: `${m[2]!.replace(/^await\s+/, '').trim()}.${m[3]}` });
+      if (entity) reads.push({ holder: m[1]!.replace(/[[\]\s]/g, '').split(',')[0]!, entity, line, call: `${m[2]!.replace(/^await\s+/, '').trim()}.${m[3]}` });
     } else if (v.family === 'python') {
       if ((m = PY_GET404.exec(t)) || (m = PY_SESSION_GET.exec(t))) reads.push({ holder: m[1]!, entity: m[2]!, line, call: t.trim().replace(/^\w+\s*=\s*/, '').slice(0, 80) });
       else if ((m = PY_READ.exec(t)) && /objects|query|session|select/.test(m[2]!)) {
         const entity = entityOfReceiver(m[2]!) ?? /\b([A-Z]\w*)\b/.exec(m[2]!)?.[1];
         if (entity) reads.push({ holder: m[1]!, entity, line, call: `${m[2]!.trim()}.${m[3]}` });
       }
+    } else if (v.family === 'go' && t.includes('(&') && (m = GO_READ.exec(t))) {
+      // GORM: `db.Where(…).First(&usage)` fills a struct declared in the function (`var usage Usage`).
+      const holder = m[2]!;
+      const decl = new RegExp(`\\bvar\\s+${escapeRe(holder)}\\s+\\*?(?:\\w+\\.)?([A-Z]\\w*)|\\b${escapeRe(holder)}\\s*:=\\s*&?(?:\\w+\\.)?([A-Z]\\w*)\\s*\\{`).exec(v.code);
+      const entity = decl ? (decl[1] ?? decl[2])! : holder;
+      reads.push({ holder, entity, line, call: `${m[1]}(&${holder})` });
     } else if (v.family === 'ruby' && (m = RB_READ.exec(t))) {
       reads.push({ holder: m[1]!, entity: /^([A-Z]\w*)/.exec(m[2]!)![1]!, line, call: `${m[2]}.${m[3]}` });
     }
@@ -169,6 +181,8 @@ function sqlReads(v: FnView): Read[] {
     const stmt = statementAt(v, start, 10);
     const holders = new Set<string>();
     for (const s of stmt.text.matchAll(/\.Scan\(([^)]{1,200})\)/g)) for (const h of s[1]!.matchAll(/&([\w.]+)/g)) holders.add(h[1]!.split('.')[0]!);
+    // sqlx: `db.GetContext(ctx, &dest, "SELECT …", id)` fills the struct named first.
+    if (v.family === 'go') for (const s of stmt.text.matchAll(/\.(?:Get|GetContext)\(\s*(?:\w*[cC]tx\s*,\s*)?&(\w+)\s*,/g)) holders.add(s[1]!);
     const bound = /(?:const|let|var)?\s*(?:\{\s*rows\s*:\s*\[\s*([\w$]+)\s*\]\s*\}|\[\s*([\w$]+)\s*\]|([\w$]+))\s*(?::=|=)\s*(?:await\s+)?[\w$.]+\.(?:query|execute|one|oneOrNone|get|first|raw|QueryRow\w*|fetchrow|fetchval|fetchone)/.exec(stmt.text);
     if (bound) holders.add((bound[1] ?? bound[2] ?? bound[3])!);
     // Python DB-API: the next lines fetch the row.
@@ -228,6 +242,12 @@ function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
     ? undefined
     : new RegExp(`^\\s*(?:const|let|var)?\\s*([\\w$]+)\\s*(?::\\s*[\\w<>[\\]., |]{1,60})?\\s*:?=\\s*(?:(?:Number|parseFloat|parseInt|BigInt|Decimal|int|float)\\(\\s*)?${h}\\.(\\w+)\\s*\\)?(?:\\.to_[ifd])?\\s*;?\\s*$`);
   const aliases = new Map<string, { field: string; line: number }>();
+  // A JSON / list / hash field taken into a local as it is (`tags = post.tags`) or as a copy / decoded document
+  // (`JSON.parse(row.settings)`, `json.loads(u.prefs)`, `dict(u.prefs)`, `u.prefs.copy()`), to be changed there.
+  const docRe = new RegExp(
+    `^\\s*(?:const|let|var)?\\s*([\\w$]+)\\s*(?::[^=\\n]{1,60})?:?=\\s*(?:(JSON\\.parse|json\\.loads|orjson\\.loads|dict|list|structuredClone|(?:copy\\.)?deepcopy)\\(\\s*)?${h}\\.(\\w+)\\b(\\.(?:copy|dup|deep_dup|clone)\\(\\))?(?!\\s*(?:[-+*/(.\\[<]|=))`,
+  );
+  const docs = new Map<string, { field: string; line: number; inPlace: boolean }>();
   for (let l = r.line + 1; l <= v.fn.endLine; l++) {
     const t = codeLine(v, l);
     if (!t.includes(r.holder)) continue;
@@ -251,6 +271,8 @@ function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
     if (jsonOnly && !json) field = undefined;
     const al = aliasRe?.exec(t);
     if (al && al[1] !== r.holder && !aliases.has(al[1]!)) aliases.set(al[1]!, { field: al[2]!, line: l });
+    const dc = docRe.exec(t);
+    if (dc && dc[1] !== r.holder && !docs.has(dc[1]!)) docs.set(dc[1]!, { field: dc[3]!, line: l, inPlace: !dc[2] && !dc[4] });
     // A local derived from the field by arithmetic: `const next = event.seatsSold + qty`.
     const d = derive.exec(t);
     if (d && d[1] !== r.holder && !jsonOnly) derived.set(d[1]!, { field: (d[2] ?? d[3] ?? d[4])!, line: l, json: false });
@@ -273,6 +295,13 @@ function ormHit(v: FnView, r: Read, fileText: string): Hit | undefined {
       const w = inlineMergeWrite(v, r, l, mergedField, fileText);
       if (w) return { read: r, field: mergedField, computeLine: l, ...w, confidence: 0.7, json: true };
     }
+  }
+  for (const [name, d] of docs) {
+    const changed = docMutation(v, name, d.line + 1, d.inPlace);
+    if (changed === undefined) continue;
+    // Changed in place: saving the record writes it. A copy must be put back (`u.prefs = prefs`, `update(prefs: prefs)`).
+    const w = (d.inPlace ? findWrite(v, r, changed + 1, d.field, undefined, fileText) : undefined) ?? findWrite(v, r, changed + 1, d.field, name, fileText);
+    if (w) return { read: r, field: d.field, computeLine: changed, ...w, confidence: 0.7, json: true };
   }
   for (const [name, a] of aliases) followAlias(v, name, a, derived);
   for (const [name, a] of aliases) {
@@ -315,6 +344,30 @@ function followAlias(v: FnView, alias: string, a: { field: string; line: number 
       tainted.push(local);
     }
   }
+}
+
+/**
+ * The first line after `from` that changes the document held in `name` in place: a key set or bumped, an element
+ * pushed / appended / removed, a key deleted, `Object.assign(name, …)`; for a copy also a property set
+ * (`doc.theme = t`). A plain alias leaves out Django's related-manager calls (`add` / `set` / `remove`).
+ */
+function docMutation(v: FnView, name: string, from: number, inPlace: boolean): number | undefined {
+  const n = escapeRe(name);
+  const methods = inPlace && v.family === 'python' ? 'append|extend|insert|pop|setdefault|update|discard' : 'push|unshift|splice|append|extend|insert|add|remove|discard|pop|setdefault|update|merge!|store|delete|set';
+  const re = new RegExp(
+    `(?<![\\w$.])${n}(?:\\[[^\\]\\n]{1,60}\\])+\\s*(?:=(?![=>])|\\+=|-=|\\+\\+|--|\\|\\|=|\\?\\?=)` +
+      `|(?<![\\w$.])${n}(?:\\.[\\w$]+|\\[[^\\]\\n]{1,60}\\]){0,3}\\.(?:${methods})\\(` +
+      `|\\bdelete\\s+${n}[.[]|\\bdel\\s+${n}\\[|\\bObject\\.assign\\(\\s*${n}\\s*,` +
+      (inPlace ? '' : `|(?<![\\w$.])${n}(?:\\.[\\w$]+){1,3}\\s*(?:=(?![=>])|\\+=|-=|\\+\\+|--)`),
+  );
+  const reassign = new RegExp(`^\\s*(?:const|let|var)?\\s*${n}\\s*=[^=]`);
+  for (let l = from; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    if (!t.includes(name)) continue;
+    if (re.test(t)) return l;
+    if (reassign.test(t)) return undefined;
+  }
+  return undefined;
 }
 
 /** `name = …` / `const name = …` at the start of a line: the local assigned, if any. */
@@ -364,7 +417,7 @@ function isWriteStart(v: FnView, line: number): boolean {
 
 const SAVE_OF = (h: string) =>
   new RegExp(
-    `(?<![\\w$.])${h}\\.(?:save!?|save_changes|put|persist|update!?|update_attributes?!?|update_columns?)\\b|\\.(?:save|persist|merge|saveAndFlush)\\(\\s*${h}\\b|\\bsession\\.(?:commit|flush)\\(|\\bdb\\.session\\.commit\\(`,
+    `(?<![\\w$.])${h}\\.(?:save!?|asave|save_changes|put|persist|update!?|update_attributes?!?|update_columns?)\\b|\\.(?:save|persist|merge|saveAndFlush|Save)\\(\\s*&?${h}\\b|\\bsession\\.(?:commit|flush)\\(|\\bdb\\.session\\.commit\\(`,
   );
 
 /** The write-back of `field` (or of the local `derived` computed from it) after `from`. */
@@ -493,6 +546,138 @@ function sqlHit(v: FnView, r: Read): Hit | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * A column read by SQL, carried through locals (decoded: `json.Unmarshal(raw, &m)`, `JSON.parse(row.col)`,
+ * `json.loads(raw)`), changed in code (`m[k]++`, `doc.tags.push(t)`, `d[k] = d.get(k, 0) + 1`) and bound whole
+ * (re-encoded) to the placeholder of `UPDATE t SET col = $n`: every key a concurrent writer changed in between is
+ * overwritten. Only the argument bound to the column's own placeholder counts.
+ */
+function sqlFlowHit(v: FnView, r: Read): Hit | undefined {
+  if (!/\bUPDATE\b/i.test(v.code)) return undefined;
+  const re = /\bUPDATE\s+["`]?(?:\w+\.)?([A-Za-z_]\w*)["`]?\s+SET\s+([^;]{1,400}?)(?:\bWHERE\b([^;"'`]{0,300})|["'`]|$)/gi;
+  for (const m of v.code.matchAll(re)) {
+    const line = v.lineAt(m.index!);
+    if (line <= r.line || !sameEntity(m[1], r.entity)) continue;
+    const where = m[3] ?? '';
+    if (VERSION_CHECK.test(where)) continue;
+    const setAt = m[0].indexOf(m[2]!);
+    let offset = 0;
+    for (const assign of m[2]!.split(',')) {
+      const prefix = m[0].slice(0, setAt + offset);
+      offset += assign.length + 1;
+      const a = /^\s*["`]?(\w+)["`]?\s*=\s*(?:CAST\(\s*)?(\$\d+|\?|%s|:\w+|@\w+|%\(\w+\)s|\$\{[^}]{1,80}\})(?:\s*::\s*\w+|\s+AS\s+\w+\s*\))?\s*$/i.exec(assign);
+      if (!a) continue;
+      const col = a[1]!.toLowerCase();
+      if (!r.columns!.includes(col) && !r.columns!.includes('*')) continue;
+      if (new RegExp(`\\b${col}\\s*=`, 'i').test(where)) continue;
+      const stmtStart = startOfStatement(v, line);
+      const stmt = statementAt(v, stmtStart, 14);
+      const value = boundValue(stmt.text, a[2]!, m[0], prefix);
+      if (value === undefined) continue;
+      // Follow the value read through the locals computed from it, up to the write.
+      const tainted = [r.holder];
+      let named = new RegExp(`(?<![\\w$.@])(?:${tokenRe(tainted)})(?![\\w$])`);
+      let changed: number | undefined;
+      for (let l = r.line + 1; l < stmtStart; l++) {
+        const t = codeLine(v, l);
+        if (!named.test(t)) continue;
+        if (changed === undefined && !/\bSELECT\b/i.test(t) && modifiesFrom(t, tainted)) changed = l;
+        const grow: string[] = [];
+        const as = KV_LHS.exec(t);
+        if (as && named.test(as[2]!)) grow.push(...lhsNames(as[1]!));
+        if (v.family === 'go') for (const g of t.matchAll(/&([A-Za-z_]\w*)/g)) grow.push(g[1]!);
+        const fresh = grow.filter((n) => !tainted.includes(n) && !/^(?:ctx|context|tx|db|rows|row_count|n)$/.test(n));
+        if (fresh.length) {
+          tainted.push(...fresh);
+          named = new RegExp(`(?<![\\w$.@])(?:${tokenRe(tainted)})(?![\\w$])`);
+        }
+      }
+      if (changed === undefined || !named.test(value)) continue;
+      return {
+        read: r,
+        field: col,
+        computeLine: changed,
+        writeLine: stmtStart,
+        writeEnd: Math.max(stmt.endLine, line),
+        writeCall: `UPDATE ${m[1]} SET ${col} = ${a[2]}`,
+        confidence: 0.75,
+        json: true,
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The argument bound to `placeholder` in the statement running `sql` (`$2` -> the second argument after the
+ * query string, `?` / `%s` by position, a template hole is its own expression). Undefined when it cannot be told.
+ */
+function boundValue(stmt: string, placeholder: string, sql: string, prefix: string): string | undefined {
+  const hole = /^\$\{([^}]{1,80})\}$/.exec(placeholder);
+  if (hole) return hole[1];
+  const at = stmt.indexOf(sql.slice(0, 40));
+  if (at < 0) return undefined;
+  // The string holding the SQL: from the quote before UPDATE to the same quote after it.
+  const before = stmt.slice(0, at);
+  const qi = Math.max(before.lastIndexOf('"'), before.lastIndexOf("'"), before.lastIndexOf('`'));
+  if (qi < 0) return undefined;
+  const q = stmt[qi]!;
+  let close = stmt.indexOf(q, at);
+  if (close < 0) return undefined;
+  while (stmt[close + 1] === q) close++;
+  const sqlText = stmt.slice(qi + 1, close);
+  let args = topArgs(stmt.slice(close + 1));
+  if (args.length === 1 && /^[[(]/.test(args[0]!)) {
+    const inner = callArgs(args[0]!, 0);
+    if (inner) args = inner;
+  }
+  if (args.length === 0) return undefined;
+  let index: number;
+  const n = /^\$(\d+)$/.exec(placeholder);
+  if (n) index = Number(n[1]) - 1;
+  else if (placeholder === '?' || placeholder === '%s') {
+    // Position among the statement's placeholders of that kind: those before this assignment are bound first.
+    const upTo = sqlText.indexOf(sql.slice(0, 40));
+    if (upTo < 0) return undefined;
+    index = (sqlText.slice(0, upTo) + prefix).split(placeholder).length - 1;
+  } else {
+    // Named parameters: the argument that names it (`{ prefs: … }`, `prefs=…`, `"prefs": …`).
+    const name = placeholder.replace(/^[:@]|^%\(|\)s$/g, '');
+    const named = args.join(',').match(new RegExp(`["']?\\b${escapeRe(name)}\\b["']?\\s*(?::|=>|=)(?!=)\\s*([^,}\\n]{1,120})`));
+    return named?.[1];
+  }
+  return index >= 0 && index < args.length ? args[index] : undefined;
+}
+
+/** Top-level comma-separated expressions from the start of `text` up to the bracket that closes the call. */
+function topArgs(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (let i = 0; i < text.length && i < 2000; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== c) j += text[j] === '\\' ? 2 : 1;
+      cur += text.slice(i, j + 1);
+      i = j;
+      continue;
+    }
+    if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      if (depth === 0) break;
+      depth--;
+    } else if (c === ',' && depth === 0) {
+      if (cur.trim()) out.push(cur.trim());
+      cur = '';
+      continue;
+    }
+    cur += c;
+  }
+  if (cur.trim()) out.push(cur.trim());
+  return out;
 }
 
 // ------------------------------------------------------------------ key-value stores
@@ -802,7 +987,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
       if (hit) hits.push(hit);
     }
     for (const r of sqlReads(v)) {
-      const hit = sqlHit(v, r);
+      const hit = sqlHit(v, r) ?? sqlFlowHit(v, r);
       if (hit) hits.push(hit);
     }
     hits.push(...kvHits(v));

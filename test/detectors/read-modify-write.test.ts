@@ -396,8 +396,500 @@ export async function extendStreak(userId: string, quizId: string) {
 `,
       errors: [{ mode: 'lost_update', line: 6 }],
     },
+    {
+      name: 'django decorator: get_or_create, the wrapped view runs, += and save(update_fields) after it',
+      path: 'billing/credits.py',
+      code: `import functools
+
+from .models import CreditLedger
+
+
+def charge_pages(pages=1):
+    def decorator(render):
+        @functools.wraps(render)
+        def wrapper(request, *args, **kwargs):
+            ledger, _created = CreditLedger.objects.get_or_create(account=request.account, defaults={"spent": 0})
+            if ledger.spent + pages > request.account.page_allowance:
+                raise PermissionError("out of credits")
+            document = render(request, *args, **kwargs)
+            ledger.spent += pages
+            ledger.save(update_fields=["spent"])
+            return document
+
+        return wrapper
+
+    return decorator
+`,
+      errors: [{ mode: 'lost_update', line: 14 }],
+    },
+    {
+      name: 'python context manager: row read before the yield, added to and saved after it',
+      path: 'telemetry/tracking.py',
+      code: `from contextlib import contextmanager
+
+from .models import RouteStat
+
+
+@contextmanager
+def timed_route(route_name):
+    stat = RouteStat.objects.get(route=route_name)
+    yield stat
+    stat.invocations = stat.invocations + 1
+    stat.save()
+`,
+      errors: [{ mode: 'lost_update', line: 10 }],
+    },
+    {
+      name: 'express wrapper: sequelize findOrCreate, handler awaited, += and save()',
+      path: 'src/middleware/meter.js',
+      code: `const { ApiMeter } = require('../models');
+
+function metered(handler, weight = 1) {
+  return async (req, res) => {
+    const [meter] = await ApiMeter.findOrCreate({ where: { tokenId: req.token.id }, defaults: { calls: 0 } });
+    await handler(req, res);
+    meter.calls += weight;
+    await meter.save();
+  };
+}
+
+module.exports = { metered };
+`,
+      errors: [{ mode: 'lost_update', line: 7 }],
+    },
+    {
+      name: 'rails around hook: find_or_create_by!, yield, += and save!',
+      path: 'app/controllers/concerns/hit_counter.rb',
+      code: `module HitCounter
+  def count_hit
+    stat = DailyHit.find_or_create_by!(day: Date.current, path: request.path)
+    yield
+    stat.hits += 1
+    stat.save!
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
+      name: 'go gorm: First(&row), next handler, field += cost, Save(&row)',
+      path: 'internal/quota/middleware.go',
+      code: `package quota
+
+import (
+	"net/http"
+
+	"gorm.io/gorm"
+)
+
+func Meter(db *gorm.DB, cost int, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allowance Allowance
+		if err := db.Where("client_id = ?", r.Header.Get("X-Client")).First(&allowance).Error; err != nil {
+			http.Error(w, "unknown client", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+		allowance.Used += cost
+		db.Save(&allowance)
+	})
+}
+`,
+      errors: [{ mode: 'lost_update', line: 17 }],
+    },
+    {
+      name: 'go pgx: JSON column scanned into bytes, decoded, map incremented, encoded and written whole',
+      path: 'internal/posts/reactions.go',
+      code: `package posts
+
+import (
+	"context"
+	"encoding/json"
+)
+
+func (r *Repo) React(ctx context.Context, postID, emoji string) error {
+	var blob []byte
+	if err := r.db.QueryRow(ctx, \`SELECT reaction_tally FROM posts WHERE id = $1\`, postID).Scan(&blob); err != nil {
+		return err
+	}
+	tally := map[string]int{}
+	if err := json.Unmarshal(blob, &tally); err != nil {
+		return err
+	}
+	tally[emoji]++
+	out, err := json.Marshal(tally)
+	if err != nil {
+		return err
+	}
+	_, err = r.db.Exec(ctx, \`UPDATE posts SET reaction_tally = $1 WHERE id = $2\`, out, postID)
+	return err
+}
+`,
+      errors: [{ mode: 'lost_update', line: 17 }],
+    },
+    {
+      name: 'node pg: JSON.parse of a selected column, a key set, JSON.stringify bound to UPDATE ... SET col = $1',
+      path: 'src/workspaces/flags.ts',
+      code: `import { pool } from '../db';
+
+export async function setFlag(workspaceId: string, flag: string, enabled: boolean) {
+  const { rows: [row] } = await pool.query('SELECT feature_flags FROM workspaces WHERE id = $1', [workspaceId]);
+  const flags = JSON.parse(row.feature_flags ?? '{}');
+  flags[flag] = enabled;
+  await pool.query('UPDATE workspaces SET feature_flags = $1 WHERE id = $2', [JSON.stringify(flags), workspaceId]);
+}
+`,
+      errors: [{ mode: 'lost_update', line: 6 }],
+    },
+    {
+      name: 'psycopg: json.loads of a fetched column, a count bumped, json.dumps written back with %s',
+      path: 'polls/votes.py',
+      code: `import json
+
+
+def cast_vote(conn, poll_id, option):
+    with conn.cursor() as cur:
+        cur.execute("SELECT tallies FROM polls WHERE id = %s", (poll_id,))
+        (raw,) = cur.fetchone()
+        tallies = json.loads(raw or "{}")
+        tallies[option] = tallies.get(option, 0) + 1
+        cur.execute("UPDATE polls SET tallies = %s WHERE id = %s", (json.dumps(tallies), poll_id))
+    conn.commit()
+`,
+      errors: [{ mode: 'lost_update', line: 9 }],
+    },
+    {
+      name: 'knex: JSON column decoded into a local, a key set, re-encoded into update()',
+      path: 'src/teams/theme.js',
+      code: `const knex = require('../db');
+
+async function setTheme(teamId, theme) {
+  const team = await knex('teams').where({ id: teamId }).first();
+  const settings = JSON.parse(team.settings || '{}');
+  settings.theme = theme;
+  await knex('teams').where({ id: teamId }).update({ settings: JSON.stringify(settings) });
+}
+
+module.exports = { setTheme };
+`,
+      errors: [{ mode: 'lost_update', line: 6 }],
+    },
+    {
+      name: 'django: JSON field taken into a local, a key set in place, record saved',
+      path: 'profiles/digest.py',
+      code: `from .models import Profile
+
+
+def set_digest(user_id, frequency):
+    profile = Profile.objects.get(user_id=user_id)
+    prefs = profile.preferences
+    prefs["digest"] = frequency
+    profile.save(update_fields=["preferences"])
+`,
+      errors: [{ mode: 'lost_update', line: 7 }],
+    },
+    {
+      name: 'go sqlx: GetContext(&dest) of a column, field++ in Go, UPDATE with the computed value',
+      path: 'internal/billing/seats.go',
+      code: `package billing
+
+import "context"
+
+func (s *Store) AddSeat(ctx context.Context, orgID string) error {
+	var plan Plan
+	if err := s.db.GetContext(ctx, &plan, "SELECT seats_used FROM plans WHERE org_id = $1", orgID); err != nil {
+		return err
+	}
+	plan.SeatsUsed++
+	_, err := s.db.ExecContext(ctx, "UPDATE plans SET seats_used = $1 WHERE org_id = $2", plan.SeatsUsed, orgID)
+	return err
+}
+`,
+      errors: [{ mode: 'lost_update', line: 10 }],
+    },
+    {
+      name: 'sqlite: json.loads of a fetched column, a list appended, bound to the second ? of the UPDATE',
+      path: 'notes/labels.py',
+      code: `import json
+
+
+def add_label(conn, note_id, editor, label):
+    row = conn.execute("SELECT meta FROM notes WHERE id = ?", (note_id,)).fetchone()
+    meta = json.loads(row[0])
+    meta["labels"].append(label)
+    conn.execute("UPDATE notes SET edited_by = ?, meta = ? WHERE id = ?", (editor, json.dumps(meta), note_id))
+`,
+      errors: [{ mode: 'lost_update', line: 7 }],
+    },
   ],
   valid: [
+    {
+      name: 'go sqlx: the seat added in SQL (fixed twin)',
+      path: 'internal/billing/seats.go',
+      code: `package billing
+
+import "context"
+
+func (s *Store) AddSeat(ctx context.Context, orgID string) error {
+	_, err := s.db.ExecContext(ctx, "UPDATE plans SET seats_used = seats_used + 1 WHERE org_id = $1", orgID)
+	return err
+}
+`,
+    },
+    {
+      name: 'sqlite: JSON column read, but the UPDATE binds a document built from the arguments to it',
+      path: 'notes/labels.py',
+      code: `import json
+
+
+def replace_labels(conn, note_id, editor, labels):
+    row = conn.execute("SELECT meta FROM notes WHERE id = ?", (note_id,)).fetchone()
+    meta = json.loads(row[0])
+    meta["labels"].append("seen")
+    conn.execute("UPDATE notes SET edited_by = ?, meta = ? WHERE id = ?", (meta["owner"], json.dumps({"labels": labels}), note_id))
+`,
+    },
+    {
+      name: 'knex: the JSON key set in SQL with jsonb_set (fixed twin)',
+      path: 'src/teams/theme.js',
+      code: `const knex = require('../db');
+
+async function setTheme(teamId, theme) {
+  await knex('teams')
+    .where({ id: teamId })
+    .update({ settings: knex.raw("jsonb_set(coalesce(settings, '{}'::jsonb), '{theme}', to_jsonb(?::text))", [theme]) });
+}
+
+module.exports = { setTheme };
+`,
+    },
+    {
+      name: 'django: JSON field changed under select_for_update in atomic() (fixed twin)',
+      path: 'profiles/digest.py',
+      code: `from django.db import transaction
+
+from .models import Profile
+
+
+def set_digest(user_id, frequency):
+    with transaction.atomic():
+        profile = Profile.objects.select_for_update().get(user_id=user_id)
+        prefs = profile.preferences
+        prefs["digest"] = frequency
+        profile.save(update_fields=["preferences"])
+`,
+    },
+    {
+      name: 'django: a related manager taken into a local and added to (writes its own join row)',
+      path: 'blog/tagging.py',
+      code: `from .models import Post, Tag
+
+
+def tag_post(post_id, label):
+    post = Post.objects.get(pk=post_id)
+    tags = post.tags
+    tags.add(Tag.objects.get(label=label))
+    post.touched_by = "tagger"
+    post.save()
+`,
+    },
+    {
+      name: 'django decorator: the charge is an F() update after the view (fixed twin)',
+      path: 'billing/credits.py',
+      code: `import functools
+
+from django.db.models import F
+
+from .models import CreditLedger
+
+
+def charge_pages(pages=1):
+    def decorator(render):
+        @functools.wraps(render)
+        def wrapper(request, *args, **kwargs):
+            ledger, _created = CreditLedger.objects.get_or_create(account=request.account, defaults={"spent": 0})
+            if ledger.spent + pages > request.account.page_allowance:
+                raise PermissionError("out of credits")
+            document = render(request, *args, **kwargs)
+            CreditLedger.objects.filter(pk=ledger.pk).update(spent=F("spent") + pages)
+            return document
+
+        return wrapper
+
+    return decorator
+`,
+    },
+    {
+      name: 'python context manager: atomic F() increment after the yield (fixed twin)',
+      path: 'telemetry/tracking.py',
+      code: `from contextlib import contextmanager
+
+from django.db.models import F
+
+from .models import RouteStat
+
+
+@contextmanager
+def timed_route(route_name):
+    stat = RouteStat.objects.get(route=route_name)
+    yield stat
+    RouteStat.objects.filter(pk=stat.pk).update(invocations=F("invocations") + 1)
+`,
+    },
+    {
+      name: 'express wrapper: sequelize increment (fixed twin)',
+      path: 'src/middleware/meter.js',
+      code: `const { ApiMeter } = require('../models');
+
+function metered(handler, weight = 1) {
+  return async (req, res) => {
+    const [meter] = await ApiMeter.findOrCreate({ where: { tokenId: req.token.id }, defaults: { calls: 0 } });
+    await handler(req, res);
+    await meter.increment('calls', { by: weight });
+  };
+}
+
+module.exports = { metered };
+`,
+    },
+    {
+      name: 'rails around hook: update_counters (fixed twin)',
+      path: 'app/controllers/concerns/hit_counter.rb',
+      code: `module HitCounter
+  def count_hit
+    stat = DailyHit.find_or_create_by!(day: Date.current, path: request.path)
+    yield
+    DailyHit.update_counters(stat.id, hits: 1)
+  end
+end
+`,
+    },
+    {
+      name: 'go gorm: gorm.Expr increment (fixed twin)',
+      path: 'internal/quota/middleware.go',
+      code: `package quota
+
+import (
+	"net/http"
+
+	"gorm.io/gorm"
+)
+
+func Meter(db *gorm.DB, cost int, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allowance Allowance
+		if err := db.Where("client_id = ?", r.Header.Get("X-Client")).First(&allowance).Error; err != nil {
+			http.Error(w, "unknown client", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+		db.Model(&allowance).UpdateColumn("used", gorm.Expr("used + ?", cost))
+	})
+}
+`,
+    },
+    {
+      name: 'go pgx: JSON column read FOR UPDATE in a transaction before the rewrite (fixed twin)',
+      path: 'internal/posts/reactions.go',
+      code: `package posts
+
+import (
+	"context"
+	"encoding/json"
+)
+
+func (r *Repo) React(ctx context.Context, postID, emoji string) error {
+	tx, err := r.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	var blob []byte
+	if err := tx.QueryRow(ctx, \`SELECT reaction_tally FROM posts WHERE id = $1 FOR UPDATE\`, postID).Scan(&blob); err != nil {
+		return err
+	}
+	tally := map[string]int{}
+	if err := json.Unmarshal(blob, &tally); err != nil {
+		return err
+	}
+	tally[emoji]++
+	out, err := json.Marshal(tally)
+	if err != nil {
+		return err
+	}
+	if _, err = tx.Exec(ctx, \`UPDATE posts SET reaction_tally = $1 WHERE id = $2\`, out, postID); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+`,
+    },
+    {
+      name: 'node pg: the JSON key set in SQL with jsonb_set, nothing read back (fixed twin)',
+      path: 'src/workspaces/flags.ts',
+      code: `import { pool } from '../db';
+
+export async function setFlag(workspaceId: string, flag: string, enabled: boolean) {
+  await pool.query(
+    "UPDATE workspaces SET feature_flags = jsonb_set(COALESCE(feature_flags, '{}'::jsonb), ARRAY[$1], to_jsonb($2::boolean)) WHERE id = $3",
+    [flag, enabled, workspaceId],
+  );
+}
+`,
+    },
+    {
+      name: 'psycopg: JSON column read FOR UPDATE before the rewrite (fixed twin)',
+      path: 'polls/votes.py',
+      code: `import json
+
+
+def cast_vote(conn, poll_id, option):
+    with conn.cursor() as cur:
+        cur.execute("SELECT tallies FROM polls WHERE id = %s FOR UPDATE", (poll_id,))
+        (raw,) = cur.fetchone()
+        tallies = json.loads(raw or "{}")
+        tallies[option] = tallies.get(option, 0) + 1
+        cur.execute("UPDATE polls SET tallies = %s WHERE id = %s", (json.dumps(tallies), poll_id))
+    conn.commit()
+`,
+    },
+    {
+      name: 'node pg: JSON column changed in memory, but the column is written from the request body (not the value read)',
+      path: 'src/posts/tags.ts',
+      code: `import { pool } from '../db';
+
+export async function replaceTags(postId: string, body: { tags: string[] }) {
+  const { rows: [post] } = await pool.query('SELECT id, tags FROM posts WHERE id = $1', [postId]);
+  post.tags.push('audited');
+  const clean = body.tags.map((t) => t.trim());
+  await pool.query('UPDATE posts SET tags = $1 WHERE id = $2', [JSON.stringify(clean), post.id]);
+}
+`,
+    },
+    {
+      name: 'go pgx: JSON column rewritten with a compare-and-set on the old document (quiet)',
+      path: 'internal/posts/reactions_cas.go',
+      code: `package posts
+
+import (
+	"context"
+	"encoding/json"
+)
+
+func (r *Repo) React(ctx context.Context, postID, emoji string) (bool, error) {
+	var blob []byte
+	if err := r.db.QueryRow(ctx, \`SELECT reaction_tally FROM posts WHERE id = $1\`, postID).Scan(&blob); err != nil {
+		return false, err
+	}
+	tally := map[string]int{}
+	_ = json.Unmarshal(blob, &tally)
+	tally[emoji]++
+	out, _ := json.Marshal(tally)
+	tag, err := r.db.Exec(ctx, \`UPDATE posts SET reaction_tally = $1 WHERE id = $2 AND reaction_tally = $3\`, out, postID, blob)
+	return tag.RowsAffected() == 1, err
+}
+`,
+    },
     {
       name: 'rails: hash merge under with_lock (fixed twin)',
       path: 'app/controllers/branding_controller.rb',
