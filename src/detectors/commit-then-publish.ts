@@ -269,6 +269,36 @@ function escapeRe(s: string): string {
   return s.replace(/[$.*+?^(){}[\]|\\]/g, '\\$&');
 }
 
+const callSiteCache = new WeakMap<readonly SourceFile[], Map<string, Map<SourceFile, number[]>>>();
+
+/**
+ * Every call `name(` of a function defined in the review's files, by name: file and 1-based lines. Built once per review, so finding the callers
+ * of a publishing helper costs a lookup, not a scan of every file per helper.
+ */
+function callSites(files: readonly SourceFile[]): Map<string, Map<SourceFile, number[]>> {
+  let index = callSiteCache.get(files);
+  if (index) return index;
+  index = new Map();
+  // Only calls of functions the review defines can reach a publishing helper.
+  const defined = new Set(files.flatMap((f) => f.functions.map((fn) => fn.name.split('.').pop() ?? '')));
+  const call = /([A-Za-z_$][\w$]*)\s*\(/g;
+  for (const f of files) {
+    f.lines.forEach((line, i) => {
+      if (line.indexOf('(') < 0) return;
+      for (const m of line.matchAll(call)) {
+        if (!defined.has(m[1]!)) continue;
+        let byFile = index!.get(m[1]!);
+        if (!byFile) index!.set(m[1]!, (byFile = new Map()));
+        const lines = byFile.get(f) ?? [];
+        if (lines[lines.length - 1] !== i + 1) lines.push(i + 1);
+        byFile.set(f, lines);
+      }
+    });
+  }
+  callSiteCache.set(files, index);
+  return index;
+}
+
 /**
  * `span` publishes or enqueues at `send` but opens no transaction itself; some function of the diff calls it
  * from inside a transaction (after a write there, or `span` writes before `send`). The message then leaves
@@ -284,12 +314,14 @@ function calledInsideTransaction(
 ): DetectorReport | undefined {
   const name = span.name.split('.').pop() ?? '';
   if (!/^[A-Za-z_$][\w$]{3,}$/.test(name) || GENERIC_NAME.test(name)) return undefined;
+  const sites = callSites(files).get(name);
+  if (!sites) return undefined;
   const callRe = new RegExp(`(?<![\\w$])${escapeRe(name)}\\s*\\(`);
   const defRe = new RegExp(`\\b(?:def|function|func)\\s+${escapeRe(name)}\\b|^\\s*(?:async\\s+)?${escapeRe(name)}\\s*\\([^)]*\\)\\s*[:{]`);
-  for (const f of files) {
+  for (const [f, lines] of sites) {
     if (isTestPath(f.path) || familyOf(f.language) !== fam) continue;
     const { code } = scanned(f);
-    for (let c = 1; c <= code.length; c++) {
+    for (const c of lines) {
       const t = code[c - 1] ?? '';
       if (!callRe.test(t) || defRe.test(t)) continue;
       if (f === file && span.startLine <= c && c <= span.endLine) continue;

@@ -907,15 +907,7 @@ function joined(file: SourceFile): Joined {
  * a database write, a publish, a side effect; undefined for anything else.
  */
 export function jsCallAt(file: SourceFile, line: number): CallClass | undefined {
-  const j = joined(file);
-  const start = j.starts[line - 1];
-  if (start === undefined) return undefined;
-  const text = j.masked.slice(start, j.starts[line] ?? undefined);
-  const m = /^\s*(?:(?:const|let|var)\s+[^=]+=\s*)?(?:[\w$.[\]]+\s*=\s*)?(?:return\s+)?(?:await\s+)?(?:void\s+)?/.exec(text);
-  const at = start + (m ? m[0].length : 0);
-  const chain = parseChain(j.masked, at);
-  if (!chain) return undefined;
-  return classifyJsChain(chain, j.code, { ormInFile: jsOrmInFile(file) });
+  return jsStatementAt(file, line)?.cls;
 }
 
 /** A JS statement that starts with a call chain on `line`: the chain, the line it ends on, its classification. */
