@@ -63,12 +63,19 @@ function changesMembership(code: string, check: DbOp, act: DbOp): boolean {
 /**
  * An update computed in the database (`x = x + $1`, `F('x') + 1`, `Model.x + amount`) still writes one row only: it
  * keeps that row's arithmetic right but cannot see a sibling row's concurrent write. It is the safe form only when it
- * re-checks the bound itself (a range predicate in its WHERE, or a condition on the column it writes).
+ * re-checks the bound itself (a range predicate in its WHERE, or a condition on the column it writes) on the column
+ * the check is about: a debit guarded by `balance >= ?` that also lowers the summed `value_usd` re-checks the row's
+ * balance, not the sum over the set.
  */
-function conditionalWrite(act: DbOp): boolean {
-  if (act.range) return true;
+function conditionalWrite(act: DbOp, check: DbOp): boolean {
   const where = new Set(act.whereColumns.map(normColumn));
-  return act.writeColumns.some((c) => where.has(normColumn(c)));
+  const guarded = act.writeColumns.filter((c) => where.has(normColumn(c))).map(normColumn);
+  if (check.kind === 'sum' && check.sumColumn && act.range && act.rangeColumns?.length) {
+    const sum = normColumn(check.sumColumn);
+    if (act.writeColumns.some((c) => normColumn(c) === sum)) return act.rangeColumns.some((c) => normColumn(c) === sum) || guarded.includes(sum);
+  }
+  if (act.range) return true;
+  return guarded.length > 0;
 }
 
 const OTHER_ROWS = /\.not\(\s*(?:id|pk)\b|\bexclude\(\s*(?:pk|id)\b|\bid\s*:\s*\{\s*not\b|\bid\s*(?:<>|!=)|\bNOT\s*:\s*\{\s*id\b|whereNot\(\s*['"]?id\b|\bid\s*:\s*\{\s*\$ne\b|\[Op\.ne\]/i;
@@ -101,7 +108,7 @@ export default createDetector(
         let act: DbOp | undefined;
         for (const op of regions.flatMap(([from, to]) => opsIn(info, from, to))) {
           if (op.start <= check.start || !sameEntity(op.entity, check.entity)) continue;
-          if (op.kind === 'update' && !(op.atomic && conditionalWrite(op)) && changesMembership(info.code, check, op)) {
+          if (op.kind === 'update' && !(op.atomic && conditionalWrite(op, check)) && changesMembership(info.code, check, op)) {
             act = op;
             break;
           }

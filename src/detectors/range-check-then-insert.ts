@@ -135,7 +135,8 @@ function mentions(text: string, word: string): boolean {
 
 /** The insert into `check`'s set that the limit comparison `gate` lets through, if any. */
 function insertUnderLimit(info: FnInfo, check: DbOp, gate: Gate): DbOp | undefined {
-  const candidates = info.ops.filter((o) => o.start > check.start && o.kind === 'insert' && sameEntity(o.entity, check.entity));
+  // A get-or-create (`update_or_create`, `find_or_create_by`, `findOrCreate`) inserts the row when it is missing: it joins the set too.
+  const candidates = info.ops.filter((o) => o.start > check.start && (o.kind === 'insert' || o.kind === 'getOrCreate') && sameEntity(o.entity, check.entity));
   if (candidates.length === 0) return undefined;
   const inRegion = (o: DbOp, [from, to]: [number, number]) => o.line >= from && o.line <= to;
   let regions: Array<[number, number]>;

@@ -62,6 +62,36 @@ def extend_task(session, task_id, extra):
 runTable(detector, {
   valid: [
     {
+      name: 'go gorm: region row locked FOR UPDATE before the SUM, then a conditional debit of one node',
+      path: 'internal/fleet/undeploy.go',
+      code: `package fleet
+
+func (s *Service) Undeploy(ctx context.Context, regionID, nodeID uint, cpus decimal.Decimal) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var region Region
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&region, regionID).Error; err != nil {
+			return err
+		}
+		var capacity decimal.Decimal
+		if err := tx.Model(&Node{}).Where("region_id = ?", regionID).
+			Select("COALESCE(SUM(spare_cpus), 0)").Scan(&capacity).Error; err != nil {
+			return err
+		}
+		if capacity.Sub(cpus).LessThan(s.reserve) {
+			return ErrReserveBreach
+		}
+		res := tx.Model(&Node{}).
+			Where("id = ? AND free_slots >= ?", nodeID, 1).
+			Updates(map[string]any{
+				"free_slots": gorm.Expr("free_slots - ?", 1),
+				"spare_cpus": gorm.Expr("spare_cpus - ?", cpus),
+			})
+		return res.Error
+	})
+}
+`,
+    },
+    {
       name: 'helper count (sqlalchemy): the organisation row locked with_for_update before counting',
       path: 'orgs/members.py',
       code: `from sqlalchemy import func, select
@@ -336,6 +366,33 @@ func (s *Store) SetSubLimit(ctx context.Context, subID, accountID int64, limit i
     },
   ],
   invalid: [
+    {
+      name: 'go gorm: SUM over the region nodes via Select/Scan, decimal LessThan bound, debit guarded on another column',
+      path: 'internal/fleet/undeploy.go',
+      code: `package fleet
+
+func (s *Service) Undeploy(ctx context.Context, regionID, nodeID uint, cpus decimal.Decimal) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var capacity decimal.Decimal
+		if err := tx.Model(&Node{}).Where("region_id = ?", regionID).
+			Select("COALESCE(SUM(spare_cpus), 0)").Scan(&capacity).Error; err != nil {
+			return err
+		}
+		if capacity.Sub(cpus).LessThan(s.reserve) {
+			return ErrReserveBreach
+		}
+		res := tx.Model(&Node{}).
+			Where("id = ? AND free_slots >= ?", nodeID, 1).
+			Updates(map[string]any{
+				"free_slots": gorm.Expr("free_slots - ?", 1),
+				"spare_cpus": gorm.Expr("spare_cpus - ?", cpus),
+			})
+		return res.Error
+	})
+}
+`,
+      errors: [{ mode: 'write_skew', line: 6 }],
+    },
     {
       name: 'helper count (sqlalchemy): a helper counts the admins, the caller demotes one row',
       path: 'orgs/members.py',

@@ -97,6 +97,24 @@ def invite(team, email):
 runTable(detector, {
   valid: [
     {
+      name: 'django: parent row select_for_update before the count, then get_or_create',
+      path: 'lockers/services.py',
+      code: `from django.db import transaction
+
+from .models import Locker, Rental
+
+
+def rent_locker(bank, member):
+    with transaction.atomic():
+        Locker.objects.select_for_update().get(pk=bank.pk)
+        occupied = Rental.objects.filter(bank=bank, returned_at__isnull=True)
+        if occupied.count() >= bank.site.locker_quota:
+            raise QuotaExceeded(bank.pk)
+        rental, _ = Rental.objects.get_or_create(bank=bank, member=member, returned_at=None)
+    return rental
+`,
+    },
+    {
       name: 'helper count (prisma): the workshop row locked FOR UPDATE before counting',
       path: 'src/workshops/enrol.ts',
       code: `import { prisma } from '../db';
@@ -328,6 +346,24 @@ func (r *Repo) Waitlist(ctx context.Context, workshopID, memberID int64) error {
     },
   ],
   invalid: [
+    {
+      name: 'django: queryset in a local counted against a related object quota, then get_or_create joins the set',
+      path: 'lockers/services.py',
+      code: `from django.db import transaction
+
+from .models import Locker, Rental
+
+
+def rent_locker(bank, member):
+    with transaction.atomic():
+        occupied = Rental.objects.filter(bank=bank, returned_at__isnull=True)
+        if occupied.count() >= bank.site.locker_quota:
+            raise QuotaExceeded(bank.pk)
+        rental, _ = Rental.objects.get_or_create(bank=bank, member=member, returned_at=None)
+    return rental
+`,
+      errors: [{ mode: 'phantom_read', line: 9 }],
+    },
     {
       name: 'helper count (prisma): a helper counts the enrolments, the caller compares with capacity and inserts',
       path: 'src/workshops/enrol.ts',

@@ -217,7 +217,7 @@ export function appAggregates(info: FnInfo): DbOp[] {
     } else if (fam === 'python') {
       let m = new RegExp(String.raw`\bsum\(\s*(?:(?:int|float|Decimal)\(\s*)?(\w+)\.(\w+)\s*\)?\s+for\s+\1\s+in\s+${V}\b`).exec(text);
       add(m, 'sum', m?.[2]);
-      add(new RegExp(String.raw`\blen\(\s*${V}\s*\)`).exec(text), 'count');
+      add(new RegExp(String.raw`\blen\(\s*${V}\s*\)|(?<![\w.])${V}\.count\(\s*\)`).exec(text), 'count');
     } else if (fam === 'ruby') {
       const m = new RegExp(String.raw`(?<![\w$.@])@?${V}\.(?:sum\(\s*&:(\w+)\s*\)|sum\s*\{\s*\|(\w+)\|\s*\2\.(\w+)|map\(\s*&:(\w+)\s*\)\.sum\b|pluck\(\s*:(\w+)\s*\)\.sum\b)`).exec(text);
       add(m, 'sum', m?.[1] ?? m?.[3] ?? m?.[4] ?? m?.[5]);
@@ -324,6 +324,14 @@ export function findTernary(info: FnInfo, op: DbOp, maxLines = 6): Gate | undefi
 
 const BAIL = /\b(?:return|raise|throw|next|break|continue|abort|panic|fail|render|head|redirect_to|redirect|reject)\b|http\.Error|\bres\.status\(\s*4|reply\.code\(\s*4|\bstatus:\s*:(?:unprocessable|conflict|forbidden|bad_request)/;
 
+/** Go: the line before `at` (a newline) ends in `.`, `,` or a binary operator, so the statement goes on. */
+function goContinues(text: string, at: number): boolean {
+  let k = at - 1;
+  while (k >= 0 && (text[k] === ' ' || text[k] === '\t' || text[k] === '\r')) k--;
+  const c = text[k];
+  return c === '.' || c === ',' || (c === '&' && text[k - 1] === '&') || (c === '|' && text[k - 1] === '|');
+}
+
 function indentOf(s: string): number {
   return /^\s*/.exec(s)![0].replace(/\t/g, '    ').length;
 }
@@ -380,7 +388,7 @@ export function findGate(info: FnInfo, op: DbOp, maxLines = 10): Gate | undefine
         const c = info.bare[k]!;
         if (c === '(' || c === '[') depth++;
         else if (c === ')' || c === ']') depth--;
-        else if (depth === 0 && ((fam === 'go' && c === '{' ) || (fam === 'python' && c === ':' && /^\s*(?:$|\n|return|raise|continue|break)/.test(info.bare.slice(k + 1, k + 12))) || c === '\n' && depth <= 0)) {
+        else if (depth === 0 && ((fam === 'go' && c === '{' ) || (fam === 'python' && c === ':' && /^\s*(?:$|\n|return|raise|continue|break)/.test(info.bare.slice(k + 1, k + 12))) || c === '\n' && depth <= 0 && !(fam === 'go' && goContinues(info.bare, k)))) {
           condEnd = k;
           break;
         }
@@ -514,6 +522,8 @@ const MISSING_AFTER = /^\s*(?:\?\.|\.)?(?:length|size|rowCount|rows\.length|coun
 const FOUND_AFTER = /^\s*(?:\?\.|\.)?(?:length|size|rowCount|rows\.length|count)?\s*(?:!==?\s*(?:null|undefined|0|nil|None)\b|>\s*0\b|>=\s*1\b|is\s+not\s+None\b|\.present\?|\.any\?|\.exists\?|!=\s*0\b)/;
 const COMPARE_AFTER = /^\s*(?:\?\.|\.)?(?:length|size|count|\w+)?\s*\)?\s*(<=|>=|<|>|===?|!==?)\s*([^&|)\n]+)/;
 
+const BIG_COMPARE = /^\s*(?:\.\s*(?:Sub|Add|Mul|Div|Neg|Abs|minus|plus|times|div|sub|add|mul|abs)\([^()\n]*(?:\([^()\n]*\)[^()\n]*)*\))*\s*\.\s*(?:(?:LessThan|GreaterThan|LessThanOrEqual|GreaterThanOrEqual|LT|GT|LTE|GTE|lt|gt|lte|gte|isLessThan|isGreaterThan|isLessThanOrEqualTo|isGreaterThanOrEqualTo)\(([^()\n]*(?:\([^()\n]*\)[^()\n]*)*)\)|(?:Cmp|comparedTo|cmp)\([^()\n]*\)\s*(?:<|>|<=|>=)\s*-?[01]\b)/;
+
 function polarityFor(cond: string, condStart: number, op: DbOp, vars: Set<string>, derivedOnly: Set<string>): { polarity: Polarity; bound?: string } | undefined {
   let before: string | undefined;
   let after: string | undefined;
@@ -546,6 +556,9 @@ function polarityFor(cond: string, condStart: number, op: DbOp, vars: Set<string
   // A default for a missing aggregate: `(agg._sum.amount ?? 0) + amount > cap`, `(spent or 0) + x > cap`.
   rest = rest.replace(/^\s*(?:\?\?|\|\||\bor\b)\s*(?:0|0\.0|null|None|nil|undefined)\s*\)?/, '');
   const negated = /(?:!\s*|\bnot\s+|!\s*await\s+|\bnot\s+await\s+)$/.test(before.replace(/\(\s*$/, '')) || /!\s*\(\s*(?:await\s+)?$/.test(before);
+  // Decimal / big-number comparisons: `total.Sub(x).LessThan(limit)`, `spent.plus(x).gt(cap)`, `n.Cmp(max) >= 0`.
+  const bigCmp = BIG_COMPARE.exec(rest);
+  if (bigCmp) return { polarity: 'threshold', bound: bigCmp[1]!.trim() || undefined };
   // An attribute of a loaded row (`event.processed_at?`, `order.status`) is not an existence test.
   if (/^\s*(?:\?\.|\.|\[|&\.)/.test(rest) && !/^\s*(?:\?\.|\.)(?:length|size|count|rowCount|present\?|any\?|exists\?|nil\?|blank\?|empty\?|none\?|zero\?)(?![\w$])/.test(rest)) return undefined;
   // `spent + amount > budget`: arithmetic on the read, then a bound.
@@ -590,7 +603,7 @@ export interface Guards {
   exclusionViolation: boolean;
 }
 
-const LOCK_RE = /\bLOCK\.UPDATE\b|\bLOCK\.SHARE\b|\block\s*:\s*true\b|['"]NX['"]|\bNX\s*:\s*true|\bnx\s*=\s*True|\.lock\(|\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+SHARE\b|\.forUpdate\(|\.forShare\(|\.forNoKeyUpdate\(|select_for_update\(|with_for_update\(|\.lock!|\.with_lock\b|\.lock\(\s*(?:true|["']FOR)|\.lock\.|\block\s*:\s*\{\s*mode|pessimistic_(?:write|read)|setLock\(|\bLOCK\s+TABLE\b|pg_advisory(?:_xact)?_lock|GET_LOCK\(|\bredlock\b|\bacquireLock\(|\bwithLock\(|\bmutex\.(?:acquire|lock|runExclusive)\(|\.Lock\(\)|\.for\(\s*['"]update/i;
+const LOCK_RE = /\bLOCK\.UPDATE\b|\bLOCK\.SHARE\b|\block\s*:\s*true\b|['"]NX['"]|\bNX\s*:\s*true|\bnx\s*=\s*True|\.lock\(|\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+SHARE\b|\.forUpdate\(|\.forShare\(|\.forNoKeyUpdate\(|select_for_update\(|with_for_update\(|\.lock!|\.with_lock\b|\.lock\(\s*(?:true|["']FOR)|\.lock\.|\block\s*:\s*\{\s*mode|pessimistic_(?:write|read)|setLock\(|\bLOCK\s+TABLE\b|pg_advisory(?:_xact)?_lock|GET_LOCK\(|\bredlock\b|\bacquireLock\(|\bwithLock\(|\bmutex\.(?:acquire|lock|runExclusive)\(|\.Lock\(\)|\.for\(\s*['"]update|\bclause\.Locking\b/i;
 const SERIALIZABLE_RE = /serializable/i;
 const UNIQUE_VIOLATION_RE = /P2002|IntegrityError|\b23505\b|UniqueViolation|RecordNotUnique|ER_DUP_ENTRY|UniqueConstraintError|duplicate key|E11000|unique_violation|DuplicateKey|IsUniqueViolation|ErrDuplicate|pgerrcode\.UniqueViolation/;
 const EXCLUSION_RE = /\b23P01\b|ExclusionViolation|exclusion_violation/;

@@ -728,9 +728,11 @@ export function findDbOps(code: string, lang: Language, firstLine: number, repos
     claimed.push([s.start, s.end]);
   }
 
+  // GORM chains (`tx.Model(&X{}).Where(...).Count(&n)`), only in code that looks like it uses GORM.
+  const gormLikely = fam === 'go' && /\.(?:Model|Where|First|Find|Create|Updates?|Save|Pluck)\(/.test(code);
   for (const chain of chains) {
     const op =
-      fam === 'js' ? jsOp(chain, repoEntities) : fam === 'python' ? pyOp(chain) : fam === 'ruby' ? rbOp(chain) : undefined;
+      fam === 'js' ? jsOp(chain, repoEntities) : fam === 'python' ? pyOp(chain) : fam === 'ruby' ? rbOp(chain) : fam === 'go' && gormLikely ? gormOp(chain, code) : undefined;
     if (!op) continue;
     // SQLAlchemy 2.0: `session.scalars(select(M).where(...)).first()` — the terminal call sits on the enclosing chain.
     if (op.orm === 'sqlalchemy' && op.kind === 'list') {
@@ -929,6 +931,114 @@ function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
   if (names.some((n) => n === 'orIgnore' || n === 'orUpdate' || n === 'onConflict')) kind = 'upsert';
   extra.lock = /lock\s*:\s*\{\s*mode\s*:|pessimistic_write|pessimistic_read|FOR UPDATE/i.test(args) || names.includes('setLock');
   return { kind, entity, orm, call: names.slice(0, i + 1).join('.'), extra };
+}
+
+const GORM_TERMINAL: Record<string, OpKind> = {
+  First: 'find', Take: 'find', Last: 'find', Find: 'list', Count: 'count', Scan: 'find', Pluck: 'list', Create: 'insert',
+  CreateInBatches: 'insert', Save: 'update', Update: 'update', Updates: 'update', UpdateColumn: 'update', UpdateColumns: 'update',
+  FirstOrCreate: 'getOrCreate', Delete: 'delete',
+};
+const GORM_BUILDER = /^(?:Model|Table|Where|Not|Or|Select|Clauses|Joins|Order|Limit|Offset|Group|Having|Preload|Omit|Distinct|Unscoped|Session|WithContext|Debug|Attrs|Assign)$/;
+const GORM_ROOT = /^(?:tx|db|gdb|orm|conn|dbtx)$|DB$|Db$|[a-z]db$/;
+
+/** The struct type of a Go variable declared in `code` (`var w Wallet`, `rows := []Wallet{}`, `x := &Order{`). */
+function goVarType(code: string, v: string): string | undefined {
+  const m = new RegExp(String.raw`\bvar\s+(?:[\w, ]*,\s*)?${v}(?:\s*,\s*\w+)*\s+(?:\[\]|\*)*(?:\w+\.)?([A-Z]\w*)\b|(?<![\w.])${v}\s*:?=\s*&?(?:\[\]\*?)?(?:\w+\.)?([A-Z]\w*)\s*\{`).exec(code);
+  return m?.[1] ?? m?.[2];
+}
+
+/** Columns of a GORM condition: a SQL fragment (`"user_id = ? AND balance >= ?"`), a struct or a map literal. */
+function gormWhere(args: string, extra: Partial<DbOp>): void {
+  const str = /^\s*["`]([^"`]*)["`]/.exec(args)?.[1];
+  if (str !== undefined) {
+    for (const m of str.matchAll(/(?:\w+\.)?"?(\w+)"?\s*(=|!=|<>|<=|>=|<|>|\bIN\b|\bIS\b|\bLIKE\b|\bBETWEEN\b)/gi)) {
+      extra.whereColumns!.push(m[1]!);
+      if (/^(?:<=|>=|<|>|between)$/i.test(m[2]!)) {
+        extra.range = true;
+        (extra.rangeColumns ??= []).push(m[1]!);
+      }
+    }
+    return;
+  }
+  extra.whereColumns!.push(...gormKeys(args));
+}
+
+/** Keys of a GORM struct / map literal argument: `&Wallet{UserID: id}`, `map[string]any{"status": "x"}`. */
+function gormKeys(args: string): string[] {
+  const open = args.indexOf('{');
+  if (open < 0) return [];
+  return [...args.slice(open).matchAll(/[{,]\s*"?([A-Za-z_]\w*)"?\s*:(?!=)/g)].map((m) => m[1]!);
+}
+
+/**
+ * GORM chains: entity from `Model(&X{})` / `Table("t")` / the destination's declared type (`First(&wallet)`),
+ * where columns from `Where` / `Not` / `Or`, kind from the terminal method (`Count(&n)`, a `Select("SUM(col)")`
+ * before `Scan` / `Row`, `Updates(map...)`), a lock from `Clauses(clause.Locking{...})`, an upsert from
+ * `Clauses(clause.OnConflict{...})`, atomic writes through `gorm.Expr("col - ?", x)`.
+ */
+function gormOp(chain: Chain, code: string): Interp | undefined {
+  const segs = chain.segments;
+  const ti = segs.findIndex((g, k) => k >= 1 && g.args !== undefined && GORM_TERMINAL[g.name] !== undefined);
+  if (ti < 1) return undefined;
+  const names = segs.map((g) => g.name);
+  if (names.some((n) => /^(?:Raw|Exec|Query|QueryRow|QueryRowContext|QueryContext|ExecContext|Rows)$/.test(n))) return undefined;
+  const builders = segs.slice(1, ti).filter((g) => GORM_BUILDER.test(g.name));
+  const rootIsDb = GORM_ROOT.test(segs[0]!.name) || segs.slice(1, ti).some((g) => /^(?:db|DB|tx|orm)$/.test(g.name));
+  if (!builders.length && !rootIsDb) return undefined;
+  // Every segment between the root and the terminal must be a GORM builder (or the handle's field: `s.db`).
+  if (segs.slice(1, ti).some((g) => !GORM_BUILDER.test(g.name) && !(g.args === undefined && /^(?:db|DB|tx|orm|conn)$/.test(g.name)))) return undefined;
+  const term = segs[ti]!;
+  let kind = GORM_TERMINAL[term.name]!;
+  if (term.name === 'Scan' && !builders.some((g) => g.name === 'Model' || g.name === 'Table')) return undefined;
+  const extra: Partial<DbOp> = { whereColumns: [], writeColumns: [] };
+  let entity: string | undefined;
+  const model = segs.find((g) => g.name === 'Model' && g.args !== undefined);
+  const table = segs.find((g) => g.name === 'Table' && g.args !== undefined);
+  const typeOfArg = (a: string | undefined) => {
+    const lit = /^\s*&?(?:\[\]\*?)?(?:\w+\.)?([A-Z]\w*)\s*\{/.exec(a ?? '')?.[1];
+    if (lit) return lit;
+    const v = /^\s*&?([a-z_]\w*)\s*$/.exec((a ?? '').split(',')[0] ?? '')?.[1];
+    return v ? goVarType(code, v) : undefined;
+  };
+  if (model) entity = typeOfArg(model.args);
+  else if (table) entity = /^\s*["`](\w+)/.exec(table.args!)?.[1];
+  const termArgs = term.args ?? '';
+  const destArg = term.name === 'Pluck' ? (topLevelSplit(termArgs, 'go')[1] ?? '') : term.name === 'Delete' || term.name === 'First' || term.name === 'Take' || term.name === 'Last' || term.name === 'Find' ? (topLevelSplit(termArgs, 'go')[0] ?? '') : termArgs;
+  const dest = /^\s*&([A-Za-z_]\w*)\s*$/.exec(destArg)?.[1];
+  if (!entity && /^(?:First|Take|Last|Find|Create|CreateInBatches|Save|Delete|FirstOrCreate)$/.test(term.name)) entity = typeOfArg(destArg);
+  if (!entity) return undefined;
+  if (dest && kind !== 'update' && kind !== 'delete') extra.vars = [dest];
+  for (const g of segs.slice(1, ti + 1)) {
+    const a = g.args ?? '';
+    if (/^(?:Where|Not|Or)$/.test(g.name)) gormWhere(a, extra);
+    else if (g.name === 'Select') {
+      const agg = /\b(SUM|COUNT|MAX)\s*\(\s*(?:DISTINCT\s+)?(?:\w+\.)?"?(\w+|\*)/i.exec(a);
+      if (agg && (term.name === 'Scan' || term.name === 'Pluck' || term.name === 'Find' || term.name === 'First' || term.name === 'Take')) {
+        kind = agg[1]!.toUpperCase() === 'SUM' ? 'sum' : agg[1]!.toUpperCase() === 'COUNT' ? 'count' : 'max';
+        if (kind === 'sum') extra.sumColumn = agg[2];
+        if (kind === 'max') extra.maxColumn = agg[2];
+      }
+    } else if (g.name === 'Clauses') {
+      if (/\bLocking\b/.test(a)) extra.lock = true;
+      if (/\bOnConflict\b/.test(a) && kind === 'insert') kind = 'upsert';
+    }
+  }
+  if (term.name === 'First' || term.name === 'Take' || term.name === 'Last' || term.name === 'Find' || term.name === 'Delete') {
+    const rest = topLevelSplit(termArgs, 'go').slice(1);
+    if (rest.length === 1 && !/^\s*["`]/.test(rest[0]!)) extra.whereColumns!.push('id');
+    else if (rest.length >= 1) gormWhere(rest.join(','), extra);
+  }
+  if (term.name === 'Update' || term.name === 'UpdateColumn') {
+    const [col, val] = topLevelSplit(termArgs, 'go');
+    const c = /^\s*["`](\w+)["`]\s*$/.exec(col ?? '')?.[1];
+    if (c) extra.writeColumns = [c];
+    extra.atomic = /\bExpr\(/.test(val ?? '');
+  } else if (term.name === 'Updates' || term.name === 'UpdateColumns') {
+    extra.writeColumns = gormKeys(termArgs);
+    extra.atomic = /\bExpr\(/.test(termArgs);
+  } else if (kind === 'insert' || kind === 'upsert') extra.writeColumns = gormKeys(termArgs);
+  else if (term.name === 'Save' && dest) extra.instance = dest;
+  return { kind, entity, orm: 'gorm', call: names.slice(0, ti + 1).join('.'), extra };
 }
 
 /**
