@@ -1096,10 +1096,14 @@ function lockKeyNames(v: FnView, line: number, stmt: string, inputs: Set<string>
   const out = new Set<string>();
   const clean = text.replace(/`[^`]*`|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, ' ');
   for (const m of clean.matchAll(/\bparams\[\s*:?['"]?(\w+)/g)) out.add(`params.${m[1]}`);
-  for (const m of clean.matchAll(/(?<![\w$.:@])(@?[A-Za-z_$][\w$]*)(?![\w$])(?!\s*(?:\(|:(?!:)|=(?!=)))/g)) {
+  for (const m of clean.matchAll(/(?<![\w$.:@])(@?[A-Za-z_$][\w$]*)((?:\.[A-Za-z_$][\w$]*){0,3})(?![\w$.])(?!\s*(?:\(|<|:(?!:)|=(?!=)))/g)) {
     const n = m[1]!;
     if (NOT_KEY.test(n.replace(/^@/, ''))) continue;
-    if (n.startsWith('@') || inputs.has(n)) out.add(n);
+    const chain = m[2] ?? '';
+    if (n.startsWith('@') || inputs.has(n)) out.add(chain && /^[a-z_$]/i.test(n) && !/^(?:this|self)$/.test(n) ? `${n}${chain}` : n);
+    // A field of a row the function loaded (`src.account_id`, `resv.boat_id`): the key comes from the data, not the
+    // caller, but its order against the other key still follows the call's direction.
+    else if (chain && /^[a-z_]/.test(n) && !/^(?:this|self|req|request|ctx|context|opts|options|config|settings|process|env|window|document|console|Math|JSON|Date)$/.test(n) && !/\.(?:length|size|count)$/.test(chain)) out.add(`~${n}${chain}`);
   }
   for (const m of clean.matchAll(/\bself\.([a-z_]\w*)(?!\s*\()/g)) out.add(`@${m[1]}`);
   return out;
@@ -1129,8 +1133,19 @@ function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
       const b = rows[j]!;
       if (a.key !== b.key || a.line === b.line || a.until < b.line) continue;
       if (loops.some((lp) => lp.line < a.line && b.line <= lp.endLine)) continue;
-      const ka = lockKeyNames(v, a.line, statementAt(v, a.line, 6).text, inputs);
-      const kb = lockKeyNames(v, b.line, statementAt(v, b.line, 6).text, inputs);
+      const sa = statementAt(v, a.line, 6).text;
+      const sb = statementAt(v, b.line, 6).text;
+      // A key read off a row one of the two locks loads (`parent_id` of the child locked first) follows the data's
+      // hierarchy, the same order on every call: only a row loaded elsewhere (a reservation, a transfer) counts.
+      const lhs = (st: string) => /^[^=]*?(?==(?!=))/.exec(st)?.[0] ?? '';
+      const loadedByPair = (k: string) => {
+        const root = /^~([\w$]+)/.exec(k)?.[1];
+        if (!root) return false;
+        const re = new RegExp(`(?<![\\w$.])${escapeRe(root)}(?![\\w$])`);
+        return re.test(lhs(sa)) || re.test(lhs(sb));
+      };
+      const ka = new Set([...lockKeyNames(v, a.line, sa, inputs)].filter((k) => !loadedByPair(k)));
+      const kb = new Set([...lockKeyNames(v, b.line, sb, inputs)].filter((k) => !loadedByPair(k)));
       if (ka.size === 0 || kb.size === 0) continue;
       if (![...ka].some((k) => !kb.has(k)) || ![...kb].some((k) => !ka.has(k))) continue;
       if (!file.added.has(a.line) && !file.added.has(b.line)) continue;
@@ -1138,13 +1153,15 @@ function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
       if (!range) continue;
       const name = displayName(file, v.fn);
       const [x, y] = [[...ka].find((k) => !kb.has(k))!, [...kb].find((k) => !ka.has(k))!];
+      // At least one side keyed by the caller's input; a derived key (`~row.field`) alone is not enough.
+      if ([...ka, ...kb].every((k) => k.startsWith('~'))) continue;
       return [
         {
           line: range.line,
           endLine: range.endLine,
           functionName: name,
           confidence: 0.8,
-          title: `${name} locks the ${a.label} for ${x.replace(/^@/, '')} and then the one for ${y.replace(/^@/, '')}, in argument order: a call with the two swapped locks them in the opposite order and deadlocks`,
+          title: `${name} locks the ${a.label} for ${x.replace(/^[@~]/, '')} and then the one for ${y.replace(/^[@~]/, '')}, in argument order: a call with the two swapped locks them in the opposite order and deadlocks`,
           entity: `${a.label}s`,
           evidence: [
             { role: 'lock-a', line: a.line, text: v.text(a.line) },
@@ -1152,8 +1169,8 @@ function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
           ],
           variant: 'database',
           facts: cleanFacts({
-            lockA: `${a.label} for ${x.replace(/^@/, '')}`,
-            lockB: `${b.label} for ${y.replace(/^@/, '')}`,
+            lockA: `${a.label} for ${x.replace(/^[@~]/, '')}`,
+            lockB: `${b.label} for ${y.replace(/^[@~]/, '')}`,
             lockKind: 'row',
             sortKey: 'id',
             inTransaction: 'yes',

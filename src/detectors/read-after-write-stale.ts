@@ -97,12 +97,15 @@ const SQL_WRITE = /\b(?:UPDATE\s+["`]?\w+["`]?\s+SET|INSERT\s+INTO|DELETE\s+FROM
 /** Implied by every CACHE_READ / GETTER match (the full patterns are tried at every position of every line). */
 const CACHE_READ_HINT = /cache|redis|kv|Cache|Redis/;
 const GETTER_HINT = /(?:get|load|fetch|find|read|lookup)[A-Z_]/;
+/** A state-changing method on a repository named after its entity; the generic verbs are JS_WRITE's. */
+const REPO_WRITE_HINT = /(?:Repo|Repository|_repo|_repository)\s*\.\s*(?:cancel|mark|close|complete|approve|reject|confirm|archive|revoke|assign|book|reserve|release|settle|refund|expire|activate|deactivate|transition)/;
+const REPO_WRITE = /((?:this\.|self\.)?[A-Za-z_]\w*?(?:Repo|Repository|_repo|_repository))\s*\.\s*((?:cancel|mark|close|complete|approve|reject|confirm|archive|revoke|assign|book|reserve|release|settle|refund|expire|activate|deactivate|transition)\w*)\s*\(/;
 const JS_WRITE_HINT = /\.(?:update|create|insert|upsert|delete|destroy|save|increment|decrement)/;
 const PY_WRITE_HINT = /\.(?:update|create|save|delete|bulk_update)/;
 
 const REPLICA_NAME = /(?:replica|reader|read_?only|readonly|slave|secondary|follower|standby|analytics)/i;
 const EXPLICIT_REPLICA =
-  /\.using\(\s*['"]([\w-]+)['"]\s*\)|\busing\s*=\s*['"]([\w-]+)['"]|\$replica\(\)|\breadReplica\w*\b|\b(?:(?:replica|reader|ro|readOnly|read_only|readonly|follower|standby)(?:_?(?:Pool|Db|DB|Client|Conn|Engine|Session|pool|db|conn|client|engine|session))?|read_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client)|(?:db|pg|sql|pool|conn)_?(?:Replica|Reader|RO|Ro|Read|replica|reader|ro|read))\s*\.\s*(?:query|execute|get|Get|one|first|select|Select|findUnique|findFirst|findOne|findAll|oneOrNone|manyOrNone|any|many|QueryRow\w*|Query\w*|fetch\w*|\w+\.\w+)\b|\bconnected_to\(\s*role:\s*:reading|useMaster:\s*false/;
+  /\.using\(\s*['"]([\w-]+)['"]\s*\)|\busing\s*=\s*['"]([\w-]+)['"]|\$replica\(\)|\breadReplica\w*\b|\b(?:(?:replica|reader|ro|readOnly|read_only|readonly|follower|standby)(?:_?(?:Pool|Db|DB|Client|Conn|Engine|Session|pool|db|conn|client|engine|session))?|read_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client)|(?:db|pg|sql|pool|conn)_?(?:Replica|Reader|RO|Ro|Read|replica|reader|ro|read))\s*\.\s*(?:query|execute|get|Get|one|first|select|Select|findUnique|findFirst|findOne|findAll|oneOrNone|manyOrNone|any|many|QueryRow\w*|Query\w*|fetch\w*|\w+\.\w+)\b|\bconnected_to\(\s*role:\s*:reading|useMaster:\s*false|\.read\(\s*['"](?:secondary|secondaryPreferred|nearest|s|sp|n)['"]|\b[rR]ead_?[pP]reference\s*(?:\(|:|=)\s*['"]?(?:secondary|secondaryPreferred|nearest|SECONDARY|SECONDARY_PREFERRED|NEAREST)\b|\bReadPreference\.(?:SECONDARY|SECONDARY_PREFERRED|NEAREST|Secondary|SecondaryPreferred|Nearest)\b|\breadpref\.(?:Secondary|SecondaryPreferred|Nearest)\(/;
 /** A handle named as the primary/writer connection (`s.primary`, `this.writer`, `masterDb`). */
 const PRIMARY_HANDLE = /(?:^|\.)(?:primary|writer|master|rw|write)(?:_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client))?$|(?:^|\.)(?:db|pg|sql|pool|conn)_?(?:Primary|Writer|Master|RW|Rw|primary|writer|master|rw)$/;
 /** A replica/reader handle declared or used in a module (a struct field, a class property, a variable). */
@@ -213,6 +216,10 @@ function writesOf(v: FnView, fileText: string): Write[] {
       const recv = m[1]!.replace(/(?:\.\w+\([^)\n]{0,200}\))+$/, '');
       entity = entityOfReceiver(recv, fileText) ?? fieldEntity(recv, fileText);
       call = `${m[1]!.replace(/\([^)\n]{0,200}\)/g, '(…)')}.${m[2]}`;
+    } else if ((v.family === 'js' || v.family === 'python') && REPO_WRITE_HINT.test(t) && (m = REPO_WRITE.exec(t))) {
+      // A state-changing method of the entity's repository (`orderRepo.cancel(id)`, `self.order_repo.mark_paid(…)`).
+      entity = entityOfReceiver(m[1]!);
+      call = `${m[1]}.${m[2]}`;
     } else if (v.family === 'python' && PY_WRITE_HINT.test(t) && (m = PY_WRITE.exec(t))) {
       if (/\b(?:cache|redis|form|serializer|dict|self\.request)\b/.test(m[1]!)) continue;
       entity = entityOfReceiver(m[1]!) ?? /\b([A-Z]\w*)\.objects/.exec(m[1]!)?.[1];
@@ -739,7 +746,9 @@ function bodyReadsOf(d: Definition): BodyReads {
   const m = EXPLICIT_REPLICA.exec(body);
   if (m) {
     const alias = m[1] ?? m[2];
-    if (!alias || REPLICA_NAME.test(alias)) r.replica = { alias, call: m[0], names: readNames(body.slice(m.index), d.file.lines.join('\n')) };
+    // A read preference set on a query chain (`Model.exists(…).read('secondary')`) follows the query it routes.
+    const from = Math.max(0, body.lastIndexOf(';', m.index) + 1, body.lastIndexOf('{\n', m.index) + 1, m.index - 400);
+    if (!alias || REPLICA_NAME.test(alias)) r.replica = { alias, call: m[0], names: readNames(body.slice(from), d.file.lines.join('\n')) };
   }
   const fam = familyOf(d.file.language);
   if (fam === 'ruby' || fam === 'python') {
@@ -812,7 +821,7 @@ function readNames(stmt: string, fileText: string): ReadNames {
   const tables = sqlTables(stmt).read;
   const m = /([\w$.]+(?:\(\s*['"]\w+['"]\s*\))?)(?:\.\w+\([^)]{0,200}\))*\.(?:findUnique|findFirst|findOne|findOneBy|findByPk|get|first|filter|find|find_by|where)\b/.exec(stmt);
   const receiver = m ? entityOfReceiver(m[1]!.replace(/\.(?:using|\$replica)\([^)]*\)/g, ''), fileText) : undefined;
-  const model = /\b([A-Z]\w*)\.(?:objects|find|where|find_by|query)\b/.exec(stmt)?.[1] ?? /\.(\w+)\.(?:findUnique|findFirst|findMany)\(/.exec(stmt)?.[1];
+  const model = /\b([A-Z]\w*)\.(?:objects|find|where|find_by|query|exists|countDocuments|findById|findOne|aggregate|distinct|find_one|count_documents)\b/.exec(stmt)?.[1] ?? /\.(\w+)\.(?:findUnique|findFirst|findMany)\(/.exec(stmt)?.[1];
   return { tables, receiver, model };
 }
 
@@ -1224,6 +1233,89 @@ function decidingCaller(ctx: DetectorContext, self: FunctionSpan, name: string):
   return undefined;
 }
 
+const IN_TX_CALLBACK = /^\s*((?:after|before)_(?:save|update|create|destroy|touch))\s+:(\w+[!?]?)/;
+const RB_CACHE_DROP = /\b[\w.:]*(?:cache|Cache|redis|Redis)\w*\s*\.\s*(?:delete|delete_matched|delete_multi|write|clear)\s*\(/;
+
+/**
+ * Rails: a model clears a long-lived cache in a callback that runs inside the saving transaction (`after_save`,
+ * `after_update`, `after_destroy`, not `after_commit`), and the diff fills that key family with `cache.fetch`:
+ * a reader that misses between the delete and the COMMIT refills the key from the old committed rows, and
+ * nothing deletes it again after the commit.
+ */
+function inTxInvalidationReports(ctx: DetectorContext): DetectorReport[] {
+  const { file } = ctx;
+  if (file.language !== 'ruby') return [];
+  const text = file.lines.join('\n');
+  if (!/\b(?:after|before)_(?:save|update|create|destroy|touch)\b/.test(text) || !RB_CACHE_DROP.test(text)) return [];
+  const fills: Array<{ family: string }> = [];
+  for (const f of ctx.files) {
+    if (f.language !== 'ruby') continue;
+    const ft = f.lines.join('\n');
+    if (!ft.includes('.fetch')) continue;
+    for (let i = 0; i < f.lines.length; i++) {
+      const t = f.lines[i]!;
+      const m = CA_FETCH_BLOCK.exec(t) ?? (/cache\w*\s*\.\s*fetch\s*\(/i.test(t) ? /cache\w*\s*\.\s*fetch\s*\(/i.exec(t) : null);
+      if (!m) continue;
+      const stmt = [t, f.lines[i + 1] ?? ''].join(' ');
+      const ttl = ttlOf(stmt, 'fetch', ft);
+      if (ttl !== undefined && ttl < LONG_TTL_SECONDS) continue;
+      const fam = keyFamily(firstArg(t, t.indexOf('(', t.search(/\.\s*fetch\s*\(/))), ft);
+      if (fam) fills.push({ family: fam });
+    }
+  }
+  if (fills.length === 0) return [];
+  const reports: DetectorReport[] = [];
+  for (let i = 0; i < file.lines.length; i++) {
+    const cb = IN_TX_CALLBACK.exec(file.lines[i]!);
+    if (!cb) continue;
+    const method = cb[2]!;
+    // Also run after the commit: the refill is cleared again.
+    if (new RegExp(`after_(?:commit|create_commit|update_commit|destroy_commit|save_commit)\\b[^\\n]*:${escapeRe(method)}\\b`).test(text)) continue;
+    const def = file.lines.findIndex((x) => new RegExp(`^\\s*def\\s+${escapeRe(method)}(?![\\w!?])`).test(x));
+    if (def < 0) continue;
+    const indent = /^\s*/.exec(file.lines[def]!)![0].length;
+    let drop = -1;
+    for (let k = def + 1; k < file.lines.length; k++) {
+      const t = file.lines[k]!;
+      if (/^\s*end\b/.test(t) && /^\s*/.exec(t)![0].length <= indent) break;
+      if (RB_CACHE_DROP.test(t)) {
+        drop = k;
+        break;
+      }
+    }
+    if (drop < 0) continue;
+    const dt = file.lines[drop]!;
+    const fam = keyFamily(firstArg(dt, dt.indexOf('(', dt.search(RB_CACHE_DROP))), text);
+    if (!fam || !fills.some((f) => f.family === fam)) continue;
+    const [a, b] = [i + 1, drop + 1];
+    if (!file.added.has(a) && !file.added.has(b)) continue;
+    const fn = file.functions.find((g) => g.startLine <= b && b <= g.endLine);
+    const name = fn ? displayName(file, fn) : method;
+    reports.push({
+      line: a,
+      endLine: b,
+      functionName: name,
+      confidence: 0.75,
+      title: `${method} clears the cached ${fam.replace(/^\w+:/, '')} in ${cb[1]}, inside the saving transaction and before COMMIT: a concurrent cache.fetch refills it from the old rows and keeps them for the TTL`,
+      entity: fam.replace(/^\w+:/, ''),
+      evidence: [
+        { role: 'write', line: a, text: file.lines[i]!.trim() },
+        { role: 'stale-read', line: b, text: dt.trim() },
+      ],
+      variant: 'distributed',
+      facts: cleanFacts({
+        pattern: 'invalidate-before-commit',
+        callback: cb[1],
+        staleSource: 'cache',
+        cacheKey: firstArg(dt, dt.indexOf('(', dt.search(RB_CACHE_DROP))),
+        actor: 'request',
+        testFramework: testFrameworkHint(ctx.files, 'ruby'),
+      }),
+    });
+  }
+  return reports;
+}
+
 function detect(ctx: DetectorContext): DetectorReport[] {
   const { file } = ctx;
   const fileText = file.lines.join('\n');
@@ -1231,6 +1323,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
   const reports: DetectorReport[] = [];
   const seen = new Set<number>();
   const seenReads = new Set<number>();
+  reports.push(...inTxInvalidationReports(ctx));
   for (const fn of innermostFirst(ctx.changedFunctions)) {
     const v = viewOf(file, fn);
     if (!v) continue;

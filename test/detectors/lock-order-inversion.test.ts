@@ -648,6 +648,7 @@ func (r *Relay) retry(msg string) {
 	r.pending = append(r.pending, msg)
 }
 `, errors: [{ mode: 'deadlock', line: 19 }] },
+    { name: 'node-postgres: the source row (a field of a loaded row) then the target row (a parameter) of one table', path: 'src/bookings/relocate.ts', code: "import { pool } from '../db';\n\nexport async function relocateBooking(bookingId: string, toVenueId: string) {\n  const client = await pool.connect();\n  try {\n    await client.query('BEGIN');\n    const { rows: [booking] } = await client.query('SELECT id, venue_id FROM bookings WHERE id = $1 FOR UPDATE', [bookingId]);\n    await client.query('SELECT id FROM venues WHERE id = $1 FOR UPDATE', [booking.venue_id]);\n    const { rows: seats } = await client.query('SELECT id, open FROM venues WHERE id = $1 FOR UPDATE', [toVenueId]);\n    if (seats.length === 0) throw new Error('venue closed');\n    await client.query('UPDATE bookings SET venue_id = $1 WHERE id = $2', [toVenueId, bookingId]);\n    await client.query('COMMIT');\n  } catch (err) {\n    await client.query('ROLLBACK');\n    throw err;\n  } finally {\n    client.release();\n  }\n}\n", errors: [{ mode: 'deadlock', line: 8 }] },
   ],
   valid: [
     { name: 'fixed twin: go send after the unlock', path: 'internal/relay/relay.go', code: `package relay
@@ -1054,6 +1055,7 @@ func (c *Cache) Set(k, v string) {
 }
 `,
     },
+    { name: 'fixed twin: node-postgres locks both rows in one ordered statement', path: 'src/bookings/relocate.ts', code: "import { pool } from '../db';\n\nexport async function relocateBooking(bookingId: string, toVenueId: string) {\n  const client = await pool.connect();\n  try {\n    await client.query('BEGIN');\n    const { rows: [booking] } = await client.query('SELECT id, venue_id FROM bookings WHERE id = $1 FOR UPDATE', [bookingId]);\n    const { rows: seats } = await client.query(\n      'SELECT id, open FROM venues WHERE id = ANY($1) ORDER BY id FOR UPDATE',\n      [[booking.venue_id, toVenueId]],\n    );\n    if (seats.length === 0) throw new Error('venue closed');\n    await client.query('UPDATE bookings SET venue_id = $1 WHERE id = $2', [toVenueId, bookingId]);\n    await client.query('COMMIT');\n  } catch (err) {\n    await client.query('ROLLBACK');\n    throw err;\n  } finally {\n    client.release();\n  }\n}\n" },
   ],
   todo: [
     {

@@ -448,6 +448,7 @@ def unpublish(article_id):
     if res["count"] == 0:
         notify_empty()
 `, errors: [{ mode: 'eventual_consistency', line: 7 }] },
+    { name: 'mongoose: cancel through the repository, then a helper reads with secondaryPreferred and decides', path: 'src/lessons/withdraw.ts', code: "import { lessonRepo } from './lesson.repo';\n\nexport async function withdrawLesson(id: string, coachId: string) {\n  const lesson = await lessonRepo.cancel(id, coachId);\n  const busy = await lessonRepo.hasBookedLesson(lesson.coachId, lesson.at);\n  if (!busy) {\n    await standby.offer(lesson.coachId, lesson.at);\n  }\n  return lesson;\n}\n", extra: [{ path: 'src/lessons/lesson.repo.ts', code: "import { Lesson } from './lesson.model';\n\nexport const lessonRepo = {\n  async hasBookedLesson(coachId: string, at: Date): Promise<boolean> {\n    const hit = await Lesson.exists({ coachId, at, status: 'booked' })\n      .read('secondaryPreferred')\n      .exec();\n    return hit !== null;\n  },\n};\n" }], errors: [{ mode: 'eventual_consistency', line: 4 }] },
   ],
   valid: [
     { name: 'fixed twin: python fill with a 30 s TTL', path: 'menus/cache.py', code: pyMenu('short') },
@@ -682,5 +683,6 @@ async function markShipped(orderId) {
 }
 `,
     },
+    { name: 'fixed twin: the mongoose helper reads the primary', path: 'src/lessons/withdraw.ts', code: "import { lessonRepo } from './lesson.repo';\n\nexport async function withdrawLesson(id: string, coachId: string) {\n  const lesson = await lessonRepo.cancel(id, coachId);\n  const busy = await lessonRepo.hasBookedLesson(lesson.coachId, lesson.at);\n  if (!busy) {\n    await standby.offer(lesson.coachId, lesson.at);\n  }\n  return lesson;\n}\n", extra: [{ path: 'src/lessons/lesson.repo.ts', code: "import { Lesson } from './lesson.model';\n\nexport const lessonRepo = {\n  async hasBookedLesson(coachId: string, at: Date): Promise<boolean> {\n    const hit = await Lesson.exists({ coachId, at, status: 'booked' })\n      .exec();\n    return hit !== null;\n  },\n};\n" }] },
   ],
 });
