@@ -51,6 +51,31 @@ export default createDetector(
         const line = lineAt(b, m.index);
         lits.push({ line, open, close, params, inLoop: loopHeader(file, line, span.startLine) });
       }
+      // errgroup / WaitGroup.Go: `g.Go(func() error { … })` starts a goroutine too.
+      if (text.includes('.Go(')) {
+        for (const m of text.matchAll(/\b\w+\.Go\(\s*func\s*\(\s*\)\s*(?:error\s*)?\{/g)) {
+          const open = m.index + m[0].length - 1;
+          const close = closeOf(text, open);
+          if (close < 0) continue;
+          const line = lineAt(b, m.index);
+          lits.push({ line, open, close, params: new Set(), inLoop: loopHeader(file, line, span.startLine) });
+        }
+      }
+      // A closure held in a local and started with `go name(…)`: `work := func(s Site) { … }` … `go work(s)`.
+      if (text.includes(':= func')) {
+        for (const m of text.matchAll(/(?:^|\n)[ \t]*(\w+)\s*:=\s*func\s*\(([^)]*)\)\s*\{/g)) {
+          const open = m.index + m[0].length - 1;
+          const close = closeOf(text, open);
+          if (close < 0) continue;
+          const name = m[1]!;
+          const params = new Set((m[2] ?? '').split(',').map((p) => p.trim().split(/\s+/)[0] ?? '').filter(Boolean));
+          for (const g of text.slice(close).matchAll(new RegExp(`\\bgo\\s+${name}\\(`, 'g'))) {
+            const line = lineAt(b, close + g.index);
+            lits.push({ line, open, close, params, inLoop: loopHeader(file, line, span.startLine) });
+            break;
+          }
+        }
+      }
       const writers = new Map<string, number[]>();
       for (const lit of lits) {
         const inner = text.slice(lit.open, lit.close);
@@ -72,8 +97,8 @@ export default createDetector(
           const confidence = lit.inLoop ? (strong ? 0.9 : 0.85) : twoWriters ? 0.85 : 0.7;
           const what = w.kind === 'index' ? `the map ${w.name}` : w.kind === 'append' ? `the slice ${w.name} (append)` : w.name;
           out.push({
-            line: lit.line,
-            endLine: wline,
+            line: Math.min(lit.line, wline),
+            endLine: Math.max(lit.line, wline),
             confidence,
             title: lit.inLoop
               ? `goroutines started in a loop all write ${what} with no mutex, atomic or channel`
@@ -125,6 +150,16 @@ function declaredNames(text: string): Set<string> {
   const out = new Set<string>();
   for (const m of text.matchAll(/(?:^|[\s;({])((?:\w+\s*,\s*)*\w+)\s*:=/g)) for (const n of m[1]!.split(',')) out.add(n.trim());
   for (const m of text.matchAll(/\bvar\s+((?:\w+\s*,\s*)*\w+)\s/g)) for (const n of m[1]!.split(',')) out.add(n.trim());
+  // A `var ( … )` block: one or more names at the start of each line.
+  for (const m of text.matchAll(/\bvar\s*\(/g)) {
+    const open = m.index + m[0].length - 1;
+    const close = closeOf(text, open);
+    if (close < 0) continue;
+    for (const line of text.slice(open + 1, close).split('\n')) {
+      const d = /^\s*((?:\w+\s*,\s*)*\w+)\s+[\w*[\]]/.exec(line) ?? /^\s*((?:\w+\s*,\s*)*\w+)\s*=/.exec(line);
+      if (d) for (const n of d[1]!.split(',')) out.add(n.trim());
+    }
+  }
   for (const m of text.matchAll(/^\s*func\s*(?:\(\s*(\w+)[^)]*\))?\s*\w*\s*\(([^)]*)\)/g)) {
     if (m[1]) out.add(m[1]);
     for (const p of (m[2] ?? '').split(',')) {

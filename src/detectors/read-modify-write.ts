@@ -102,6 +102,15 @@ const PY_GET404 = /^\s*(\w+)\s*=\s*get_object_or_404\(\s*([A-Z]\w*)/;
 const PY_SESSION_GET = /^\s*(\w+)\s*=\s*(?:await\s+)?(?:self\.)?(?:db\.)?session\.get\(\s*([A-Z]\w*)/;
 const RB_READ = /^\s*(@?\w+)\s*=\s*([A-Z][\w:]*(?:\.\w+(?:\([^)\n]{0,200}\))?){0,4}?)\.(find_or_create_by!?|find_or_initialize_by|create_or_find_by!?|find|find_by!?|first!?|last!?|take!?)(?![\w!])/;
 
+/** Ruby: a local loaded through a belongs_to / has_one association (`station = @dock.station`, `acct = order.account`). */
+const RB_ASSOC_READ = /^\s*(@?[a-z_]\w*)\s*=\s*(@?[a-z_]\w*(?:\.[a-z_]\w*){0,2})\.([a-z_]\w*)\s*$/;
+/** Method names that are not associations (plain values, request plumbing, collections' helpers). */
+const RB_NOT_ASSOC = /^(?:to_\w+|id|count|size|length|first|last|params|new|dup|clone|reload|presence|strip|downcase|upcase|name|title|email|status|state|now|current|today|call)$/;
+
+function camel(s: string): string {
+  return s.replace(/(?:^|_)([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
 function ormReads(v: FnView, fileText: string): Read[] {
   const reads: Read[] = [];
   for (let i = 0; i < v.codeLines.length; i++) {
@@ -125,6 +134,9 @@ function ormReads(v: FnView, fileText: string): Read[] {
       reads.push({ holder, entity, line, call: `${m[1]}(&${holder})` });
     } else if (v.family === 'ruby' && (m = RB_READ.exec(t))) {
       reads.push({ holder: m[1]!, entity: /^([A-Z]\w*)/.exec(m[2]!)![1]!, line, call: `${m[2]}.${m[3]}` });
+    } else if (v.family === 'ruby' && t.includes('.') && (m = RB_ASSOC_READ.exec(t)) && !RB_NOT_ASSOC.test(m[3]!)) {
+      // A record loaded through an association of a record the function holds: `station = @dock.station`.
+      reads.push({ holder: m[1]!, entity: camel(m[3]!), line, call: `${m[2]}.${m[3]}` });
     }
   }
   return reads;

@@ -4,6 +4,26 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'rails: record loaded through an association, field + 1 in a local, update! of the total',
+      path: 'app/services/lockers/release.rb',
+      code: `class ReleaseLocker
+  def initialize(locker:)
+    @locker = locker
+  end
+
+  def call
+    bank = @locker.bank
+    free_now = bank.free_lockers + 1
+    bank.update!(
+      free_lockers: [free_now, bank.total_lockers].min,
+      released_at: Time.current
+    )
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 9 }],
+    },
+    {
       name: 'sequelize findByPk, += in JS, save()',
       path: 'src/wallet.js',
       code: `const { sequelize, Wallet } = require('./models');
@@ -623,6 +643,39 @@ def add_label(conn, note_id, editor, label):
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: association record bumped in SQL with update_all',
+      path: 'app/services/lockers/release.rb',
+      code: `class ReleaseLocker
+  def initialize(locker:)
+    @locker = locker
+  end
+
+  def call
+    bank = @locker.bank
+    LockerBank.where(id: bank.id).update_all(["free_lockers = LEAST(free_lockers + 1, total_lockers), released_at = ?", Time.current])
+  end
+end
+`,
+    },
+    {
+      name: 'fixed twin: association record changed under with_lock',
+      path: 'app/services/lockers/release.rb',
+      code: `class ReleaseLocker
+  def initialize(locker:)
+    @locker = locker
+  end
+
+  def call
+    bank = @locker.bank
+    bank.with_lock do
+      free_now = bank.free_lockers + 1
+      bank.update!(free_lockers: [free_now, bank.total_lockers].min)
+    end
+  end
+end
+`,
+    },
     {
       name: 'go sqlx: the seat added in SQL (fixed twin)',
       path: 'internal/billing/seats.go',
