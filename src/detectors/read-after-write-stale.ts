@@ -4,7 +4,7 @@
  * Rule: in one flow, a function writes an entity to the primary (ORM update/save/create, SQL
  * INSERT/UPDATE/DELETE) and then reads the same entity back from a source that can lag behind the
  * write, and the value read decides what happens next (an `if`, a return, an email, a refund):
- * - a replica: `.using('replica')`, `using="replica"`, `$replica()`, a `replica`/`reader`/`ro` pool or
+ * - a replica: `.using('replica')`, `using="replica"`, `$replica()`, a Rails `connected_to(role: :reading)` block, a `replica`/`reader`/`ro` pool or
  *   client, Sequelize `useMaster: false`, or a plain Django ORM read when the diff installs a database
  *   router whose `db_for_read` returns a non-default alias;
  * - a cache: `cache.get` / `redis.get` / `Rails.cache.fetch` keyed by the entity, or a getter
@@ -28,7 +28,8 @@
  * Cache-aside fill: get → miss → primary read → set for more than ten minutes (or a Rails `cache.fetch`
  * block), while another function of the diff writes the entity and deletes the same key family, and a
  * money/stock/access decision calls the getter: a fill that read before the update and sets after the
- * delete keeps the old value for the TTL. Quiet for short TTLs, versioned keys, NX/lease/WATCH sets.
+ * delete keeps the old value for the TTL. A fill with no TTL needs only a caller the diff shows; a fill inline in a
+ * route handler serves every request. Quiet for short TTLs, versioned keys, NX/lease/WATCH sets.
  *
  * Stays quiet when the read pins the primary (`.using('default')`, `select_for_update`), when the
  * cache key is deleted or set between the write and the read, when the index write is refreshed
@@ -105,7 +106,7 @@ const PY_WRITE_HINT = /\.(?:update|create|save|delete|bulk_update)/;
 
 const REPLICA_NAME = /(?:replica|reader|read_?only|readonly|slave|secondary|follower|standby|analytics)/i;
 const EXPLICIT_REPLICA =
-  /\.using\(\s*['"]([\w-]+)['"]\s*\)|\busing\s*=\s*['"]([\w-]+)['"]|\$replica\(\)|\breadReplica\w*\b|\b(?:(?:replica|reader|ro|readOnly|read_only|readonly|follower|standby)(?:_?(?:Pool|Db|DB|Client|Conn|Engine|Session|pool|db|conn|client|engine|session))?|read_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client)|(?:db|pg|sql|pool|conn)_?(?:Replica|Reader|RO|Ro|Read|replica|reader|ro|read))\s*\.\s*(?:query|execute|get|Get|one|first|select|Select|findUnique|findFirst|findOne|findAll|oneOrNone|manyOrNone|any|many|QueryRow\w*|Query\w*|fetch\w*|\w+\.\w+)\b|\bconnected_to\(\s*role:\s*:reading|useMaster:\s*false|\.read\(\s*['"](?:secondary|secondaryPreferred|nearest|s|sp|n)['"]|\b[rR]ead_?[pP]reference\s*(?:\(|:|=)\s*['"]?(?:secondary|secondaryPreferred|nearest|SECONDARY|SECONDARY_PREFERRED|NEAREST)\b|\bReadPreference\.(?:SECONDARY|SECONDARY_PREFERRED|NEAREST|Secondary|SecondaryPreferred|Nearest)\b|\breadpref\.(?:Secondary|SecondaryPreferred|Nearest)\(/;
+  /\.using\(\s*['"]([\w-]+)['"]\s*\)|\busing\s*=\s*['"]([\w-]+)['"]|\$replica\(\)|\breadReplica\w*\b|\b(?:(?:replica|reader|ro|readOnly|read_only|readonly|follower|standby)(?:_?(?:Pool|Db|DB|Client|Conn|Engine|Session|pool|db|conn|client|engine|session))?|read_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client)|(?:db|pg|sql|pool|conn)_?(?:Replica|Reader|RO|Ro|Read|replica|reader|ro|read))\s*\.\s*(?:query|execute|get|Get|one|first|select|Select|findUnique|findFirst|findOne|findAll|oneOrNone|manyOrNone|any|many|QueryRow\w*|Query\w*|fetch\w*|\w+\.\w+)\b|\bconnected_to\([^)\n]{0,80}?\brole:\s*(?::(?:reading|reader|read_?only|\w*replica\w*)\b|(?:ActiveRecord(?:::Base)?\.)?reading_role\b)|\.using\(\s*:(\w*(?:replica|reader|read|slave|follower|secondary)\w*)\s*\)|useMaster:\s*false|\.read\(\s*['"](?:secondary|secondaryPreferred|nearest|s|sp|n)['"]|\b[rR]ead_?[pP]reference\s*(?:\(|:|=)\s*['"]?(?:secondary|secondaryPreferred|nearest|SECONDARY|SECONDARY_PREFERRED|NEAREST)\b|\bReadPreference\.(?:SECONDARY|SECONDARY_PREFERRED|NEAREST|Secondary|SecondaryPreferred|Nearest)\b|\breadpref\.(?:Secondary|SecondaryPreferred|Nearest)\(/;
 /** A handle named as the primary/writer connection (`s.primary`, `this.writer`, `masterDb`). */
 const PRIMARY_HANDLE = /(?:^|\.)(?:primary|writer|master|rw|write)(?:_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client))?$|(?:^|\.)(?:db|pg|sql|pool|conn)_?(?:Primary|Writer|Master|RW|Rw|primary|writer|master|rw)$/;
 /** A replica/reader handle declared or used in a module (a struct field, a class property, a variable). */
@@ -458,7 +459,14 @@ function siteAt(v: FnView, l: number, t: string, router: string | undefined, fil
   if (replicaPossible) {
     site.stmt = statementAt(v, l, 8);
     if ((m = EXPLICIT_REPLICA.exec(site.stmt.text))) {
-      const alias = m[1] ?? m[2];
+      const alias = m[1] ?? m[2] ?? m[3];
+      // Rails `connected_to(role: :reading) do … end`: the block's queries are the read.
+      if (v.family === 'ruby' && /\bconnected_to\b/.test(m[0]) && /(?:\bdo|\{)\s*(?:\|[^|\n]*\|)?\s*$/.test(t)) {
+        const end = blockEnd(v, l);
+        const parts: string[] = [];
+        for (let k = l; k <= end; k++) parts.push(codeLine(v, k));
+        site.stmt = { text: parts.join('\n'), endLine: end };
+      }
       site.replica = { alias, call: m[0], dead: alias !== undefined && alias !== '' && !REPLICA_NAME.test(alias) };
       return site;
     }
@@ -745,7 +753,7 @@ function bodyReadsOf(d: Definition): BodyReads {
   const body = d.body;
   const m = EXPLICIT_REPLICA.exec(body);
   if (m) {
-    const alias = m[1] ?? m[2];
+    const alias = m[1] ?? m[2] ?? m[3];
     // A read preference set on a query chain (`Model.exists(…).read('secondary')`) follows the query it routes.
     const from = Math.max(0, body.lastIndexOf(';', m.index) + 1, body.lastIndexOf('{\n', m.index) + 1, m.index - 400);
     if (!alias || REPLICA_NAME.test(alias)) r.replica = { alias, call: m[0], names: readNames(body.slice(from), d.file.lines.join('\n')) };
@@ -821,7 +829,9 @@ function readNames(stmt: string, fileText: string): ReadNames {
   const tables = sqlTables(stmt).read;
   const m = /([\w$.]+(?:\(\s*['"]\w+['"]\s*\))?)(?:\.\w+\([^)]{0,200}\))*\.(?:findUnique|findFirst|findOne|findOneBy|findByPk|get|first|filter|find|find_by|where)\b/.exec(stmt);
   const receiver = m ? entityOfReceiver(m[1]!.replace(/\.(?:using|\$replica)\([^)]*\)/g, ''), fileText) : undefined;
-  const model = /\b([A-Z]\w*)\.(?:objects|find|where|find_by|query|exists|countDocuments|findById|findOne|aggregate|distinct|find_one|count_documents)\b/.exec(stmt)?.[1] ?? /\.(\w+)\.(?:findUnique|findFirst|findMany)\(/.exec(stmt)?.[1];
+  const model = /\b([A-Z]\w*)\.(?:objects|find|where|find_by|query|exists|countDocuments|findById|findOne|aggregate|distinct|find_one|count_documents)\b/.exec(stmt)?.[1] ?? /\.(\w+)\.(?:findUnique|findFirst|findMany)\(/.exec(stmt)?.[1] ??
+    // Rails scopes before the finder: `Policy.includes(:vehicles).find(id)`, `Order.lock.where(…)`.
+    /\b([A-Z]\w*)\.(?:includes|preload|eager_load|joins|left_joins|select|order|lock|readonly|unscoped)\b(?:\([^)\n]{0,200}\))?(?:\.\w+(?:\([^)\n]{0,200}\))?){0,3}?\.(?:find|find_by!?|where|first|take|pluck|sum|count)\b/.exec(stmt)?.[1];
   return { tables, receiver, model };
 }
 
@@ -1070,14 +1080,19 @@ const UNIT: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 8
  * a money, stock or access decision from the cached value (or the getter is itself named for one).
  */
 function cacheAsideReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, fileText: string): DetectorReport[] {
-  const name = callName(fn);
+  // A route handler (`app.get('/x', async (req) => …)`) serves the value it fills itself.
+  const handler = / callback$/.test(fn.name);
+  const name = callName(fn) ?? (handler ? displayName(ctx.file, fn) : undefined);
   if (!name) return [];
   const { file } = ctx;
+  // A span that swallows a changed function of its own (a mis-closed neighbour) leaves that function's fill to it.
+  const nested = ctx.changedFunctions.filter((g) => g !== fn && g.name !== '<hunk>' && g.startLine >= fn.startLine && g.endLine <= fn.endLine && g.endLine - g.startLine < fn.endLine - fn.startLine);
   let get: { line: number; fam: string } | undefined;
   let read: number | undefined;
   for (let l = fn.startLine; l <= fn.endLine; l++) {
     const t = codeLine(v, l);
     if (!t.trim()) continue;
+    if (nested.length > 0 && nested.some((g) => g.startLine <= l && l <= g.endLine)) continue;
     let m: RegExpExecArray | null;
     if (v.family === 'ruby' && (m = CA_FETCH_BLOCK.exec(t))) {
       const fam = keyFamily(firstArg(t, t.indexOf('(', m.index + m[1]!.length)), v.code);
@@ -1118,7 +1133,10 @@ function fillReport(ctx: DetectorContext, fn: FunctionSpan, v: FnView, name: str
   const writer = invalidatingWriter(ctx, fn, fam);
   if (!writer) return [];
   // A fill kept for an hour or more serves the old value for hours to every reader, whatever they decide.
-  const decider = DECISION.test(name) ? displayName(file, fn) : (decidingCaller(ctx, fn, name) ?? (ttl !== undefined && ttl !== Infinity && ttl >= LONG_FILL_SECONDS ? anyCaller(ctx, fn, name) : undefined));
+  const longLived = ttl === undefined || (ttl !== Infinity && ttl >= LONG_FILL_SECONDS);
+  const decider = / callback$/.test(fn.name)
+    ? (DECISION.test(name) || longLived ? `${displayName(file, fn)} (every request)` : undefined)
+    : DECISION.test(name) ? displayName(file, fn) : (decidingCaller(ctx, fn, name) ?? (longLived ? anyCaller(ctx, fn, name, ttl === undefined) : undefined));
   if (!decider) return [];
   const range = shownRange(file, fn, from, to);
   if (!range) return [];
@@ -1177,11 +1195,43 @@ function invalidatingWriter(ctx: DetectorContext, self: FunctionSpan, fam: strin
         if (m && keyFamily(firstArg(t, m.index + m[0].length - 1), hv.code) === fam) del = true;
       }
       if (!del) continue;
-      const w = writesOf(hv, gText).find((x) => !x.index) ?? attrWrite(hv, g);
+      const w = writesOf(hv, gText).find((x) => !x.index) ?? attrWrite(hv, g) ?? hiddenWrite(hv, g, fam, gText);
       if (w) return { fn: displayName(g, h), entity: w.entity, call: w.call, file: g, line: w.line };
     }
   }
   return undefined;
+}
+
+/** The tail of a SQL write statement (its `UPDATE … SET` head is above the diff's context): `SET x = …`, `WHERE id = $1`. */
+const SQL_TAIL = /^\s*(?:SET\s+\w+\s*=|WHERE\s+\w+\s*=\s*(?:\$\d|\?|%s|:\w))/i;
+
+/**
+ * A write whose statement the diff shows only in part: the function deletes the key after a SQL statement whose
+ * head is hidden (the hunk starts at its `SET`/`WHERE` tail) and the function shows no SELECT. The entity is named
+ * after the key family (`station:` from a key builder returning `` `station:${id}` ``).
+ */
+function hiddenWrite(v: FnView, file: SourceFile, fam: string, fileText: string): { line: number; entity: string; call: string } | undefined {
+  if (/\bSELECT\b/i.test(v.code)) return undefined;
+  for (let l = v.fn.startLine; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    if (!SQL_TAIL.test(t)) continue;
+    // The statement's head must lie on lines the diff does not show.
+    let hidden = false;
+    for (let k = Math.max(v.fn.startLine, l - 6); k < l; k++) if (!file.shown.has(k)) hidden = true;
+    if (!hidden) continue;
+    return { line: l, entity: keyEntity(fam, fileText), call: t.trim().slice(0, 60) };
+  }
+  return undefined;
+}
+
+/** A readable entity name for a key family: the literal prefix, or the one a key builder returns. */
+function keyEntity(fam: string, fileText: string): string {
+  const name = fam.replace(/^(?:fn|lit):/, '');
+  if (fam.startsWith('lit:')) return name;
+  const e = escapeRe(name);
+  const m = new RegExp(`\\b${e}\\s*=\\s*(?:async\\s+)?(?:\\([^)\\n]{0,120}\\)|\\w+)\\s*(?::[^=\\n]{0,40})?=>\\s*[\`'"]([\\w-]+)`).exec(fileText) ??
+    new RegExp(`\\b(?:function|def)\\s+${e}\\b[^\\n]{0,160}\\n?[^\\n]{0,40}?\\breturn\\s+f?[\`'"]([\\w-]+)`).exec(fileText);
+  return m?.[1] ?? name;
 }
 
 /**
@@ -1208,13 +1258,14 @@ function attrWrite(v: FnView, file: SourceFile): { line: number; entity: string;
 }
 
 /** A function of the diff that serves the cached value: it calls `name` on a line the diff adds. */
-function anyCaller(ctx: DetectorContext, self: FunctionSpan, name: string): string | undefined {
+function anyCaller(ctx: DetectorContext, self: FunctionSpan, name: string, shownToo = false): string | undefined {
   const call = new RegExp(`(?:^|[^\\w$])${escapeRe(name)}\\s*\\(`);
   for (const g of ctx.files) {
     if (!textOfFile(g).includes(name)) continue;
     for (const h of g.functions) {
       if (h === self || h.name === '<hunk>' || (g === ctx.file && h.startLine <= self.startLine && h.endLine >= self.endLine)) continue;
-      for (let l = h.startLine; l <= h.endLine; l++) if (g.added.has(l) && call.test(g.lines[l - 1] ?? '')) return `${displayName(g, h)} (and every reader)`;
+      // A fill kept with no TTL is served until the next invalidation: an existing caller shown by the diff is enough.
+      for (let l = h.startLine; l <= h.endLine; l++) if ((g.added.has(l) || (shownToo && g.shown.has(l))) && call.test(g.lines[l - 1] ?? '')) return `${displayName(g, h)} (and every reader)`;
     }
   }
   return undefined;

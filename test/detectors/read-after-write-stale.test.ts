@@ -284,8 +284,97 @@ def move_player(team_id, player_id, position):
     cache.delete(roster_key(team_id))
 `;
 
+const railsRefund = (role: 'reading' | 'writing') => `module Refunds
+  class IssueCredit
+    def initialize(invoice:, amount_cents:)
+      @invoice = invoice
+      @amount_cents = amount_cents
+    end
+
+    def call
+      Invoice.transaction do
+        @invoice.credit_notes.create!(amount_cents: @amount_cents)
+        @invoice.update!(credited_at: Time.current)
+      end
+
+      balance = ActiveRecord::Base.connected_to(role: :${role}) do
+        fresh = Invoice.preload(:credit_notes, :payments).find(@invoice.id)
+        BalanceCalculator.new(fresh).outstanding
+      end
+
+      @invoice.account.update!(open_balance_cents: balance.cents)
+      AccountMailer.balance_changed(@invoice.account).deliver_later
+    end
+  end
+end
+`;
+
+const shelfLabels = (fill: string) => ({
+  path: 'src/shelves/labels.ts',
+  code: `import { pool } from '../db';
+import { redis } from '../redis';
+
+const labelKey = (shelfId: string) => \`shelf-label:\${shelfId}\`;
+
+export async function getShelfLabel(shelfId: string) {
+  const cached = await redis.get(labelKey(shelfId));
+  if (cached) return JSON.parse(cached);
+  const { rows } = await pool.query('SELECT id, aisle, caption FROM shelves WHERE id = $1', [shelfId]);
+  if (!rows[0]) return null;
+  ${fill}
+  return rows[0];
+}
+
+export async function renameShelf(shelfId: string, caption: string) {
+  await pool.query('UPDATE shelves SET caption = $2 WHERE id = $1', [shelfId, caption]);
+  await redis.del(labelKey(shelfId));
+}
+`,
+  extra: [{ path: 'src/shelves/routes.ts', code: `import { getShelfLabel } from './labels';
+
+export function shelfRoutes(app: any) {
+  app.get('/shelves/:id/label', async (req: any) => getShelfLabel(req.params.id));
+}
+` }],
+});
+
+const kioskRoutes = (fill: string) => `import { pool } from '../db';
+import { redis } from '../redis';
+
+export async function retitleKiosk(id: string, title: string) {
+  await pool.query('UPDATE kiosks SET title = $2 WHERE id = $1', [id, title]);
+  await redis.del(\`kiosk:\${id}\`);
+}
+
+export function kioskRoutes(app: any) {
+  app.get('/kiosks/:id', async (req: any) => {
+    const hit = await redis.get(\`kiosk:\${req.params.id}\`);
+    if (hit) return JSON.parse(hit);
+    const { rows } = await pool.query('SELECT id, title, opens_at FROM kiosks WHERE id = $1', [req.params.id]);
+    ${fill}
+    return rows[0];
+  });
+}
+`;
+
 runTable(detector, {
   invalid: [
+    { name: 'rails: written on the primary, re-read inside connected_to(role: :reading) and acted on', path: 'app/services/refunds/issue_credit.rb', code: railsRefund('reading'), errors: [{ mode: 'eventual_consistency', line: 14 }] },
+    {
+      name: 'rails: a model-level connected_to(role: :reading) one-liner after an update',
+      path: 'app/services/seats/upgrade.rb',
+      code: `class UpgradeSeat
+  def call(booking, cabin)
+    booking.update!(cabin: cabin)
+    fare = Booking.connected_to(role: :reading) { Booking.find(booking.id).fare_difference }
+    Payments.charge!(booking.customer, fare) if fare.positive?
+  end
+end
+`,
+      errors: [{ mode: 'eventual_consistency', line: 4 }],
+    },
+    { name: 'cache-aside fill with no TTL, invalidated by a writer, served by an existing route', ...shelfLabels('await redis.set(labelKey(shelfId), JSON.stringify(rows[0]));'), errors: [{ mode: 'eventual_consistency', line: 11 }] },
+    { name: 'cache-aside fill inline in a route handler with no TTL', path: 'src/kiosks/routes.ts', code: kioskRoutes("await redis.set(`kiosk:${req.params.id}`, JSON.stringify(rows[0]));"), errors: [{ mode: 'eventual_consistency', line: 14 }] },
     { name: 'python redis-py fill with setex for hours, a writer that saves then deletes the key', path: 'menus/cache.py', code: pyMenu('bug'), errors: [{ mode: 'eventual_consistency', line: 19 }] },
     { name: 'django cache.set with a day-long timeout racing update-then-delete', path: 'rosters/services.py', code: djangoRoster('24 * 60 * 60'), errors: [{ mode: 'eventual_consistency', line: 13 }] },
     {
@@ -451,6 +540,21 @@ def unpublish(article_id):
     { name: 'mongoose: cancel through the repository, then a helper reads with secondaryPreferred and decides', path: 'src/lessons/withdraw.ts', code: "import { lessonRepo } from './lesson.repo';\n\nexport async function withdrawLesson(id: string, coachId: string) {\n  const lesson = await lessonRepo.cancel(id, coachId);\n  const busy = await lessonRepo.hasBookedLesson(lesson.coachId, lesson.at);\n  if (!busy) {\n    await standby.offer(lesson.coachId, lesson.at);\n  }\n  return lesson;\n}\n", extra: [{ path: 'src/lessons/lesson.repo.ts', code: "import { Lesson } from './lesson.model';\n\nexport const lessonRepo = {\n  async hasBookedLesson(coachId: string, at: Date): Promise<boolean> {\n    const hit = await Lesson.exists({ coachId, at, status: 'booked' })\n      .read('secondaryPreferred')\n      .exec();\n    return hit !== null;\n  },\n};\n" }], errors: [{ mode: 'eventual_consistency', line: 4 }] },
   ],
   valid: [
+    { name: 'fixed twin: rails re-reads inside connected_to(role: :writing)', path: 'app/services/refunds/issue_credit.rb', code: railsRefund('writing') },
+    {
+      name: 'fixed twin: rails one-liner reads the record it just updated',
+      path: 'app/services/seats/upgrade.rb',
+      code: `class UpgradeSeat
+  def call(booking, cabin)
+    booking.update!(cabin: cabin)
+    fare = Booking.find(booking.id).fare_difference
+    Payments.charge!(booking.customer, fare) if fare.positive?
+  end
+end
+`,
+    },
+    { name: 'fixed twin: the no-TTL fill gets a short TTL', ...shelfLabels("await redis.set(labelKey(shelfId), JSON.stringify(rows[0]), 'EX', 30);") },
+    { name: 'fixed twin: the route-handler fill gets a short TTL', path: 'src/kiosks/routes.ts', code: kioskRoutes("await redis.set(`kiosk:${req.params.id}`, JSON.stringify(rows[0]), 'EX', 30);") },
     { name: 'fixed twin: python fill with a 30 s TTL', path: 'menus/cache.py', code: pyMenu('short') },
     { name: 'fixed twin: python fill with SET NX', path: 'menus/cache.py', code: pyMenu('nx') },
     { name: 'fixed twin: django cache fill for a minute', path: 'rosters/services.py', code: djangoRoster('60') },
