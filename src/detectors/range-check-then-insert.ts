@@ -7,8 +7,9 @@
  * Rule: in a changed function, an EXISTS / count / find / list read on entity E whose predicate is a range
  * (`<`, `>`, BETWEEN, `&&`, OVERLAPS, Prisma `lt`/`gt`, Django `__lt`/`__gte`/`__range`/`__overlap`, Knex
  * `where(col, '<', ..)` / whereBetween, Drizzle `lt()`/`gt()`, SQLAlchemy `Model.col < x`, ActiveRecord
- * `where("starts_at < ?")` or Ruby ranges) is tested by an `if` that leaves when a row is found (or acts only when none
- * is), and the act inserts into E.
+ * `where("starts_at < ?")` / `"tsrange(...) && ..."`, Arel `t[:starts_at].lt(x)` or Ruby ranges) is tested by an `if` that
+ * leaves when a row is found (or acts only when none is), and the act inserts into E. The read may be built by a short
+ * helper and read at the call site (`if overlapping_bookings.exists?`; see `helperReads`).
  *
  * Not a range in this sense: a recency / dedup window, where every range comparison bounds one column by a value
  * relative to now (`created_at > NOW() - INTERVAL '5 minutes'`, `createdAt: { gt: since }` with `since` computed from
@@ -46,6 +47,7 @@ import {
   guardsOf,
   hasExclusion,
   helperAggregates,
+  helperReads,
   keyColumns,
   opsIn,
   sameEntity,
@@ -73,11 +75,14 @@ export default createDetector(
       if (guards.serializable) continue;
       reports.push(...countUnderLimit(ctx, info));
       if (guards.exclusionViolation) continue;
-      for (const check of info.ops) {
+      // The range read may be built by a short helper and read at the call site (`if overlapping_bookings.exists?`).
+      const viaHelper = new Map(helperReads(ctx, info).map((h) => [h.op, h]));
+      for (const check of [...info.ops, ...viaHelper.keys()]) {
         if (!['find', 'exists', 'count', 'list'].includes(check.kind) || !check.range || check.lock) continue;
         if (check.kind === 'list' && check.vars.length === 0) continue;
         // "A row for this key in the last 5 minutes" is an existence check, not a range others overlap: toctou's.
-        if (recencyWindow(info, check)) continue;
+        const helper = viaHelper.get(check);
+        if (helper ? recencyWindow(helper.helper, helper.inner) : recencyWindow(info, check)) continue;
         if (guards.lockLine !== undefined && guards.lockLine <= check.line) continue;
         if (hasExclusion(ctx.schema, check.entity)) continue;
         const gate = findGate(info, check);

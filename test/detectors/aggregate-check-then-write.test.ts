@@ -59,8 +59,39 @@ def extend_task(session, task_id, extra):
     return True
 `;
 
+// SQLAlchemy async: the count filters on a null test (`.is_(None)`), the write sets that column on one loaded row.
+const saStandDownBug = `from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+
+MIN_WATCH = 2
+
+
+async def stand_down(session, crew_id: int, member_id: int):
+    async with session.begin():
+        berth = await session.scalar(
+            select(CrewBerth).where(CrewBerth.crew_id == crew_id, CrewBerth.member_id == member_id)
+        )
+        if berth is None:
+            raise LookupError(member_id)
+        if berth.stood_down_at is not None:
+            return berth
+        on_watch = await session.scalar(
+            select(func.count()).select_from(CrewBerth).where(CrewBerth.crew_id == crew_id, CrewBerth.stood_down_at.is_(None))
+        )
+        if on_watch <= MIN_WATCH:
+            raise ValueError("the crew would fall below the minimum watch")
+        berth.stood_down_at = datetime.now(timezone.utc)
+    return berth
+`;
+
 runTable(detector, {
   valid: [
+    {
+      name: 'python sqlalchemy: null-test count after locking the parent row',
+      path: 'app/crews.py',
+      code: saStandDownBug.replace('        on_watch =', '        await session.execute(select(Crew).where(Crew.id == crew_id).with_for_update())\n        on_watch ='),
+    },
     {
       name: 'go gorm: region row locked FOR UPDATE before the SUM, then a conditional debit of one node',
       path: 'internal/fleet/undeploy.go',
@@ -366,6 +397,12 @@ func (s *Store) SetSubLimit(ctx context.Context, subID, accountID int64, limit i
     },
   ],
   invalid: [
+    {
+      name: 'python sqlalchemy: count filtered with .is_(None), then one row stood down (the state guard before it is not the hazard)',
+      path: 'app/crews.py',
+      code: saStandDownBug,
+      errors: [{ mode: 'write_skew', line: 18 }],
+    },
     {
       name: 'go gorm: SUM over the region nodes via Select/Scan, decimal LessThan bound, debit guarded on another column',
       path: 'internal/fleet/undeploy.go',

@@ -94,8 +94,95 @@ def invite(team, email):
         return Invitation.objects.create(team=team, email=email)
 `;
 
+// An overlap scope built by a private helper, read at the call site with `.any?` (modifier if).
+const railsKilnBug = `class ReserveKiln
+  class KilnBusy < StandardError; end
+
+  def initialize(kiln:, potter:, from:, till:)
+    @kiln = kiln
+    @potter = potter
+    @from = from
+    @till = till
+  end
+
+  def call
+    Firing.transaction do
+      raise KilnBusy if clashing_firings.any?
+
+      Firing.create!(kiln: @kiln, potter: @potter, starts_at: @from, ends_at: @till)
+    end
+  end
+
+  private
+
+  def clashing_firings
+    Firing.where(kiln: @kiln).where("starts_at < ? AND ends_at > ?", @till, @from)
+  end
+end
+`;
+
+// Arel lt / gt on two columns, read into a variable.
+const railsArelBug = `class BayBookingsController < ApplicationController
+  def create
+    bay = Bay.find(params[:bay_id])
+    t = BayBooking.arel_table
+    taken = BayBooking.where(bay: bay).where(t[:starts_at].lt(params[:ends_at]).and(t[:ends_at].gt(params[:starts_at]))).exists?
+    if taken
+      render json: { error: "bay taken" }, status: :conflict
+      return
+    end
+    booking = BayBooking.create!(bay: bay, grower: current_user, starts_at: params[:starts_at], ends_at: params[:ends_at])
+    render json: booking, status: :created
+  end
+end
+`;
+
+// A Postgres range overlap (`&&`) in a SQL fragment.
+const railsTsrangeBug = `module Studios
+  def self.book(studio, band, window)
+    Rehearsal.transaction do
+      if Rehearsal.where(studio_id: studio.id).where("tsrange(starts_at, ends_at) && tsrange(?, ?)", window.begin, window.end).exists?
+        raise ArgumentError, "studio is booked"
+      end
+      Rehearsal.create!(studio_id: studio.id, band_id: band.id, starts_at: window.begin, ends_at: window.end)
+    end
+  end
+end
+`;
+
 runTable(detector, {
   valid: [
+    {
+      name: 'ruby: overlap scope from a helper, parent row locked first',
+      path: 'app/services/reserve_kiln.rb',
+      code: railsKilnBug.replace('    Firing.transaction do\n', '    Firing.transaction do\n      @kiln.lock!\n'),
+    },
+    {
+      name: 'ruby: Arel overlap after locking the parent row',
+      path: 'app/controllers/bay_bookings_controller.rb',
+      code: railsArelBug.replace('Bay.find(params[:bay_id])', 'Bay.lock.find(params[:bay_id])'),
+    },
+    {
+      name: 'ruby: tsrange overlap after locking the parent row',
+      path: 'app/models/studios.rb',
+      code: railsTsrangeBug.replace('    Rehearsal.transaction do\n', '    Rehearsal.transaction do\n      studio.lock!\n'),
+    },
+    {
+      name: 'ruby: a helper with a recency window is a duplicate check, not a range',
+      path: 'app/services/log_feeding.rb',
+      code: `class LogFeeding
+  def call(tank)
+    return if recent_feedings(tank).exists?
+
+    Feeding.create!(tank: tank, fed_at: Time.current)
+  end
+
+  def recent_feedings(tank)
+    Feeding.where(tank: tank).where("fed_at > ?", 10.minutes.ago)
+  end
+end
+`,
+    },
     {
       name: 'django: parent row select_for_update before the count, then get_or_create',
       path: 'lockers/services.py',
@@ -346,6 +433,24 @@ func (r *Repo) Waitlist(ctx context.Context, workshopID, memberID int64) error {
     },
   ],
   invalid: [
+    {
+      name: 'ruby: overlap scope from a private helper, `.any?` at the call site, then create!',
+      path: 'app/services/reserve_kiln.rb',
+      code: railsKilnBug,
+      errors: [{ mode: 'phantom_read', line: 13 }],
+    },
+    {
+      name: 'ruby: Arel lt / gt overlap, then create!',
+      path: 'app/controllers/bay_bookings_controller.rb',
+      code: railsArelBug,
+      errors: [{ mode: 'phantom_read', line: 5 }],
+    },
+    {
+      name: 'ruby: tsrange && fragment, then create!',
+      path: 'app/models/studios.rb',
+      code: railsTsrangeBug,
+      errors: [{ mode: 'phantom_read', line: 4 }],
+    },
     {
       name: 'django: queryset in a local counted against a related object quota, then get_or_create joins the set',
       path: 'lockers/services.py',

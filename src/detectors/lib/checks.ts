@@ -172,6 +172,93 @@ export function helperAggregates(ctx: DetectorContext, info: FnInfo): DbOp[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Reads through a helper that returns a query (a scope / relation / queryset)
+
+/** A read made at the call site of a short helper that builds the query: `overlapping_slots.exists?`. */
+export interface HelperRead {
+  /** The read as an op at the call site: the helper's entity and predicate, the call site's kind and position. */
+  op: DbOp;
+  /** The helper, and its one query. */
+  helper: FnInfo;
+  inner: DbOp;
+}
+
+const helperReadsCache = new WeakMap<FnInfo, HelperRead[]>();
+const helperQueryCache = new WeakMap<FunctionSpan, { info: FnInfo; op: DbOp } | null>();
+
+/** What the method applied to the helper's result reads: `exists?` / `.exists()` an exists, `.count` a count, `.first` a row. */
+function terminalKind(method: string): DbOp['kind'] | undefined {
+  if (/^(?:exists\??|any\?|present\?|none\?|empty\?|blank\?|getExists)$/.test(method)) return 'exists';
+  if (/^(?:count|size|getCount)$/.test(method)) return 'count';
+  if (/^(?:first|take|getOne|one_or_none)$/.test(method)) return 'find';
+  return undefined;
+}
+
+/** The one unlocked query a short helper returns (Ruby: its last expression; elsewhere after `return`). */
+function helperQuery(file: SourceFile, fn: FunctionSpan): { info: FnInfo; op: DbOp } | undefined {
+  const hit = helperQueryCache.get(fn);
+  if (hit !== undefined) return hit ?? undefined;
+  const info = analyze(file, fn);
+  const op = info.ops.length === 1 && ['list', 'find', 'exists', 'count'].includes(info.ops[0]!.kind) && !info.ops[0]!.lock ? info.ops[0] : undefined;
+  const ok = op && (familyOf(info.lang) === 'ruby' || /\breturn\b/.test(info.bare)) && !LOCK_RE.test(info.code);
+  const out = ok ? { info, op: op! } : undefined;
+  helperQueryCache.set(fn, out ?? null);
+  return out;
+}
+
+/**
+ * Reads made through a short helper of the review that builds and returns the query, with the read applied at the
+ * call site: Ruby `if overlapping_bookings.exists?` / `clashing(room).any?`, Django `self._clashes(x).exists()`,
+ * JS `this.clashing(x).first()`. Each is placed at the call site with the helper's entity, columns and range flag.
+ */
+export function helperReads(ctx: DetectorContext, info: FnInfo): HelperRead[] {
+  const cached = helperReadsCache.get(info);
+  if (cached) return cached;
+  const out: HelperRead[] = [];
+  helperReadsCache.set(info, out);
+  const byName = functionsByName(ctx.files);
+  if (byName.size === 0) return out;
+  const fam = familyOf(info.lang);
+  const call =
+    fam === 'ruby'
+      ? /(?<![\w$.:@])(?:self\.)?([a-z_]\w*)(?:\([^()\n]*\))?[ \t]*\.[ \t]*(exists\?|any\?|present\?|none\?|empty\?|blank\?|first|take|count|size)(?![\w?!])/g
+      : /(?<![\w$.])(?:(?:self|cls|this)\s*\.\s*)?([A-Za-z_$][\w$]*)\([^()\n]*\)[ \t]*\.[ \t]*(exists|first|count|getOne|getCount|getExists|one_or_none)\(/g;
+  const ownName = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
+  for (const m of info.bare.matchAll(call)) {
+    const name = m[1]!;
+    if (name === ownName) continue;
+    const cands = byName.get(name);
+    if (!cands) continue;
+    const kind = terminalKind(m[2]!);
+    if (!kind) continue;
+    let found: { info: FnInfo; op: DbOp } | undefined;
+    for (const c of cands) {
+      if (c.fn === info.fn) continue;
+      found = helperQuery(c.file, c.fn);
+      if (found) break;
+    }
+    if (!found) continue;
+    const at = m.index ?? 0;
+    const end = at + m[0].length;
+    out.push({
+      op: {
+        ...found.op,
+        kind,
+        call: `${name}.${m[2]}`,
+        start: at,
+        end,
+        line: info.idx.line(at),
+        endLine: info.idx.line(Math.max(at, end - 1)),
+        vars: boundVars(info.code, at, fam),
+      },
+      helper: found.info,
+      inner: found.op,
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Aggregates computed in application code over a list read
 
 const appAggCache = new WeakMap<FnInfo, DbOp[]>();

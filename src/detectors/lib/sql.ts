@@ -1286,7 +1286,10 @@ function saWhere(segs: Segment[]): Partial<DbOp> {
     const a = s.args ?? '';
     if (s.name === 'filter_by') cols.push(...argKeys(a, 'python'));
     if (s.name === 'filter' || s.name === 'where') {
-      cols.push(...[...a.matchAll(/\b[A-Z]\w*\.(\w+)\s*(?:==|<=|>=|<|>|!=|\.between|\.overlaps|\.in_)/g)].map((m) => m[1]!));
+      // `M.col == x`, `M.col < x`, `M.col.in_(...)`, `M.col.is_(None)`, `M.col.isnot(None)`, `M.col.like(...)`
+      cols.push(...[...a.matchAll(/\b[A-Z]\w*\.(\w+)\s*(?:==|<=|>=|<|>|!=|\.(?:between|overlaps|in_|not_in|notin_|is_|is_not|isnot|like|ilike)\()/g)].map((m) => m[1]!));
+      // A boolean column on its own: `.where(Seat.active, ...)`, `.filter(~Seat.archived)`, `not_(Seat.closed)`.
+      cols.push(...[...a.matchAll(/(?<![=<>!]\s*)\b[A-Z]\w*\.(\w+)(?=\s*[,)]|\s*$)/g)].map((m) => m[1]!));
       if (/\b[A-Z]\w*\.\w+\s*(?:<|>)|\.between\(|\.overlaps\(/.test(a)) range = true;
     }
   }
@@ -1335,6 +1338,18 @@ function rbOp(chain: Chain): Interp | undefined {
       const str = /^\s*['"]([^'"]*)['"]/.exec(a)?.[1];
       if (str) extra.whereColumns!.push(...[...str.matchAll(/(\w+)\s*(?:=|<|>|<=|>=|\bin\b)/gi)].map((m) => m[1]!));
       if ((str && /[<>]|\bbetween\b|&&|overlaps/i.test(str)) || /\.\.\.?\s*\w|\w\s*\.\.\.?/.test(a.replace(/['"][^'"]*['"]/g, ''))) extra.range = true;
+      // `where("starts_at < ? AND ends_at > ?", ...)`: the columns a fragment bounds.
+      if (str && extra.range) {
+        const bounded = [...str.matchAll(/(\w+)\s*(?:<=?|>=?)(?!>)|(\w+)\s+between\b/gi)].map((m) => (m[1] ?? m[2])!).filter((c) => !/^\d/.test(c));
+        if (bounded.length) extra.rangeColumns = [...(extra.rangeColumns ?? []), ...bounded];
+      }
+      // Arel: `where(t[:starts_at].lt(finish).and(t[:ends_at].gt(start)))`, `Model.arel_table[:during].overlaps(...)`.
+      if (/\[\s*:\w+\s*\]\s*\.\s*(?:lt|lteq|gt|gteq|between|overlaps|overlap)\b/.test(a)) {
+        const arel = [...a.matchAll(/\[\s*:(\w+)\s*\]\s*\.\s*(?:lt|lteq|gt|gteq|between|overlaps|overlap|eq|in)\b/g)].map((m) => m[1]!);
+        extra.whereColumns!.push(...arel);
+        extra.rangeColumns = [...(extra.rangeColumns ?? []), ...[...a.matchAll(/\[\s*:(\w+)\s*\]\s*\.\s*(?:lt|lteq|gt|gteq|between|overlaps|overlap)\b/g)].map((m) => m[1]!)];
+        extra.range = true;
+      }
     }
     if (s.name === 'maximum') extra.maxColumn = /:(\w+)/.exec(a)?.[1];
     if (s.name === 'sum') extra.sumColumn = /^\s*[:'"](\w+)/.exec(a)?.[1];
