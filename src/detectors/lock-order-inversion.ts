@@ -36,7 +36,8 @@
  *
  * Rule 4, two rows of one table in argument order: inside a transaction, two rows of the same model/table are
  * locked one after the other, keyed by different caller-supplied values (ivars, parameters, `params[:x]`).
- * Quiet when the function sorts the keys (`sort`, `sorted`, `min`/`max`, ORDER BY / `.order(`).
+ * Quiet when the function sorts the keys (`sort`, `sorted`, `min`/`max`, ORDER BY / `.order(`). Go gorm rows count
+ * (`tx.Clauses(clause.Locking{…}).First(&from, fromID)`, the model from the variable's declared struct type).
  *
  * Rule 5, Go channel under a mutex: a method blocks on an unbuffered channel field (send, receive) or a
  * WaitGroup's Wait while it (or a same-type caller) holds a mutex of its type, and the method on the other
@@ -398,14 +399,40 @@ function lockedEntity(v: FnView, file: SourceFile, stmt: string, line: number): 
     return m?.[1];
   }
   if (v.family === 'go') {
-    const m = /\.Model\(\s*&?([A-Z]\w*)\{/.exec(stmt) ?? /\.(?:First|Find|Take)\(\s*&(\w+)/.exec(stmt);
-    return m?.[1];
+    const m = /\.Model\(\s*&?([A-Z]\w*)\{/.exec(stmt) ?? /\.(?:First|Find|Take|Last)\(\s*&([\w.]+)/.exec(stmt);
+    const name = m?.[1];
+    // gorm `First(&from, id)`: the model is the variable's declared type (`var from, to Station`, `from := Station{}`).
+    if (name && /^[a-z_]\w*$/.test(name)) return goVarModel(v, name, line) ?? name;
+    return name;
   }
   const typed =
     /\b(?:findOne|findOneOrFail|findOneBy|find|findBy|createQueryBuilder|getRepository|findByPk|findAll)\(\s*([A-Z]\w*)\b/.exec(stmt) ??
     /\b([A-Z]\w*)\.(?:findByPk|findOne|findAll|findOrCreate|findUnique|findFirst|query|createQueryBuilder)\(/.exec(stmt);
   if (typed) return typed[1];
   return tableOf(stmt, file);
+}
+
+/** The nearest top-level Go `func` header above `line` inside the span (a span can run over several functions of a hunk). */
+function goFuncAbove(v: FnView, line: number): string | undefined {
+  for (let l = line; l >= v.fn.startLine; l--) {
+    const m = /^func\s*(?:\([^)]*\)\s*)?([A-Za-z_]\w*)/.exec(codeLine(v, l));
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** The struct type a Go local is declared with, searching back from `before` (`var a, b T`, `a := T{}`, `var a T`). */
+function goVarModel(v: FnView, name: string, before: number): string | undefined {
+  const n = escapeRe(name);
+  const decl = new RegExp(`\\bvar\\s+(?:\\w+\\s*,\\s*)*${n}\\s*(?:,\\s*\\w+\\s*)*\\*?(?:\\w+\\.)?([A-Z]\\w*)\\b`);
+  const short = new RegExp(`(?:^|[\\s,])${n}\\s*:=\\s*&?(?:\\w+\\.)?([A-Z]\\w*)\\{`);
+  for (let l = before; l >= v.fn.startLine; l--) {
+    const t = codeLine(v, l);
+    if (!t.includes(name)) continue;
+    const m = decl.exec(t) ?? short.exec(t);
+    if (m) return m[1];
+  }
+  return undefined;
 }
 
 /** Row locks a function takes inside a transaction, in order, each held until its block (or the function) ends. */
@@ -1151,7 +1178,7 @@ function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
       if (!file.added.has(a.line) && !file.added.has(b.line)) continue;
       const range = shownRange(file, v.fn, a.line, b.line);
       if (!range) continue;
-      const name = displayName(file, v.fn);
+      const name = v.family === 'go' ? goFuncAbove(v, a.line) ?? displayName(file, v.fn) : displayName(file, v.fn);
       const [x, y] = [[...ka].find((k) => !kb.has(k))!, [...kb].find((k) => !ka.has(k))!];
       // At least one side keyed by the caller's input; a derived key (`~row.field`) alone is not enough.
       if ([...ka, ...kb].every((k) => k.startsWith('~'))) continue;
@@ -1393,7 +1420,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
   for (const fn of innermostFirst(ctx.changedFunctions)) {
     const v = viewOf(ctx.file, fn);
     if (v) reports.push(...rowLoopReports(ctx, v, seen));
-    if (v && family !== 'go') reports.push(...pairLockReports(ctx, v));
+    if (v) reports.push(...pairLockReports(ctx, v));
     if (v) {
       for (const r of crossConnectionReports(ctx, v)) {
         // A hunk region around a function sees the same transaction: report it once, on the innermost.

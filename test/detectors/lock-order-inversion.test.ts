@@ -1,3 +1,5 @@
+import { describe, expect, it } from 'vitest';
+import { review } from '../../src/engine/review.js';
 import detector from '../../src/detectors/lock-order-inversion.js';
 import { runTable } from './tester.js';
 
@@ -389,6 +391,29 @@ ${fixed ? '    const coupon = await Coupon.findByPk(couponId, { lock: t.LOCK.UPD
 runTable(detector, {
   invalid: [
     {
+      name: 'gorm: two rows of one model locked FOR UPDATE in argument order',
+      path: 'internal/ledger/transfer.go',
+      code: `package ledger
+
+func (s *Store) Move(ctx context.Context, srcID, dstID uint, qty int) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var src, dst Bin
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&src, srcID).Error; err != nil {
+			return err
+		}
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&dst, dstID).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&src).Update("qty", src.Qty-qty).Error; err != nil {
+			return err
+		}
+		return tx.Model(&dst).Update("qty", dst.Qty+qty).Error
+	})
+}
+`,
+      errors: [{ mode: 'deadlock', line: 6 }],
+    },
+    {
       name: 'knex: rows locked FOR UPDATE in the order of a parameter',
       path: 'src/stock/transfer.ts',
       code: `import { db } from '../db';
@@ -651,6 +676,22 @@ func (r *Relay) retry(msg string) {
     { name: 'node-postgres: the source row (a field of a loaded row) then the target row (a parameter) of one table', path: 'src/bookings/relocate.ts', code: "import { pool } from '../db';\n\nexport async function relocateBooking(bookingId: string, toVenueId: string) {\n  const client = await pool.connect();\n  try {\n    await client.query('BEGIN');\n    const { rows: [booking] } = await client.query('SELECT id, venue_id FROM bookings WHERE id = $1 FOR UPDATE', [bookingId]);\n    await client.query('SELECT id FROM venues WHERE id = $1 FOR UPDATE', [booking.venue_id]);\n    const { rows: seats } = await client.query('SELECT id, open FROM venues WHERE id = $1 FOR UPDATE', [toVenueId]);\n    if (seats.length === 0) throw new Error('venue closed');\n    await client.query('UPDATE bookings SET venue_id = $1 WHERE id = $2', [toVenueId, bookingId]);\n    await client.query('COMMIT');\n  } catch (err) {\n    await client.query('ROLLBACK');\n    throw err;\n  } finally {\n    client.release();\n  }\n}\n", errors: [{ mode: 'deadlock', line: 8 }] },
   ],
   valid: [
+    {
+      name: 'fixed twin: gorm locks both rows in one statement ordered by id',
+      path: 'internal/ledger/transfer.go',
+      code: `package ledger
+
+func (s *Store) Move(ctx context.Context, srcID, dstID uint, qty int) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var bins []Bin
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id IN ?", []uint{srcID, dstID}).Order("id").Find(&bins).Error; err != nil {
+			return err
+		}
+		return applyMove(tx, bins, srcID, dstID, qty)
+	})
+}
+`,
+    },
     { name: 'fixed twin: go send after the unlock', path: 'internal/relay/relay.go', code: `package relay
 
 import "sync"
@@ -1073,4 +1114,52 @@ export async function reserve(lines: Array<{ sku: string; qty: number }>) {
 `,
     },
   ],
+});
+
+// A diff that modifies an existing file: the other methods of the class are only partly shown.
+function modifyDiff(path: string, start: number, lines: Array<[' ' | '+', string]>): string {
+  const old = lines.filter(([k]) => k === ' ').length;
+  return [
+    `diff --git a/${path} b/${path}`,
+    'index 1111111..2222222 100644',
+    `--- a/${path}`,
+    `+++ b/${path}`,
+    `@@ -${start},${old} +${start},${lines.length} @@ class Roster:`,
+    ...lines.map(([k, t]) => `${k}${t}`),
+  ].join('\n') + '\n';
+}
+
+const rosterBody = (outer: string, inner: string): Array<[' ' | '+', string]> => [
+  [' ', '                self._desk_owner.pop(d, None)'],
+  [' ', '        return True'],
+  [' ', ''],
+  ['+', '    def sweep(self, now):'],
+  ['+', `        with self.${outer}:`],
+  ['+', '            stale = [b for b in self._bookings.values() if b.ends_at <= now]'],
+  ['+', '            for b in stale:'],
+  ['+', `                with self.${inner}:`],
+  ['+', '                    self._desk_owner.pop(b.desk, None)'],
+  ['+', '                self._bookings.pop(b.id, None)'],
+  ['+', ''],
+  ['+', '    def start_sweeper(self):'],
+  ['+', '        threading.Thread(target=lambda: self.sweep(time.monotonic()), daemon=True).start()'],
+  ['+', ''],
+  [' ', '    def taken_desks(self):'],
+  [' ', '        with self._desks_lock:'],
+  [' ', '            return set(self._desk_owner)'],
+];
+
+describe('lock-order-inversion: a new nesting whose opposite order the diff does not show (partly shown file)', () => {
+  // taken_desks takes _desks_lock on its own: a leaf lock, not the other half of a cycle. Nothing shown takes
+  // _bookings_lock under _desks_lock, so neither nesting order is reported.
+  it('stays quiet when other code takes the inner lock alone', async () => {
+    const diff = modifyDiff('office/roster.py', 40, rosterBody('_bookings_lock', '_desks_lock'));
+    const out = await review(diff, { detectors: [detector] });
+    expect(out.candidates.filter((c) => c.detector === detector.meta.id)).toEqual([]);
+  });
+  it('stays quiet in the other order too', async () => {
+    const diff = modifyDiff('office/roster.py', 40, rosterBody('_desks_lock', '_bookings_lock'));
+    const out = await review(diff, { detectors: [detector] });
+    expect(out.candidates.filter((c) => c.detector === detector.meta.id)).toEqual([]);
+  });
 });
