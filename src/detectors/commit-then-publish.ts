@@ -8,7 +8,7 @@
  *    commit (and find no row), or the transaction rolls back after the message went out;
  *    Also unmanaged transactions (`const t = await sequelize.transaction()` … `t.commit()`, `startTransaction`
  *    … `commitTransaction`, `BEGIN` … `COMMIT`), `@transaction.atomic`, `with_lock do`, and in Python
- *    everything before a `session.commit()`;
+ *    everything before a `session.commit()` / `db.commit()` (rows staged with `db.add` / `flush` are the write);
  * 2. a helper that publishes or enqueues, called from inside a transaction by another function of the diff
  *    (after a write there, or the helper writes first): reported on the helper's publish;
  * 3. after a write, outside any transaction, a broker publish (Kafka, RabbitMQ, SNS, Pub/Sub, NATS,
@@ -143,7 +143,7 @@ export default createDetector(
             break;
           }
         }
-        if (write === undefined && !pub && !enq && isDbWriteLine(file, l)) write = l;
+        if (write === undefined && !pub && !enq && (isDbWriteLine(file, l) || (fam === 'python' && PY_SESSION_WRITE.test(t)))) write = l;
       }
       // The enqueue is in a helper; a caller elsewhere in the diff runs the helper inside its transaction.
       if (!reported && firstSend !== undefined) {
@@ -205,7 +205,7 @@ function txRegions(file: SourceFile, fam: Family, start: number, end: number): A
   if (fam === 'python' && out.length === 0) {
     // SQLAlchemy / DB-API without a block: everything before session.commit() is still uncommitted.
     for (let l = start; l <= end; l++) {
-      if (/\b(?:\w*session|db\.session|conn|connection|cursor|transaction)\.commit\s*\(\s*\)/.test(code[l - 1] ?? '')) {
+      if (PY_COMMIT.test(code[l - 1] ?? '')) {
         out.push([start, l]);
         break;
       }
@@ -213,6 +213,14 @@ function txRegions(file: SourceFile, fam: Family, start: number, end: number): A
   }
   return out;
 }
+
+/**
+ * A SQLAlchemy / DB-API commit: `session.commit()`, `await db.commit()`, `self._session.commit()`, `conn.commit()`
+ * (FastAPI's `db: Session = Depends(get_db)` names the session `db`).
+ */
+const PY_COMMIT = /\b(?:\w*session|db\.session|\w*_db|db|conn|connection|cursor|transaction|uow)\.commit\s*\(\s*\)/;
+/** Rows staged in a SQLAlchemy session (`db.add(x)`, `session.add_all(…)`, `await db.flush()`): written at the next commit. */
+const PY_SESSION_WRITE = /\b(?:\w*session|\w*_db|db)\.(?:add|add_all|merge|flush|bulk_save_objects|bulk_insert_mappings)\s*\(/;
 
 /** Django ORM code: its multi-write service blocks are the ones wrapped in `transaction.atomic()`. */
 const DJANGO = /\bfrom\s+django\b|\bimport\s+django\b|\.objects\.\w+\(|\btransaction\.atomic\b/;

@@ -23,12 +23,13 @@
  * django-elasticsearch-dsl `XDocument.search()`.
  *
  * Across functions: a changed helper that reads the entity from the index or a replica and acts on it
- * itself is reported on its read when a caller in the diff writes the entity and then calls it.
+ * itself (even when it writes afterwards) is reported on its read when a caller in the diff writes the entity
+ * and then calls it.
  *
  * Cache-aside fill: get → miss → primary read → set for more than ten minutes (or a Rails `cache.fetch`
  * block), while another function of the diff writes the entity and deletes the same key family, and a
  * money/stock/access decision calls the getter: a fill that read before the update and sets after the
- * delete keeps the old value for the TTL. A fill with no TTL needs only a caller the diff shows; a fill inline in a
+ * delete keeps the old value for the TTL. A fill with no TTL needs only a caller the diff shows (none when the diff adds the set); a fill inline in a
  * route handler serves every request. Quiet for short TTLs, versioned keys, NX/lease/WATCH sets.
  *
  * Stays quiet when the read pins the primary (`.using('default')`, `select_for_update`), when the
@@ -229,12 +230,30 @@ function writesOf(v: FnView, fileText: string): Write[] {
     } else if (v.family === 'ruby' && (m = RB_WRITE.exec(t))) {
       entity = /^([A-Z]\w*)/.exec(m[1]!)?.[1] ?? holderModel(v, m[1]!.replace(/^@/, ''), l) ?? namedModel(m[1]!, fileText);
       call = `${m[1]}.${m[2]}`;
+    } else if (v.family === 'ruby' && (m = RB_CHAIN_WRITE.exec(t))) {
+      // A scope chain broken over lines: `Model.where(…)` / `.where(…)` / `.update_all(…)`.
+      const head = rubyChainHead(v, l);
+      entity = head && /^(?:[\w@]+\s*=\s*)?([A-Z]\w*)(?:\.|$)/.exec(head)?.[1];
+      call = entity ? `${entity}.${m[1]}` : undefined;
     }
     if (!entity || !call) continue;
     const stmt = statementAt(v, l, 12);
     out.push({ line: l, end: stmt.endLine, entity, call, handle: handleOf(v, l) });
   }
   return out;
+}
+
+/** A line that continues a Ruby scope chain with a write: `  .update_all(…)`. */
+const RB_CHAIN_WRITE = /^\s*\.(update_all|delete_all|destroy_all|update_columns?|update!?|increment!|decrement!|touch_all|upsert_all|insert_all!?)(?=[\s(]|$)/;
+
+/** The first line of the Ruby method chain that `line` continues (the lines above that start with `.` belong to it). */
+function rubyChainHead(v: FnView, line: number): string | undefined {
+  for (let k = line - 1; k >= Math.max(v.fn.startLine, line - 8); k--) {
+    const t = codeLine(v, k).trim();
+    if (!t) return undefined;
+    if (!t.startsWith('.')) return t;
+  }
+  return undefined;
 }
 
 /** The model a local holds, from `x = Model.objects.get(…)` / `x = Model.find(…)` earlier in the function. */
@@ -1134,9 +1153,12 @@ function fillReport(ctx: DetectorContext, fn: FunctionSpan, v: FnView, name: str
   if (!writer) return [];
   // A fill kept for an hour or more serves the old value for hours to every reader, whatever they decide.
   const longLived = ttl === undefined || (ttl !== Infinity && ttl >= LONG_FILL_SECONDS);
+  // A fill the diff adds with no expiry at all keeps a stale value until the next write: every reader is served it,
+  // so the racing writer is enough, whether or not the diff shows a caller.
+  const neverExpires = ttl === undefined;
   const decider = / callback$/.test(fn.name)
     ? (DECISION.test(name) || longLived ? `${displayName(file, fn)} (every request)` : undefined)
-    : DECISION.test(name) ? displayName(file, fn) : (decidingCaller(ctx, fn, name) ?? (longLived ? anyCaller(ctx, fn, name, ttl === undefined) : undefined));
+    : DECISION.test(name) ? displayName(file, fn) : (decidingCaller(ctx, fn, name) ?? (longLived ? anyCaller(ctx, fn, name, ttl === undefined) : undefined) ?? (neverExpires && file.added.has(to) ? `every caller of ${name}` : undefined));
   if (!decider) return [];
   const range = shownRange(file, fn, from, to);
   if (!range) return [];
@@ -1443,6 +1465,16 @@ function detect(ctx: DetectorContext): DetectorReport[] {
           testFramework: testFrameworkHint(ctx.files, v.family),
         }),
       });
+    }
+    // A helper that reads a replica or the index and then writes from what it read: its own writes come after the
+    // read, so the flow to report is the caller's write before the call.
+    if (!writes.some((w) => seen.has(w.line))) {
+      for (const r of calleeReports(ctx, fn, v, router, fileText)) {
+        const readLine = r.evidence?.find((e) => e.role === 'stale-read')?.line;
+        if (readLine === undefined || seenReads.has(readLine)) continue;
+        if (writes.some((w) => w.line < readLine)) continue;
+        reports.push(r);
+      }
     }
   }
   return reports;

@@ -4,6 +4,20 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'fastapi db session: task queued after db.add/flush, before db.commit()',
+      path: 'kennel/api/intake.py',
+      code: `@router.post("/intakes")
+def register_intake(body: IntakeIn, db: Session = Depends(get_db)):
+    intake = Intake(shelter_id=body.shelter_id, species=body.species)
+    db.add(intake)
+    db.flush()
+    schedule_vet_check.apply_async(args=[intake.id])
+    db.commit()
+    return intake
+`,
+      errors: [{ mode: 'message_ordering', line: 6 }],
+    },
+    {
       name: 'kafka produce inside a knex transaction after the insert',
       path: 'src/orders/place.ts',
       code: `export async function placeOrder(order: NewOrder) {
@@ -147,6 +161,18 @@ end
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: fastapi db session queues the task after db.commit()',
+      path: 'kennel/api/intake.py',
+      code: `@router.post("/intakes")
+def register_intake(body: IntakeIn, db: Session = Depends(get_db)):
+    intake = Intake(shelter_id=body.shelter_id, species=body.species)
+    db.add(intake)
+    db.commit()
+    schedule_vet_check.apply_async(args=[intake.id])
+    return intake
+`,
+    },
     {
       name: 'a hash update is not a database write',
       path: 'src/events/sign.ts',

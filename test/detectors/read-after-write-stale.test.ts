@@ -359,6 +359,59 @@ export function kioskRoutes(app: any) {
 
 runTable(detector, {
   invalid: [
+    {
+      name: 'rails service: scope update_all on the primary, then a private method re-reads through connected_to(role: :reading) and writes',
+      path: 'app/services/locker_rental.rb',
+      code: `class LockerRental
+  def call
+    Locker.transaction do
+      rows = Locker.where(id: @locker.id)
+                   .where("free_slots > 0")
+                   .update_all("free_slots = free_slots - 1")
+      raise Full if rows.zero?
+    end
+    mark_full_if_needed
+  end
+
+  private
+
+  def mark_full_if_needed
+    left = ApplicationRecord.connected_to(role: :reading) do
+      Locker.where(id: @locker.id).pick(:free_slots)
+    end
+    return unless left.zero?
+
+    @locker.update_columns(full_at: Time.current)
+  end
+end
+`,
+      errors: [{ mode: 'eventual_consistency', line: 15 }],
+    },
+    {
+      name: 'repository class: cache fill with no TTL racing a writer method that deletes the key',
+      path: 'src/venues/venue.repository.ts',
+      code: `const venueKey = (id: string) => \`venue:\${id}\`;
+
+export class VenueRepository {
+  constructor(private readonly db: Pool, private readonly redis: Redis) {}
+
+  async findVenue(id: string): Promise<Venue | null> {
+    const hit = await this.redis.get(venueKey(id));
+    if (hit) return JSON.parse(hit) as Venue;
+    const { rows } = await this.db.query('SELECT id, name, open FROM venues WHERE id = $1', [id]);
+    const venue = rows[0] ?? null;
+    if (venue) await this.redis.set(venueKey(id), JSON.stringify(venue));
+    return venue;
+  }
+
+  async closeVenue(id: string): Promise<void> {
+    await this.db.query('UPDATE venues SET open = false WHERE id = $1', [id]);
+    await this.redis.del(venueKey(id));
+  }
+}
+`,
+      errors: [{ mode: 'eventual_consistency', line: 9 }],
+    },
     { name: 'rails: written on the primary, re-read inside connected_to(role: :reading) and acted on', path: 'app/services/refunds/issue_credit.rb', code: railsRefund('reading'), errors: [{ mode: 'eventual_consistency', line: 14 }] },
     {
       name: 'rails: a model-level connected_to(role: :reading) one-liner after an update',
@@ -540,6 +593,57 @@ def unpublish(article_id):
     { name: 'mongoose: cancel through the repository, then a helper reads with secondaryPreferred and decides', path: 'src/lessons/withdraw.ts', code: "import { lessonRepo } from './lesson.repo';\n\nexport async function withdrawLesson(id: string, coachId: string) {\n  const lesson = await lessonRepo.cancel(id, coachId);\n  const busy = await lessonRepo.hasBookedLesson(lesson.coachId, lesson.at);\n  if (!busy) {\n    await standby.offer(lesson.coachId, lesson.at);\n  }\n  return lesson;\n}\n", extra: [{ path: 'src/lessons/lesson.repo.ts', code: "import { Lesson } from './lesson.model';\n\nexport const lessonRepo = {\n  async hasBookedLesson(coachId: string, at: Date): Promise<boolean> {\n    const hit = await Lesson.exists({ coachId, at, status: 'booked' })\n      .read('secondaryPreferred')\n      .exec();\n    return hit !== null;\n  },\n};\n" }], errors: [{ mode: 'eventual_consistency', line: 4 }] },
   ],
   valid: [
+    {
+      name: 'fixed twin: rails service re-reads on the primary (connected_to role: :writing)',
+      path: 'app/services/locker_rental.rb',
+      code: `class LockerRental
+  def call
+    Locker.transaction do
+      rows = Locker.where(id: @locker.id)
+                   .where("free_slots > 0")
+                   .update_all("free_slots = free_slots - 1")
+      raise Full if rows.zero?
+    end
+    mark_full_if_needed
+  end
+
+  private
+
+  def mark_full_if_needed
+    left = ApplicationRecord.connected_to(role: :writing) do
+      Locker.where(id: @locker.id).pick(:free_slots)
+    end
+    return unless left.zero?
+
+    @locker.update_columns(full_at: Time.current)
+  end
+end
+`,
+    },
+    {
+      name: 'fixed twin: repository cache fill with a short TTL',
+      path: 'src/venues/venue.repository.ts',
+      code: `const venueKey = (id: string) => \`venue:\${id}\`;
+
+export class VenueRepository {
+  constructor(private readonly db: Pool, private readonly redis: Redis) {}
+
+  async findVenue(id: string): Promise<Venue | null> {
+    const hit = await this.redis.get(venueKey(id));
+    if (hit) return JSON.parse(hit) as Venue;
+    const { rows } = await this.db.query('SELECT id, name, open FROM venues WHERE id = $1', [id]);
+    const venue = rows[0] ?? null;
+    if (venue) await this.redis.set(venueKey(id), JSON.stringify(venue), 'EX', 30);
+    return venue;
+  }
+
+  async closeVenue(id: string): Promise<void> {
+    await this.db.query('UPDATE venues SET open = false WHERE id = $1', [id]);
+    await this.redis.del(venueKey(id));
+  }
+}
+`,
+    },
     { name: 'fixed twin: rails re-reads inside connected_to(role: :writing)', path: 'app/services/refunds/issue_credit.rb', code: railsRefund('writing') },
     {
       name: 'fixed twin: rails one-liner reads the record it just updated',
