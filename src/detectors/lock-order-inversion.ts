@@ -77,6 +77,7 @@ import {
   TRANSACTION,
   viewOf,
   blockEnd,
+  splitTop,
   type Family,
   type FnView,
 } from './lib/state.js';
@@ -321,16 +322,16 @@ function advisoryKey(arg: string): string {
   return `advisory(${arg.replace(/\s+/g, '').replace(/\$\d+|\?|%s|:\w+/g, '?')})`;
 }
 
-const LOCK_WORD = /lock|mutex|semaphore|acquire|runExclusive|advisory|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|select_for_update|with_for_update|pessimistic/i;
+const LOCK_WORD = /lock|mutex|semaphore|acquire|runExclusive|advisory|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|forNoKeyUpdate|select_for_update|with_for_update|pessimistic/i;
 
 // ---------------------------------------------------------------------------------------------
 // Row locks held together (ORM and SQL), for the opposite-order rule
 
 /** A statement that takes a row lock (a marker on one of its lines). */
 const ROW_LOCK_LINE =
-  /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\.forUpdate\(|\bselect_for_update\b|\bwith_for_update\b|\block!|\bwith_lock\b|\.lock\b(?![!?])|\bLOCK\.UPDATE\b|lock:\s*(?:true|\w+\.LOCK|\{\s*mode:\s*['"]pessimistic_write)|setLock\(\s*['"]pessimistic_write|clause\.Locking\{/;
+  /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\.for(?:NoKey)?Update\(|\bselect_for_update\b|\bwith_for_update\b|\block!|\bwith_lock\b|\.lock\b(?![!?])|\bLOCK\.UPDATE\b|lock:\s*(?:true|\w+\.LOCK|\{\s*mode:\s*['"]pessimistic_write)|setLock\(\s*['"]pessimistic_write|clause\.Locking\{/;
 const ROW_LOCK_OTHER =
-  /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\.forUpdate\(|\bselect_for_update\b|\bwith_for_update\b|\bLOCK\.UPDATE\b|lock:\s*(?:true|\w+\.LOCK|\{\s*mode:\s*['"]pessimistic_write)|setLock\(\s*['"]pessimistic_write|clause\.Locking\{/;
+  /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\.for(?:NoKey)?Update\(|\bselect_for_update\b|\bwith_for_update\b|\bLOCK\.UPDATE\b|lock:\s*(?:true|\w+\.LOCK|\{\s*mode:\s*['"]pessimistic_write)|setLock\(\s*['"]pessimistic_write|clause\.Locking\{/;
 const COMMIT = /\.Commit\(\)|\.commit\(\s*\)|\.commitTransaction\(|\.query\(\s*['"`](?:COMMIT|END)\b|\bCOMMIT\s*['"`]\s*\)/i;
 const STMT_START = /^\s*(?:await\b|return\b|const\b|let\b|var\b|[\w$.@]+\s*(?:=|:=)|if\b|\w+,\s*\w+\s*:?=|_,|[\w$.@:]+[.(]|[A-Z]\w*\.|lock!|with_lock)/;
 
@@ -339,6 +340,8 @@ interface RowLock {
   label: string;
   line: number;
   until: number;
+  /** The line the locking statement starts on. */
+  from?: number;
 }
 
 /** `credit_wallet` / `CreditWallet` -> CreditWallet. */
@@ -436,9 +439,9 @@ function goVarModel(v: FnView, name: string, before: number): string | undefined
 }
 
 /** Row locks a function takes inside a transaction, in order, each held until its block (or the function) ends. */
-function rowLocksOf(file: SourceFile, v: FnView, skip: (l: number) => boolean): RowLock[] {
+function rowLocksOf(file: SourceFile, v: FnView, skip: (l: number) => boolean, anyTx = false): RowLock[] {
   const outer = enclosing(file, v.fn).map((f) => f.text).join('\n');
-  if (!TRANSACTION.test(v.code) && !TRANSACTION.test(outer)) return [];
+  if (!anyTx && !TRANSACTION.test(v.code) && !TRANSACTION.test(outer)) return [];
   const out: RowLock[] = [];
   let lastEnd = 0;
   for (let l = v.fn.startLine; l <= v.fn.endLine; l++) {
@@ -449,7 +452,8 @@ function rowLocksOf(file: SourceFile, v: FnView, skip: (l: number) => boolean): 
     if (v.family !== 'ruby' && !ROW_LOCK_OTHER.test(t)) continue;
     let from = l;
     for (let k = l; k >= Math.max(v.fn.startLine, l - 8); k--) {
-      if (STMT_START.test(codeLine(v, k))) {
+      // A chain's continuation line (`.forUpdate()` under `trx('t')`) does not start the statement.
+      if (STMT_START.test(codeLine(v, k)) && !/^\s*\./.test(codeLine(v, k))) {
         from = k;
         break;
       }
@@ -457,12 +461,13 @@ function rowLocksOf(file: SourceFile, v: FnView, skip: (l: number) => boolean): 
     if (from <= lastEnd && from !== l) from = l;
     let stmt = statementAt(v, from, 14);
     if (stmt.endLine < l) stmt = statementAt(v, l, 14);
-    const entity = lockedEntity(v, file, stmt.text, l);
+    // A chain broken over lines (`trx('t')\n  .where(…)\n  .forUpdate()`) reads as one.
+    const entity = lockedEntity(v, file, stmt.text.replace(/[ \t]*\n\s*(?=\.\w)/g, ''), l);
     lastEnd = Math.max(stmt.endLine, l);
     if (!entity) continue;
     // Held until the `with_lock` block ends, or the transaction commits (else to the function's end).
     const until = /\bwith_lock\b/.test(t) ? blockEnd(v, l) : closeLine(v, l, COMMIT);
-    out.push({ key: `${normEntity(entity)} row`, label: `${entity} row`, line: l, until });
+    out.push({ key: `${normEntity(entity)} row`, label: `${entity} row`, line: l, until, from: Math.min(from, l) });
   }
   return out;
 }
@@ -1211,6 +1216,204 @@ function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
   return [];
 }
 
+/** Which of a helper's parameters key the row lock it takes (`lockRow(trx, id)` -> {1}); undefined when it takes none. */
+const lockHelperCache = new WeakMap<readonly SourceFile[], Map<string, { keys: number[]; label: string } | null>>();
+
+function lockHelper(files: readonly SourceFile[], name: string): { keys: number[]; label: string } | undefined {
+  let byName = lockHelperCache.get(files);
+  if (!byName) {
+    byName = new Map();
+    lockHelperCache.set(files, byName);
+  }
+  if (byName.has(name)) return byName.get(name) ?? undefined;
+  let found: { keys: number[]; label: string } | null = null;
+  for (const f of files) {
+    if (found) break;
+    for (const fn of f.functions) {
+      if (fn.name !== name || !ROW_LOCK_OTHER.test(fn.text)) continue;
+      const hv = viewOf(f, fn);
+      if (!hv || /\bFOR\s+SHARE\b|\bORDER\s+BY\b|\border(?:_by|By)?\(|\bsort/i.test(hv.code)) continue;
+      const params = paramsOf(hv);
+      const rows = rowLocksOf(f, hv, () => false, true);
+      if (rows.length !== 1) continue;
+      const keys = lockKeyNames(hv, rows[0]!.line, statementAt(hv, rows[0]!.from ?? rows[0]!.line, 14).text, new Set(params));
+      const idx = params.map((p, i) => (keys.has(p) ? i : -1)).filter((i) => i >= 0);
+      if (idx.length) found = { keys: idx, label: rows[0]!.label };
+      break;
+    }
+  }
+  byName.set(name, found);
+  return found ?? undefined;
+}
+
+/**
+ * Inside one transaction, a helper that row-locks by its argument (`lockRow(trx, fromId)`) is called twice with
+ * two different caller-supplied keys, one after the other: a call with the two swapped locks the rows in the
+ * opposite order. Quiet when the caller sorts the keys first.
+ */
+function helperPairReports(ctx: DetectorContext, v: FnView, seen: Set<number>): DetectorReport[] {
+  const { file } = ctx;
+  if (v.family !== 'js' && v.family !== 'python' && v.family !== 'go') return [];
+  const outer = enclosing(file, v.fn).map((f) => f.text).join('\n');
+  if (!TRANSACTION.test(v.code) && !TRANSACTION.test(outer)) return [];
+  if (/\bsort|\bsorted\(|\bminmax\b|\bmin\(|\bmax\(|\.min\b|\.max\b/i.test(v.code)) return [];
+  const inputs = new Set<string>(paramsOf(v));
+  for (const f of enclosing(file, v.fn)) {
+    const ov = viewOf(file, f);
+    if (ov) for (const p of paramsOf(ov)) inputs.add(p);
+  }
+  const calls: Array<{ name: string; line: number; args: string[] }> = [];
+  for (let l = v.fn.startLine + 1; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    const m = /(?:^|[\s=(,])(?:await\s+)?(?:this\.|self\.)?([A-Za-z_$][\w$]*)\(([^()]*)\)/.exec(t);
+    if (!m || m[1] === v.fn.name || /^(?:if|for|while|switch|return|func|function)$/.test(m[1]!)) continue;
+    calls.push({ name: m[1]!, line: l, args: splitTop(m[2]!).map((a) => a.trim()) });
+  }
+  if (calls.length < 2) return [];
+  const loops = loopsOf(v);
+  for (let i = 0; i < calls.length; i++) {
+    for (let j = i + 1; j < calls.length; j++) {
+      const a = calls[i]!;
+      const b = calls[j]!;
+      if (a.name !== b.name || a.args.length !== b.args.length) continue;
+      if (seen.has(a.line) || loops.some((lp) => lp.line < a.line && b.line <= lp.endLine)) continue;
+      const h = lockHelper(ctx.files, a.name);
+      if (!h) continue;
+      const diff = h.keys.filter((k) => a.args[k] !== undefined && a.args[k] !== b.args[k]);
+      if (diff.length === 0) continue;
+      const root = (x: string) => /^[A-Za-z_$][\w$]*/.exec(x)?.[0] ?? '';
+      if (!diff.some((k) => inputs.has(root(a.args[k]!)) || inputs.has(root(b.args[k]!)))) continue;
+      if (!file.added.has(a.line) && !file.added.has(b.line)) continue;
+      const range = shownRange(file, v.fn, a.line, b.line);
+      if (!range) continue;
+      seen.add(a.line);
+      const name = v.family === 'go' ? goFuncAbove(v, a.line) ?? displayName(file, v.fn) : displayName(file, v.fn);
+      const [x, y] = [a.args[diff[0]!]!, b.args[diff[0]!]!];
+      return [
+        {
+          line: range.line,
+          endLine: range.endLine,
+          functionName: name,
+          confidence: 0.75,
+          title: `${name} locks the ${h.label} for ${x} (through ${a.name}) and then the one for ${y}, in argument order: a call with the two swapped locks them in the opposite order and deadlocks`,
+          entity: `${h.label}s`,
+          evidence: [
+            { role: 'lock-a', line: a.line, text: v.text(a.line) },
+            { role: 'lock-b', line: b.line, text: v.text(b.line) },
+          ],
+          variant: 'database',
+          facts: cleanFacts({
+            lockA: `${h.label} for ${x}`,
+            lockB: `${h.label} for ${y}`,
+            lockKind: 'row',
+            sortKey: 'id',
+            inTransaction: 'yes',
+            actor: 'transaction',
+            testFramework: testFrameworkHint(ctx.files, v.family),
+          }),
+        },
+      ];
+    }
+  }
+  return [];
+}
+
+/** Go parameter (and receiver) names with their types: `func (a *T) F(b, c *T, n int)` -> a:T, b:T, c:T, n:int. */
+function goParamTypes(v: FnView): Map<string, string> {
+  const out = new Map<string, string>();
+  const head = /(?:^|\n)\s*func\s*(?:\(\s*(\w+)\s+\*?([\w.]+)\s*\)\s*)?\w*\s*\(([^)]*)\)/.exec(v.code.slice(0, 400));
+  if (!head) return out;
+  if (head[1]) out.set(head[1], head[2]!);
+  let pending: string[] = [];
+  for (const part of head[3]!.split(',')) {
+    const m = /^\s*(\w+)(?:\s+(?:\*|\[\])?([\w.]+))?\s*$/.exec(part);
+    if (!m) {
+      pending = [];
+      continue;
+    }
+    pending.push(m[1]!);
+    if (m[2]) {
+      for (const n of pending) out.set(n, m[2]);
+      pending = [];
+    }
+  }
+  return out;
+}
+
+/**
+ * Go: the same mutex field of two values of one type (`from.mu.Lock()` then `to.mu.Lock()`, both parameters, or
+ * the receiver and a parameter) is locked one after the other in argument order, the first still held: a call
+ * with the two swapped takes them in the opposite order and both goroutines block forever. Quiet when the
+ * function orders the two (`if a.id < b.id`), or holds another lock first (a coordinator).
+ */
+function goPairMutexReports(ctx: DetectorContext, v: FnView, seen: Set<number>): DetectorReport[] {
+  const { file } = ctx;
+  if (v.family !== 'go' || !v.code.includes('.Lock()')) return [];
+  const types = goParamTypes(v);
+  if (types.size < 2) return [];
+  const locks: Array<{ root: string; path: string; line: number }> = [];
+  for (let l = v.fn.startLine + 1; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    if (!t.includes('.Lock()')) continue;
+    const m = /^\s*([A-Za-z_]\w*)((?:\.\w+)*)\.Lock\(\)\s*$/.exec(t);
+    if (!m) {
+      locks.push({ root: '', path: '', line: l });
+      continue;
+    }
+    locks.push({ root: m[1]!, path: m[2]!, line: l });
+  }
+  for (let i = 0; i + 1 < locks.length; i++) {
+    const a = locks[i]!;
+    const b = locks[i + 1]!;
+    // Another lock taken first (a coordinator) serialises the pair.
+    if (i > 0) break;
+    if (!a.root || !b.root || a.root === b.root || a.path !== b.path) continue;
+    const ta = types.get(a.root);
+    if (!ta || ta !== types.get(b.root)) continue;
+    const unlockA = new RegExp(`^\\s*${escapeRe(a.root + a.path)}\\.Unlock\\(\\)`);
+    let released = false;
+    for (let l = a.line + 1; l < b.line; l++) if (unlockA.test(codeLine(v, l))) released = true;
+    if (released) continue;
+    // Ordered by a key or an address: `if a.ID < b.ID`, `uintptr(unsafe.Pointer(a)) < …`, sort.
+    const ra = escapeRe(a.root);
+    const rb = escapeRe(b.root);
+    const cmp = (x: string, y: string) => `\\b${x}\\b[^\\n<>]{0,80}[<>]=?[^\\n<>-]{0,80}\\b${y}\\b`;
+    const ordered = new RegExp(`${cmp(ra, rb)}|${cmp(rb, ra)}`);
+    if (/\bsort\.|\bslices\.Sort|\bcmp\.Compare/.test(v.code) || ordered.test(v.code)) continue;
+    if (!file.added.has(a.line) && !file.added.has(b.line)) continue;
+    if (seen.has(a.line)) continue;
+    const range = shownRange(file, v.fn, a.line, b.line);
+    if (!range) continue;
+    seen.add(a.line);
+    const name = goFuncAbove(v, a.line) ?? displayName(file, v.fn);
+    const lockName = (r: string) => `${r}${a.path}`;
+    return [
+      {
+        line: range.line,
+        endLine: range.endLine,
+        functionName: name,
+        confidence: 0.8,
+        title: `${name} locks ${lockName(a.root)} and then ${lockName(b.root)} (two ${ta.replace(/^\*/, '')} values) in argument order: a call with the two swapped locks them in the opposite order and both goroutines block forever`,
+        entity: `${ta}${a.path}`,
+        evidence: [
+          { role: 'lock-a', line: a.line, text: v.text(a.line) },
+          { role: 'lock-b', line: b.line, text: v.text(b.line) },
+        ],
+        variant: 'async',
+        facts: cleanFacts({
+          lockA: lockName(a.root),
+          lockB: lockName(b.root),
+          lockKind: 'mutex',
+          sortKey: 'id',
+          actor: 'goroutine',
+          testFramework: testFrameworkHint(ctx.files, v.family),
+        }),
+      },
+    ];
+  }
+  return [];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Go: blocking on a channel while holding a mutex the other side needs
 
@@ -1417,10 +1620,13 @@ function detect(ctx: DetectorContext): DetectorReport[] {
   const reports: DetectorReport[] = [];
   const seen = new Set<number>();
   const seenTx = new Set<number>();
+  const seenPair = new Set<number>();
   for (const fn of innermostFirst(ctx.changedFunctions)) {
     const v = viewOf(ctx.file, fn);
     if (v) reports.push(...rowLoopReports(ctx, v, seen));
     if (v) reports.push(...pairLockReports(ctx, v));
+    if (v) reports.push(...helperPairReports(ctx, v, seenPair));
+    if (v) reports.push(...goPairMutexReports(ctx, v, seenPair));
     if (v) {
       for (const r of crossConnectionReports(ctx, v)) {
         // A hunk region around a function sees the same transaction: report it once, on the innermost.
