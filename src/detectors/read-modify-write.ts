@@ -25,6 +25,10 @@
  * (`s = JSON.parse(t.settings); s.theme = x; …update({ settings: JSON.stringify(s) })`). Work between the read
  * and the write (a decorator calling the wrapped view, a context manager's `yield`) changes nothing.
  *
+ * Ruby model methods changing their own attributes (`self.f = f + n; save!`, `update!(f: f - n)` on the record
+ * itself) count too: the read is whoever loaded the record. Quiet under `with_lock` / `lock!` in the method or
+ * around a caller's call, and for `attr_accessor` attributes.
+ *
  * Raw SQL documents: a selected column carried through locals (`Scan(&raw)` → `json.Unmarshal(raw, &m)` →
  * `m[k]++` → `json.Marshal(m)`), changed, and bound to that column's own placeholder in `UPDATE t SET col = $n`.
  *
@@ -980,6 +984,93 @@ function ownRowOfTask(files: readonly SourceFile[], file: SourceFile, fn: Functi
   return false;
 }
 
+/** A Ruby persistence model: ActiveRecord, Sequel or Mongoid (by its class, its DSL, or its place in a Rails app). */
+const RB_MODEL_CLASS = /^\s*class\s+([A-Z]\w*)\s*<\s*(?:ApplicationRecord|ActiveRecord::Base|Sequel::Model\b|\w*Record\b)|^\s*include\s+Mongoid::Document\b/m;
+const RB_MODEL_DSL = /^\s*(?:has_many|has_one|belongs_to|has_and_belongs_to_many|validates?|validates_\w+|scope|before_save|after_save|before_validation|after_commit|enum)\b/m;
+
+/**
+ * Ruby model methods that change their own attributes from the loaded value and save: `self.f = f + n` /
+ * `self.f += n` then `save!`, or `update!(f: f - n)` with an implicit (or explicit `self`) receiver. Each caller
+ * loaded the record at some point; concurrent callers each write back their own stale total. Quiet under a lock in
+ * the method or around its call (`with_lock { x.m(…) }`), for `attr_accessor` fields and class methods.
+ */
+function modelSelfHit(ctx: DetectorContext, v: FnView, fileText: string): Hit | undefined {
+  if (v.family !== 'ruby' || !/\bdef\s/.test(v.code) || (!v.code.includes('self.') && !v.code.includes('update'))) return undefined;
+  const cls = RB_MODEL_CLASS.exec(fileText);
+  if (!cls && !/(?:^|\/)models\//.test(ctx.file.path) && !RB_MODEL_DSL.test(fileText)) return undefined;
+  const base = /([a-z_]\w*)\.rb$/.exec(ctx.file.path)?.[1] ?? 'record';
+  const model = cls?.[1] ?? /^\s*class\s+([A-Z]\w*)/m.exec(fileText)?.[1] ?? camel(base).replace(/^./, (c) => c.toUpperCase());
+  const virtual = (f: string) => new RegExp(`\\battr_(?:accessor|writer)\\b[^\\n]*:${f}\\b`).test(fileText);
+  const attr = (f: string) => `(?:self\\.)?(?<![\\w@.:])${f}(?![\\w!?(])`;
+  const own = (l: number, field: string, writeLine: number, writeEnd: number, writeCall: string, t: string): Hit => ({
+    read: { holder: 'self', entity: model, line: l, call: 'self', implicit: 'request' },
+    field,
+    computeLine: l,
+    writeLine,
+    writeEnd,
+    writeCall,
+    confidence: 0.8,
+    delta: deltaOf(t),
+  });
+  for (let d = v.fn.startLine; d <= v.fn.endLine; d++) {
+    const dm = /^(\s*)def\s+([a-z_]\w*[!?]?)/.exec(codeLine(v, d));
+    if (!dm) continue;
+    const indent = dm[1]!.length;
+    const method = dm[2]!;
+    let end = v.fn.endLine;
+    for (let e = d + 1; e <= v.fn.endLine; e++) {
+      const m = /^(\s*)(?:end\b|def\s)/.exec(codeLine(v, e));
+      if (m && m[1]!.length <= indent) {
+        end = e;
+        break;
+      }
+    }
+    const body = Array.from({ length: end - d }, (_, i) => codeLine(v, d + i)).join('\n');
+    if (ROW_LOCK.test(body)) continue;
+    // Locals shadowing the attribute name make the bare name a local, not the attribute.
+    const local = (f: string) => new RegExp(`^\\s*${f}\\s*=[^=]`, 'm').test(body);
+    let hit: Hit | undefined;
+    for (let l = d + 1; l < end && !hit; l++) {
+      const t = codeLine(v, l);
+      if (!/[-+*/]/.test(t)) continue;
+      let field: string | undefined;
+      let m: RegExpExecArray | null;
+      if ((m = /^\s*self\.([a-z_]\w*)\s*[-+*/]=\s*\S/.exec(t))) field = m[1];
+      else if ((m = /^\s*self\.([a-z_]\w*)\s*=\s*(?!=)(.*)$/.exec(t))) {
+        const f = m[1]!;
+        if (new RegExp(`^\\s*(?:\\(\\s*)?${attr(f)}\\s*[-+*/]|[-+*/]\\s*${attr(f)}\\s*\\)?\\s*$`).test(m[2]!)) field = f;
+      }
+      if (field) {
+        if (virtual(field) || local(field)) continue;
+        for (let w = l + 1; w < end; w++) {
+          const sm = /^\s*(?:self\.)?(save!?|update!?|update_attributes!?)(?![\w:])/.exec(codeLine(v, w));
+          if (sm) {
+            hit = own(l, field, w, w, sm[1]!, t);
+            break;
+          }
+        }
+        continue;
+      }
+      // update!(f: f + n) / update_column(:f, f + n) with the record itself as the receiver.
+      const um = /^\s*(?:self\.)?(update!?|update_columns?|update_attributes!?|update_attribute)[\s(]/.exec(t);
+      if (!um) continue;
+      const stmt = statementAt(v, l, 8);
+      const pair = /\b([a-z_]\w*):\s*(?:self\.)?([a-z_]\w*)\s*[-+*/]|:([a-z_]\w*)\s*,\s*(?:self\.)?([a-z_]\w*)\s*[-+*/]/.exec(stmt.text);
+      const f = pair ? (pair[1] ?? pair[3]) : undefined;
+      if (!f || f !== (pair![2] ?? pair![4]) || virtual(f) || local(f)) continue;
+      hit = own(l, f, l, stmt.endLine, um[1]!, t);
+    }
+    if (!hit) continue;
+    // A caller holding a row lock around the call serialises it.
+    const call = new RegExp(`\\.${escapeRe(method)}(?![\\w!?])`);
+    const locked = ctx.files.some((f) =>
+      f.lines.some((line, i) => line.includes(method) && call.test(line) && (ROW_LOCK.test(f.lines.slice(Math.max(0, i - 6), i + 1).join('\n')) || SERIALIZABLE.test(f.lines.slice(Math.max(0, i - 6), i + 1).join('\n')))),
+    );
+    if (!locked) return hit;
+  }
+  return undefined;
+}
+
 function detect(ctx: DetectorContext): DetectorReport[] {
   const { file } = ctx;
   const fileText = file.lines.join('\n');
@@ -1003,6 +1094,10 @@ function detect(ctx: DetectorContext): DetectorReport[] {
       if (hit) hits.push(hit);
     }
     hits.push(...kvHits(v));
+    if (hits.length === 0) {
+      const own = modelSelfHit(ctx, v, fileText);
+      if (own) hits.push(own);
+    }
     for (const hit of hits) {
       const key = `${hit.read.line}:${hit.writeLine}`;
       if (seen.has(key)) continue;

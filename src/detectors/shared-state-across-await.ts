@@ -26,7 +26,7 @@
  * Deliberately left alone: locals and per-request objects (ctx, req, res, request, locals built in the
  * function), snapshots (`list(self.x)`, `tuple(...)`, `sorted(...)`, `.copy()`, `[...this.x]`,
  * `Array.from(this.x)`, `.slice()`), functions that hold a lock (`async with self._lock`, `mutex.runExclusive`,
- * `acquire()`), `async for`, attributes the file never shows to be a collection, test files; buffers swapped out
+ * `lock.acquire()`; a pooled connection's `acquire()` does not count), `async for`, attributes the file never shows to be a collection, test files; buffers swapped out
  * before the await, collections refilled right after their reset, shutdown methods; updates awaited into a
  * local first, and `+= await` in functions nothing in the diff runs concurrently.
  */
@@ -285,7 +285,8 @@ function js(file: SourceFile, targets: FunctionSpan[]): DetectorReport[] {
 // ------------------------------------------------------------------ reset / update across an await (both families)
 
 /** A real mutual exclusion (a Semaphore(n) bounds concurrency but does not serialise). */
-const MUTEX_PY = /\b(?:async\s+)?with\s+[\w.]*(?:lock|Lock|mutex|Mutex)\b|\.acquire\(\)/;
+/** `pool.acquire()` / `engine.acquire()` hand out a connection and serialise nothing. */
+const MUTEX_PY = /\b(?:async\s+)?with\s+[\w.]*(?:lock|Lock|mutex|Mutex)\b|(?:lock|Lock|mutex|Mutex)\w*(?:\(\))?\.acquire\(\)/;
 
 /** End offset of the statement holding `at` in masked text: the first `;` or line end at bracket depth 0. */
 function statementEnd(text: string, at: number, fam: string): number {

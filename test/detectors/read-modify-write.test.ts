@@ -4,6 +4,34 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'rails model method: self.f = f - n on its own attribute, then save!',
+      path: 'app/models/warehouse_bin.rb',
+      code: `class WarehouseBin < ApplicationRecord
+  belongs_to :warehouse
+
+  def pick!(qty)
+    self.units_on_hand = units_on_hand - qty
+    self.picked_total += qty
+    save!
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
+      name: 'rails model method: update!(f: f + n) with the record as implicit receiver',
+      path: 'app/models/workshop.rb',
+      code: `class Workshop < ApplicationRecord
+  has_many :signups
+
+  def enrol(count)
+    update!(seats_taken: seats_taken + count, last_signup_at: Time.current)
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
       name: 'rails: record loaded through an association, field + 1 in a local, update! of the total',
       path: 'app/services/lockers/release.rb',
       code: `class ReleaseLocker
@@ -643,6 +671,47 @@ def add_label(conn, note_id, editor, label):
     },
   ],
   valid: [
+    {
+      name: 'rails model method: the same change under with_lock',
+      path: 'app/models/warehouse_bin.rb',
+      code: `class WarehouseBin < ApplicationRecord
+  belongs_to :warehouse
+
+  def pick!(qty)
+    with_lock do
+      self.units_on_hand = units_on_hand - qty
+      self.picked_total += qty
+      save!
+    end
+  end
+end
+`,
+    },
+    {
+      name: 'rails model method: atomic update_all with the arithmetic in SQL',
+      path: 'app/models/workshop.rb',
+      code: `class Workshop < ApplicationRecord
+  has_many :signups
+
+  def enrol(count)
+    self.class.where(id: id).update_all(["seats_taken = seats_taken + ?", count])
+  end
+end
+`,
+    },
+    {
+      name: 'rails model method: a virtual attribute changed in memory is not a column',
+      path: 'app/models/cart.rb',
+      code: `class Cart < ApplicationRecord
+  attr_accessor :pending_discount
+
+  def add_discount(amount)
+    self.pending_discount = pending_discount + amount
+    save!
+  end
+end
+`,
+    },
     {
       name: 'fixed twin: association record bumped in SQL with update_all',
       path: 'app/services/lockers/release.rb',

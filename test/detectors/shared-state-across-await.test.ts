@@ -4,6 +4,60 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'python: module-level list written through a pooled connection, then emptied with del [:]',
+      path: 'svc/audit/outbox.py',
+      code: `_events: list[dict] = []
+
+
+def note(evt):
+    _events.append(evt)
+
+
+async def persist():
+    async with db.acquire() as conn:
+        await conn.executemany(SQL, _events)
+    del _events[:]
+`,
+      errors: [{ mode: 'async_ordering', line: 11 }],
+    },
+    {
+      name: 'python: global buffer posted, then rebound to [] after the await',
+      path: 'svc/metrics/push.py',
+      code: `samples = []
+
+
+def observe(v):
+    samples.append(v)
+
+
+async def push():
+    global samples
+    await http.post("/ingest", json=samples)
+    samples = []
+`,
+      errors: [{ mode: 'async_ordering', line: 10 }],
+    },
+    {
+      name: 'python: singleton self._rows written with await, then reset to []',
+      path: 'svc/search/indexer.py',
+      code: `class Indexer:
+    def __init__(self, es):
+        self.es = es
+        self._rows = []
+
+    def add(self, row):
+        self._rows.append(row)
+
+    async def commit(self):
+        await self.es.bulk(self._rows)
+        self._rows = []
+
+
+indexer = Indexer(es_client)
+`,
+      errors: [{ mode: 'async_ordering', line: 10 }],
+    },
+    {
       name: 'python: iterate self.subscribers and await each send while others subscribe',
       path: 'app/live/feed.py',
       code: `class Feed:
@@ -269,6 +323,57 @@ quota = QuotaManager()
     },
   ],
   valid: [
+    {
+      name: 'python: module-level list swapped out before the pooled write',
+      path: 'svc/audit/outbox.py',
+      code: `_events: list[dict] = []
+
+
+def note(evt):
+    _events.append(evt)
+
+
+async def persist():
+    batch = list(_events)
+    _events.clear()
+    async with db.acquire() as conn:
+        await conn.executemany(SQL, batch)
+`,
+    },
+    {
+      name: 'python: global buffer swapped with a tuple assignment before the await',
+      path: 'svc/metrics/push.py',
+      code: `samples = []
+
+
+def observe(v):
+    samples.append(v)
+
+
+async def push():
+    global samples
+    batch, samples = samples, []
+    await http.post("/ingest", json=batch)
+`,
+    },
+    {
+      name: 'python: singleton buffer flushed under an asyncio lock',
+      path: 'svc/search/indexer.py',
+      code: `class Indexer:
+    def __init__(self, es):
+        self.es = es
+        self._rows = []
+        self._lock = asyncio.Lock()
+
+    def add(self, row):
+        self._rows.append(row)
+
+    async def commit(self):
+        async with self._lock:
+            await self.es.bulk(self._rows)
+            self._rows = []
+`,
+    },
     {
       name: 'python: a request body object updated with += await in a route handler',
       path: 'app/api/measure.py',
