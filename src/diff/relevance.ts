@@ -191,6 +191,8 @@ export const SIGNAL_RULES: Record<Signal, RegExp[]> = {
     /\.update(?:_attributes?)?(?:\(\s*|\s+)\w+:\s/,
     /\.update_(?:column|attribute)\(?\s*:\w+\s*,/,
     /\.save\s*$/m,
+    // a model's own writes: `save!` / `update!(f: …)` / `update_column(:f, v)` with an implicit receiver
+    /^\s*(?:self\.)?(?:save!?\s*$|update!\(|update_columns?\(|update_attribute\()/m,
     /\bActiveRecord::/,
     /<\s*ApplicationRecord\b/,
     // Go database/sql, pgx, sqlx, gorm

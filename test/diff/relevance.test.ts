@@ -127,6 +127,7 @@ const KEPT: Array<{ name: string; path: string; lines: string[]; signal: Signal 
   { name: 'ActiveRecord update_column', path: 'app/models/a.rb', lines: ['  update_column(:seen_at, Time.current)', '  user.update_column :n, 1'], signal: 'database' },
   { name: 'ActiveRecord bare save', path: 'app/models/a.rb', lines: ['    account.balance = total', '    account.save'], signal: 'database' },
   { name: 'Rails.cache cleared in a callback', path: 'app/models/a.rb', lines: ['  after_save { Rails.cache.delete("rates/#{marina_id}") }'], signal: 'database' },
+  { name: 'ActiveRecord model saving itself', path: 'app/models/a.rb', lines: ['  def credit!(amount)', '    self.balance += amount', '    save!', '  end'], signal: 'database' },
   { name: 'Searchkick read', path: 'app/services/a.rb', lines: ['    Listing.search("*", where: { city: city }, load: false)'], signal: 'database' },
   { name: 'Ruby Thread', path: 'lib/a.rb', lines: ['Thread.new { work }'], signal: 'async' },
   { name: 'Ruby Mutex', path: 'lib/a.rb', lines: ['@m = Mutex.new'], signal: 'lock' },
