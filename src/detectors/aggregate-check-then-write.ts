@@ -57,7 +57,10 @@ function changesMembership(code: string, check: DbOp, act: DbOp): boolean {
   }
   // A sum moves when the summed column of one of its rows is written (`SUM(percent)`, then `SET percent = $2`).
   const filtered = new Set([...check.whereColumns, ...(check.scopes ?? []), ...(check.kind === 'sum' && check.sumColumn ? [check.sumColumn] : [])].map(normColumn));
-  return written.some((c) => filtered.has(normColumn(c)));
+  if (written.some((c) => filtered.has(normColumn(c)))) return true;
+  // Rails enums define one scope per value (`enum status: { confirmed: 0, withdrawn: 1 }` gives `.confirmed`): a count
+  // through such a scope moves when the row's status / state column is set to another value (`update!(status: :withdrawn)`).
+  return (check.scopes?.length ?? 0) > 0 && act.orm === 'activerecord' && written.some((c) => /^(?:status|state|\w+_(?:status|state))$/i.test(c));
 }
 
 /**

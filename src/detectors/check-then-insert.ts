@@ -107,7 +107,10 @@ export function checkThenInsertIn(ctx: DetectorContext, info: FnInfo): DetectorR
   const guards = guardsOf(info);
   if (guards.serializable || guards.uniqueViolation) return reports;
   let keyUses: KeyUse[] | undefined;
-  for (const check of info.ops) {
+  // An existence test made through a short helper of the review that returns a count (`hasPermit(...)` returning
+  // `n > 0`, `def taken?(...) = where(...).count.positive?`): the helper's read, placed at the call site.
+  const viaHelper = info.code.includes('(') ? helperAggregates(ctx, info).filter((o) => o.kind === 'count') : [];
+  for (const check of viaHelper.length ? [...info.ops, ...viaHelper] : info.ops) {
     if (!['find', 'exists', 'count', 'list'].includes(check.kind) || check.lock) continue;
     if (check.kind === 'list' && check.vars.length === 0) continue;
     // A range predicate belongs to phantom_read, unless it is a recency window on one column ("in the last 5 minutes").

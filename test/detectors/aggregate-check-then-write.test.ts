@@ -88,6 +88,33 @@ async def stand_down(session, crew_id: int, member_id: int):
 runTable(detector, {
   valid: [
     {
+      name: 'rails service: parent row lock! before counting the other rows of an enum scope, then status update of own row',
+      path: 'app/services/crew_release.rb',
+      code: `class CrewRelease
+  def initialize(league, duty)
+    @league = league
+    @duty = duty
+  end
+
+  def call
+    return false if @duty.released?
+
+    ActiveRecord::Base.transaction do
+      @league.lock!
+      others = @league.duties
+                      .booked
+                      .where(match_day: @duty.match_day)
+                      .where.not(id: @duty.id)
+                      .count
+      return false if others < @league.referees_per_day
+
+      @duty.update!(status: :released, released_at: Time.current)
+    end
+    true
+  end
+end`,
+    },
+    {
       name: 'python sqlalchemy: null-test count after locking the parent row',
       path: 'app/crews.py',
       code: saStandDownBug.replace('        on_watch =', '        await session.execute(select(Crew).where(Crew.id == crew_id).with_for_update())\n        on_watch ='),
@@ -397,6 +424,33 @@ func (s *Store) SetSubLimit(ctx context.Context, subID, accountID int64, limit i
     },
   ],
   invalid: [
+    {
+      name: 'rails service: count of the other rows through an enum scope (.booked), then update!(status: ...) of own row',
+      path: 'app/services/crew_release.rb',
+      code: `class CrewRelease
+  def initialize(league, duty)
+    @league = league
+    @duty = duty
+  end
+
+  def call
+    return false if @duty.released?
+
+    ActiveRecord::Base.transaction do
+      others = @league.duties
+                      .booked
+                      .where(match_day: @duty.match_day)
+                      .where.not(id: @duty.id)
+                      .count
+      return false if others < @league.referees_per_day
+
+      @duty.update!(status: :released, released_at: Time.current)
+    end
+    true
+  end
+end`,
+      errors: [{ mode: 'write_skew', line: 11 }],
+    },
     {
       name: 'python sqlalchemy: count filtered with .is_(None), then one row stood down (the state guard before it is not the hazard)',
       path: 'app/crews.py',

@@ -195,6 +195,68 @@ func (s *Store) Close(ctx context.Context, pollID int64) error {
 runTable(detector, {
   valid: [
     {
+      name: 'go: existence count through a sibling method on the receiver, then charge and insert, unique (member, term)',
+      path: 'internal/keys/desk.go',
+      extra: [{ path: 'migrations/0012_locker_rentals.sql', code: `CREATE UNIQUE INDEX locker_rentals_member_term_key ON locker_rentals (member_id, term);` }],
+      code: `package keys
+
+import (
+	"context"
+	"database/sql"
+)
+
+type Desk struct {
+	db  *sql.DB
+	pay Payments
+}
+
+func (d *Desk) holdsLocker(ctx context.Context, memberID string, term int) (bool, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx,
+		\`SELECT count(*) FROM locker_rentals WHERE member_id = \$1 AND term = \$2\`,
+		memberID, term).Scan(&n)
+	return n > 0, err
+}
+
+func (d *Desk) Rent(ctx context.Context, memberID string, term int) error {
+	held, err := d.holdsLocker(ctx, memberID, term)
+	if err != nil {
+		return err
+	}
+	if held {
+		return ErrAlreadyRented
+	}
+	if err := d.pay.Charge(ctx, memberID, 2500); err != nil {
+		return err
+	}
+	_, err = d.db.ExecContext(ctx,
+		\`INSERT INTO locker_rentals (member_id, term) VALUES (\$1, \$2)\`, memberID, term)
+	return err
+}
+`,
+    },
+    {
+      name: 'rails model method: bare with_lock do ... end around the find_by and the create!, with a return inside the block',
+      path: 'app/models/workshop.rb',
+      code: `class Workshop < ApplicationRecord
+  has_many :seats
+
+  def reserve!(member)
+    with_lock do
+      seat = seats.find_by(member_id: member.id)
+      return seat if seat&.confirmed?
+
+      if seat
+        seat.update!(state: :confirmed)
+        seat
+      else
+        seats.create!(member_id: member.id, state: :confirmed)
+      end
+    end
+  end
+end`,
+    },
+    {
       name: 'state guard (drizzle relational query): conditional update with isNull in the WHERE and the row count checked',
       path: 'src/app/api/vouchers/claim/route.ts',
       code: `import { and, eq, isNull } from 'drizzle-orm';
@@ -818,6 +880,70 @@ export class VoucherService {
     },
   ],
   invalid: [
+    {
+      name: 'go: existence count through a sibling method on the receiver (s.hasX returns n > 0), then charge and insert',
+      path: 'internal/keys/desk.go',
+      extra: [{ path: 'migrations/0012_locker_rentals.sql', code: `CREATE INDEX locker_rentals_member_term_idx ON locker_rentals (member_id, term);` }],
+      code: `package keys
+
+import (
+	"context"
+	"database/sql"
+)
+
+type Desk struct {
+	db  *sql.DB
+	pay Payments
+}
+
+func (d *Desk) holdsLocker(ctx context.Context, memberID string, term int) (bool, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx,
+		\`SELECT count(*) FROM locker_rentals WHERE member_id = \$1 AND term = \$2\`,
+		memberID, term).Scan(&n)
+	return n > 0, err
+}
+
+func (d *Desk) Rent(ctx context.Context, memberID string, term int) error {
+	held, err := d.holdsLocker(ctx, memberID, term)
+	if err != nil {
+		return err
+	}
+	if held {
+		return ErrAlreadyRented
+	}
+	if err := d.pay.Charge(ctx, memberID, 2500); err != nil {
+		return err
+	}
+	_, err = d.db.ExecContext(ctx,
+		\`INSERT INTO locker_rentals (member_id, term) VALUES (\$1, \$2)\`, memberID, term)
+	return err
+}
+`,
+      errors: [{ mode: 'toctou', line: 22 }],
+    },
+    {
+      name: 'rails model method: find_by then create! in a plain transaction block (the unlocked twin of with_lock)',
+      path: 'app/models/workshop.rb',
+      code: `class Workshop < ApplicationRecord
+  has_many :seats
+
+  def reserve!(member)
+    transaction do
+      seat = seats.find_by(member_id: member.id)
+      return seat if seat&.confirmed?
+
+      if seat
+        seat.update!(state: :confirmed)
+        seat
+      else
+        seats.create!(member_id: member.id, state: :confirmed)
+      end
+    end
+  end
+end`,
+      errors: [{ mode: 'toctou', line: 6 }],
+    },
     {
       name: 'state guard (drizzle relational query): claimedAt checked on the loaded row, then an unconditional update by id',
       path: 'src/app/api/vouchers/claim/route.ts',

@@ -29,6 +29,35 @@ export async function addStep(recipeId: string, text: string) {
 runTable(detector, {
   valid: [
     {
+      name: 'go pgx: COALESCE(MAX(col), 0) + 1 in SQL inside BeginFunc, unique (scope, col) index',
+      path: 'internal/roster/bins.go',
+      extra: [{ path: 'migrations/0007_bins.sql', code: `CREATE UNIQUE INDEX bins_rack_slot_key ON bins (rack_id, slot_no);` }],
+      code: `package roster
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func (r *Repo) AddBin(ctx context.Context, b Bin) (Bin, error) {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var slot int
+		if err := tx.QueryRow(ctx,
+			\`SELECT COALESCE(MAX(slot_no), 0) + 1 FROM bins WHERE rack_id = \$1\`,
+			b.RackID).Scan(&slot); err != nil {
+			return err
+		}
+		b.SlotNo = slot
+		return tx.QueryRow(ctx,
+			\`INSERT INTO bins (rack_id, slot_no, label) VALUES (\$1, \$2, \$3) RETURNING id\`,
+			b.RackID, b.SlotNo, b.Label).Scan(&b.ID)
+	})
+	return b, err
+}
+`,
+    },
+    {
       name: 'rails: maximum + 1 written onto the record itself, unique index on (scope, column)',
       path: 'app/models/shipment.rb',
       extra: [
@@ -134,6 +163,36 @@ export async function longestRecipe(recipeId: string) {
     },
   ],
   invalid: [
+    {
+      name: 'go pgx: COALESCE(MAX(col), 0) + 1 in SQL inside a BeginFunc closure, then INSERT, plain index',
+      path: 'internal/roster/bins.go',
+      extra: [{ path: 'migrations/0007_bins.sql', code: `CREATE INDEX bins_rack_slot_idx ON bins (rack_id, slot_no);` }],
+      code: `package roster
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func (r *Repo) AddBin(ctx context.Context, b Bin) (Bin, error) {
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var slot int
+		if err := tx.QueryRow(ctx,
+			\`SELECT COALESCE(MAX(slot_no), 0) + 1 FROM bins WHERE rack_id = \$1\`,
+			b.RackID).Scan(&slot); err != nil {
+			return err
+		}
+		b.SlotNo = slot
+		return tx.QueryRow(ctx,
+			\`INSERT INTO bins (rack_id, slot_no, label) VALUES (\$1, \$2, \$3) RETURNING id\`,
+			b.RackID, b.SlotNo, b.Label).Scan(&b.ID)
+	})
+	return b, err
+}
+`,
+      errors: [{ mode: 'phantom_read', line: 13 }],
+    },
     {
       name: 'rails: maximum(:col) + 1 written onto the record itself with update!, plain index',
       path: 'app/models/shipment.rb',

@@ -652,6 +652,8 @@ const DB_CLIENT = /^(?:prisma|tx|trx|db|database|prismaclient|transaction)$|pris
 const KNEX_ROOT = /^(?:knex|db|trx|tx|t|database|k|qb|conn|connection|this\.knex|transaction)$/i;
 
 /** Finds the database statements of one function (comment-masked code), in program order. */
+const CLOSURE_OPEN = /\bfunc\s*\(|=>|\bfunction\b|\blambda\b|\bdo\s*(?:\||$)|\{\s*\|/m;
+
 export function findDbOps(code: string, lang: Language, firstLine: number, repositories?: Map<string, string>, lineIndex?: LineIndex, loose?: DbOp[]): DbOp[] {
   const fam = familyOf(lang);
   const idx = lineIndex ?? new LineIndex(code, firstLine);
@@ -684,7 +686,11 @@ export function findDbOps(code: string, lang: Language, firstLine: number, repos
     if (!looksLikeSql(s.value)) continue;
     const info = classifySql(s.value);
     if (!info.table || info.kind === 'other' || info.kind === 'delete') continue;
-    const enclosing = chains.filter((c) => c.start < s.start && c.end > s.start).sort((a, b) => b.start - a.start);
+    // A call whose arguments hold a closure around the query (`pgx.BeginFunc(ctx, pool, func(tx) {...})`,
+    // `db.transaction(async (tx) => {...})`) is not part of the query's statement.
+    const enclosing = chains
+      .filter((c) => c.start < s.start && c.end > s.start && !CLOSURE_OPEN.test(code.slice(c.start, s.start)))
+      .sort((a, b) => b.start - a.start);
     const inner = enclosing[0];
     const call = inner ? callName({ ...inner, segments: inner.segments.slice(0, inner.segments.findIndex((g) => g.argsAt !== undefined && g.argsAt <= s.start && s.start <= g.argsAt + (g.args ?? '').length) + 1 || undefined) }) : 'sql';
     let kind: OpKind = info.kind === 'insert' ? (info.onConflict ? 'upsert' : 'insert') : info.kind === 'update' ? 'update' : 'find';
