@@ -926,6 +926,8 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
       entity = s.replica.read.model ?? s.replica.read.receiver ?? s.replica.read.tables[0];
       source = 'replica';
       call = s.replica.call.trim();
+      // The call is cut at the line's end: close what it opened (`connected_to(role: :reading` → `…)`).
+      call += ')'.repeat(Math.max(0, (call.match(/\(/g) ?? []).length - (call.match(/\)/g) ?? []).length));
     } else continue;
     if (!entity) continue;
     const read: StaleRead = { line: s.line, end: stmtOf(v, s).endLine, source, call, holder: holderOf(v, s), confidence: 0.8 };

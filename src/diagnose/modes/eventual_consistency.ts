@@ -17,7 +17,8 @@ function sourceOf(x: Ctx): Source {
 export function diagnose(x: Ctx): ModeText {
   if (x.fact('pattern', '') === 'cache-aside-fill') return cacheFill(x);
   const source = sourceOf(x);
-  const write = x.ev('write', 0);
+  // The write may be in the caller (a helper that reads back is reported on its read): then there is no write line.
+  const write = x.ev('write');
   const read = x.ev('stale-read', 1);
   const act = x.ev('act', -1);
   const writeCall = x.callOn(write, 'writeCall', 'the write');
@@ -46,7 +47,7 @@ export function diagnose(x: Ctx): ModeText {
         : `${readCall} is routed to ${lagger}, which applies the primary's changes asynchronously (typically milliseconds, seconds under load), so the read right after ${writeCall} usually sees the row as it was before the write.`;
 
   const explanation = [
-    `This is a stale read (eventual_consistency) in ${x.fnLabel}: ${x.cite(write)} writes ${code(x.entity)} on the primary, then ${x.cite(read)} reads it back. ${why} ${act && act !== read ? `${x.cite(act)} then acts on the old value.` : 'The code then acts on the old value.'} Read-your-writes is not guaranteed on this path.`,
+    `This is a stale read (eventual_consistency) in ${x.fnLabel}: ${write ? `${x.cite(write)} writes ${code(x.entity)} on the primary` : `${x.has('callerFunction') ? code(x.fact('callerFunction', '')) : 'the caller'} writes ${code(x.entity)} on the primary with ${writeCall} and then calls ${x.fnLabel}`}, then ${x.cite(read)} reads it back. ${why} ${act && act !== read ? `${x.cite(act)} then acts on the old value.` : 'The code then acts on the old value.'} Read-your-writes is not guaranteed on this path.`,
     '',
     'Why not the nearest other modes:',
     `- Not lost_update or toctou: no second ${x.actors.kind} is needed; a single ${x.actors.kind} reads its own write through a copy that lags.`,
