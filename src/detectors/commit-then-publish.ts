@@ -295,6 +295,9 @@ function callSites(files: readonly SourceFile[]): Map<string, Map<SourceFile, nu
       if (line.indexOf('(') < 0) return;
       for (const m of line.matchAll(call)) {
         if (!defined.has(m[1]!)) continue;
+        // A definition is not a call: `function name(`, `def name(`, `func name(`, a method header `name(…) {`.
+        const before = line.slice(0, m.index);
+        if (/\b(?:function\*?|def|func)\s*$/.test(before) || (/^\s*(?:async\s+)?$/.test(before) && /\)\s*(?::[^{]*)?[{:]\s*$/.test(line))) continue;
         let byFile = index!.get(m[1]!);
         if (!byFile) index!.set(m[1]!, (byFile = new Map()));
         const lines = byFile.get(f) ?? [];

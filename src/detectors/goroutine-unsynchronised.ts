@@ -223,7 +223,7 @@ function goVersionBelow122(files: readonly SourceFile[]): boolean {
     v = false;
     for (const f of files) {
       if (!/(?:^|\/)go\.mod$/.test(f.path)) continue;
-      const m = /^go\s+1\.(\d+)/m.exec(f.lines.join('\n'));
+      const m = /^go\s+1\.(\d+)/m.exec(f.text);
       if (m) {
         v = Number(m[1]) < 22;
         break;

@@ -181,7 +181,7 @@ function tableOf(stmt: string, file: SourceFile): string | undefined {
   const sql = sqlTables(stmt);
   if (sql.read[0] ?? sql.written[0]) return sql.read[0] ?? sql.written[0];
   const m = /([\w$.]+(?:\(\s*['"]\w+['"]\s*\))?)(?:\.\w+(?:\([^)]{0,200}\))?){0,4}?\.(?:forUpdate|select_for_update|with_for_update|lock|update|findOne|findUnique|get|find|increment|decrement|where)\b/.exec(stmt);
-  if (m) return entityOfReceiver(m[1]!, file.lines.join('\n'));
+  if (m) return entityOfReceiver(m[1]!, file.text);
   return undefined;
 }
 
@@ -695,7 +695,7 @@ function allEdges(files: readonly SourceFile[]): Edge[] {
   for (const f of files) {
     const fam = familyOf(f.language);
     if (fam === 'other') continue;
-    if (!/Lock\(|with\s|acquire|runExclusive|synchronize|advisory|GET_LOCK|lock!|with_lock|\.lock\b|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|select_for_update|with_for_update|pessimistic|LOCK\.UPDATE|lock:|clause\.Locking/i.test(f.lines.join('\n'))) continue;
+    if (!/Lock\(|with\s|acquire|runExclusive|synchronize|advisory|GET_LOCK|lock!|with_lock|\.lock\b|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|select_for_update|with_for_update|pessimistic|LOCK\.UPDATE|lock:|clause\.Locking/i.test(f.text)) continue;
     for (const fn of f.functions) {
       if (fn.endLine - fn.startLine > 400) continue;
       const p = edgesOf(f, fn, types, files);

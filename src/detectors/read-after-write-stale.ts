@@ -383,7 +383,7 @@ function cachedGetterUncached(name: string, entity: string, ctx: DetectorContext
     }
   }
   // The body is not in the diff: look for a cache keyed by the entity in the file under review.
-  const text = stripComments(ctx.file.lines.join('\n'), familyOf(ctx.file.language));
+  const text = stripComments(ctx.file.text, familyOf(ctx.file.language));
   if (!/\b(?:redis|cache|memcache)/i.test(text)) return undefined;
   const e = escapeRe(entity);
   const key = new RegExp(`["'\`]${e}[:_./-]`, 'i').exec(text);
@@ -775,7 +775,7 @@ function bodyReadsOf(d: Definition): BodyReads {
     const alias = m[1] ?? m[2] ?? m[3];
     // A read preference set on a query chain (`Model.exists(…).read('secondary')`) follows the query it routes.
     const from = Math.max(0, body.lastIndexOf(';', m.index) + 1, body.lastIndexOf('{\n', m.index) + 1, m.index - 400);
-    if (!alias || REPLICA_NAME.test(alias)) r.replica = { alias, call: m[0], names: readNames(body.slice(from), d.file.lines.join('\n')) };
+    if (!alias || REPLICA_NAME.test(alias)) r.replica = { alias, call: m[0], names: readNames(body.slice(from), d.file.text) };
   }
   const fam = familyOf(d.file.language);
   if (fam === 'ruby' || fam === 'python') {
@@ -791,7 +791,7 @@ function bodyReadsOf(d: Definition): BodyReads {
   if (searchCall(body) !== undefined || INDEXED_CALL.test(body) || SEARCH_CHAIN.test(body)) {
     const names = indexNames(body);
     if (names.length === 0) {
-      const n = indexDeclName(d.file.lines.join('\n'));
+      const n = indexDeclName(d.file.text);
       if (n) names.push(n);
     }
     r.indexes = names;
@@ -884,16 +884,6 @@ function callName(fn: FunctionSpan): string | undefined {
   return /^[A-Za-z_$][\w$]*[!?]?$/.test(n) && !/^(?:constructor|__init__|initialize|new)$/.test(n) ? n : undefined;
 }
 
-const textCache = new WeakMap<SourceFile, string>();
-
-function textOfFile(f: SourceFile): string {
-  let t = textCache.get(f);
-  if (t === undefined) {
-    t = f.lines.join('\n');
-    textCache.set(f, t);
-  }
-  return t;
-}
 
 /**
  * The reading side of a flow that spans two functions: this function (changed by the diff) reads an entity
@@ -972,7 +962,7 @@ function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, e
   const callRe = new RegExp(`^\\s*(?:await\\s+)?(?:[\\w$@:]+(?:\\.[\\w$]+)*\\.)?${escapeRe(name)}(?:\\s*\\(|\\s+[\\w@:"'(]|\\s*$)`);
   for (const g of ctx.files) {
     if (familyOf(g.language) !== familyOf(ctx.file.language)) continue;
-    const gText = textOfFile(g);
+    const gText = g.text;
     if (!gText.includes(name)) continue;
     for (const h of g.functions) {
       if (g === ctx.file && h.startLine <= self.startLine && h.endLine >= self.endLine) continue;
@@ -1190,7 +1180,7 @@ function fillReport(ctx: DetectorContext, fn: FunctionSpan, v: FnView, name: str
         cacheTtl: ttl === undefined || ttl === Infinity ? undefined : ttl >= 3600 ? `${Math.round(ttl / 360) / 10} h` : `${Math.round(ttl / 60)} min`,
         writerFunction: writer.fn,
         decidingFunction: decider,
-        orm: ormOf(textOfFile(file), v.family),
+        orm: ormOf(file.text, v.family),
         actor: 'request',
         testFramework: testFrameworkHint(ctx.files, v.family),
       }),
@@ -1203,7 +1193,7 @@ function invalidatingWriter(ctx: DetectorContext, self: FunctionSpan, fam: strin
   const family = familyOf(ctx.file.language);
   for (const g of ctx.files) {
     if (familyOf(g.language) !== family) continue;
-    const gText = textOfFile(g);
+    const gText = g.text;
     if (!CACHE_READ_HINT.test(gText)) continue;
     for (const h of innermostFirst(g.functions)) {
       if (h === self || h.name === '<hunk>' || / callback$/.test(h.name)) continue;
@@ -1285,7 +1275,7 @@ function attrWrite(v: FnView, file: SourceFile): { line: number; entity: string;
 function anyCaller(ctx: DetectorContext, self: FunctionSpan, name: string, shownToo = false): string | undefined {
   const call = new RegExp(`(?:^|[^\\w$])${escapeRe(name)}\\s*\\(`);
   for (const g of ctx.files) {
-    if (!textOfFile(g).includes(name)) continue;
+    if (!g.text.includes(name)) continue;
     for (const h of g.functions) {
       if (h === self || h.name === '<hunk>' || (g === ctx.file && h.startLine <= self.startLine && h.endLine >= self.endLine)) continue;
       // A fill kept with no TTL is served until the next invalidation: an existing caller shown by the diff is enough.
@@ -1299,7 +1289,7 @@ function anyCaller(ctx: DetectorContext, self: FunctionSpan, name: string, shown
 function decidingCaller(ctx: DetectorContext, self: FunctionSpan, name: string): string | undefined {
   const call = new RegExp(`(?:^|[^\\w$])${escapeRe(name)}\\s*\\(`);
   for (const g of ctx.files) {
-    if (!textOfFile(g).includes(name)) continue;
+    if (!g.text.includes(name)) continue;
     for (const h of g.functions) {
       if (h === self || h.name === '<hunk>' || !DECISION.test(h.name)) continue;
       for (let l = h.startLine; l <= h.endLine; l++) if (g.added.has(l) && call.test(g.lines[l - 1] ?? '')) return displayName(g, h);
@@ -1320,12 +1310,12 @@ const RB_CACHE_DROP = /\b[\w.:]*(?:cache|Cache|redis|Redis)\w*\s*\.\s*(?:delete|
 function inTxInvalidationReports(ctx: DetectorContext): DetectorReport[] {
   const { file } = ctx;
   if (file.language !== 'ruby') return [];
-  const text = file.lines.join('\n');
+  const text = file.text;
   if (!/\b(?:after|before)_(?:save|update|create|destroy|touch)\b/.test(text) || !RB_CACHE_DROP.test(text)) return [];
   const fills: Array<{ family: string }> = [];
   for (const f of ctx.files) {
     if (f.language !== 'ruby') continue;
-    const ft = f.lines.join('\n');
+    const ft = f.text;
     if (!ft.includes('.fetch')) continue;
     for (let i = 0; i < f.lines.length; i++) {
       const t = f.lines[i]!;
@@ -1393,7 +1383,7 @@ function inTxInvalidationReports(ctx: DetectorContext): DetectorReport[] {
 
 function detect(ctx: DetectorContext): DetectorReport[] {
   const { file } = ctx;
-  const fileText = file.lines.join('\n');
+  const fileText = file.text;
   const router = routerReplica(ctx.files);
   const reports: DetectorReport[] = [];
   const seen = new Set<number>();

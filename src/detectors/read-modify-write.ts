@@ -1073,7 +1073,7 @@ function modelSelfHit(ctx: DetectorContext, v: FnView, fileText: string): Hit | 
 
 function detect(ctx: DetectorContext): DetectorReport[] {
   const { file } = ctx;
-  const fileText = file.lines.join('\n');
+  const fileText = file.text;
   const reports: DetectorReport[] = [];
   const seen = new Set<string>();
   for (const fn of innermostFirst(ctx.changedFunctions)) {

@@ -64,7 +64,7 @@ export async function buildSourceFile(file: DiffFile, language: Language, opts: 
   const functions = await findFunctions(language, lines, source);
   if (!whole) functions.push(...hunkRegions(file, functions, source));
   functions.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
-  return { path: filePath, language, lines, shown, added, whole, functions };
+  return { path: filePath, language, lines, text: source.text, shown, added, whole, functions };
 }
 
 /** Line numbers 1..size as one bit (byte) each: a `Set<number>` costs tens of bytes per line on large diffs. */

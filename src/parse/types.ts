@@ -26,6 +26,8 @@ export interface SourceFile {
   language: Language;
   /** lines[0] is line 1. */
   lines: string[];
+  /** `lines` joined with "\n" (function spans are slices of it): read this instead of joining again. */
+  text: string;
   /** New-side lines the diff shows (added and context). */
   shown: LineSet;
   /** New-side lines the diff adds. */

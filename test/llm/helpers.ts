@@ -31,7 +31,7 @@ export function sourceFile(opts: {
     async: f.async ?? true,
     text: lines.slice(f.startLine - 1, f.endLine).join('\n'),
   }));
-  return { path: opts.path, language: 'typescript', lines, shown, added, whole, functions };
+  return { path: opts.path, language: 'typescript', lines, text: lines.join('\n'), shown, added, whole, functions };
 }
 
 export function candidate(over: Partial<Candidate> & Pick<Candidate, 'file' | 'line' | 'endLine'>): Candidate {

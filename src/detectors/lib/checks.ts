@@ -54,7 +54,7 @@ export function analyze(file: SourceFile, fn: FunctionSpan): FnInfo {
   if (hit) return hit;
   let repos = repoCache.get(file);
   if (repos === undefined) {
-    repos = repositoryEntities(file.lines.join('\n'));
+    repos = repositoryEntities(file.text);
     repoCache.set(file, repos);
   }
   const text = file.lines.slice(fn.startLine - 1, fn.endLine).join('\n');
@@ -806,7 +806,7 @@ function fileDeclarations(files: readonly SourceFile[]): FileDeclarations[] {
   if (hit) return hit;
   const out: FileDeclarations[] = [];
   for (const file of files) {
-    const text = file.lines.join('\n');
+    const text = file.text;
     if (!/model|class|create\s+table|create_table|__tablename__|@Entity|index/i.test(text)) continue;
     const weak = new Set([...text.matchAll(/\bclass\s+(\w+)\s*(?:\(|<)/g)].map((m) => normEntity(m[1]!)));
     const decl = new Set(
@@ -937,7 +937,7 @@ export function extraUnique(files: readonly SourceFile[]): Array<[string, string
     [/^\s*(\w+)\s+[\w.*[\]]+\s+`[^`\n]*gorm:"[^"\n]*unique/gm, (m) => [m[1]!]],
   ];
   for (const file of files) {
-    const text = file.lines.join('\n');
+    const text = file.text;
     if (!/unique|OneToOneField/i.test(text)) continue;
     const owners = [...text.matchAll(owner)].map((m) => ({ at: m.index ?? 0, name: m.slice(1).find(Boolean)! }));
     for (const [re, cols] of rules) {
