@@ -1350,6 +1350,21 @@ function goPairMutexReports(ctx: DetectorContext, v: FnView, seen: Set<number>):
   const { file } = ctx;
   if (v.family !== 'go' || !v.code.includes('.Lock()')) return [];
   const types = goParamTypes(v);
+  // A local looked up by a parameter (`a, ok := b.items[aID]`, `c := s.get(cID)`): two such locals from the same
+  // collection are two values of one element type, keyed by the caller's arguments.
+  const keyOf = new Map<string, string>();
+  if (types.size >= 2) {
+    for (let l = v.fn.startLine + 1; l <= v.fn.endLine; l++) {
+      const t = codeLine(v, l);
+      if (!t.includes(':=') && !t.includes('=')) continue;
+      const m = /^\s*([A-Za-z_]\w*)(?:\s*,\s*\w+)?\s*:?=\s*([A-Za-z_][\w.]*)(?:\[\s*(\w+)\s*\]|\(\s*(\w+)\s*\))\s*$/.exec(t);
+      if (!m || types.has(m[1]!)) continue;
+      const key = m[3] ?? m[4]!;
+      if (!types.has(key)) continue;
+      types.set(m[1]!, `${m[3] ? '[]' : 'fn:'}${m[2]}`);
+      keyOf.set(m[1]!, key);
+    }
+  }
   if (types.size < 2) return [];
   const locks: Array<{ root: string; path: string; line: number }> = [];
   for (let l = v.fn.startLine + 1; l <= v.fn.endLine; l++) {
@@ -1378,7 +1393,9 @@ function goPairMutexReports(ctx: DetectorContext, v: FnView, seen: Set<number>):
     const ra = escapeRe(a.root);
     const rb = escapeRe(b.root);
     const cmp = (x: string, y: string) => `\\b${x}\\b[^\\n<>]{0,80}[<>]=?[^\\n<>-]{0,80}\\b${y}\\b`;
-    const ordered = new RegExp(`${cmp(ra, rb)}|${cmp(rb, ra)}`);
+    const ka = escapeRe(keyOf.get(a.root) ?? a.root);
+    const kb = escapeRe(keyOf.get(b.root) ?? b.root);
+    const ordered = new RegExp(`${cmp(ra, rb)}|${cmp(rb, ra)}|${cmp(ka, kb)}|${cmp(kb, ka)}`);
     if (/\bsort\.|\bslices\.Sort|\bcmp\.Compare/.test(v.code) || ordered.test(v.code)) continue;
     if (!file.added.has(a.line) && !file.added.has(b.line)) continue;
     if (seen.has(a.line)) continue;
@@ -1393,7 +1410,7 @@ function goPairMutexReports(ctx: DetectorContext, v: FnView, seen: Set<number>):
         endLine: range.endLine,
         functionName: name,
         confidence: 0.8,
-        title: `${name} locks ${lockName(a.root)} and then ${lockName(b.root)} (two ${ta.replace(/^\*/, '')} values) in argument order: a call with the two swapped locks them in the opposite order and both goroutines block forever`,
+        title: `${name} locks ${lockName(a.root)} and then ${lockName(b.root)} (${ta.startsWith('[]') ? `two entries of ${ta.slice(2)}` : ta.startsWith('fn:') ? `two results of ${ta.slice(3)}` : `two ${ta.replace(/^\*/, '')} values`}) in argument order: a call with the two swapped locks them in the opposite order and both goroutines block forever`,
         entity: `${ta}${a.path}`,
         evidence: [
           { role: 'lock-a', line: a.line, text: v.text(a.line) },
