@@ -627,6 +627,82 @@ function sqlFlowHit(v: FnView, r: Read): Hit | undefined {
 }
 
 /**
+ * A record loaded through a helper call (`acct, err := s.AccountFor(ctx, id)`, `const acct = await repo.load(id)`),
+ * one of its fields changed in code (`left := acct.Balance - amount`) and bound to the placeholder of
+ * `UPDATE t SET balance = $1`, the column named like the field: a concurrent change between the load and the
+ * write is overwritten. Quiet when the load passes a transaction handle and the file locks rows (`FOR UPDATE`).
+ */
+function loadedFlowHit(v: FnView, fileText: string): Hit | undefined {
+  if (!/\bUPDATE\b/i.test(v.code) || !/\bSET\b/i.test(v.code)) return undefined;
+  const re = /\bUPDATE\s+["`]?(?:\w+\.)?([A-Za-z_]\w*)["`]?\s+SET\s+([^;]{1,400}?)(?:\bWHERE\b([^;"'`]{0,300})|["'`]|$)/gi;
+  for (const m of v.code.matchAll(re)) {
+    const line = v.lineAt(m.index!);
+    const where = m[3] ?? '';
+    if (VERSION_CHECK.test(where)) continue;
+    const setAt = m[0].indexOf(m[2]!);
+    let offset = 0;
+    for (const assign of m[2]!.split(',')) {
+      const prefix = m[0].slice(0, setAt + offset);
+      offset += assign.length + 1;
+      const a = /^\s*["`]?(\w+)["`]?\s*=\s*(\$\d+|\?|%s|:\w+|@\w+|%\(\w+\)s|\$\{[^}]{1,80}\})\s*$/i.exec(assign);
+      if (!a) continue;
+      const col = a[1]!.toLowerCase();
+      if (new RegExp(`\\b${col}\\s*=`, 'i').test(where)) continue;
+      const stmtStart = startOfStatement(v, line);
+      const stmt = statementAt(v, stmtStart, 14);
+      const value = boundValue(stmt.text, a[2]!, m[0], prefix)?.trim();
+      if (!value) continue;
+      // `holder.Field op …` / `… op holder.Field` with the field named like the column.
+      const arith = (t: string) => {
+        for (const f of t.matchAll(/(?<![\w$.@])([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?![\w$(])/g)) {
+          if (!sameField(f[2]!, col) || NOT_A_RECORD.test(f[1]!)) continue;
+          const at = f.index!;
+          const after = t.slice(at + f[0].length);
+          const before = t.slice(0, at);
+          if (/^\s*[-+*/](?![=/*>])/.test(after) || /[-+*/]\s*\(?\s*$/.test(before)) return f[1];
+        }
+        return undefined;
+      };
+      let holder = arith(value);
+      let computeLine = holder ? stmtStart : undefined;
+      if (!holder && /^[A-Za-z_$][\w$]*$/.test(value)) {
+        const def = new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?${escapeRe(value)}\\s*(?::\\s*[^=\\n]{1,60})?(?::=|=)(?![=>])(.*)$`);
+        for (let l = stmtStart - 1; l > v.fn.startLine && !holder; l--) {
+          const dm = def.exec(codeLine(v, l));
+          if (dm && (holder = arith(dm[1]!))) computeLine = l;
+        }
+      }
+      if (!holder || computeLine === undefined) continue;
+      // The holder comes from a call before the change (not built locally, not a parameter).
+      const load = new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?${escapeRe(holder)}\\s*(?:,\\s*\\w+\\s*)?(?::\\s*[^=\\n]{1,60})?(?::=|=)(?![=>])\\s*(?:await\\s+)?[\\w$.]+\\(([^\\n]*)$`);
+      let readLine: number | undefined;
+      let args = '';
+      for (let l = computeLine - 1; l > v.fn.startLine; l--) {
+        const lm = load.exec(codeLine(v, l));
+        if (lm) {
+          readLine = l;
+          args = lm[1]!;
+          break;
+        }
+      }
+      if (readLine === undefined) continue;
+      if (/\b(?:tx|trx|txn)\b/.test(args) && ROW_LOCK.test(fileText)) continue;
+      return {
+        read: { holder, entity: m[1]!, line: readLine, call: codeLine(v, readLine).trim().slice(0, 80), columns: [col] },
+        field: col,
+        computeLine,
+        writeLine: stmtStart,
+        writeEnd: Math.max(stmt.endLine, line),
+        writeCall: `UPDATE ${m[1]} SET ${col} = ${a[2]}`,
+        confidence: 0.75,
+        delta: deltaOf(codeLine(v, computeLine)),
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
  * The argument bound to `placeholder` in the statement running `sql` (`$2` -> the second argument after the
  * query string, `?` / `%s` by position, a template hole is its own expression). Undefined when it cannot be told.
  */
@@ -989,13 +1065,26 @@ const RB_MODEL_CLASS = /^\s*class\s+([A-Z]\w*)\s*<\s*(?:ApplicationRecord|Active
 const RB_MODEL_DSL = /^\s*(?:has_many|has_one|belongs_to|has_and_belongs_to_many|validates?|validates_\w+|scope|before_save|after_save|before_validation|after_commit|enum)\b/m;
 
 /**
+ * A Ruby array / hash attribute changed in memory: copied (`ids = f.dup`, `ids = f - [x]`, `ids = f | [x]`) or
+ * changed in place (`f << x`, `self.f |= [x]`, `f.delete(x)`, `f.push(x)`). `copy` names the local holding the copy.
+ */
+function collectionChange(t: string): { field: string; copy?: string } | undefined {
+  if (!t.includes('[') && !t.includes('<<') && !t.includes('.')) return undefined;
+  let m = /^\s*([a-z_]\w*)\s*=\s*(?:self\.)?([a-z_]\w*)(?:\.(?:dup|clone|deep_dup|to_a)\b|\s*[-+|&]\s*\[|\s*\.(?:push|merge|union|difference|without|excluding|reject|select)\b)/.exec(t);
+  if (m && m[1] !== m[2]) return { field: m[2]!, copy: m[1]! };
+  m = /^\s*self\.([a-z_]\w*)\s*(?:[|&]=|[-+]=\s*\[)|^\s*(?:self\.)?([a-z_]\w*)\s*(?:<<\s*\S|\.(?:push|delete|append|concat|uniq!|merge!|store)\b)/.exec(t);
+  if (m) return { field: (m[1] ?? m[2])! };
+  return undefined;
+}
+
+/**
  * Ruby model methods that change their own attributes from the loaded value and save: `self.f = f + n` /
  * `self.f += n` then `save!`, or `update!(f: f - n)` with an implicit (or explicit `self`) receiver. Each caller
  * loaded the record at some point; concurrent callers each write back their own stale total. Quiet under a lock in
  * the method or around its call (`with_lock { x.m(…) }`), for `attr_accessor` fields and class methods.
  */
 function modelSelfHit(ctx: DetectorContext, v: FnView, fileText: string): Hit | undefined {
-  if (v.family !== 'ruby' || !/\bdef\s/.test(v.code) || (!v.code.includes('self.') && !v.code.includes('update'))) return undefined;
+  if (v.family !== 'ruby' || !/\bdef\s/.test(v.code) || (!v.code.includes('self.') && !v.code.includes('update') && !/<<|\.(?:delete|push|append|concat|store|merge!)\(/.test(v.code))) return undefined;
   const cls = RB_MODEL_CLASS.exec(fileText);
   if (!cls && !/(?:^|\/)models\//.test(ctx.file.path) && !RB_MODEL_DSL.test(fileText)) return undefined;
   const base = /([a-z_]\w*)\.rb$/.exec(ctx.file.path)?.[1] ?? 'record';
@@ -1026,12 +1115,35 @@ function modelSelfHit(ctx: DetectorContext, v: FnView, fileText: string): Hit | 
       }
     }
     const body = Array.from({ length: end - d }, (_, i) => codeLine(v, d + i)).join('\n');
+    const association = (f: string) => new RegExp(`^\\s*(?:has_many|has_and_belongs_to_many|has_one|embeds_many)\\s+:${f}\\b`, 'm').test(fileText);
     if (ROW_LOCK.test(body)) continue;
     // Locals shadowing the attribute name make the bare name a local, not the attribute.
     const local = (f: string) => new RegExp(`^\\s*${f}\\s*=[^=]`, 'm').test(body);
     let hit: Hit | undefined;
     for (let l = d + 1; l < end && !hit; l++) {
       const t = codeLine(v, l);
+      const coll = collectionChange(t);
+      if (coll && !virtual(coll.field) && !local(coll.field) && !association(coll.field)) {
+        for (let w = l + 1; w < end && !hit; w++) {
+          const wt = codeLine(v, w);
+          if (coll.copy) {
+            // the changed copy written back: `update!(f: copy)` / `self.f = copy` (then save)
+            const um = /^\s*(?:self\.)?(update!?|update_columns?|update_attributes!?|update_attribute|assign_attributes)[\s(]/.exec(wt);
+            if (um && new RegExp(`\\b${coll.field}:\\s*${coll.copy}\\b|:${coll.field}\\s*,\\s*${coll.copy}\\b`).test(statementAt(v, w, 8).text)) {
+              hit = { ...own(l, coll.field, w, statementAt(v, w, 8).endLine, um[1]!, t), json: true };
+            } else if (new RegExp(`^\\s*self\\.${coll.field}\\s*=\\s*${coll.copy}\\b`).test(wt)) {
+              for (let x = w + 1; x < end && !hit; x++) {
+                const sm = /^\s*(?:self\.)?(save!?)(?![\w:])/.exec(codeLine(v, x));
+                if (sm) hit = { ...own(l, coll.field, x, x, sm[1]!, t), json: true };
+              }
+            }
+          } else {
+            const sm = /^\s*(?:self\.)?(save!?|update!?|update_attributes!?)(?![\w:])/.exec(wt);
+            if (sm) hit = { ...own(l, coll.field, w, w, sm[1]!, t), json: true };
+          }
+        }
+        if (hit) break;
+      }
       if (!/[-+*/]/.test(t)) continue;
       let field: string | undefined;
       let m: RegExpExecArray | null;
@@ -1094,6 +1206,10 @@ function detect(ctx: DetectorContext): DetectorReport[] {
       if (hit) hits.push(hit);
     }
     hits.push(...kvHits(v));
+    if (hits.length === 0) {
+      const loaded = loadedFlowHit(v, fileText);
+      if (loaded) hits.push(loaded);
+    }
     if (hits.length === 0) {
       const own = modelSelfHit(ctx, v, fileText);
       if (own) hits.push(own);

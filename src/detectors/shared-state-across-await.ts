@@ -636,7 +636,10 @@ function singletonSelf(files: readonly SourceFile[], file: SourceFile, span: Fun
       break;
     }
   }
-  if (!cls) return false;
+  // The class line may lie outside the diff's hunks: the span's qualified name still carries it, or the file
+  // keeps one module-level instance of a class it defines itself (not imported) whose class line is not shown.
+  if (!cls) cls = /^([A-Z][\w$]*)\.[\w$]+$/.exec(span.name)?.[1];
+  if (!cls) return fnIndent > 0 && hiddenModuleInstance(lines, fam);
   if (/(?:Manager|Registry|Hub|Broker|Coordinator)$/.test(cls)) return true;
   for (let l = clsLine - 1; l >= Math.max(1, clsLine - 4); l--) {
     const t = lines[l - 1] ?? '';
@@ -651,6 +654,20 @@ function singletonSelf(files: readonly SourceFile[], file: SourceFile, span: Fun
   const found = files.some((f) => familyOf(f.language) === fam && scanned(f).code.some((l) => l.includes(cls!) && inst.test(l)));
   known.set(`${fam}:${cls}`, found);
   return found;
+}
+
+/** A module-level `x = C()` / `const x = new C()` of a class neither imported nor declared on a shown line. */
+function hiddenModuleInstance(lines: readonly string[], fam: string): boolean {
+  const inst = fam === 'python' ? /^[A-Za-z_]\w*\s*(?::[^=\n]{1,80})?=\s*([A-Z]\w*)\(\s*\)\s*$/ : /^(?:export\s+)?(?:const|let)\s+[\w$]+\s*=\s*new\s+([A-Z][\w$]*)\(\s*\)\s*;?\s*$/;
+  for (const l of lines) {
+    const m = inst.exec(l);
+    if (!m) continue;
+    const c = m[1]!;
+    const named = new RegExp(`\\b${c}\\b`);
+    if (lines.some((t) => named.test(t) && (/^\s*(?:from|import)\b|\brequire\(|^\s*(?:export\s+)?(?:default\s+)?class\s/.test(t)))) continue;
+    return true;
+  }
+  return false;
 }
 
 /** Per review: whether a class is instantiated at module level (keyed by family and class name). */
@@ -712,6 +729,11 @@ function checkAcrossAwait(files: readonly SourceFile[], file: SourceFile, target
       if (m && own1(l)) roots.add(m[1]!);
     }
     const rootAlt = [...roots].map((r) => r.replace(/\$/g, '\\$')).join('|');
+    const claim = pickThenClaim(file, span, b, at, own1, rootAlt, fam);
+    if (claim) {
+      out.push(claim);
+      continue;
+    }
     // `root.field`, not a method call: the state a check reads.
     const slotRe = new RegExp(`(?<![\\w$.])(${rootAlt})\\.([A-Za-z_$][\\w$]*)(?!\\s*\\()`, 'g');
     const slotsIn = (t: string) => [...t.matchAll(slotRe)].map((x) => `${x[1]}.${x[2]}`);
@@ -763,6 +785,68 @@ function checkAcrossAwait(files: readonly SourceFile[], file: SourceFile, target
     }
   }
   return out;
+}
+
+/**
+ * An element picked from a shared collection (`x = free[0]`, `next(iter(free))`, `free.values().next().value`),
+ * then an await, and only then removed from it (`free.remove(x)`, `free.delete(x)`, `free.splice(…)`): every
+ * task that runs during the await picks the same element. Quiet when removed (claimed) before the first await.
+ */
+function pickThenClaim(
+  file: SourceFile,
+  span: FunctionSpan,
+  b: ReturnType<typeof bodyOf>,
+  at: (l: number) => string,
+  own1: (l: number) => boolean,
+  rootAlt: string,
+  fam: string,
+): DetectorReport | undefined {
+  if (!/\[\s*-?[01]\s*\]|\bnext\(|\.next\(\)/.test(b.masked)) return undefined;
+  const coll = `((?:${rootAlt})(?:\\.[A-Za-z_$][\\w$]*){0,3})`;
+  const pick = new RegExp(
+    `^\\s*(?:(?:const|let|var)\\s+)?([A-Za-z_$][\\w$]*)\\s*(?::[^=\\n]{1,80})?=\\s*(?:${coll}\\s*\\[\\s*-?[01]\\s*\\]|next\\(\\s*iter\\(\\s*${coll}\\s*\\)|${coll}\\.(?:values|keys)\\(\\)\\.next\\(\\)\\.value)\\s*$`,
+  );
+  for (let l = b.startLine + 1; l <= b.endLine; l++) {
+    if (!own1(l)) continue;
+    const m = pick.exec(at(l));
+    if (!m) continue;
+    const name = m[1]!;
+    const c = (m[2] ?? m[3] ?? m[4])!.replace(/[.$]/g, '\\$&');
+    const n = name.replace(/\$/g, '\\$');
+    const removal = new RegExp(
+      `(?<![\\w$.])${c}\\.(?:remove|discard|delete|pop|shift|splice)\\(|\\bdel\\s+${c}\\[|(?<![\\w$.])${n}\\s+(?:in|not\\s+in)\\s+${c}\\b|${c}\\.(?:includes|has|indexOf)\\(\\s*${n}\\b`,
+    );
+    let awaitLine: number | undefined;
+    for (let w = l + 1; w <= b.endLine; w++) {
+      if (!own1(w)) continue;
+      const t = at(w);
+      if (removal.test(t)) {
+        // a re-check (`if x in free`) or a removal before any await claims the element in time
+        if (awaitLine === undefined || !/\.(?:remove|discard|delete|pop|shift|splice)\(|\bdel\s/.test(t)) break;
+        if (!(file.added.has(l) || file.added.has(w))) break;
+        const awaitCall = /await\s+([\w$.]+)/.exec(textOf(file, awaitLine))?.[1];
+        const state = (m[2] ?? m[3] ?? m[4])!;
+        return {
+          line: l,
+          endLine: w,
+          severity: 'high',
+          confidence: 0.7,
+          title: `${span.name} picks ${name} from ${state}, awaits ${awaitCall ?? 'other work'}, and only then removes it: every task that runs during the await picks the same element`,
+          functionName: span.name,
+          entity: state,
+          evidence: [
+            { line: l, text: textOf(file, l), role: 'state' },
+            { line: awaitLine, text: textOf(file, awaitLine), role: 'start' },
+            { line: w, text: textOf(file, w), role: 'write' },
+          ],
+          facts: { pattern: 'check-across-await', state, actor: fam === 'python' ? 'coroutine' : 'task', ...(awaitCall ? { awaitCall } : {}) },
+          variant: 'async',
+        };
+      }
+      if (awaitLine === undefined && /\bawait\b/.test(t)) awaitLine = w;
+    }
+  }
+  return undefined;
 }
 
 /** The condition of an `if` on line `l` and its body's lines. */

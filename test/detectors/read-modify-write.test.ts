@@ -4,6 +4,50 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'ruby: model copies an array attribute, appends and saves the whole array',
+      path: 'app/models/course.rb',
+      code: `class Course < ApplicationRecord
+  def enrol!(student)
+    roster = student_ids.dup
+    return if roster.include?(student.id)
+
+    roster << student.id
+    update!(student_ids: roster, seats_taken: roster.size)
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 3 }],
+    },
+    {
+      name: 'ruby: model removes from an array attribute in place and saves',
+      path: 'app/models/playlist.rb',
+      code: `class Playlist < ApplicationRecord
+  def drop_track!(track_id)
+    track_ids.delete(track_id)
+    save!
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 3 }],
+    },
+    {
+      name: 'go: struct loaded through a store helper, field decremented in Go, written back absolute',
+      path: 'internal/stock/store.go',
+      code: `package stock
+
+func (s *Store) Consume(ctx context.Context, binID int64, qty int) error {
+	bin, err := s.BinByID(ctx, binID)
+	if err != nil {
+		return err
+	}
+	left := bin.OnHand - qty
+	_, err = s.db.ExecContext(ctx, \`UPDATE bins SET on_hand = $1 WHERE id = $2\`, left, bin.ID)
+	return err
+}
+`,
+      errors: [{ mode: 'lost_update', line: 4 }],
+    },
+    {
       name: 'rails model method: self.f = f - n on its own attribute, then save!',
       path: 'app/models/warehouse_bin.rb',
       code: `class WarehouseBin < ApplicationRecord
@@ -671,6 +715,45 @@ def add_label(conn, note_id, editor, label):
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: ruby array attribute changed atomically in SQL',
+      path: 'app/models/course.rb',
+      code: `class Course < ApplicationRecord
+  def enrol!(student)
+    Course.where(id: id).where.not("? = ANY(student_ids)", student.id)
+          .update_all(["student_ids = array_append(student_ids, ?), seats_taken = seats_taken + 1", student.id])
+  end
+end
+`,
+    },
+    {
+      name: 'fixed twin: ruby array attribute changed under the row lock',
+      path: 'app/models/playlist.rb',
+      code: `class Playlist < ApplicationRecord
+  def drop_track!(track_id)
+    with_lock do
+      track_ids.delete(track_id)
+      save!
+    end
+  end
+end
+`,
+    },
+    {
+      name: 'fixed twin: go decrement done atomically in SQL',
+      path: 'internal/stock/store.go',
+      code: `package stock
+
+func (s *Store) Consume(ctx context.Context, binID int64, qty int) error {
+	bin, err := s.BinByID(ctx, binID)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, \`UPDATE bins SET on_hand = on_hand - $1 WHERE id = $2 AND on_hand >= $1\`, qty, bin.ID)
+	return err
+}
+`,
+    },
     {
       name: 'rails model method: the same change under with_lock',
       path: 'app/models/warehouse_bin.rb',

@@ -4,6 +4,27 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'python: singleton picks the first free element, awaits, and only then removes it',
+      path: 'app/desk/pool.py',
+      code: `class CourtPool:
+    def __init__(self):
+        self._open = {}
+
+    async def book(self, db, kind):
+        courts = self._open.get(kind, [])
+        if not courts:
+            raise NoneFree(kind)
+        court = courts[0]
+        await db.insert_booking(court)
+        courts.remove(court)
+        return court
+
+
+pool = CourtPool()
+`,
+      errors: [{ mode: 'async_ordering', line: 9 }],
+    },
+    {
       name: 'python: module-level list written through a pooled connection, then emptied with del [:]',
       path: 'svc/audit/outbox.py',
       code: `_events: list[dict] = []
@@ -323,6 +344,26 @@ quota = QuotaManager()
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: python claims the element with pop before awaiting',
+      path: 'app/desk/pool.py',
+      code: `class CourtPool:
+    def __init__(self):
+        self._open = {}
+
+    async def book(self, db, kind):
+        courts = self._open.get(kind, [])
+        if not courts:
+            raise NoneFree(kind)
+        court = courts[0]
+        courts.remove(court)
+        await db.insert_booking(court)
+        return court
+
+
+pool = CourtPool()
+`,
+    },
     {
       name: 'python: module-level list swapped out before the pooled write',
       path: 'svc/audit/outbox.py',
