@@ -115,10 +115,17 @@ export default createDetector(
             act = op;
             break;
           }
+          // Deleting one loaded row of the counted set (`session.delete(row)`, `row.destroy()`) moves it out of the set:
+          // a count / sum kept above a minimum by removing one's own row (only for a bounded aggregate, below).
+          if (op.kind === 'delete' && op.instance && (check.kind === 'count' || check.kind === 'sum')) {
+            act = op;
+            break;
+          }
         }
         if (!act) continue;
         // An update of a row of the set needs an aggregate bound, or an exists over "other" rows.
         if (!aggregate && gate.polarity === 'threshold') continue;
+        if (act.kind === 'delete' && gate.polarity !== 'threshold') continue;
         if (!touchesAdded(ctx.file, check.line, act.line)) continue;
         const keys = keyColumns(check.whereColumns);
         const rangeNorm = new Set((check.rangeColumns ?? []).map(normColumn));

@@ -341,13 +341,25 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
       if (written.length === 0) continue;
       const whereNorm = new Set(act.whereColumns.map(normColumn));
       if (act.whereColumns.some((c) => /^(?:version|lock_?version|row_?version|updated_?at|etag)$/i.test(c))) continue;
-      const guard = ifs.find((g) => {
+      let guard = ifs.find((g) => {
         if (g.line <= row.line || g.line >= act.line) return false;
         if (g.bails ? act.line <= g.body[1] : act.line > g.body[1] || act.line <= g.line) return false;
         return matchedColumns(testedFields(g.condition, row), written).length > 0;
       });
+      // The state test sits in the load's filter (`findOne({ where: { code, usedAt: IsNull() } })`, `.where(M.used_at.is_(None))`,
+      // `filter_by(status='open')`) and the function leaves when no row matched (`if (!row) throw`), then writes that
+      // filtered column on the row with no condition: the same check-then-act, the check folded into the read.
+      let filtered: string[] = [];
+      if (!guard && row.op && !row.implicit && !row.scanned && (viaInstance || isPrimaryKeyOnly(act.whereColumns))) {
+        const loadText = info.code.slice(row.op.start, row.op.end);
+        filtered = written.filter((c) => !/^(?:id|pk)$/i.test(c) && row.op!.whereColumns.some((w) => normColumn(w) === normColumn(c)) && filtersOnState(loadText, c));
+        if (filtered.length > 0) {
+          const absent = absentTest(row.variable);
+          guard = ifs.find((g) => g.line >= row.line && g.line < act.line && g.bails && act.line > g.body[1] && absent.test(g.condition));
+        }
+      }
       if (!guard) continue;
-      const fields = matchedColumns(testedFields(guard.condition, row), written);
+      const fields = filtered.length > 0 ? filtered : matchedColumns(testedFields(guard.condition, row), written);
       // A conditional update (the field in the WHERE) is the safe form.
       if (fields.some((f) => whereNorm.has(normColumn(f)))) continue;
       // The new value computed from the old one is a read-modify-write (lost_update), not a guard.
@@ -432,6 +444,24 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
     }
   }
   return out;
+}
+
+/**
+ * The load filters `col` on a fixed state: null / a boolean / a literal (`usedAt: IsNull()`, `status: 'open'`,
+ * `M.used_at.is_(None)`, `status == "open"`, `used_at: nil`, `used_at IS NULL`), not on a caller's value.
+ */
+function filtersOnState(loadText: string, col: string): boolean {
+  const c = col.replace(/\$/g, '\\$');
+  return new RegExp(
+    String.raw`(?<![\w$])['"]?${c}['"]?\s*(?::|=>|==|=|\bIS\b)\s*(?:IsNull\(\s*\)|null\b|None\b|nil\b|NULL\b|true\b|false\b|True\b|False\b|['"]|:[a-z])|(?<![\w$])${c}\s*\.\s*(?:is_|isnot)\s*\(`,
+    'i',
+  ).test(loadText);
+}
+
+/** An `if` that tests the loaded row is missing: `!row`, `row == null`, `row is None`, `not row`, `row.nil?`, `row == nil`. */
+function absentTest(v: string): RegExp {
+  const e = v.replace(/\$/g, '\\$');
+  return new RegExp(String.raw`(?:!\s*${e}(?![\w$.])|(?<![\w$.])${e}\s*(?:===?|is)\s*(?:null|undefined|None|nil)\b|\bnot\s+${e}(?![\w$.])|(?<![\w$.])${e}\.nil\?)`);
 }
 
 /** Helpers longer than this are not looked into for guards. */

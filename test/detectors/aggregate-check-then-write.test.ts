@@ -422,6 +422,55 @@ func (s *Store) SetSubLimit(ctx context.Context, subID, accountID int64, limit i
 }
 `,
     },
+    {
+      name: 'sequelize: parent row locked (lock: t.LOCK.UPDATE) before counting the others, then instance update',
+      path: 'src/services/guards.js',
+      code: `const { Op } = require('sequelize');
+const { sequelize, Lifeguard, Pool } = require('../models');
+
+async function goOnBreak(guardId) {
+  return sequelize.transaction(async (t) => {
+    const guard = await Lifeguard.findByPk(guardId, { transaction: t });
+    const pool = await Pool.findByPk(guard.poolId, { transaction: t, lock: t.LOCK.UPDATE });
+    const watching = await Lifeguard.count({
+      where: { poolId: guard.poolId, onChair: true, id: { [Op.ne]: guard.id } },
+      transaction: t,
+    });
+    if (watching < pool.minGuards) {
+      throw new Error('pool would be unwatched');
+    }
+    await guard.update({ onChair: false, breakStartedAt: new Date() }, { transaction: t });
+    return guard;
+  });
+}
+
+module.exports = { goOnBreak };
+`,
+    },
+    {
+      name: 'sqlalchemy: parent row with_for_update before the count, then session.delete of own row',
+      path: 'app/rota/service.py',
+      code: `from sqlalchemy import func, select
+
+from app.models import Rota, RotaSlot
+
+
+def leave_rota(session, rota_id, volunteer_id):
+    rota = session.scalar(select(Rota).where(Rota.id == rota_id).with_for_update())
+    signed_up = session.scalar(
+        select(func.count()).select_from(RotaSlot).where(RotaSlot.rota_id == rota_id)
+    )
+    if signed_up - 1 < rota.min_volunteers:
+        raise ValueError("rota would be understaffed")
+    slot = session.scalar(
+        select(RotaSlot).where(RotaSlot.rota_id == rota_id, RotaSlot.volunteer_id == volunteer_id)
+    )
+    if slot is None:
+        raise ValueError("not on this rota")
+    session.delete(slot)
+    session.commit()
+`,
+    },
   ],
   invalid: [
     {
@@ -742,6 +791,57 @@ func (s *Store) SetSubLimit(ctx context.Context, subID, accountID int64, limit i
 }
 `,
       errors: [{ mode: 'write_skew', line: 14 }],
+    },
+    {
+      name: 'sequelize: count of the other rows on duty, then instance.update(...) of own row out of the set',
+      path: 'src/services/guards.js',
+      code: `const { Op } = require('sequelize');
+const { sequelize, Lifeguard, Pool } = require('../models');
+
+async function goOnBreak(guardId) {
+  return sequelize.transaction(async (t) => {
+    const guard = await Lifeguard.findByPk(guardId, { transaction: t });
+    const pool = await Pool.findByPk(guard.poolId, { transaction: t });
+    const watching = await Lifeguard.count({
+      where: { poolId: guard.poolId, onChair: true, id: { [Op.ne]: guard.id } },
+      transaction: t,
+    });
+    if (watching < pool.minGuards) {
+      throw new Error('pool would be unwatched');
+    }
+    await guard.update({ onChair: false, breakStartedAt: new Date() }, { transaction: t });
+    return guard;
+  });
+}
+
+module.exports = { goOnBreak };
+`,
+      errors: [{ mode: 'write_skew', line: 8 }],
+    },
+    {
+      name: 'sqlalchemy: count of the set kept above a minimum, then session.delete(own row)',
+      path: 'app/rota/service.py',
+      code: `from sqlalchemy import func, select
+
+from app.models import Rota, RotaSlot
+
+
+def leave_rota(session, rota_id, volunteer_id):
+    rota = session.get(Rota, rota_id)
+    signed_up = session.scalar(
+        select(func.count()).select_from(RotaSlot).where(RotaSlot.rota_id == rota_id)
+    )
+    if signed_up - 1 < rota.min_volunteers:
+        raise ValueError("rota would be understaffed")
+    slot = session.scalar(
+        select(RotaSlot).where(RotaSlot.rota_id == rota_id, RotaSlot.volunteer_id == volunteer_id)
+    )
+    if slot is None:
+        raise ValueError("not on this rota")
+    session.delete(slot)
+    session.commit()
+`,
+      errors: [{ mode: 'write_skew', line: 9 }],
     },
   ],
 });

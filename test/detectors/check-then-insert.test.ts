@@ -878,6 +878,35 @@ export class VoucherService {
 }
 `,
     },
+    {
+      name: 'typeorm: load filtered on an unset column, then a conditional update re-checking it (affected === 1) before acting',
+      path: 'src/gift-cards/gift-card.service.ts',
+      code: `import { ConflictException, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
+import { GiftCard } from './gift-card.entity';
+import { Payout } from './payout.entity';
+
+@Injectable()
+export class GiftCardService {
+  constructor(
+    @InjectRepository(GiftCard) private readonly cards: Repository<GiftCard>,
+    @InjectRepository(Payout) private readonly payouts: Repository<Payout>,
+  ) {}
+
+  async cashOut(serial: string, memberId: string) {
+    const card = await this.cards.findOne({ where: { serial, cashedAt: IsNull() } });
+    if (!card) {
+      throw new ConflictException('card already cashed');
+    }
+    const res = await this.cards.update({ id: card.id, cashedAt: IsNull() }, { cashedAt: new Date() });
+    if (res.affected !== 1) throw new ConflictException('card already cashed');
+    const payout = await this.payouts.save(this.payouts.create({ memberId, cents: card.balanceCents }));
+    return payout;
+  }
+}
+`,
+    },
   ],
   invalid: [
     {
@@ -1354,6 +1383,36 @@ func (s *Service) Complete(ctx context.Context, id int64, by string) error {
 }
 `,
       errors: [{ mode: 'toctou', line: 8 }],
+    },
+    {
+      name: 'typeorm: state test folded into the load (cashedAt: IsNull()), if (!row) throw, then save(row) setting it',
+      path: 'src/gift-cards/gift-card.service.ts',
+      code: `import { ConflictException, Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { IsNull, Repository } from 'typeorm';
+import { GiftCard } from './gift-card.entity';
+import { Payout } from './payout.entity';
+
+@Injectable()
+export class GiftCardService {
+  constructor(
+    @InjectRepository(GiftCard) private readonly cards: Repository<GiftCard>,
+    @InjectRepository(Payout) private readonly payouts: Repository<Payout>,
+  ) {}
+
+  async cashOut(serial: string, memberId: string) {
+    const card = await this.cards.findOne({ where: { serial, cashedAt: IsNull() } });
+    if (!card) {
+      throw new ConflictException('card already cashed');
+    }
+    const payout = await this.payouts.save(this.payouts.create({ memberId, cents: card.balanceCents }));
+    card.cashedAt = new Date();
+    await this.cards.save(card);
+    return payout;
+  }
+}
+`,
+      errors: [{ mode: 'toctou', line: 16 }],
     },
   ],
   todo: [],

@@ -854,15 +854,16 @@ function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
     const d = drizzleOp(chain);
     if (d) return d;
   }
-  let i = segs.findIndex((s, k) => k >= 1 && s.args !== undefined && JS_METHODS[s.name] !== undefined);
-  if (i < 1) {
-    // Instance methods: x.save() / x.update({...}) / x.destroy()
-    if (segs.length === 2 && segs[1]!.args !== undefined && /^(?:save|update|destroy|remove|increment|decrement)$/.test(segs[1]!.name) && /^[a-z_$][\w$]*$/.test(root.name) && !DB_CLIENT.test(root.name)) {
+  // Instance methods: x.save() / x.update({...}) / x.destroy() on a loaded object (Sequelize model instance).
+  const instanceOp = (): Interp | undefined => {
+    if (segs.length === 2 && segs[1]!.args !== undefined && /^(?:save|update|destroy|remove|increment|decrement)$/.test(segs[1]!.name) && /^[a-z_$][\w$]*$/.test(root.name) && !DB_CLIENT.test(root.name) && !/repo(?:sitory)?$/i.test(root.name) && !repos.has(root.name)) {
       const kind: OpKind = segs[1]!.name === 'save' ? 'insert' : segs[1]!.name === 'destroy' || segs[1]!.name === 'remove' ? 'delete' : 'update';
       return { kind, entity: '?', orm: 'sequelize', call: callName(chain), extra: { instance: root.name, writeColumns: keysOf(segs[1]!.args!, 'js'), atomic: /increment|decrement/.test(segs[1]!.name) } };
     }
     return undefined;
-  }
+  };
+  let i = segs.findIndex((s, k) => k >= 1 && s.args !== undefined && JS_METHODS[s.name] !== undefined);
+  if (i < 1) return instanceOp();
   const method = segs[i]!;
   const recv = segs[i - 1]!;
   // TypeORM entity manager writing a loaded entity: `manager.save(card)`, `queryRunner.manager.save(order)`.
@@ -894,7 +895,7 @@ function jsOp(chain: Chain, repos: Map<string, string>): Interp | undefined {
     entity = recv.name;
     if (entity.startsWith('$')) return undefined;
   }
-  if (!entity || !entity.trim()) return undefined;
+  if (!entity || !entity.trim()) return instanceOp();
   const args = method.args ?? '';
   let kind = JS_METHODS[method.name]!;
   const extra: Partial<DbOp> = {};
@@ -1232,6 +1233,11 @@ function pyOp(chain: Chain): Interp | undefined {
     if (names[names.length - 1] === 'add' && segs[segs.length - 1]!.args !== undefined && names.length >= 2) {
       const m = /^\s*([A-Z]\w*)\s*\(([\s\S]*)\)\s*$/.exec(segs[segs.length - 1]!.args!);
       if (m) return { kind: 'insert', entity: m[1]!, orm: 'sqlalchemy', call: names.join('.'), extra: { writeColumns: argKeys(m[2]!, 'python') } };
+    }
+    // SQLAlchemy: `session.delete(row)` on a loaded row deletes it at the next flush.
+    if (last.name === 'delete' && names.length >= 2 && /session|^db$|^s$/i.test(names[names.length - 2]!)) {
+      const v = /^\s*([a-z_]\w*)\s*$/.exec(last.args ?? '')?.[1];
+      if (v && v !== 'self') return { kind: 'delete', entity: '?', orm: 'sqlalchemy', call: names.join('.'), extra: { instance: v } };
     }
     // Model(...).save()
     if (segs.length === 2 && /^[A-Z]/.test(names[0]!) && segs[0]!.args !== undefined && names[1] === 'save') {
