@@ -216,7 +216,8 @@ function writesOf(v: FnView, fileText: string): Write[] {
     } else if (v.family === 'js' && JS_WRITE_HINT.test(t) && (m = JS_WRITE.exec(t))) {
       if (/\b(?:cache|redis|res|reply|Object|Map|Set|crypto|hash|hmac)\b/i.test(m[1]!) || /\.(?:set|map)$/.test(m[1]!)) continue;
       const recv = m[1]!.replace(/(?:\.\w+\([^)\n]{0,200}\))+$/, '');
-      entity = entityOfReceiver(recv, fileText) ?? fieldEntity(recv, fileText);
+      // A Knex table call on a field (`this.db('kennels')`, `this.knex('t')`): the table it names.
+      entity = entityOfReceiver(recv, fileText) ?? fieldEntity(recv, fileText) ?? /^(?:this|self)\.[\w$]+\(\s*['"](\w+)['"]\s*\)/.exec(m[1]!)?.[1];
       call = `${m[1]!.replace(/\([^)\n]{0,200}\)/g, '(…)')}.${m[2]}`;
     } else if ((v.family === 'js' || v.family === 'python') && REPO_WRITE_HINT.test(t) && (m = REPO_WRITE.exec(t))) {
       // A state-changing method of the entity's repository (`orderRepo.cancel(id)`, `self.order_repo.mark_paid(…)`).
@@ -283,7 +284,8 @@ function namedModel(holder: string, fileText: string): string | undefined {
 
 /** `line_items` -> LineItem, `permits` -> Permit. */
 function camelSingular(name: string): string {
-  const one = name.replace(/ies$/, 'y').replace(/(?<=[^s])s$/, '');
+  // `passes`, `boxes`, `batches`, `wishes` drop `es`; `permits` drops `s`; `addresses` keeps its double s.
+  const one = name.replace(/ies$/, 'y').replace(/(?<=(?:ss|x|z|ch|sh))es$/, '').replace(/(?<=[^s])s$/, '');
   return one.replace(/(?:^|_)([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
@@ -997,7 +999,7 @@ const CA_DEL = new RegExp(`${CA_RECV}\\s*\\.\\s*(?:del|delete|unlink|evict|inval
 const CA_FETCH_BLOCK = new RegExp(`${CA_RECV}\\s*\\.\\s*fetch\\s*\\((.*)\\)\\s*(?:do\\b|\\{)`);
 /** A primary read: an ORM finder or a SELECT (not a cache, HTTP client or map). */
 const DB_READ =
-  /(?:^|[^\w$.])([\w$.]+)\.(?:findOne|findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findById|findByPk|findAll|findMany|find|find_by!?|find_by_id|findOneBy|filter|get|first|where|select|one|oneOrNone|query|lean|scalar|scalars|scalar_one|scalar_one_or_none|execute|fetchrow|fetchval)\s*[(\s]|\bSELECT\b[^\n]*\bFROM\b|\bget_object_or_404\(|(?:^|[^\w$.])select\(\s*[A-Z]\w*/;
+  /(?:^|[^\w$.])([\w$.]+)\.(?:findOne|findUnique|findUniqueOrThrow|findFirst|findFirstOrThrow|findById|findByPk|findAll|findMany|find|find_by!?|find_by_id|findOneBy|filter|get|first|where|select|one|oneOrNone|query|lean|scalar|scalars|scalar_one|scalar_one_or_none|execute|fetchrow|fetchval)\s*[(\s]|\bSELECT\b[^\n]*\bFROM\b|\bget_object_or_404\(|(?:^|[^\w$.])select\(\s*[A-Z]\w*|(?:^|[^\w$.])[\w$.]+(?:<[\w$, ]{1,60}>)?\(\s*['"`][\w.]+['"`]\s*\)\s*\.(?:where|first|select|whereIn|andWhere|orderBy|join|leftJoin|pluck)\s*\(/;
 /** A set that cannot overwrite a newer value: a lease or NX set, a transaction/script, a versioned write. */
 const CA_SAFE_SET = /['"]NX['"]|\bnx\s*[:=]\s*(?:true|True)|\bNX\s*:\s*true|\bunless_exist\b|\.(?:setnx|setNX|add)\s*\(|\blease\b|\bwatch\b|\bWATCH\b|\bmulti\b|\.eval(?:sha)?\s*\(|\bversion\b|\brevision\b|\betag\b|\bcas\b/i;
 /** A key that carries the row's version, so a stale fill goes to an old key. */

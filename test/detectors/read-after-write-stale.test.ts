@@ -19,6 +19,67 @@ ${fixed ? '  await redis.del(`profile:${id}`);\n' : ''}  const profile = await g
 }
 `;
 
+// Knex cache-aside in a repository: `this.db('t').where(…).first()` filled with a long-lived SET, a writer deleting the key.
+const kennelRepo = (fill: string) => `import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+
+const KENNEL_TTL = 4 * 60 * 60;
+const kennelKey = (id: string) => \`kennel:\${id}\`;
+
+export class KennelRepository {
+  constructor(private readonly db: Knex, private readonly redis: Redis) {}
+
+  async getKennel(id: string) {
+    const hit = await this.redis.get(kennelKey(id));
+    if (hit) return JSON.parse(hit);
+    const kennel = await this.db('kennels').where({ id }).first();
+    ${fill}
+    return kennel;
+  }
+
+  async quarantineKennel(id: string) {
+    await this.db('kennels').where({ id }).update({ quarantined: true });
+    await this.redis.del(kennelKey(id));
+  }
+}
+`;
+
+const kennelRoute = {
+  path: 'src/routes/admission.ts',
+  code: `import { repo } from '../kennels';
+
+export async function admitDog(kennelId: string) {
+  const kennel = await repo.getKennel(kennelId);
+  if (!kennel || kennel.quarantined) return { allowed: false };
+  return { allowed: true };
+}
+`,
+};
+
+// A Rails module method (`def self.x`) under lib/ reading a replica, called by a controller right after its write.
+const beaconSync = (role: string) => `module BeaconSync
+  def self.broadcast(locker_id)
+    state = ActiveRecord::Base.connected_to(role: :${role}) do
+      locker = StorageLocker.find(locker_id)
+      { code: locker.door_code, bay: locker.bay }
+    end
+    BeaconApi.client.post("/lockers/#{state[:code]}", state)
+  end
+end
+`;
+const lockerController = {
+  path: 'app/controllers/locker_rentals_controller.rb',
+  code: `class LockerRentalsController < ApplicationController
+  def update
+    locker = current_member.storage_lockers.find(params[:id])
+    locker.update!(door_code: SecureRandom.hex(3))
+    BeaconSync.broadcast(locker.id)
+    head :ok
+  end
+end
+`,
+};
+
 const djangoRouter = {
   path: 'config/routers.py',
   code: `from django.db import router
@@ -359,6 +420,8 @@ export function kioskRoutes(app: any) {
 
 runTable(detector, {
   invalid: [
+    { name: 'knex cache-aside: a table-call read filled for hours, racing a writer that deletes the key', path: 'src/kennels/repository.ts', code: kennelRepo("if (kennel) await this.redis.set(kennelKey(id), JSON.stringify(kennel), 'EX', KENNEL_TTL);"), extra: [kennelRoute], errors: [{ mode: 'eventual_consistency', line: 13 }] },
+    { name: 'rails module method under lib/ reads a replica right after the caller writes through an association (plural -es)', path: 'lib/beacon_sync.rb', code: beaconSync('reading'), extra: [lockerController], errors: [{ mode: 'eventual_consistency', line: 3 }] },
     {
       name: 'rails service: scope update_all on the primary, then a private method re-reads through connected_to(role: :reading) and writes',
       path: 'app/services/locker_rental.rb',
@@ -593,6 +656,9 @@ def unpublish(article_id):
     { name: 'mongoose: cancel through the repository, then a helper reads with secondaryPreferred and decides', path: 'src/lessons/withdraw.ts', code: "import { lessonRepo } from './lesson.repo';\n\nexport async function withdrawLesson(id: string, coachId: string) {\n  const lesson = await lessonRepo.cancel(id, coachId);\n  const busy = await lessonRepo.hasBookedLesson(lesson.coachId, lesson.at);\n  if (!busy) {\n    await standby.offer(lesson.coachId, lesson.at);\n  }\n  return lesson;\n}\n", extra: [{ path: 'src/lessons/lesson.repo.ts', code: "import { Lesson } from './lesson.model';\n\nexport const lessonRepo = {\n  async hasBookedLesson(coachId: string, at: Date): Promise<boolean> {\n    const hit = await Lesson.exists({ coachId, at, status: 'booked' })\n      .read('secondaryPreferred')\n      .exec();\n    return hit !== null;\n  },\n};\n" }], errors: [{ mode: 'eventual_consistency', line: 4 }] },
   ],
   valid: [
+    { name: 'fixed twin: knex cache-aside fill with a short TTL', path: 'src/kennels/repository.ts', code: kennelRepo("if (kennel) await this.redis.set(kennelKey(id), JSON.stringify(kennel), 'EX', 20);"), extra: [kennelRoute] },
+    { name: 'fixed twin: knex cache-aside fill only when absent (NX)', path: 'src/kennels/repository.ts', code: kennelRepo("if (kennel) await this.redis.set(kennelKey(id), JSON.stringify(kennel), 'EX', KENNEL_TTL, 'NX');"), extra: [kennelRoute] },
+    { name: 'fixed twin: rails module method reads the primary (connected_to role: :writing)', path: 'lib/beacon_sync.rb', code: beaconSync('writing'), extra: [lockerController] },
     {
       name: 'fixed twin: rails service re-reads on the primary (connected_to role: :writing)',
       path: 'app/services/locker_rental.rb',
