@@ -1123,7 +1123,8 @@ function lockKeyNames(v: FnView, line: number, stmt: string, inputs: Set<string>
         break;
       }
     }
-    if (text === stmt) return new Set();
+    // A record handed in (an ivar set outside this method, a parameter): the record itself is the caller's value.
+    if (text === stmt) return holder[1]!.startsWith('@') || inputs.has(holder[1]!) ? new Set([holder[1]!]) : new Set();
   }
   const out = new Set<string>();
   const clean = text.replace(/`[^`]*`|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"/g, ' ');
@@ -1139,6 +1140,37 @@ function lockKeyNames(v: FnView, line: number, stmt: string, inputs: Set<string>
   }
   for (const m of clean.matchAll(/\bself\.([a-z_]\w*)(?!\s*\()/g)) out.add(`@${m[1]}`);
   return out;
+}
+
+/** Attribute reads that say nothing about a record's type. */
+const GENERIC_FIELD = /^(?:id|lock!?|with_lock|reload|save!?|update!?|update_columns?|destroy!?|present\?|nil\?|blank\?|persisted\?|errors|class|to_s|valid\?|attributes|touch)$/;
+
+/**
+ * Ruby: two records the method did not load (ivars set elsewhere, parameters) locked back to back with `lock!`:
+ * one model when the method reads at least two of the same attributes off both (`a.seat`, `b.seat`) — the two
+ * values of one type a caller can pass in either order.
+ */
+function sameShapeHolders(v: FnView, file: SourceFile, la: number, lb: number, inputs: Set<string>): boolean {
+  if (v.family !== 'ruby') return false;
+  const holderAt = (l: number) => /(?:^|[^\w@.])(@?[a-z_]\w*)\.(?:lock!|reload\(\s*lock:)/.exec(codeLine(v, l))?.[1];
+  const ha = holderAt(la);
+  const hb = holderAt(lb);
+  if (!ha || !hb || ha === hb) return false;
+  const unloaded = (h: string) => {
+    if (!h.startsWith('@') && !inputs.has(h)) return false;
+    const re = new RegExp(`^\\s*${escapeRe(h)}\\s*=[^=]`);
+    for (let l = v.fn.startLine; l <= v.fn.endLine; l++) if (re.test(codeLine(v, l))) return false;
+    return true;
+  };
+  if (!unloaded(ha) || !unloaded(hb)) return false;
+  const fields = (h: string) => {
+    const out = new Set<string>();
+    const re = new RegExp(`(?<![\\w@])${escapeRe(h)}\\.([a-z_]\\w*[!?]?)`, 'g');
+    for (const m of v.code.matchAll(re)) if (!GENERIC_FIELD.test(m[1]!)) out.add(m[1]!);
+    return out;
+  };
+  const fb = fields(hb);
+  return [...fields(ha)].filter((f) => fb.has(f)).length >= 2;
 }
 
 /**
@@ -1163,7 +1195,7 @@ function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
     for (let j = i + 1; j < rows.length; j++) {
       const a = rows[i]!;
       const b = rows[j]!;
-      if (a.key !== b.key || a.line === b.line || a.until < b.line) continue;
+      if ((a.key !== b.key && !sameShapeHolders(v, file, a.line, b.line, inputs)) || a.line === b.line || a.until < b.line) continue;
       if (loops.some((lp) => lp.line < a.line && b.line <= lp.endLine)) continue;
       const sa = statementAt(v, a.line, 6).text;
       const sb = statementAt(v, b.line, 6).text;
@@ -1184,6 +1216,13 @@ function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
       const range = shownRange(file, v.fn, a.line, b.line);
       if (!range) continue;
       const name = v.family === 'go' ? goFuncAbove(v, a.line) ?? displayName(file, v.fn) : displayName(file, v.fn);
+      // Two handed-in records: name the model the transaction is opened on (`Seat.transaction do`), if any.
+      if (a.key !== b.key) {
+        const txModel = /\b([A-Z]\w*)\.transaction\b/.exec(v.code)?.[1];
+        const label = txModel && txModel !== 'ActiveRecord' ? `${txModel} row` : 'record';
+        a.label = label;
+        b.label = label;
+      }
       const [x, y] = [[...ka].find((k) => !kb.has(k))!, [...kb].find((k) => !ka.has(k))!];
       // At least one side keyed by the caller's input; a derived key (`~row.field`) alone is not enough.
       if ([...ka, ...kb].every((k) => k.startsWith('~'))) continue;

@@ -610,6 +610,36 @@ export class AccountService {
   }
 }
 `, errors: [{ mode: 'deadlock', line: 13 }] },
+    { name: 'rails: two handed-in records of one model locked with lock! in argument order', path: 'app/services/trade_lockers.rb', code: `class TradeLockers
+  def initialize(first, second)
+    @first = first
+    @second = second
+  end
+
+  def call
+    Locker.transaction do
+      @first.lock!
+      @second.lock!
+      raise ArgumentError if @first.broken? || @second.broken?
+      a_owner = @first.member_id
+      @first.update!(member_id: @second.member_id)
+      @second.update!(member_id: a_owner)
+    end
+  end
+end
+`, errors: [{ mode: 'deadlock', line: 9 }] },
+    { name: 'rails: two record parameters locked with lock! in argument order', path: 'app/services/bench_swap.rb', code: `module BenchSwap
+  def self.swap(home, away)
+    Squad.transaction do
+      home.lock!
+      away.lock!
+      home_coach = home.coach_id
+      home.update!(coach_id: away.coach_id, formation: away.formation)
+      away.update!(coach_id: home_coach, formation: home.formation)
+    end
+  end
+end
+`, errors: [{ mode: 'deadlock', line: 4 }] },
     { name: 'rails: two rows of one model locked in argument order (lock!)', path: 'app/services/swap_shifts.rb', code: `class SwapShifts
   def initialize(giver_shift_id:, taker_shift_id:)
     @giver_shift_id = giver_shift_id
@@ -679,6 +709,40 @@ func (r *Relay) retry(msg string) {
     { name: 'node-postgres: the source row (a field of a loaded row) then the target row (a parameter) of one table', path: 'src/bookings/relocate.ts', code: "import { pool } from '../db';\n\nexport async function relocateBooking(bookingId: string, toVenueId: string) {\n  const client = await pool.connect();\n  try {\n    await client.query('BEGIN');\n    const { rows: [booking] } = await client.query('SELECT id, venue_id FROM bookings WHERE id = $1 FOR UPDATE', [bookingId]);\n    await client.query('SELECT id FROM venues WHERE id = $1 FOR UPDATE', [booking.venue_id]);\n    const { rows: seats } = await client.query('SELECT id, open FROM venues WHERE id = $1 FOR UPDATE', [toVenueId]);\n    if (seats.length === 0) throw new Error('venue closed');\n    await client.query('UPDATE bookings SET venue_id = $1 WHERE id = $2', [toVenueId, bookingId]);\n    await client.query('COMMIT');\n  } catch (err) {\n    await client.query('ROLLBACK');\n    throw err;\n  } finally {\n    client.release();\n  }\n}\n", errors: [{ mode: 'deadlock', line: 8 }] },
   ],
   valid: [
+    { name: 'rails: two handed-in records locked in id order in one statement', path: 'app/services/trade_lockers.rb', code: `class TradeLockers
+  def initialize(first, second)
+    @first = first
+    @second = second
+  end
+
+  def call
+    Locker.transaction do
+      lockers = Locker.where(id: [@first.id, @second.id]).order(:id).lock.to_a
+      raise ArgumentError if @first.broken? || @second.broken?
+      a_owner = @first.member_id
+      @first.update!(member_id: @second.member_id)
+      @second.update!(member_id: a_owner)
+    end
+  end
+end
+` },
+    { name: 'rails: two handed-in records of different models locked with lock! (one shared field)', path: 'app/services/settle_invoice.rb', code: `class SettleInvoice
+  def initialize(invoice, payment)
+    @invoice = invoice
+    @payment = payment
+  end
+
+  def call
+    Invoice.transaction do
+      @invoice.lock!
+      @payment.lock!
+      @invoice.update!(status: 'paid', paid_cents: @payment.cents)
+      @payment.update!(status: 'applied')
+      raise ArgumentError if @invoice.status == @payment.status
+    end
+  end
+end
+` },
     { name: 'go: map entries ordered by their keys before locking (fixed twin)', path: 'internal/studio/booths.go', code: "package studio\n\nimport \"sync\"\n\ntype Booth struct {\n\tmu     sync.Mutex\n\tGuests int\n}\n\ntype Studio struct {\n\tbooths map[int]*Booth\n}\n\nfunc (s *Studio) Trade(fromNo, toNo int) {\n\tsrc, ok := s.booths[fromNo]\n\tif !ok {\n\t\treturn\n\t}\n\tdst := s.booths[toNo]\n\tif toNo < fromNo {\n\t\tsrc, dst = dst, src\n\t}\n\tsrc.mu.Lock()\n\tdefer src.mu.Unlock()\n\tdst.mu.Lock()\n\tdefer dst.mu.Unlock()\n\tsrc.Guests, dst.Guests = dst.Guests, src.Guests\n}\n" },
     { name: 'django: two parent rows locked through one record\'s foreign keys, no opposite path shown', path: 'rentals/tasks.py', code: "from celery import shared_task\nfrom django.db import transaction\n\nfrom .models import Rental, Kayak, Paddler\n\n\n@shared_task\ndef close_rental(rental_id):\n    with transaction.atomic():\n        rental = Rental.objects.select_for_update().get(pk=rental_id)\n        kayak = Kayak.objects.select_for_update().get(pk=rental.kayak_id)\n        paddler = Paddler.objects.select_for_update().get(pk=rental.paddler_id)\n        kayak.available = True\n        kayak.save()\n        paddler.open_rentals -= 1\n        paddler.save()\n" },
     { name: 'django: relative updates through the foreign keys, no second row lock (fixed twin)', path: 'rentals/tasks.py', code: "from celery import shared_task\nfrom django.db import transaction\nfrom django.db.models import F\n\nfrom .models import Rental, Kayak, Paddler\n\n\n@shared_task\ndef close_rental(rental_id):\n    with transaction.atomic():\n        rental = Rental.objects.select_for_update().get(pk=rental_id)\n        Kayak.objects.filter(pk=rental.kayak_id).update(available=True)\n        Paddler.objects.filter(pk=rental.paddler_id).update(open_rentals=F('open_rentals') - 1)\n" },
