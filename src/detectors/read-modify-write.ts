@@ -1090,7 +1090,7 @@ function modelSelfHit(ctx: DetectorContext, v: FnView, fileText: string): Hit | 
   const base = /([a-z_]\w*)\.rb$/.exec(ctx.file.path)?.[1] ?? 'record';
   const model = cls?.[1] ?? /^\s*class\s+([A-Z]\w*)/m.exec(fileText)?.[1] ?? camel(base).replace(/^./, (c) => c.toUpperCase());
   const virtual = (f: string) => new RegExp(`\\battr_(?:accessor|writer)\\b[^\\n]*:${f}\\b`).test(fileText);
-  const attr = (f: string) => `(?:self\\.)?(?<![\\w@.:])${f}(?![\\w!?(])`;
+  const attr = (f: string) => `(?:self\\.|(?<![\\w@.:]))${f}(?![\\w!?(])`;
   const own = (l: number, field: string, writeLine: number, writeEnd: number, writeCall: string, t: string): Hit => ({
     read: { holder: 'self', entity: model, line: l, call: 'self', implicit: 'request' },
     field,
@@ -1119,6 +1119,9 @@ function modelSelfHit(ctx: DetectorContext, v: FnView, fileText: string): Hit | 
     if (ROW_LOCK.test(body)) continue;
     // Locals shadowing the attribute name make the bare name a local, not the attribute.
     const local = (f: string) => new RegExp(`^\\s*${f}\\s*=[^=]`, 'm').test(body);
+    // Method parameters (`def m(f, …)` / `def m(f:, …)`) are not the attribute either.
+    const sig = codeLine(v, d).slice(dm[0].length);
+    const param = (f: string) => new RegExp(`[(,\\s]\\*{0,2}&?${f}\\b(?!\\s*[.(])`).test(sig);
     let hit: Hit | undefined;
     for (let l = d + 1; l < end && !hit; l++) {
       const t = codeLine(v, l);
@@ -1147,6 +1150,27 @@ function modelSelfHit(ctx: DetectorContext, v: FnView, fileText: string): Hit | 
       if (!/[-+*/]/.test(t)) continue;
       let field: string | undefined;
       let m: RegExpExecArray | null;
+      // A local computed from the attribute (`left = f - n`) and written back (`update!(f: left)` / `self.f = left; save!`).
+      if ((m = /^\s*([a-z_]\w*)\s*=\s*(?![=~])(.*)$/.exec(t))) {
+        const copy = m[1]!;
+        const cm = /^\s*\(?\s*(?:self\.)?([a-z_]\w*)\s*[-+*/]\s*[\w@(.]|[-+*/]\s*(?:self\.)?([a-z_]\w*)\s*\)?\s*$/.exec(m[2]!);
+        const f = cm ? (cm[1] ?? cm[2])! : undefined;
+        if (f && f !== copy && !virtual(f) && !local(f) && !param(f) && !association(f)) {
+          for (let w = l + 1; w < end && !hit; w++) {
+            const wt = codeLine(v, w);
+            const um = /^\s*(?:self\.)?(update!?|update_columns?|update_attributes!?|update_attribute)[\s(]/.exec(wt);
+            if (um && new RegExp(`\\b${f}:\\s*${copy}\\b(?![.(\\[])|:${f}\\s*,\\s*${copy}\\b(?![.(\\[])`).test(statementAt(v, w, 8).text)) {
+              hit = own(l, f, w, statementAt(v, w, 8).endLine, um[1]!, t);
+            } else if (new RegExp(`^\\s*self\\.${f}\\s*=\\s*${copy}\\s*$`).test(wt)) {
+              for (let x = w + 1; x < end && !hit; x++) {
+                const sm = /^\s*(?:self\.)?(save!?)(?![\w:])/.exec(codeLine(v, x));
+                if (sm) hit = own(l, f, x, x, sm[1]!, t);
+              }
+            }
+          }
+          if (hit) break;
+        }
+      }
       if ((m = /^\s*self\.([a-z_]\w*)\s*[-+*/]=\s*\S/.exec(t))) field = m[1];
       else if ((m = /^\s*self\.([a-z_]\w*)\s*=\s*(?!=)(.*)$/.exec(t))) {
         const f = m[1]!;

@@ -63,6 +63,52 @@ end
       errors: [{ mode: 'lost_update', line: 5 }],
     },
     {
+      name: 'rails model method: new value kept in a local from the attribute, written back with update!',
+      path: 'app/models/print_quota.rb',
+      code: `class PrintQuota < ApplicationRecord
+  belongs_to :student
+
+  def charge_pages!(pages:, printer:)
+    raise ArgumentError, "quota exhausted" if pages > pages_remaining
+
+    transaction do
+      left = pages_remaining - pages
+      update!(pages_remaining: left)
+      print_jobs.create!(pages: pages, printer: printer, left_after: left)
+    end
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 8 }],
+    },
+    {
+      name: 'sequel model method: local sum from the attribute assigned back, then save',
+      path: 'lib/models/seed_bank.rb',
+      code: `class SeedBank < Sequel::Model
+  def deposit(packets)
+    stocked = self.packet_count + packets
+    self.packet_count = stocked
+    save
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 3 }],
+    },
+    {
+      name: 'rails model method: self.f = self.f + n with the explicit receiver on both sides, then save!',
+      path: 'app/models/kiln.rb',
+      code: `class Kiln < ApplicationRecord
+  has_many :firing_logs
+
+  def fire!(loads)
+    self.firing_count = self.firing_count + loads
+    save!
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 5 }],
+    },
+    {
       name: 'rails model method: update!(f: f + n) with the record as implicit receiver',
       path: 'app/models/workshop.rb',
       code: `class Workshop < ApplicationRecord
@@ -764,6 +810,68 @@ func (s *Store) Consume(ctx context.Context, binID int64, qty int) error {
     with_lock do
       self.units_on_hand = units_on_hand - qty
       self.picked_total += qty
+      save!
+    end
+  end
+end
+`,
+    },
+    {
+      name: 'rails model method: local from the attribute under with_lock (fixed twin)',
+      path: 'app/models/print_quota.rb',
+      code: `class PrintQuota < ApplicationRecord
+  belongs_to :student
+
+  def charge_pages!(pages:, printer:)
+    with_lock do
+      raise ArgumentError, "quota exhausted" if pages > pages_remaining
+
+      left = pages_remaining - pages
+      update!(pages_remaining: left)
+      print_jobs.create!(pages: pages, printer: printer, left_after: left)
+    end
+  end
+end
+`,
+    },
+    {
+      name: 'sequel model method: locked row reloaded before the local sum (fixed twin)',
+      path: 'lib/models/seed_bank.rb',
+      code: `class SeedBank < Sequel::Model
+  def deposit(packets)
+    db.transaction do
+      lock!
+      stocked = self.packet_count + packets
+      self.packet_count = stocked
+      save
+    end
+  end
+end
+`,
+    },
+    {
+      name: 'rails model method: local computed from a parameter, not from the stored attribute',
+      path: 'app/models/print_quota.rb',
+      code: `class PrintQuota < ApplicationRecord
+  belongs_to :student
+
+  def reset_term!(allowance, bonus)
+    granted = allowance + bonus
+    update!(allowance: granted, pages_remaining: granted)
+  end
+end
+`,
+    },
+    {
+      name: 'rails model method: self.f = self.f + n after lock! (fixed twin)',
+      path: 'app/models/kiln.rb',
+      code: `class Kiln < ApplicationRecord
+  has_many :firing_logs
+
+  def fire!(loads)
+    transaction do
+      lock!
+      self.firing_count = self.firing_count + loads
       save!
     end
   end
