@@ -75,7 +75,7 @@ export default createDetector(
         }
       }
       if (effect === undefined) {
-        const r = relativeWriteReport(ctx, span, info);
+        const r = relativeWriteReport(ctx, span, info) ?? insertThenCallReport(ctx, span, info);
         if (r) out.push(r);
         continue;
       }
@@ -336,4 +336,86 @@ function knexUnique(f: SourceFile, table: string): boolean {
   const end = rest.search(/\n\s*\}\s*\)/);
   const body = end < 0 ? rest : rest.slice(0, end);
   return /\.unique\(|\.primary\(\s*\[/.test(body);
+}
+
+// ------------------------------------------------------------------ a row inserted before a retried call
+
+/** An unconditional insert: Django `Model.objects.create(`, SQLAlchemy `session.add(`, Prisma/Sequelize/TypeORM `create(`, SQL INSERT. */
+const INSERT: Record<'js' | 'python', RegExp> = {
+  python: /\b[A-Z]\w*\.objects\.create\(|\b(?:db\.)?session\.add\(|\binsert\s+into\b/i,
+  js: /\bprisma\.\w+\.create\(|\b[A-Z]\w*\.create\(|\.insert\(|\binsert\s+into\b/i,
+};
+/** Modules and receivers that are the database, logging or local helpers rather than a remote service. */
+const LOCAL_MODULE = /\bmodels?\b|\bdb\b|database|repositor|schema|entities|\blog|setting|config|util|helper|const|enum|type|format/i;
+const LOCAL_RECV = /^(?:log|logger|logging|console|cache|redis|metrics|stats|statsd|json|JSON|math|Math|os|re|time|datetime|date|Date|self|this|settings|config|prisma|db|session|transaction|models?)$/i;
+
+/** Names a file imports from a module that is not the database or a local utility: `from .partner import partner`. */
+function remoteImports(whole: string, fam: 'js' | 'python'): Set<string> {
+  const out = new Set<string>();
+  const re = fam === 'python' ? /^\s*from\s+([\w.]+)\s+import\s+\(?([\w, ]+)/gm : /^\s*import\s+(?:\{([^}]{0,300})\}|([\w$]+))\s+from\s+['"]([^'"]+)['"]/gm;
+  for (let m; (m = re.exec(whole)); ) {
+    const mod = fam === 'python' ? m[1]! : m[3]!;
+    if (LOCAL_MODULE.test(mod)) continue;
+    for (const part of (fam === 'python' ? m[2]! : m[1] ?? m[2]!).split(',')) {
+      const name = part.trim().split(/\s+as\s+/).pop()!.trim();
+      if (/^[a-z_$][\w$]*$/.test(name)) out.add(name);
+    }
+  }
+  return out;
+}
+
+/**
+ * A task retried on errors (Celery `autoretry_for`, BullMQ `attempts`) inserts a row with nothing claiming the
+ * message, then calls a remote service imported by the module (`partner.report(…)`): when that call fails and the
+ * task runs again, the insert runs again (a second invoice, a second ledger line).
+ */
+function insertThenCallReport(ctx: DetectorContext, span: FunctionSpan, info: ConsumerInfo): DetectorReport | undefined {
+  const file = ctx.file;
+  const fam = familyOf(file.language);
+  if ((fam !== 'js' && fam !== 'python') || !info.retriesExplicit) return undefined;
+  const { code } = scanned(file);
+  const whole = fileCode(file);
+  if (DEDUP.test(whole) || UNIQUE_VIOLATION.test(whole)) return undefined;
+  const spanText = code.slice(span.startLine - 1, span.endLine).join('\n');
+  if (READ_GUARD.test(spanText) || !INSERT[fam].test(spanText)) return undefined;
+  let insert: number | undefined;
+  let remote: Set<string> | undefined;
+  for (let l = span.startLine + 1; l <= span.endLine; l++) {
+    const t = code[l - 1] ?? '';
+    if (MESSAGE_KEY.test(t) && /\b(?:where|find\w*|exists|filter|get|if|unless|has)\b/i.test(t)) return undefined;
+    if (insert === undefined) {
+      if (INSERT[fam].test(t) && file.added.has(l)) insert = l;
+      continue;
+    }
+    const m = /(?:^|[^\w$.])([a-z_$][\w$]*)\.([A-Za-z_]\w*)\s*\(/.exec(t);
+    if (!m || LOCAL_RECV.test(m[1]!) || /^(?:delay|apply_async|s|si|send_task|add|save|create|update|delete)$/.test(m[2]!)) continue;
+      if (!(remote ??= remoteImports(whole, fam)).has(m[1]!) || isDbWriteLine(file, l)) continue;
+    const insertText = textOf(file, insert);
+    const insertCall = /([\w$.]+)\s*\(/.exec(insertText.replace(/^\s*(?:\w+\s*=\s*)?(?:const\s+\w+\s*=\s*)?(?:await\s+)?/, ''))?.[1] ?? insertText.trim();
+    const callText = textOf(file, l);
+    return {
+      line: insert,
+      endLine: l,
+      severity: 'high',
+      confidence: 0.75,
+      title: `${info.consumer} calls ${insertCall} and then ${m[1]}.${m[2]}; a retried run (${info.retries}) inserts the row again`,
+      functionName: span.name,
+      entity: info.queue ?? info.consumer,
+      evidence: [
+        { line: insert, text: insertText, role: 'side-effect' },
+        { line: l, text: callText, role: 'retried-call' },
+      ],
+      facts: {
+        pattern: 'side-effect-before-record',
+        consumer: info.consumer,
+        sideEffectCall: insertCall,
+        retriedCall: `${m[1]}.${m[2]}`,
+        broker: info.broker,
+        actor: 'job',
+        ...(info.retries ? { retries: info.retries } : {}),
+      },
+      variant: 'queue',
+    };
+  }
+  return undefined;
 }

@@ -925,7 +925,7 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
     const read: StaleRead = { line: s.line, end: stmtOf(v, s).endLine, source, call, holder: holderOf(v, s), confidence: 0.8 };
     const act = actAfter(v, read);
     if (act === undefined) continue;
-    const caller = writerCalling(ctx, fn, name, entity);
+    const caller = writerCalling(ctx, fn, name, entity, source === 'search');
     if (!caller) continue;
     const range = shownRange(file, fn, s.line, act);
     if (!range) continue;
@@ -960,22 +960,25 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
 }
 
 /** A function of the diff that writes `entity` and then calls `name` as a statement of its own (its result unused). */
-function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, entity: string): { fn: string; file: string; write: Write } | undefined {
+function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, entity: string, search = false): { fn: string; file: string; write: Write } | undefined {
   const callRe = new RegExp(`^\\s*(?:await\\s+)?(?:[\\w$@:]+(?:\\.[\\w$]+)*\\.)?${escapeRe(name)}(?:\\s*\\(|\\s+[\\w@:"'(]|\\s*$)`);
   for (const g of ctx.files) {
     if (familyOf(g.language) !== familyOf(ctx.file.language)) continue;
     const gText = g.text;
     if (!gText.includes(name)) continue;
     for (const h of g.functions) {
-      if (g === ctx.file && h.startLine <= self.startLine && h.endLine >= self.endLine) continue;
+      // A span that holds this function (a caller whose head the hunk cut off runs on to the hunk's end) is
+      // scanned only before it.
+      const holds = g === ctx.file && h.startLine <= self.startLine && h.endLine >= self.endLine;
+      if (holds && h.startLine >= self.startLine) continue;
       if (!h.text.includes(name)) continue;
       const hv = viewOf(g, h);
       if (!hv) continue;
       let writes: Write[] | undefined;
-      for (let l = h.startLine; l <= h.endLine; l++) {
+      for (let l = h.startLine, last = holds ? self.startLine - 1 : h.endLine; l <= last; l++) {
         if (!callRe.test(codeLine(hv, l))) continue;
         writes ??= writesOf(hv, gText);
-        const w = writes.find((x) => x.end < l && !x.index && sameEntity(x.entity, entity));
+        const w = writes.find((x) => x.end < l && !x.index && sameEntity(x.entity, entity)) ?? (search ? indexHelperWrite(hv, h.startLine, l, entity, ctx.files) : undefined);
         if (!w) continue;
         // A refresh or cache clear between the write and the call makes the read see the write.
         let cleared = false;
@@ -984,6 +987,25 @@ function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, e
         return { fn: displayName(g, h), file: g.path, write: w };
       }
     }
+  }
+  return undefined;
+}
+
+/** A call to a helper named for indexing the entity: `indexDog(dog.id)`, `reindexProduct(p)`, `index_listing(l)`. */
+const INDEX_HELPER = /(?:^|[^\w$.])((?:re)?index_?([A-Z]\w*|[a-z]\w*))\s*\(/;
+
+/**
+ * The caller pushes the entity to the search index through a helper (its body not refreshing the index, when
+ * the diff shows it) between `from` and `to`: a search right after it misses the document.
+ */
+function indexHelperWrite(hv: FnView, from: number, to: number, entity: string, files: readonly SourceFile[]): Write | undefined {
+  for (let k = from; k < to; k++) {
+    const t = codeLine(hv, k);
+    if (!t.includes('ndex')) continue;
+    const m = INDEX_HELPER.exec(t);
+    if (!m || /^index_?(?:of|es|ed|ing|er)$/i.test(m[1]!) || !sameEntity(m[2]!, entity)) continue;
+    if (definitions(files).get(m[1]!)?.some((d) => INDEX_REFRESHED.test(d.body))) continue;
+    return { line: k, end: statementAt(hv, k, 8).endLine, entity, call: m[1]!, index: true };
   }
   return undefined;
 }

@@ -27,6 +27,30 @@ end
 
 runTable(detector, {
   invalid: [
+    {
+      name: 'celery task retried on a partner error inserts a row, then calls the partner imported by the module',
+      path: 'shipping/tasks.py',
+      code: `import logging
+
+from celery import shared_task
+
+from .courier import CourierError, courier
+from .models import Parcel, ShippingLabel
+
+
+@shared_task(bind=True, autoretry_for=(CourierError,), retry_backoff=True, max_retries=4)
+def book_pickup(self, parcel_id):
+    parcel = Parcel.objects.get(pk=parcel_id)
+    label = ShippingLabel.objects.create(
+        parcel=parcel,
+        weight_g=parcel.weight_g,
+    )
+    courier.book(parcel.address, reference=label.code)
+    parcel.booked = True
+    parcel.save(update_fields=["booked"])
+`,
+      errors: [{ mode: 'message_ordering', line: 13 }],
+    },
     { name: 'celery task with a multi-line retry decorator refunds each item through Stripe, marks them all at the end', path: 'claims/tasks.py', code: `import stripe
 from celery import shared_task
 
@@ -194,6 +218,29 @@ end
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: the row is get_or_create keyed by the parcel before the partner call',
+      path: 'shipping/tasks.py',
+      code: `import logging
+
+from celery import shared_task
+
+from .courier import CourierError, courier
+from .models import Parcel, ShippingLabel
+
+
+@shared_task(bind=True, autoretry_for=(CourierError,), retry_backoff=True, max_retries=4)
+def book_pickup(self, parcel_id):
+    parcel = Parcel.objects.get(pk=parcel_id)
+    label, _ = ShippingLabel.objects.get_or_create(
+        parcel=parcel,
+        defaults={"weight_g": parcel.weight_g},
+    )
+    courier.book(parcel.address, reference=label.code)
+    parcel.booked = True
+    parcel.save(update_fields=["booked"])
+`,
+    },
     { name: 'fixed twin: each refund carries an idempotency key derived from the item', path: 'claims/tasks.py', code: `import stripe
 from celery import shared_task
 

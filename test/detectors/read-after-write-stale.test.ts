@@ -420,6 +420,30 @@ export function kioskRoutes(app: any) {
 
 runTable(detector, {
   invalid: [
+    {
+      name: 'caller indexes the entity through an index helper, then calls a helper that counts it in the search index and writes from it',
+      path: 'src/harbour/inspections.ts',
+      code: `import { db } from '../db';
+import { indexBoat, searchClient } from '../search/boats';
+
+export async function inspectBoat(boatId: string, passed: boolean) {
+  const boat = await recordInspection(boatId, passed);
+  await indexBoat(boat.id);
+  await refreshHarbourStatus(boat.harbourId);
+  return boat;
+}
+
+async function refreshHarbourStatus(harbourId: string) {
+  const { body } = await searchClient.count({
+    index: 'boats',
+    body: { query: { bool: { filter: [{ term: { harbourId } }, { term: { inspected: true } }] } } },
+  });
+  const ready = body.count;
+  await db.harbour.update({ where: { id: harbourId }, data: { open: ready >= 3 } });
+}
+`,
+      errors: [{ mode: 'eventual_consistency', line: 12 }],
+    },
     { name: 'knex cache-aside: a table-call read filled for hours, racing a writer that deletes the key', path: 'src/kennels/repository.ts', code: kennelRepo("if (kennel) await this.redis.set(kennelKey(id), JSON.stringify(kennel), 'EX', KENNEL_TTL);"), extra: [kennelRoute], errors: [{ mode: 'eventual_consistency', line: 13 }] },
     { name: 'rails module method under lib/ reads a replica right after the caller writes through an association (plural -es)', path: 'lib/beacon_sync.rb', code: beaconSync('reading'), extra: [lockerController], errors: [{ mode: 'eventual_consistency', line: 3 }] },
     {
@@ -656,6 +680,25 @@ def unpublish(article_id):
     { name: 'mongoose: cancel through the repository, then a helper reads with secondaryPreferred and decides', path: 'src/lessons/withdraw.ts', code: "import { lessonRepo } from './lesson.repo';\n\nexport async function withdrawLesson(id: string, coachId: string) {\n  const lesson = await lessonRepo.cancel(id, coachId);\n  const busy = await lessonRepo.hasBookedLesson(lesson.coachId, lesson.at);\n  if (!busy) {\n    await standby.offer(lesson.coachId, lesson.at);\n  }\n  return lesson;\n}\n", extra: [{ path: 'src/lessons/lesson.repo.ts', code: "import { Lesson } from './lesson.model';\n\nexport const lessonRepo = {\n  async hasBookedLesson(coachId: string, at: Date): Promise<boolean> {\n    const hit = await Lesson.exists({ coachId, at, status: 'booked' })\n      .read('secondaryPreferred')\n      .exec();\n    return hit !== null;\n  },\n};\n" }], errors: [{ mode: 'eventual_consistency', line: 4 }] },
   ],
   valid: [
+    {
+      name: 'fixed twin: the helper counts inspected boats in the primary database',
+      path: 'src/harbour/inspections.ts',
+      code: `import { db } from '../db';
+import { indexBoat, searchClient } from '../search/boats';
+
+export async function inspectBoat(boatId: string, passed: boolean) {
+  const boat = await recordInspection(boatId, passed);
+  await indexBoat(boat.id);
+  await refreshHarbourStatus(boat.harbourId);
+  return boat;
+}
+
+async function refreshHarbourStatus(harbourId: string) {
+  const ready = await db.boat.count({ where: { harbourId, inspected: true } });
+  await db.harbour.update({ where: { id: harbourId }, data: { open: ready >= 3 } });
+}
+`,
+    },
     { name: 'fixed twin: knex cache-aside fill with a short TTL', path: 'src/kennels/repository.ts', code: kennelRepo("if (kennel) await this.redis.set(kennelKey(id), JSON.stringify(kennel), 'EX', 20);"), extra: [kennelRoute] },
     { name: 'fixed twin: knex cache-aside fill only when absent (NX)', path: 'src/kennels/repository.ts', code: kennelRepo("if (kennel) await this.redis.set(kennelKey(id), JSON.stringify(kennel), 'EX', KENNEL_TTL, 'NX');"), extra: [kennelRoute] },
     { name: 'fixed twin: rails module method reads the primary (connected_to role: :writing)', path: 'lib/beacon_sync.rb', code: beaconSync('writing'), extra: [lockerController] },
