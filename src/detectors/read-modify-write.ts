@@ -572,10 +572,69 @@ function sqlHit(v: FnView, r: Read): Hit | undefined {
  */
 function sqlFlowHit(v: FnView, r: Read): Hit | undefined {
   if (!/\bUPDATE\b/i.test(v.code)) return undefined;
+  for (const { table, line, col, placeholder, stmtStart, stmt, value } of setBindings(v, CAST_BINDING)) {
+    if (line <= r.line || !sameEntity(table, r.entity)) continue;
+    if (!r.columns!.includes(col) && !r.columns!.includes('*')) continue;
+    if (value === undefined) continue;
+    // Follow the value read through the locals computed from it, up to the write.
+    const tainted = [r.holder];
+    let named = new RegExp(`(?<![\\w$.@])(?:${tokenRe(tainted)})(?![\\w$])`);
+    let changed: number | undefined;
+    for (let l = r.line + 1; l < stmtStart; l++) {
+      const t = codeLine(v, l);
+      if (!named.test(t)) continue;
+      if (changed === undefined && !/\bSELECT\b/i.test(t) && modifiesFrom(t, tainted)) changed = l;
+      const grow: string[] = [];
+      const as = KV_LHS.exec(t);
+      if (as && named.test(as[2]!)) grow.push(...lhsNames(as[1]!));
+      if (v.family === 'go') for (const g of t.matchAll(/&([A-Za-z_]\w*)/g)) grow.push(g[1]!);
+      const fresh = grow.filter((n) => !tainted.includes(n) && !/^(?:ctx|context|tx|db|rows|row_count|n)$/.test(n));
+      if (fresh.length) {
+        tainted.push(...fresh);
+        named = new RegExp(`(?<![\\w$.@])(?:${tokenRe(tainted)})(?![\\w$])`);
+      }
+    }
+    if (changed === undefined || !named.test(value)) continue;
+    return {
+      read: r,
+      field: col,
+      computeLine: changed,
+      writeLine: stmtStart,
+      writeEnd: Math.max(stmt.endLine, line),
+      writeCall: `UPDATE ${table} SET ${col} = ${placeholder}`,
+      confidence: 0.75,
+      json: true,
+    };
+  }
+  return undefined;
+}
+
+/** `col = <placeholder>` in a SET list, optionally cast (`CAST($1 AS jsonb)`, `$1::jsonb`). */
+const CAST_BINDING = /^\s*["`]?(\w+)["`]?\s*=\s*(?:CAST\(\s*)?(\$\d+|\?|%s|:\w+|@\w+|%\(\w+\)s|\$\{[^}]{1,80}\})(?:\s*::\s*\w+|\s+AS\s+\w+\s*\))?\s*$/i;
+/** `col = <placeholder>` in a SET list, plain. */
+const PLAIN_BINDING = /^\s*["`]?(\w+)["`]?\s*=\s*(\$\d+|\?|%s|:\w+|@\w+|%\(\w+\)s|\$\{[^}]{1,80}\})\s*$/i;
+
+interface SetBinding {
+  table: string;
+  /** Line of the UPDATE. */
+  line: number;
+  /** Column (lower-case) set from a placeholder, not compared in the WHERE. */
+  col: string;
+  placeholder: string;
+  stmtStart: number;
+  stmt: { text: string; endLine: number };
+  /** The argument bound to the placeholder, when it can be matched. */
+  value: string | undefined;
+}
+
+/**
+ * Every `UPDATE t SET col = <placeholder>` of the function without a version check, whose WHERE does not compare
+ * `col` itself, with the argument bound to that placeholder (`binding` matches one assignment of the SET list).
+ */
+function* setBindings(v: FnView, binding: RegExp): Generator<SetBinding> {
   const re = /\bUPDATE\s+["`]?(?:\w+\.)?([A-Za-z_]\w*)["`]?\s+SET\s+([^;]{1,400}?)(?:\bWHERE\b([^;"'`]{0,300})|["'`]|$)/gi;
   for (const m of v.code.matchAll(re)) {
     const line = v.lineAt(m.index!);
-    if (line <= r.line || !sameEntity(m[1], r.entity)) continue;
     const where = m[3] ?? '';
     if (VERSION_CHECK.test(where)) continue;
     const setAt = m[0].indexOf(m[2]!);
@@ -583,47 +642,15 @@ function sqlFlowHit(v: FnView, r: Read): Hit | undefined {
     for (const assign of m[2]!.split(',')) {
       const prefix = m[0].slice(0, setAt + offset);
       offset += assign.length + 1;
-      const a = /^\s*["`]?(\w+)["`]?\s*=\s*(?:CAST\(\s*)?(\$\d+|\?|%s|:\w+|@\w+|%\(\w+\)s|\$\{[^}]{1,80}\})(?:\s*::\s*\w+|\s+AS\s+\w+\s*\))?\s*$/i.exec(assign);
+      const a = binding.exec(assign);
       if (!a) continue;
       const col = a[1]!.toLowerCase();
-      if (!r.columns!.includes(col) && !r.columns!.includes('*')) continue;
       if (new RegExp(`\\b${col}\\s*=`, 'i').test(where)) continue;
       const stmtStart = startOfStatement(v, line);
       const stmt = statementAt(v, stmtStart, 14);
-      const value = boundValue(stmt.text, a[2]!, m[0], prefix);
-      if (value === undefined) continue;
-      // Follow the value read through the locals computed from it, up to the write.
-      const tainted = [r.holder];
-      let named = new RegExp(`(?<![\\w$.@])(?:${tokenRe(tainted)})(?![\\w$])`);
-      let changed: number | undefined;
-      for (let l = r.line + 1; l < stmtStart; l++) {
-        const t = codeLine(v, l);
-        if (!named.test(t)) continue;
-        if (changed === undefined && !/\bSELECT\b/i.test(t) && modifiesFrom(t, tainted)) changed = l;
-        const grow: string[] = [];
-        const as = KV_LHS.exec(t);
-        if (as && named.test(as[2]!)) grow.push(...lhsNames(as[1]!));
-        if (v.family === 'go') for (const g of t.matchAll(/&([A-Za-z_]\w*)/g)) grow.push(g[1]!);
-        const fresh = grow.filter((n) => !tainted.includes(n) && !/^(?:ctx|context|tx|db|rows|row_count|n)$/.test(n));
-        if (fresh.length) {
-          tainted.push(...fresh);
-          named = new RegExp(`(?<![\\w$.@])(?:${tokenRe(tainted)})(?![\\w$])`);
-        }
-      }
-      if (changed === undefined || !named.test(value)) continue;
-      return {
-        read: r,
-        field: col,
-        computeLine: changed,
-        writeLine: stmtStart,
-        writeEnd: Math.max(stmt.endLine, line),
-        writeCall: `UPDATE ${m[1]} SET ${col} = ${a[2]}`,
-        confidence: 0.75,
-        json: true,
-      };
+      yield { table: m[1]!, line, col, placeholder: a[2]!, stmtStart, stmt, value: boundValue(stmt.text, a[2]!, m[0], prefix) };
     }
   }
-  return undefined;
 }
 
 /**
@@ -634,70 +661,54 @@ function sqlFlowHit(v: FnView, r: Read): Hit | undefined {
  */
 function loadedFlowHit(v: FnView, fileText: string): Hit | undefined {
   if (!/\bUPDATE\b/i.test(v.code) || !/\bSET\b/i.test(v.code)) return undefined;
-  const re = /\bUPDATE\s+["`]?(?:\w+\.)?([A-Za-z_]\w*)["`]?\s+SET\s+([^;]{1,400}?)(?:\bWHERE\b([^;"'`]{0,300})|["'`]|$)/gi;
-  for (const m of v.code.matchAll(re)) {
-    const line = v.lineAt(m.index!);
-    const where = m[3] ?? '';
-    if (VERSION_CHECK.test(where)) continue;
-    const setAt = m[0].indexOf(m[2]!);
-    let offset = 0;
-    for (const assign of m[2]!.split(',')) {
-      const prefix = m[0].slice(0, setAt + offset);
-      offset += assign.length + 1;
-      const a = /^\s*["`]?(\w+)["`]?\s*=\s*(\$\d+|\?|%s|:\w+|@\w+|%\(\w+\)s|\$\{[^}]{1,80}\})\s*$/i.exec(assign);
-      if (!a) continue;
-      const col = a[1]!.toLowerCase();
-      if (new RegExp(`\\b${col}\\s*=`, 'i').test(where)) continue;
-      const stmtStart = startOfStatement(v, line);
-      const stmt = statementAt(v, stmtStart, 14);
-      const value = boundValue(stmt.text, a[2]!, m[0], prefix)?.trim();
-      if (!value) continue;
-      // `holder.Field op …` / `… op holder.Field` with the field named like the column.
-      const arith = (t: string) => {
-        for (const f of t.matchAll(/(?<![\w$.@])([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?![\w$(])/g)) {
-          if (!sameField(f[2]!, col) || NOT_A_RECORD.test(f[1]!)) continue;
-          const at = f.index!;
-          const after = t.slice(at + f[0].length);
-          const before = t.slice(0, at);
-          if (/^\s*[-+*/](?![=/*>])/.test(after) || /[-+*/]\s*\(?\s*$/.test(before)) return f[1];
-        }
-        return undefined;
-      };
-      let holder = arith(value);
-      let computeLine = holder ? stmtStart : undefined;
-      if (!holder && /^[A-Za-z_$][\w$]*$/.test(value)) {
-        const def = new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?${escapeRe(value)}\\s*(?::\\s*[^=\\n]{1,60})?(?::=|=)(?![=>])(.*)$`);
-        for (let l = stmtStart - 1; l > v.fn.startLine && !holder; l--) {
-          const dm = def.exec(codeLine(v, l));
-          if (dm && (holder = arith(dm[1]!))) computeLine = l;
-        }
+  for (const { table, line, col, placeholder, stmtStart, stmt, value: bound } of setBindings(v, PLAIN_BINDING)) {
+    const value = bound?.trim();
+    if (!value) continue;
+    // `holder.Field op …` / `… op holder.Field` with the field named like the column.
+    const arith = (t: string) => {
+      for (const f of t.matchAll(/(?<![\w$.@])([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?![\w$(])/g)) {
+        if (!sameField(f[2]!, col) || NOT_A_RECORD.test(f[1]!)) continue;
+        const at = f.index!;
+        const after = t.slice(at + f[0].length);
+        const before = t.slice(0, at);
+        if (/^\s*[-+*/](?![=/*>])/.test(after) || /[-+*/]\s*\(?\s*$/.test(before)) return f[1];
       }
-      if (!holder || computeLine === undefined) continue;
-      // The holder comes from a call before the change (not built locally, not a parameter).
-      const load = new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?${escapeRe(holder)}\\s*(?:,\\s*\\w+\\s*)?(?::\\s*[^=\\n]{1,60})?(?::=|=)(?![=>])\\s*(?:await\\s+)?[\\w$.]+\\(([^\\n]*)$`);
-      let readLine: number | undefined;
-      let args = '';
-      for (let l = computeLine - 1; l > v.fn.startLine; l--) {
-        const lm = load.exec(codeLine(v, l));
-        if (lm) {
-          readLine = l;
-          args = lm[1]!;
-          break;
-        }
+      return undefined;
+    };
+    let holder = arith(value);
+    let computeLine = holder ? stmtStart : undefined;
+    if (!holder && /^[A-Za-z_$][\w$]*$/.test(value)) {
+      const def = new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?${escapeRe(value)}\\s*(?::\\s*[^=\\n]{1,60})?(?::=|=)(?![=>])(.*)$`);
+      for (let l = stmtStart - 1; l > v.fn.startLine && !holder; l--) {
+        const dm = def.exec(codeLine(v, l));
+        if (dm && (holder = arith(dm[1]!))) computeLine = l;
       }
-      if (readLine === undefined) continue;
-      if (/\b(?:tx|trx|txn)\b/.test(args) && ROW_LOCK.test(fileText)) continue;
-      return {
-        read: { holder, entity: m[1]!, line: readLine, call: codeLine(v, readLine).trim().slice(0, 80), columns: [col] },
-        field: col,
-        computeLine,
-        writeLine: stmtStart,
-        writeEnd: Math.max(stmt.endLine, line),
-        writeCall: `UPDATE ${m[1]} SET ${col} = ${a[2]}`,
-        confidence: 0.75,
-        delta: deltaOf(codeLine(v, computeLine)),
-      };
     }
+    if (!holder || computeLine === undefined) continue;
+    // The holder comes from a call before the change (not built locally, not a parameter).
+    const load = new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?${escapeRe(holder)}\\s*(?:,\\s*\\w+\\s*)?(?::\\s*[^=\\n]{1,60})?(?::=|=)(?![=>])\\s*(?:await\\s+)?[\\w$.]+\\(([^\\n]*)$`);
+    let readLine: number | undefined;
+    let args = '';
+    for (let l = computeLine - 1; l > v.fn.startLine; l--) {
+      const lm = load.exec(codeLine(v, l));
+      if (lm) {
+        readLine = l;
+        args = lm[1]!;
+        break;
+      }
+    }
+    if (readLine === undefined) continue;
+    if (/\b(?:tx|trx|txn)\b/.test(args) && ROW_LOCK.test(fileText)) continue;
+    return {
+      read: { holder, entity: table, line: readLine, call: codeLine(v, readLine).trim().slice(0, 80), columns: [col] },
+      field: col,
+      computeLine,
+      writeLine: stmtStart,
+      writeEnd: Math.max(stmt.endLine, line),
+      writeCall: `UPDATE ${table} SET ${col} = ${placeholder}`,
+      confidence: 0.75,
+      delta: deltaOf(codeLine(v, computeLine)),
+    };
   }
   return undefined;
 }
