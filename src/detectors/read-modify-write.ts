@@ -756,31 +756,7 @@ function boundValue(stmt: string, placeholder: string, sql: string, prefix: stri
 
 /** Top-level comma-separated expressions from the start of `text` up to the bracket that closes the call. */
 function topArgs(text: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (let i = 0; i < text.length && i < 2000; i++) {
-    const c = text[i]!;
-    if (c === '"' || c === "'" || c === '`') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== c) j += text[j] === '\\' ? 2 : 1;
-      cur += text.slice(i, j + 1);
-      i = j;
-      continue;
-    }
-    if (c === '(' || c === '[' || c === '{') depth++;
-    else if (c === ')' || c === ']' || c === '}') {
-      if (depth === 0) break;
-      depth--;
-    } else if (c === ',' && depth === 0) {
-      if (cur.trim()) out.push(cur.trim());
-      cur = '';
-      continue;
-    }
-    cur += c;
-  }
-  if (cur.trim()) out.push(cur.trim());
-  return out;
+  return (callArgs(`(${text.slice(0, 2000)})`, 0) ?? []).filter((a) => a !== '');
 }
 
 // ------------------------------------------------------------------ key-value stores

@@ -130,10 +130,7 @@ export function helperAggregates(ctx: DetectorContext, info: FnInfo): DbOp[] {
   if (cached) return cached;
   const out: DbOp[] = [];
   opsWithHelpersCache.set(info, out);
-  const byName = functionsByName(ctx.files);
-  if (byName.size === 0) return out;
   const fam = familyOf(info.lang);
-  const ownName = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
   // Go methods call their siblings through the receiver: `func (s *Service) Issue(...)` calls `s.hasPermit(...)`.
   const recv = fam === 'go' ? /^\s*func\s*\(\s*([A-Za-z_]\w*)\s/.exec(info.bareLines[0] ?? '')?.[1] : undefined;
   const call =
@@ -142,22 +139,7 @@ export function helperAggregates(ctx: DetectorContext, info: FnInfo): DbOp[] {
       : recv
         ? new RegExp(String.raw`(?<![\w$.])(?:${recv}\s*\.\s*)?([A-Za-z_$][\w$]*)\s*\(`, 'g')
         : /(?<![\w$.])(?:(?:self|this|cls)\s*\.\s*)?([A-Za-z_$][\w$]*)\s*\(/g;
-  for (const m of info.bare.matchAll(call)) {
-    let name = m[1]!;
-    // `x != y` reads as `x!` first.
-    if (!byName.has(name) && /[?!]$/.test(name)) name = name.slice(0, -1);
-    if (name === ownName) continue;
-    const cands = byName.get(name);
-    if (!cands) continue;
-    const at = m.index ?? 0;
-    if (/(?:\bdef|\bfunction|\bfunc|\basync)\s+$/.test(info.bare.slice(Math.max(0, at - 12), at))) continue;
-    let agg: DbOp | undefined;
-    for (const c of cands) {
-      if (c.fn === info.fn) continue;
-      agg = helperAggregate(c.file, c.fn);
-      if (agg) break;
-    }
-    if (!agg) continue;
+  for (const { m, name, at, found: agg } of helperCalls(ctx, info, call, helperAggregate)) {
     const parens = fam !== 'ruby' || m[2] !== undefined;
     let end = at + m[0].length;
     if (parens) {
@@ -176,6 +158,39 @@ export function helperAggregates(ctx: DetectorContext, info: FnInfo): DbOp[] {
     });
   }
   return out;
+}
+
+/**
+ * Calls in `info` (matches of `call` on its bare text, the callee's name in group 1) to short functions of the
+ * review other than itself, each with what `resolve` makes of the first function of that name it accepts.
+ */
+function* helperCalls<T>(
+  ctx: DetectorContext,
+  info: FnInfo,
+  call: RegExp,
+  resolve: (file: SourceFile, fn: FunctionSpan) => T | undefined,
+): Generator<{ m: RegExpMatchArray; name: string; at: number; found: T }> {
+  const byName = functionsByName(ctx.files);
+  if (byName.size === 0) return;
+  const ownName = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
+  for (const m of info.bare.matchAll(call)) {
+    let name = m[1]!;
+    // `x != y` reads as `x!` first.
+    if (!byName.has(name) && /[?!]$/.test(name)) name = name.slice(0, -1);
+    if (name === ownName) continue;
+    const cands = byName.get(name);
+    if (!cands) continue;
+    const at = m.index ?? 0;
+    // The function's own definition is not a call.
+    if (/(?:\bdef|\bfunction|\bfunc|\basync)\s+$/.test(info.bare.slice(Math.max(0, at - 12), at))) continue;
+    let found: T | undefined;
+    for (const c of cands) {
+      if (c.fn === info.fn) continue;
+      found = resolve(c.file, c.fn);
+      if (found !== undefined) break;
+    }
+    if (found !== undefined) yield { m, name, at, found };
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -223,29 +238,14 @@ export function helperReads(ctx: DetectorContext, info: FnInfo): HelperRead[] {
   if (cached) return cached;
   const out: HelperRead[] = [];
   helperReadsCache.set(info, out);
-  const byName = functionsByName(ctx.files);
-  if (byName.size === 0) return out;
   const fam = familyOf(info.lang);
   const call =
     fam === 'ruby'
       ? /(?<![\w$.:@])(?:self\.)?([a-z_]\w*)(?:\([^()\n]*\))?[ \t]*\.[ \t]*(exists\?|any\?|present\?|none\?|empty\?|blank\?|first|take|count|size)(?![\w?!])/g
       : /(?<![\w$.])(?:(?:self|cls|this)\s*\.\s*)?([A-Za-z_$][\w$]*)\([^()\n]*\)[ \t]*\.[ \t]*(exists|first|count|getOne|getCount|getExists|one_or_none)\(/g;
-  const ownName = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
-  for (const m of info.bare.matchAll(call)) {
-    const name = m[1]!;
-    if (name === ownName) continue;
-    const cands = byName.get(name);
-    if (!cands) continue;
+  for (const { m, name, at, found } of helperCalls(ctx, info, call, helperQuery)) {
     const kind = terminalKind(m[2]!);
     if (!kind) continue;
-    let found: { info: FnInfo; op: DbOp } | undefined;
-    for (const c of cands) {
-      if (c.fn === info.fn) continue;
-      found = helperQuery(c.file, c.fn);
-      if (found) break;
-    }
-    if (!found) continue;
-    const at = m.index ?? 0;
     const end = at + m[0].length;
     out.push({
       op: {
