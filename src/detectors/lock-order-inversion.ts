@@ -1226,30 +1226,7 @@ function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
       const [x, y] = [[...ka].find((k) => !kb.has(k))!, [...kb].find((k) => !ka.has(k))!];
       // At least one side keyed by the caller's input; a derived key (`~row.field`) alone is not enough.
       if ([...ka, ...kb].every((k) => k.startsWith('~'))) continue;
-      return [
-        {
-          line: range.line,
-          endLine: range.endLine,
-          functionName: name,
-          confidence: 0.8,
-          title: `${name} locks the ${a.label} for ${x.replace(/^[@~]/, '')} and then the one for ${y.replace(/^[@~]/, '')}, in argument order: a call with the two swapped locks them in the opposite order and deadlocks`,
-          entity: `${a.label}s`,
-          evidence: [
-            { role: 'lock-a', line: a.line, text: v.text(a.line) },
-            { role: 'lock-b', line: b.line, text: v.text(b.line) },
-          ],
-          variant: 'database',
-          facts: cleanFacts({
-            lockA: `${a.label} for ${x.replace(/^[@~]/, '')}`,
-            lockB: `${b.label} for ${y.replace(/^[@~]/, '')}`,
-            lockKind: 'row',
-            sortKey: 'id',
-            inTransaction: 'yes',
-            actor: 'transaction',
-            testFramework: testFrameworkHint(ctx.files, v.family),
-          }),
-        },
-      ];
+      return [argumentOrderReport(ctx, v, { range, name, a, b, label: a.label, x: x.replace(/^[@~]/, ''), y: y.replace(/^[@~]/, ''), confidence: 0.8 })];
     }
   }
   return [];
@@ -1328,33 +1305,44 @@ function helperPairReports(ctx: DetectorContext, v: FnView, seen: Set<number>): 
       seen.add(a.line);
       const name = v.family === 'go' ? goFuncAbove(v, a.line) ?? displayName(file, v.fn) : displayName(file, v.fn);
       const [x, y] = [a.args[diff[0]!]!, b.args[diff[0]!]!];
-      return [
-        {
-          line: range.line,
-          endLine: range.endLine,
-          functionName: name,
-          confidence: 0.75,
-          title: `${name} locks the ${h.label} for ${x} (through ${a.name}) and then the one for ${y}, in argument order: a call with the two swapped locks them in the opposite order and deadlocks`,
-          entity: `${h.label}s`,
-          evidence: [
-            { role: 'lock-a', line: a.line, text: v.text(a.line) },
-            { role: 'lock-b', line: b.line, text: v.text(b.line) },
-          ],
-          variant: 'database',
-          facts: cleanFacts({
-            lockA: `${h.label} for ${x}`,
-            lockB: `${h.label} for ${y}`,
-            lockKind: 'row',
-            sortKey: 'id',
-            inTransaction: 'yes',
-            actor: 'transaction',
-            testFramework: testFrameworkHint(ctx.files, v.family),
-          }),
-        },
-      ];
+      return [argumentOrderReport(ctx, v, { range, name, a, b, label: h.label, x, y, via: a.name, confidence: 0.75 })];
     }
   }
   return [];
+}
+
+/**
+ * The report for two rows of one kind locked one after the other in the order the caller's arguments give
+ * (`x`, then `y`): a call with the two swapped locks them in the opposite order.
+ */
+function argumentOrderReport(
+  ctx: DetectorContext,
+  v: FnView,
+  o: { range: { line: number; endLine: number }; name: string; a: { line: number }; b: { line: number }; label: string; x: string; y: string; via?: string; confidence: number },
+): DetectorReport {
+  const { range, name, a, b, label, x, y, via } = o;
+  return {
+    line: range.line,
+    endLine: range.endLine,
+    functionName: name,
+    confidence: o.confidence,
+    title: `${name} locks the ${label} for ${x}${via ? ` (through ${via})` : ''} and then the one for ${y}, in argument order: a call with the two swapped locks them in the opposite order and deadlocks`,
+    entity: `${label}s`,
+    evidence: [
+      { role: 'lock-a', line: a.line, text: v.text(a.line) },
+      { role: 'lock-b', line: b.line, text: v.text(b.line) },
+    ],
+    variant: 'database',
+    facts: cleanFacts({
+      lockA: `${label} for ${x}`,
+      lockB: `${label} for ${y}`,
+      lockKind: 'row',
+      sortKey: 'id',
+      inTransaction: 'yes',
+      actor: 'transaction',
+      testFramework: testFrameworkHint(ctx.files, v.family),
+    }),
+  };
 }
 
 /** Go parameter (and receiver) names with their types: `func (a *T) F(b, c *T, n int)` -> a:T, b:T, c:T, n:int. */
