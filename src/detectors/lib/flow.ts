@@ -71,45 +71,24 @@ export function scanCode(lines: readonly string[], fam: Family): Scanned {
   const hash = fam === 'python' || fam === 'ruby';
   const slashes = fam === 'js' || fam === 'go' || fam === 'other';
   const n = text.length;
-  // Output is built from whole ranges. A comment or literal [a, b) is written one position late, as the
-  // original character-by-character version did: its first position is left empty and its last character
-  // (the "carry") lands on position b, where it survives only if another comment/literal starts there or
-  // the text ends; a plain character at b overwrites it. Kept as is so detector behaviour stays identical.
-  let carryCode = '';
-  let carryMasked = '';
-  let pieceCode = '';
-  let pieceMasked = '';
   const plain = (a: number, b: number) => {
     if (b <= a) return;
     const s = text.slice(a, b);
     code.push(s);
     masked.push(s);
-    carryCode = carryMasked = '';
   };
-  const keep = (a: number, b: number) => {
-    if (b <= a) return;
-    const s = text.slice(a, b);
-    pieceCode += s;
-    pieceMasked += s;
-  };
+  const keep = plain;
   const keepCode = (a: number, b: number) => {
     if (b <= a) return;
     const s = text.slice(a, b);
-    pieceCode += s;
-    pieceMasked += blanked(s);
+    code.push(s);
+    masked.push(blanked(s));
   };
   const drop = (a: number, b: number) => {
     if (b <= a) return;
     const s = blanked(text.slice(a, b));
-    pieceCode += s;
-    pieceMasked += s;
-  };
-  const endPiece = () => {
-    code.push(carryCode + pieceCode.slice(0, -1));
-    masked.push(carryMasked + pieceMasked.slice(0, -1));
-    carryCode = pieceCode.slice(-1);
-    carryMasked = pieceMasked.slice(-1);
-    pieceCode = pieceMasked = '';
+    code.push(s);
+    masked.push(s);
   };
   // Plain code runs from `run` to the current index; `lastSignificant` is the last non-blank character
   // before `run` (or the closing quote of a literal), derived lazily for regex-literal detection.
@@ -139,7 +118,6 @@ export function scanCode(lines: readonly string[], fam: Family): Scanned {
       if (j < 0) j = n;
       drop(i, j);
       lastBeforeRun = lastSignificant(i);
-      endPiece();
       i = run = j;
       continue;
     }
@@ -150,7 +128,6 @@ export function scanCode(lines: readonly string[], fam: Family): Scanned {
       let j = text.indexOf('*/', i + 2);
       j = j < 0 ? n : j + 2;
       drop(i, j);
-      endPiece();
       i = run = j;
       continue;
     }
@@ -169,7 +146,6 @@ export function scanCode(lines: readonly string[], fam: Family): Scanned {
       const close = Math.min(j + 3, n);
       keep(j, close);
       lastBeforeRun = q;
-      endPiece();
       i = run = close;
       continue;
     }
@@ -189,7 +165,6 @@ export function scanCode(lines: readonly string[], fam: Family): Scanned {
         j++;
       }
       lastBeforeRun = '`';
-      endPiece();
       i = run = j;
       continue;
     }
@@ -209,7 +184,6 @@ export function scanCode(lines: readonly string[], fam: Family): Scanned {
         j++;
       }
       lastBeforeRun = q;
-      endPiece();
       i = run = j;
       continue;
     }
@@ -237,8 +211,7 @@ export function scanCode(lines: readonly string[], fam: Family): Scanned {
           keepCode(i + 1, j);
           keep(j, j + 1);
           lastBeforeRun = '/';
-          endPiece();
-          i = run = j + 1;
+              i = run = j + 1;
           continue;
         }
       }
@@ -246,8 +219,6 @@ export function scanCode(lines: readonly string[], fam: Family): Scanned {
     i++;
   }
   plain(run, n);
-  code.push(carryCode);
-  masked.push(carryMasked);
   return { code: code.join('').split('\n'), masked: masked.join('').split('\n') };
 }
 
