@@ -53,8 +53,63 @@ export async function archive(orderId: string) {
 `,
       errors: [{ mode: 'async_ordering', line: 6 }],
     },
+    {
+      name: 'express: writes started in a .map are kept in an array nobody awaits, then 201 with its length',
+      path: 'src/routes/playlists.js',
+      code: `const { Playlist, PlaylistTrack } = require('../models');
+router.post('/playlists', async (req, res) => {
+  const playlist = await Playlist.create({ ownerId: req.user.id, name: req.body.name });
+  const adds = req.body.tracks.map((t, position) =>
+    PlaylistTrack.create({ playlistId: playlist.id, trackId: t.id, position }),
+  );
+  res.status(201).json({ id: playlist.id, tracks: adds.length });
+});
+`,
+      errors: [{ mode: 'async_ordering', line: 4 }],
+    },
+    {
+      name: 'service: async callbacks awaiting a repository save, collected and dropped',
+      path: 'src/labels/relabel.ts',
+      code: `import { labelRepo } from '../db';
+export async function relabel(ids: string[], color: string) {
+  const saves = ids.map(async (id) => {
+    await labelRepo.save({ id, color });
+  });
+  console.log('relabelled', saves.length);
+}
+`,
+      errors: [{ mode: 'async_ordering', line: 3 }],
+    },
   ],
   valid: [
+    {
+      name: 'fixed twin: the array of creates is awaited with Promise.all before the reply',
+      path: 'src/routes/playlists.js',
+      code: `const { Playlist, PlaylistTrack } = require('../models');
+router.post('/playlists', async (req, res) => {
+  const playlist = await Playlist.create({ ownerId: req.user.id, name: req.body.name });
+  const adds = req.body.tracks.map((t, position) =>
+    PlaylistTrack.create({ playlistId: playlist.id, trackId: t.id, position }),
+  );
+  await Promise.all(adds);
+  res.status(201).json({ id: playlist.id, tracks: adds.length });
+});
+`,
+    },
+    {
+      name: 'an array of saves returned, or handed to a helper, is the caller\'s to await',
+      path: 'src/labels/relabel.ts',
+      code: `import { labelRepo } from '../db';
+export function relabelAll(ids: string[], color: string) {
+  const saves = ids.map((id) => labelRepo.save({ id, color }));
+  return saves;
+}
+export async function relabelSettled(ids: string[], color: string) {
+  const saves = ids.map((id) => labelRepo.save({ id, color }));
+  await settleAll(saves);
+}
+`,
+    },
     {
       name: 'observables and sync maps are not floating promises',
       path: 'src/app/profile.component.ts',

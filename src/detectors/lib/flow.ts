@@ -317,11 +317,11 @@ export function closeOf(text: string, open: number): number {
   return -1;
 }
 
-/** The innermost parsed function containing `line`. */
-export function innermost(file: SourceFile, line: number): FunctionSpan | undefined {
+/** The innermost parsed function containing lines `line` to `endLine`. */
+export function innermost(file: SourceFile, line: number, endLine = line): FunctionSpan | undefined {
   let best: FunctionSpan | undefined;
   for (const f of file.functions) {
-    if (f.startLine <= line && line <= f.endLine) {
+    if (f.startLine <= line && endLine <= f.endLine) {
       if (!best || f.endLine - f.startLine < best.endLine - best.startLine) best = f;
     }
   }
