@@ -37,6 +37,12 @@
  * key (a MULTI around the write alone does not help). Quiet under WATCH, a Lua script, a lock, `NX` / `XX`, `cas`,
  * a DynamoDB `ConditionExpression`, or when the value written is not computed from the one read.
  *
+ * Through short methods of the same class: a sibling reading one key and returning it (the read) and a sibling
+ * writing one key from its parameters (the write), keys compared with the caller's arguments in place of the
+ * parameters; a sibling returning attributes of a record the object holds (`[@r.count, @r.total]`) unpacked into
+ * locals, and values computed from them written by a sibling that sets those attributes from its parameters
+ * (`@r.update_columns(count: count, …)`) or directly (`@r.update!(count: count + 1)`).
+ *
  * Confidence: 0.9 when the read and the write name the same table/model and field (SQL, or an explicit
  * `update` of the field); 0.85 for `save()` of the read object after an arithmetic on its field; 0.7 for
  * a JSON/array/dict field mutated in place and saved; 0.8 for a key-value read-modify-write.
@@ -62,6 +68,7 @@ import {
   paramsOf,
   sameEntity,
   shownRange,
+  splitTop,
   sqlTables,
   statementAt,
   testFrameworkHint,
@@ -838,11 +845,23 @@ function lhsNames(lhs: string): string[] {
   return [...lhs.matchAll(/[A-Za-z_$@][\w$]*/g)].map((m) => m[0]).filter((n) => !/^(?:err|_|error|ok)$/.test(n));
 }
 
-/** Reads of one key from a key-value store: `raw = await redis.get(k)`, `JSON.parse(await redis.get(k))`, a helper given the client, a DynamoDB get. */
-function kvReads(v: FnView): KvRead[] {
+/** Reads of one key from a key-value store: `raw = await redis.get(k)`, `JSON.parse(await redis.get(k))`, a helper given the client, a DynamoDB get, a sibling method reading one key (`sib`). */
+function kvReads(v: FnView, sib?: Siblings): KvRead[] {
   const out: KvRead[] = [];
   for (let i = 0; i < v.codeLines.length; i++) {
     const t = v.codeLines[i]!;
+    if (sib && SELF_CALL.test(t)) {
+      const m = KV_LHS.exec(t);
+      const line = v.fn.startLine + i;
+      const read = m ? siblingKvRead(sib, statementAt(v, line, 8).text) : undefined;
+      if (read) {
+        const names = lhsNames(m![1]!);
+        if (names.length > 0) {
+          out.push({ line, names, key: read.key, helper: false, dynamo: false, call: read.call });
+          continue;
+        }
+      }
+    }
     if (!/\.(?:get|hget|hGet|hgetall|hGetAll|hmget|hmGet|read|Get|HGet|HGetAll|get_item|getItem)\s*\(|\bGet(?:Item)?Command\b|\(\s*(?:this\.|self\.)?[\w$]*(?:redis|Redis|valkey|memcache|kv|Kv|rdb|REDIS)\w*\s*,/.test(t)) continue;
     const m = KV_LHS.exec(t);
     if (!m) continue;
@@ -951,11 +970,118 @@ function modifiesFrom(text: string, names: readonly string[]): boolean {
   ).test(text);
 }
 
+/** A call of a method on the same object: `this.load(id)`, `self._get(k)`. */
+const SELF_CALL = /(?:^|[^\w$.])(?:this|self)\.[A-Za-z_$][\w$]*\s*\(/;
+const SELF_CALL_AT = /(?:^|[^\w$.])(?:this|self)\.([A-Za-z_$][\w$]*)\s*\(/;
+
+/** Short methods of the class a function belongs to, by name (spans named `Class.method`). */
+type Siblings = (name: string) => FnView | undefined;
+
+const siblingIndex = new WeakMap<SourceFile, Map<string, Map<string, FunctionSpan>>>();
+
+function siblingsOf(file: SourceFile, fn: FunctionSpan): Siblings | undefined {
+  const dot = fn.name.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  let byClass = siblingIndex.get(file);
+  if (!byClass) {
+    byClass = new Map();
+    for (const f of file.functions) {
+      const d = f.name.lastIndexOf('.');
+      if (d <= 0 || f.endLine - f.startLine > 20) continue;
+      const cls = f.name.slice(0, d);
+      let m = byClass.get(cls);
+      if (!m) byClass.set(cls, (m = new Map()));
+      if (!m.has(f.name.slice(d + 1))) m.set(f.name.slice(d + 1), f);
+    }
+    siblingIndex.set(file, byClass);
+  }
+  const methods = byClass.get(fn.name.slice(0, dot));
+  if (!methods) return undefined;
+  return (name) => {
+    const f = methods.get(name);
+    return f && f !== fn ? viewOf(file, f) : undefined;
+  };
+}
+
+/** `expr` with the helper's parameters replaced by the caller's arguments. */
+function substArgs(expr: string, params: readonly string[], args: readonly string[]): string {
+  let out = expr;
+  params.forEach((p, i) => {
+    const a = args[i];
+    if (a === undefined || !out.includes(p)) return;
+    const arg = /^[\w$.]+$/.test(a) ? a : `(${a})`;
+    out = out.replace(new RegExp(`(?<![\\w$.])${escapeRe(p)}(?![\\w$])`, 'g'), () => arg);
+  });
+  return out;
+}
+
+interface SiblingKv {
+  params: string[];
+  read?: { key: string[]; call: string };
+  write?: KvWrite;
+}
+const siblingKvCache = new WeakMap<FnView, SiblingKv | null>();
+
+/**
+ * What a short sibling method does with the store: reads one key and returns it (`const raw = await
+ * this.redis.get(this.key(id)); return raw ? JSON.parse(raw) : null`), or writes one key from its parameters
+ * (`await this.redis.set(this.key(id), JSON.stringify(state))`). Methods doing both, or guarded, are neither.
+ */
+function siblingKv(hv: FnView): SiblingKv | null {
+  if (siblingKvCache.has(hv)) return siblingKvCache.get(hv)!;
+  let out: SiblingKv | null = null;
+  if (hv.codeLines.length <= 12 && !KV_GUARD.test(hv.code)) {
+    const params = paramsOf(hv);
+    const reads = kvReads(hv).filter((r) => !r.dynamo && !r.helper);
+    const writes: KvWrite[] = [];
+    for (let l = hv.fn.startLine + 1; l <= hv.fn.endLine; l++) {
+      const w = kvWriteAt(hv, l);
+      if (w) writes.push(w);
+    }
+    if (reads.length === 1 && writes.length === 0) {
+      const r = reads[0]!;
+      // the value read is what the method returns
+      const ret = new RegExp(`^\\s*return\\b[^\\n]*(?<![\\w$.@])(?:${tokenRe(r.names)})(?![\\w$])`, 'm');
+      if (ret.test(hv.code)) out = { params, read: { key: r.key, call: `${hv.family === 'python' ? 'self' : 'this'}.${hv.fn.name.slice(hv.fn.name.lastIndexOf('.') + 1)}` } };
+    } else if (reads.length === 0 && writes.length === 1 && params.some((p) => new RegExp(`(?<![\\w$.])${escapeRe(p)}(?![\\w$])`).test(writes[0]!.value))) {
+      out = { params, write: writes[0]! };
+    }
+  }
+  siblingKvCache.set(hv, out);
+  return out;
+}
+
+/** A read through a sibling method: `const cur = (await this.load(id)) ?? {…}` -> the key it reads, in the caller's terms. */
+function siblingKvRead(sib: Siblings, stmt: string): { key: string[]; call: string } | undefined {
+  const m = SELF_CALL_AT.exec(stmt);
+  if (!m) return undefined;
+  const hv = sib(m[1]!);
+  const info = hv ? siblingKv(hv) : null;
+  if (!info?.read) return undefined;
+  const args = callArgs(stmt, m.index! + m[0].length - 1) ?? [];
+  return { key: info.read.key.map((k) => substArgs(k, info.params, args)), call: info.read.call };
+}
+
+/** A write through a sibling method: `await this.save(id, next)` -> the key and value it writes, in the caller's terms. */
+function siblingKvWrite(v: FnView, sib: Siblings, line: number): KvWrite | undefined {
+  const t = codeLine(v, line);
+  const m = SELF_CALL_AT.exec(t);
+  if (!m) return undefined;
+  const hv = sib(m[1]!);
+  const info = hv ? siblingKv(hv) : null;
+  if (!info?.write) return undefined;
+  const stmt = statementAt(v, line, 8);
+  const args = callArgs(stmt.text, stmt.text.indexOf(m[0]) + m[0].length - 1) ?? [];
+  const w = info.write;
+  return { ...w, line, endLine: stmt.endLine, key: w.key.map((k) => substArgs(k, info.params, args)), value: substArgs(w.value, info.params, args), call: `${m[0].includes('self.') ? 'self' : 'this'}.${m[1]}` };
+}
+
 /** Key-value read-modify-write: the value read from a key is changed in code and written back to the same key. */
-function kvHits(v: FnView): Hit[] {
-  if (!KV_WRITE_HINT.test(v.code) || KV_GUARD.test(v.code)) return [];
+function kvHits(v: FnView, sib?: Siblings): Hit[] {
+  if (KV_GUARD.test(v.code)) return [];
+  if (!KV_WRITE_HINT.test(v.code) && !(sib && SELF_CALL.test(v.code))) return [];
   const hits: Hit[] = [];
-  for (const r of kvReads(v)) {
+  for (const r of kvReads(v, sib)) {
     const tainted = [...r.names];
     let named = new RegExp(`(?<![\\w$.@])(?:${tokenRe(tainted)})(?![\\w$])`);
     const taint = (n: string) => {
@@ -967,7 +1093,7 @@ function kvHits(v: FnView): Hit[] {
     for (let l = r.line + 1; l <= v.fn.endLine; l++) {
       const t = codeLine(v, l);
       if (!t.trim()) continue;
-      const w = kvWriteAt(v, l);
+      const w = kvWriteAt(v, l) ?? (sib && SELF_CALL.test(t) ? siblingKvWrite(v, sib, l) : undefined);
       if (w) {
         const sameKey = r.dynamo
           ? w.dynamo
@@ -994,11 +1120,17 @@ function kvHits(v: FnView): Hit[] {
           break;
         }
       }
-      if (!tainted.some((n) => t.includes(n))) continue;
+      if (!tainted.some((n) => t.includes(n))) {
+        // An object / array literal built over several lines from the value: `const next = {\n  n: cur.n + 1,\n}`.
+        const o = /[{[(]\s*$/.test(t) ? KV_LHS.exec(t) : null;
+        if (o && named.test(statementAt(v, l, 14).text)) for (const n of lhsNames(o[1]!)) taint(n);
+        continue;
+      }
       if (changed === undefined && modifiesFrom(t, tainted)) changed = l;
       // Locals computed from the value carry it: `stats = JSON.parse(raw)`, `item = resp['Item']`, Go `json.Unmarshal(raw, &s)`.
       const a = KV_LHS.exec(t);
       if (a && named.test(a[2]!)) for (const n of lhsNames(a[1]!)) taint(n);
+
       if (v.family === 'go' && named.test(t)) for (const g of t.matchAll(/&([A-Za-z_]\w*)/g)) taint(g[1]!);
     }
   }
@@ -1045,6 +1177,111 @@ function ownRowOfTask(files: readonly SourceFile[], file: SourceFile, fn: Functi
     }
   }
   return false;
+}
+
+// ------------------------------------------------------------------ record fields through sibling helpers
+
+/** An instance field holding a record: `@recipe`, `self.order`, `this.account`. */
+const OWN_HOLDER = /^(@[a-z_]\w*|self\.[a-z_]\w*|this\.[A-Za-z_$][\w$]*)\.([A-Za-z_]\w*)$/;
+
+/** The attributes a short reader method returns: `[@r.count.to_i, @r.total.to_i]`, `return self.acct.balance`. */
+function readerFields(hv: FnView): { holder: string; fields: string[] } | undefined {
+  const body = hv.codeLines.slice(1).map((l) => l.trim()).filter((l) => l && !/^(?:end|\})$/.test(l));
+  if (body.length === 0 || body.length > 3) return undefined;
+  let expr = body[body.length - 1]!.replace(/;$/, '');
+  if (hv.family === 'ruby') expr = expr.replace(/^return\s+/, '');
+  else if (/^return\s/.test(expr)) expr = expr.slice(7);
+  else return undefined;
+  expr = expr.trim().replace(/^[[(]\s*([\s\S]*?)\s*[\])]$/, '$1');
+  let holder: string | undefined;
+  const fields: string[] = [];
+  for (const part of splitTop(expr)) {
+    const item = part
+      .trim()
+      .replace(/^(?:Number|int|float|Integer|Float|BigDecimal|Decimal|parseInt|parseFloat)\(\s*([^()]+?)\s*(?:,\s*\d+\s*)?\)$/, '$1')
+      .replace(/\.(?:to_i|to_f|to_d|to_r)$|\s*(?:\|\||\?\?|\bor\b)\s*0$/, '');
+    const m = OWN_HOLDER.exec(item);
+    if (!m || (holder && holder !== m[1])) return undefined;
+    holder = m[1]!;
+    fields.push(m[2]!);
+  }
+  return holder ? { holder, fields } : undefined;
+}
+
+/** The attributes a short writer method sets on `holder` from its parameters (`@r.update_columns(count: count, …)`), by parameter. */
+function writerFields(hv: FnView, holder: string): Map<number, string> | undefined {
+  if (hv.codeLines.length > 14 || !hv.code.includes(holder) || ROW_LOCK.test(hv.code) || ATOMIC_UPDATE.test(hv.code)) return undefined;
+  const h = escapeRe(holder);
+  if (!new RegExp(`${h}\\.(?:update\\w*!?|save!?|save_changes|set|assign_attributes)\\b|\\b(?:save|update)\\(\\s*${h}\\b`).test(hv.code)) return undefined;
+  const params = paramsOf(hv);
+  const out = new Map<number, string>();
+  params.forEach((p, i) => {
+    const e = escapeRe(p);
+    // `f: p` / `f=p` (a keyword or hash entry) or `holder.f = p`, the parameter alone as the value
+    const m = new RegExp(`(?<![\\w$])([A-Za-z_]\\w*)\\s*(?::|=(?![=>]))\\s*${e}\\s*(?=[,)}\\n;]|$)`, 'm').exec(hv.code.slice(hv.codeLines[0]!.length));
+    if (m) out.set(i, m[1]!);
+  });
+  return out.size > 0 ? out : undefined;
+}
+
+const LOCALS_FROM_CALL = /^\s*(?:(?:const|let|var)\s+)?[[(]?\s*([A-Za-z_$][\w$]*(?:\s*,\s*[A-Za-z_$][\w$]*){0,5})\s*[\])]?\s*=\s*(?:await\s+)?(?:self\.|this\.)?([A-Za-z_$][\w$]*)\s*(?:\(\s*\))?\s*;?\s*$/;
+
+/**
+ * A record's attributes read through one short method of the same class (`count, total = current`, returning
+ * `[@recipe.count, @recipe.total]`) and values computed from them written back through another
+ * (`write(count + 1, total + score)`, which does `@recipe.update_columns(count: count, total: total)`), or
+ * written directly (`@recipe.update!(count: count + 1)`).
+ */
+function siblingRecordHit(ctx: DetectorContext, v: FnView, sib: Siblings): Hit | undefined {
+  for (let l = v.fn.startLine + 1; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    const m = t.includes('=') ? LOCALS_FROM_CALL.exec(t) : null;
+    if (!m) continue;
+    const rv = sib(m[2]!);
+    const reader = rv ? readerFields(rv) : undefined;
+    if (!reader || ROW_LOCK.test(rv!.code)) continue;
+    const locals = m[1]!.split(',').map((x) => x.trim());
+    // local -> field, and the holder's own fields read directly
+    const fieldOf = new Map<string, string>();
+    locals.forEach((n, i) => reader.fields[i] !== undefined && fieldOf.set(n, reader.fields[i]!));
+    if (fieldOf.size === 0) continue;
+    const computedFrom = (expr: string, field: string): boolean => {
+      for (const [n, f] of fieldOf) {
+        if (f !== field) continue;
+        const e = escapeRe(n);
+        if (new RegExp(`(?<![\\w$.@])${e}\\s*[-+*/](?![=/*>])|[-+*/]\\s*\\(?${e}(?![\\w$])`).test(expr)) return true;
+      }
+      return false;
+    };
+    for (let w = l + 1; w <= v.fn.endLine; w++) {
+      const wt = codeLine(v, w);
+      if (!/[-+*/]/.test(statementAt(v, w, 8).text)) continue;
+      // through a writer method
+      const c = /(?:^|[^\w$.@])(?:self\.|this\.)?([A-Za-z_$][\w$]*)\s*\(/.exec(wt);
+      const wv = c && c[1] !== m[2] ? sib(c[1]!) : undefined;
+      const byParam = wv ? writerFields(wv, reader.holder) : undefined;
+      if (byParam) {
+        const stmt = statementAt(v, w, 8);
+        const args = callArgs(stmt.text, stmt.text.indexOf(c![0]) + c![0].length - 1) ?? [];
+        for (const [i, field] of byParam) {
+          if (args[i] !== undefined && computedFrom(args[i]!, field)) {
+            return { read: { holder: reader.holder, entity: reader.holder.replace(/^(?:@|self\.|this\.)/, ''), line: l, call: m[2]!, implicit: 'request' }, field, computeLine: l, writeLine: w, writeEnd: stmt.endLine, writeCall: c![1]!, confidence: 0.8, delta: deltaOf(args[i]!) };
+          }
+        }
+      }
+      // directly: `@r.update!(f: n + 1)`
+      if (wt.includes(reader.holder) && /\.update\w*!?\s*\(?/.test(wt)) {
+        const stmt = statementAt(v, w, 8);
+        for (const p of stmt.text.matchAll(/(?<![\w$])([A-Za-z_]\w*)\s*(?::|=(?![=>]))\s*([^,)}\n]{1,120})/g)) {
+          if (reader.fields.includes(p[1]!) && computedFrom(p[2]!, p[1]!)) {
+            return { read: { holder: reader.holder, entity: reader.holder.replace(/^(?:@|self\.|this\.)/, ''), line: l, call: m[2]!, implicit: 'request' }, field: p[1]!, computeLine: l, writeLine: w, writeEnd: stmt.endLine, writeCall: /\.(update\w*!?)/.exec(wt)![1]!, confidence: 0.8, delta: deltaOf(p[2]!) };
+          }
+        }
+      }
+    }
+  }
+  void ctx;
+  return undefined;
 }
 
 /** A Ruby persistence model: ActiveRecord, Sequel or Mongoid (by its class, its DSL, or its place in a Rails app). */
@@ -1216,7 +1453,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
       const hit = sqlHit(v, r) ?? sqlFlowHit(v, r);
       if (hit) hits.push(hit);
     }
-    hits.push(...kvHits(v));
+    hits.push(...kvHits(v, siblingsOf(file, fn)));
     if (hits.length === 0) {
       const loaded = loadedFlowHit(v, fileText);
       if (loaded) hits.push(loaded);
@@ -1224,6 +1461,11 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     if (hits.length === 0) {
       const own = modelSelfHit(ctx, v, fileText);
       if (own) hits.push(own);
+    }
+    if (hits.length === 0) {
+      const sib = siblingsOf(file, fn);
+      const viaHelpers = sib ? siblingRecordHit(ctx, v, sib) : undefined;
+      if (viaHelpers) hits.push(viaHelpers);
     }
     for (const hit of hits) {
       const key = `${hit.read.line}:${hit.writeLine}`;

@@ -4,6 +4,136 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'python service: attribute returned by a private method, sum written back by another that saves',
+      path: 'loyalty/services/points.py',
+      code: `class PointsService:
+    def __init__(self, account):
+        self.account = account
+
+    def award(self, n):
+        points = self._current()
+        self._write(points + n)
+
+    def _current(self):
+        return self.account.points
+
+    def _write(self, points):
+        self.account.points = points
+        self.account.save(update_fields=["points"])
+`,
+      errors: [{ mode: 'lost_update', line: 6 }],
+    },
+    {
+      name: 'ioredis class: level read through a sibling method, decremented in JS, SET back with the same key helper',
+      path: 'src/ratelimit/bucket.ts',
+      code: `import type Redis from 'ioredis';
+
+export class TokenBucket {
+  constructor(private readonly redis: Redis) {}
+
+  private slot(clientId: string): string {
+    return \`bucket:\${clientId}\`;
+  }
+
+  async level(clientId: string): Promise<number> {
+    const raw = await this.redis.get(this.slot(clientId));
+    return raw === null ? 100 : Number(raw);
+  }
+
+  async take(clientId: string, cost: number): Promise<boolean> {
+    const left = await this.level(clientId);
+    if (left < cost) return false;
+    const remaining = left - cost;
+    await this.redis.set(this.slot(clientId), String(remaining), 'EX', 60);
+    return true;
+  }
+}
+`,
+      errors: [{ mode: 'lost_update', line: 17 }],
+    },
+    {
+      name: 'ioredis class: JSON state loaded and stored through sibling methods, counts rebuilt in an object literal',
+      path: 'src/league/scoreboard.ts',
+      code: `import type { Redis } from 'ioredis';
+
+export class Scoreboard {
+  constructor(private readonly redis: Redis) {}
+
+  private key(matchId: string) {
+    return \`match:\${matchId}:score\`;
+  }
+
+  async load(matchId: string) {
+    const raw = await this.redis.get(this.key(matchId));
+    return raw ? JSON.parse(raw) : null;
+  }
+
+  async store(matchId: string, board: { home: number; away: number }) {
+    await this.redis.set(this.key(matchId), JSON.stringify(board));
+  }
+
+  async goal(matchId: string, side: 'home' | 'away') {
+    const board = (await this.load(matchId)) ?? { home: 0, away: 0 };
+    const updated = {
+      home: board.home + (side === 'home' ? 1 : 0),
+      away: board.away + (side === 'away' ? 1 : 0),
+    };
+    await this.store(matchId, updated);
+    return updated;
+  }
+}
+`,
+      errors: [{ mode: 'lost_update', line: 21 }],
+    },
+    {
+      name: 'ruby service: record attributes read by one private method, sums written back by another',
+      path: 'app/services/wallet_ledger.rb',
+      code: `class WalletLedger
+  def initialize(wallet)
+    @wallet = wallet
+  end
+
+  def spend(cents)
+    balance, spent = snapshot
+    persist(balance - cents, spent + cents)
+  end
+
+  private
+
+  def snapshot
+    [@wallet.balance_cents.to_i, @wallet.spent_cents.to_i]
+  end
+
+  def persist(balance, spent)
+    @wallet.update!(balance_cents: balance, spent_cents: spent)
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 7 }],
+    },
+    {
+      name: 'ruby service: attribute read by a private method, written back directly with update_columns',
+      path: 'app/services/seat_counter.rb',
+      code: `class SeatCounter
+  def initialize(flight)
+    @flight = flight
+  end
+
+  def book(n)
+    taken = seats_taken
+    @flight.update_columns(seats_taken: taken + n)
+  end
+
+  private
+
+  def seats_taken
+    @flight.seats_taken
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 7 }],
+    },
+    {
       name: 'ruby: model copies an array attribute, appends and saves the whole array',
       path: 'app/models/course.rb',
       code: `class Course < ApplicationRecord
@@ -761,6 +891,159 @@ def add_label(conn, note_id, editor, label):
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: python service adds with an F() expression',
+      path: 'loyalty/services/points.py',
+      code: `from django.db.models import F
+
+from loyalty.models import Account
+
+
+class PointsService:
+    def __init__(self, account):
+        self.account = account
+
+    def award(self, n):
+        Account.objects.filter(pk=self.account.pk).update(points=F("points") + n)
+
+    def _current(self):
+        return self.account.points
+`,
+    },
+    {
+      name: 'fixed twin: token bucket decremented by Redis itself (DECRBY), the sibling read only serves a status call',
+      path: 'src/ratelimit/bucket.ts',
+      code: `import type Redis from 'ioredis';
+
+export class TokenBucket {
+  constructor(private readonly redis: Redis) {}
+
+  private slot(clientId: string): string {
+    return \`bucket:\${clientId}\`;
+  }
+
+  async level(clientId: string): Promise<number> {
+    const raw = await this.redis.get(this.slot(clientId));
+    return raw === null ? 100 : Number(raw);
+  }
+
+  async take(clientId: string, cost: number): Promise<boolean> {
+    const remaining = await this.redis.decrby(this.slot(clientId), cost);
+    if (remaining < 0) {
+      await this.redis.incrby(this.slot(clientId), cost);
+      return false;
+    }
+    return true;
+  }
+}
+`,
+    },
+    {
+      name: 'fixed twin: scoreboard WATCHes the key, loads, and writes in MULTI through the sibling method',
+      path: 'src/league/scoreboard.ts',
+      code: `import type { Redis } from 'ioredis';
+
+export class Scoreboard {
+  constructor(private readonly redis: Redis) {}
+
+  private key(matchId: string) {
+    return \`match:\${matchId}:score\`;
+  }
+
+  async load(matchId: string) {
+    const raw = await this.redis.get(this.key(matchId));
+    return raw ? JSON.parse(raw) : null;
+  }
+
+  async goal(matchId: string, side: 'home' | 'away') {
+    for (;;) {
+      await this.redis.watch(this.key(matchId));
+      const board = (await this.load(matchId)) ?? { home: 0, away: 0 };
+      const updated = {
+        home: board.home + (side === 'home' ? 1 : 0),
+        away: board.away + (side === 'away' ? 1 : 0),
+      };
+      const ok = await this.redis.multi().set(this.key(matchId), JSON.stringify(updated)).exec();
+      if (ok) return updated;
+    }
+  }
+}
+`,
+    },
+    {
+      name: 'sibling write of a fresh value not computed from the sibling read stays quiet',
+      path: 'src/league/scoreboard.ts',
+      code: `import type { Redis } from 'ioredis';
+
+export class Scoreboard {
+  constructor(private readonly redis: Redis) {}
+
+  async load(matchId: string) {
+    const raw = await this.redis.get(\`match:\${matchId}\`);
+    return raw ? JSON.parse(raw) : null;
+  }
+
+  async store(matchId: string, board: { home: number; away: number }) {
+    await this.redis.set(\`match:\${matchId}\`, JSON.stringify(board));
+  }
+
+  async kickOff(matchId: string) {
+    const board = await this.load(matchId);
+    if (board) return board;
+    const fresh = { home: 0, away: 0 };
+    await this.store(matchId, fresh);
+    return fresh;
+  }
+}
+`,
+    },
+    {
+      name: 'fixed twin: wallet ledger holds the row lock around the helper read and write',
+      path: 'app/services/wallet_ledger.rb',
+      code: `class WalletLedger
+  def initialize(wallet)
+    @wallet = wallet
+  end
+
+  def spend(cents)
+    @wallet.with_lock do
+      balance, spent = snapshot
+      persist(balance - cents, spent + cents)
+    end
+  end
+
+  private
+
+  def snapshot
+    [@wallet.balance_cents.to_i, @wallet.spent_cents.to_i]
+  end
+
+  def persist(balance, spent)
+    @wallet.update!(balance_cents: balance, spent_cents: spent)
+  end
+end
+`,
+    },
+    {
+      name: 'fixed twin: seat counter lets the database add (update_counters)',
+      path: 'app/services/seat_counter.rb',
+      code: `class SeatCounter
+  def initialize(flight)
+    @flight = flight
+  end
+
+  def book(n)
+    Flight.update_counters(@flight.id, seats_taken: n)
+  end
+
+  private
+
+  def seats_taken
+    @flight.seats_taken
+  end
+end
+`,
+    },
     {
       name: 'fixed twin: ruby array attribute changed atomically in SQL',
       path: 'app/models/course.rb',
