@@ -19,7 +19,9 @@
  * too, named after their model or table (ActiveRecord `x.lock!` / `with_lock` / `Model.lock.find`, with
  * `x` resolved through `x = Model.…` or an association `x = owner.credit_wallet`; Django
  * `select_for_update`, SQLAlchemy `with_for_update`, SQL `FOR UPDATE`, knex `forUpdate`, TypeORM
- * `pessimistic_write`, Sequelize `LOCK.UPDATE`). The finding goes on the path whose lock lines the diff
+ * `pessimistic_write`, Sequelize `LOCK.UPDATE`). A model named only by a variable (`schedule`) matches one whose
+ * name ends the same way (`DriverSchedule`). Plain SQL `UPDATE t SET` rows count as locks too, but only against a
+ * path with an explicit lock in the opposite order. The finding goes on the path whose lock lines the diff
  * adds (both files on a tie). Quiet with one lock, or the same order on every path.
  * A lock taken inside a helper counts when the path calls it while holding another (`r.mu.Lock()` then
  * `r.hub.countSent()`, whose body locks `h.mu`): helpers resolve by Go receiver type (struct fields, or
@@ -38,6 +40,9 @@
  * locked one after the other, keyed by different caller-supplied values (ivars, parameters, `params[:x]`).
  * Quiet when the function sorts the keys (`sort`, `sorted`, `min`/`max`, ORDER BY / `.order(`). Go gorm rows count
  * (`tx.Clauses(clause.Locking{…}).First(&from, fromID)`, the model from the variable's declared struct type).
+ *
+ * Rule 4b, Go: the same mutex field of two values of one type nested in argument order, or of the receiver and a
+ * peer of its type ranged over (`for _, p := range r.peers { p.mu.Lock() }` under `r.mu`); quiet for children.
  *
  * Rule 5, Go channel under a mutex: a method blocks on an unbuffered channel field (send, receive) or a
  * WaitGroup's Wait while it (or a same-type caller) holds a mutex of its type, and the method on the other
@@ -201,10 +206,20 @@ interface Edge {
   labelB?: string;
   /** The helper the path calls while holding lock a, which takes lock b. */
   via?: string;
+  /** One of the two row locks is a plain UPDATE's (implicit): such an edge pairs only with an explicit one. */
+  implicit?: boolean;
 }
 
 interface GoTypes {
   fields: Map<string, Map<string, string>>;
+}
+
+const goTypesCache = new WeakMap<readonly SourceFile[], GoTypes>();
+
+function cachedGoTypes(files: readonly SourceFile[]): GoTypes {
+  let t = goTypesCache.get(files);
+  if (!t) goTypesCache.set(files, (t = goTypes(files)));
+  return t;
 }
 
 function goTypes(files: readonly SourceFile[]): GoTypes {
@@ -342,7 +357,14 @@ interface RowLock {
   until: number;
   /** The line the locking statement starts on. */
   from?: number;
+  /** Taken by a plain `UPDATE … SET` (the row lock is implicit), not an explicit lock. */
+  implicit?: boolean;
 }
+
+/** A plain SQL `UPDATE t SET`: it takes the row's lock and keeps it until the transaction ends. */
+const IMPLICIT_UPDATE = /\bUPDATE\s+["`]?\w+["`]?\s+(?:AS\s+\w+\s+)?SET\b/i;
+/** A transaction opened through a wrapper (`withTransaction(`, `runInTransaction(`, `with_transaction(`). */
+const TX_WRAPPER = /\w(?:T|_t)ransaction\s*\(/;
 
 /** `credit_wallet` / `CreditWallet` -> CreditWallet. */
 function camel(name: string): string {
@@ -439,14 +461,22 @@ function goVarModel(v: FnView, name: string, before: number): string | undefined
 }
 
 /** Row locks a function takes inside a transaction, in order, each held until its block (or the function) ends. */
-function rowLocksOf(file: SourceFile, v: FnView, skip: (l: number) => boolean, anyTx = false): RowLock[] {
+function rowLocksOf(file: SourceFile, v: FnView, skip: (l: number) => boolean, anyTx = false, implicit = false): RowLock[] {
   const outer = enclosing(file, v.fn).map((f) => f.text).join('\n');
-  if (!anyTx && !TRANSACTION.test(v.code) && !TRANSACTION.test(outer)) return [];
+  const wrapped = TX_WRAPPER.test(v.code) || TX_WRAPPER.test(outer);
+  if (!anyTx && !wrapped && !TRANSACTION.test(v.code) && !TRANSACTION.test(outer)) return [];
+  // Plain UPDATEs count only for the opposite-order rule, and only where the SQL is in this function's code.
+  const updates = implicit && v.family !== 'ruby' && IMPLICIT_UPDATE.test(v.code);
   const out: RowLock[] = [];
   let lastEnd = 0;
   for (let l = v.fn.startLine; l <= v.fn.endLine; l++) {
     if (skip(l)) continue;
     const t = codeLine(v, l);
+    if (updates && !ROW_LOCK_LINE.test(t) && IMPLICIT_UPDATE.test(t)) {
+      const table = sqlTables(t).written[0];
+      if (table) out.push({ key: `${normEntity(table)} row`, label: `${table} row`, line: l, until: closeLine(v, l, COMMIT), from: l, implicit: true });
+      continue;
+    }
     if (!ROW_LOCK_LINE.test(t) || /\bFOR\s+SHARE\b|\block_version\b/i.test(t)) continue;
     // `.lock` / `lock!` / `with_lock` are ActiveRecord's; elsewhere `.lock(` is a mutex (the mutex rule's).
     if (v.family !== 'ruby' && !ROW_LOCK_OTHER.test(t)) continue;
@@ -542,12 +572,12 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes, files: read
   if (!v) return NO_PATH;
   // Every acquire below needs one of these words on its line (Lock()/Unlock(), a lock/mutex/semaphore name,
   // acquire(), runExclusive(), synchronize, pg_advisory…/GET_LOCK): a function without any of them holds no lock.
-  if (!LOCK_WORD.test(v.code)) return NO_PATH;
+  if (!LOCK_WORD.test(v.code) && !IMPLICIT_UPDATE.test(v.code)) return NO_PATH;
   const family = v.family;
   const edges: Edge[] = [];
   const acquires: PathLocks['acquires'] = [];
   const calls: PathLocks['calls'] = [];
-  const held: Array<{ name: string; line: number; until: number; read: boolean }> = [];
+  const held: Array<{ name: string; line: number; until: number; read: boolean; implicit?: boolean }> = [];
   const vars = family === 'go' ? goVarTypes(v, types) : new Map<string, string>();
   let cls = ownerClass(fn);
   if (!cls && family === 'js' && /\bthis\./.test(v.code)) cls = jsClassAt(file, fn.startLine);
@@ -581,14 +611,17 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes, files: read
     const c = viaClass(recv.split('.').pop()!);
     return c ? [`${c}.${name}`] : [`*.${name}`];
   };
-  const acquire = (name: string, line: number, until: number, read: boolean, kind: Edge['kind']) => {
+  const acquire = (name: string, line: number, until: number, read: boolean, kind: Edge['kind'], implicit = false) => {
+    // An UPDATE of a row the path already holds takes nothing new.
+    if (implicit && held.some((h) => h.name === name && h.until >= line)) return;
     for (const h of held) {
       if (h.until < line) continue;
       if (h.name !== name && (kind === 'row') === h.name.endsWith(' row')) {
-        edges.push({ file, fn, a: h.name, b: name, lineA: h.line, lineB: line, kind, read: read && h.read, labelA: labels.get(h.name), labelB: labels.get(name) });
+        const imp = implicit || h.implicit ? { implicit: true } : {};
+        edges.push({ file, fn, a: h.name, b: name, lineA: h.line, lineB: line, kind, read: read && h.read, labelA: labels.get(h.name), labelB: labels.get(name), ...imp });
       }
     }
-    held.push({ name, line, until, read });
+    held.push({ name, line, until, read, implicit });
     acquires.push({ name, read, kind });
   };
   const CALL_RE = family === 'ruby' ? /(?:^|[^\w$.:@])((?:@?\w+\.){0,3})([A-Za-z_]\w*[!?]?)(?=\s*\(|\s+[\w@:"'[]|\s*$)/g : /(?:^|[^\w$.])((?:[\w$]+\.){0,3})([A-Za-z_$][\w$]*)\s*\(/g;
@@ -615,7 +648,7 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes, files: read
   );
   const skip = (l: number) => nested.some((g) => g.startLine <= l && l <= g.endLine);
   const advisory = ADVISORY_WORD.test(v.code);
-  const rows = rowLocksOf(file, v, skip);
+  const rows = rowLocksOf(file, v, skip, false, true);
   const labels = new Map<string, string>();
   let r = 0;
   for (let l = fn.startLine; l <= fn.endLine; l++) {
@@ -623,7 +656,7 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes, files: read
     while (r < rows.length && rows[r]!.line === l) {
       const row = rows[r++]!;
       labels.set(row.key, row.label);
-      acquire(row.key, l, row.until, false, 'row');
+      acquire(row.key, l, row.until, false, 'row', row.implicit);
     }
     const t = codeLine(v, l);
     if (!t.trim()) continue;
@@ -689,13 +722,13 @@ function allEdges(files: readonly SourceFile[]): Edge[] {
   let edges = edgeCache.get(files);
   if (edges) return edges;
   edges = [];
-  const types = goTypes(files);
+  const types = cachedGoTypes(files);
   const paths: Array<{ fam: Family; p: PathLocks }> = [];
   const byKey = new Map<string, PathLocks[]>();
   for (const f of files) {
     const fam = familyOf(f.language);
     if (fam === 'other') continue;
-    if (!/Lock\(|with\s|acquire|runExclusive|synchronize|advisory|GET_LOCK|lock!|with_lock|\.lock\b|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|select_for_update|with_for_update|pessimistic|LOCK\.UPDATE|lock:|clause\.Locking/i.test(f.text)) continue;
+    if (!/UPDATE\s+["`]?\w+["`]?\s+SET\b|Lock\(|with\s|acquire|runExclusive|synchronize|advisory|GET_LOCK|lock!|with_lock|\.lock\b|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|select_for_update|with_for_update|pessimistic|LOCK\.UPDATE|lock:|clause\.Locking/i.test(f.text)) continue;
     for (const fn of f.functions) {
       if (fn.endLine - fn.startLine > 400) continue;
       const p = edgesOf(f, fn, types, files);
@@ -785,7 +818,7 @@ function orderReports(ctx: DetectorContext, family: Family): DetectorReport[] {
   const seenPairs = new Set<string>();
   for (const e of edges) {
     if (e.file !== file || !changed.has(e.fn)) continue;
-    const other = edges.find((o) => o.a === e.b && o.b === e.a && o.fn !== e.fn && !(o.read && e.read));
+    const other = edges.find((o) => sameLock(o, 'a', e, 'b') && sameLock(o, 'b', e, 'a') && o.fn !== e.fn && !(o.read && e.read) && !(o.implicit && e.implicit));
     if (!other) continue;
     const pair = [e.a, e.b].sort().join('|');
     if (seenPairs.has(pair)) continue;
@@ -833,6 +866,28 @@ function orderReports(ctx: DetectorContext, family: Family): DetectorReport[] {
     });
   }
   return reports;
+}
+
+/** Words of a row lock's model or table: `DriverSchedule row` / `driver_schedules row` -> [driver, schedule]. */
+function entityWords(lbl: string): string[] {
+  const words = lbl.replace(/ row$/, '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
+  if (words.length) words[words.length - 1] = normEntity(words[words.length - 1]);
+  return words;
+}
+
+/**
+ * Two edges' locks are the same: the same key, or for row locks one model naming the other by its last words
+ * (`schedule.with_lock` on a record handed in as `schedule` is the `DriverSchedule` another path loads through
+ * `ride.driver_schedule`).
+ */
+function sameLock(x: Edge, wx: 'a' | 'b', y: Edge, wy: 'a' | 'b'): boolean {
+  if (x[wx] === y[wy]) return true;
+  if (x.kind !== 'row' || y.kind !== 'row' || !x[wx].endsWith(' row') || !y[wy].endsWith(' row')) return false;
+  const p = entityWords(label(x, wx));
+  const q = entityWords(label(y, wy));
+  const [short, long] = p.length <= q.length ? [p, q] : [q, p];
+  if (short.length === 0 || short.length === long.length || short.join('').length < 4) return false;
+  return short.every((w, i) => long[long.length - short.length + i] === w);
 }
 
 /** How many of an edge's two lock lines the diff adds. */
@@ -1345,6 +1400,54 @@ function argumentOrderReport(
   };
 }
 
+/**
+ * The element type of a Go slice field declared in the diff (`peers []*Node`), when the struct around it is not shown
+ * (a hunk opening inside the declaration); one answer only.
+ */
+function sliceFieldType(files: readonly SourceFile[], field: string): string | undefined {
+  if (!/^\w+$/.test(field)) return undefined;
+  const re = new RegExp(`^\\s*${field}\\s+\\[\\]\\*?(?:\\w+\\.)?([A-Z]\\w*)\\s*(?:\`[^\`]*\`\\s*)?(?://.*)?$`);
+  let found: string | undefined;
+  for (const f of files) {
+    if (f.language !== 'go') continue;
+    for (const line of f.lines) {
+      if (!line.includes(field)) continue;
+      const m = re.exec(line);
+      if (!m) continue;
+      if (found && found !== m[1]) return undefined;
+      found = m[1];
+    }
+  }
+  return found;
+}
+
+const subSpanCache = new WeakMap<FunctionSpan, FunctionSpan[]>();
+
+/** The top-level `func … {` … `}` blocks a Go hunk region shows whole, as spans of their own. */
+function goSubSpans(file: SourceFile, fn: FunctionSpan): FunctionSpan[] {
+  const hit = subSpanCache.get(fn);
+  if (hit) return hit;
+  const out: FunctionSpan[] = [];
+  for (let l = fn.startLine; l <= fn.endLine; l++) {
+    const head = /^func\s*(?:\([^)]*\)\s*)?([A-Za-z_]\w*)/.exec(file.lines[l - 1] ?? '');
+    if (!head) continue;
+    let end = 0;
+    for (let k = l + 1; k <= fn.endLine; k++) {
+      const t = file.lines[k - 1] ?? '';
+      if (/^}/.test(t)) {
+        end = k;
+        break;
+      }
+      if (/^func\s/.test(t)) break;
+    }
+    if (!end) continue;
+    out.push({ name: head[1]!, startLine: l, endLine: end, async: false, text: file.lines.slice(l - 1, end).join('\n') });
+    l = end;
+  }
+  subSpanCache.set(fn, out);
+  return out;
+}
+
 /** Go parameter (and receiver) names with their types: `func (a *T) F(b, c *T, n int)` -> a:T, b:T, c:T, n:int. */
 function goParamTypes(v: FnView): Map<string, string> {
   const out = new Map<string, string>();
@@ -1392,6 +1495,19 @@ function goPairMutexReports(ctx: DetectorContext, v: FnView, seen: Set<number>):
       keyOf.set(m[1]!, key);
     }
   }
+  // A value ranged over a collection of the same type (`for _, p := range s.peers`) is another instance: locked
+  // while this one's lock is held, it waits on a peer that does the same from its side. A parent's walk down to
+  // its children is a fixed (hierarchical) order and stays quiet.
+  const ranged = new Map<string, string>();
+  if (v.code.includes('range')) {
+    const vars = goVarTypes(v, cachedGoTypes(ctx.files));
+    for (const m of v.code.matchAll(/\bfor\s+(?:\w+\s*,\s*)?(\w+)\s*:=\s*range\s+([\w.]+)\s*\{/g)) {
+      const t = vars.get(m[1]!) ?? sliceFieldType(ctx.files, m[2]!.split('.').pop()!);
+      if (!t || types.has(m[1]!) || /child|kid|descend|leaf|leaves|subtree|^subs?$/i.test(m[2]!.split('.').pop()!)) continue;
+      types.set(m[1]!, t);
+      ranged.set(m[1]!, m[2]!);
+    }
+  }
   if (types.size < 2) return [];
   const locks: Array<{ root: string; path: string; line: number }> = [];
   for (let l = v.fn.startLine + 1; l <= v.fn.endLine; l++) {
@@ -1419,7 +1535,8 @@ function goPairMutexReports(ctx: DetectorContext, v: FnView, seen: Set<number>):
     // Ordered by a key or an address: `if a.ID < b.ID`, `uintptr(unsafe.Pointer(a)) < …`, sort.
     const ra = escapeRe(a.root);
     const rb = escapeRe(b.root);
-    const cmp = (x: string, y: string) => `\\b${x}\\b[^\\n<>]{0,80}[<>]=?[^\\n<>-]{0,80}\\b${y}\\b`;
+    // One comparison, not two conditions joined (`len(a.x) > 0 && b.ok()`).
+    const cmp = (x: string, y: string) => `\\b${x}\\b[^\\n<>&|]{0,80}[<>]=?[^\\n<>&|-]{0,80}\\b${y}\\b`;
     const ka = escapeRe(keyOf.get(a.root) ?? a.root);
     const kb = escapeRe(keyOf.get(b.root) ?? b.root);
     const ordered = new RegExp(`${cmp(ra, rb)}|${cmp(rb, ra)}|${cmp(ka, kb)}|${cmp(kb, ka)}`);
@@ -1431,13 +1548,18 @@ function goPairMutexReports(ctx: DetectorContext, v: FnView, seen: Set<number>):
     seen.add(a.line);
     const name = goFuncAbove(v, a.line) ?? displayName(file, v.fn);
     const lockName = (r: string) => `${r}${a.path}`;
+    const peers = ranged.get(b.root) ?? ranged.get(a.root);
+    const kind = ta.startsWith('[]') ? `two entries of ${ta.slice(2)}` : ta.startsWith('fn:') ? `two results of ${ta.slice(3)}` : `two ${ta.replace(/^\*/, '')} values`;
+    const title = peers
+      ? `${name} holds ${lockName(a.root)} and then locks ${lockName(b.root)}, another ${ta.replace(/^\*/, '')} from ${peers}: two of them doing this towards each other each hold their own lock and wait for the other's, and both goroutines block forever`
+      : `${name} locks ${lockName(a.root)} and then ${lockName(b.root)} (${kind}) in argument order: a call with the two swapped locks them in the opposite order and both goroutines block forever`;
     return [
       {
         line: range.line,
         endLine: range.endLine,
         functionName: name,
         confidence: 0.8,
-        title: `${name} locks ${lockName(a.root)} and then ${lockName(b.root)} (${ta.startsWith('[]') ? `two entries of ${ta.slice(2)}` : ta.startsWith('fn:') ? `two results of ${ta.slice(3)}` : `two ${ta.replace(/^\*/, '')} values`}) in argument order: a call with the two swapped locks them in the opposite order and both goroutines block forever`,
+        title,
         entity: `${ta}${a.path}`,
         evidence: [
           { role: 'lock-a', line: a.line, text: v.text(a.line) },
@@ -1671,6 +1793,13 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     if (v) reports.push(...pairLockReports(ctx, v));
     if (v) reports.push(...helperPairReports(ctx, v, seenPair));
     if (v) reports.push(...goPairMutexReports(ctx, v, seenPair));
+    // A Go hunk whose parse did not split it (it opens inside a struct): each `func` it shows is a path of its own.
+    if (v && fn.name === '<hunk>' && v.family === 'go' && v.code.includes('.Lock()')) {
+      for (const sub of goSubSpans(ctx.file, fn)) {
+        const sv = viewOf(ctx.file, sub);
+        if (sv) reports.push(...goPairMutexReports(ctx, sv, seenPair));
+      }
+    }
     if (v) {
       for (const r of crossConnectionReports(ctx, v)) {
         // A hunk region around a function sees the same transaction: report it once, on the innermost.

@@ -388,8 +388,109 @@ ${fixed ? '    const coupon = await Coupon.findByPk(couponId, { lock: t.LOCK.UPD
 }
 `;
 
+
+// Plain UPDATEs in one transaction against explicit FOR UPDATE locks in the opposite order on another path.
+const pgCheckout = `import { withTransaction } from '../db';
+
+export async function checkoutCart(cartId: string, shopId: string) {
+  return withTransaction(async (client) => {
+    await client.query('SELECT id FROM shops WHERE id = $1 FOR UPDATE', [shopId]);
+    await client.query('SELECT id FROM carts WHERE id = $1 FOR UPDATE', [cartId]);
+    await client.query('UPDATE shops SET pending = pending + 1 WHERE id = $1', [shopId]);
+    await client.query("UPDATE carts SET state = 'paid' WHERE id = $1", [cartId]);
+  });
+}
+`;
+const pgAbandon = (fixed: boolean) => `import { withTransaction } from '../db';
+
+export async function abandonCart(cartId: string, shopId: string) {
+  return withTransaction(async (client) => {
+${fixed ? "    await client.query('UPDATE shops SET pending = pending - 1 WHERE id = $1', [shopId]);\n    await client.query(\"UPDATE carts SET state = 'abandoned' WHERE id = $1\", [cartId]);" : "    await client.query(\"UPDATE carts SET state = 'abandoned' WHERE id = $1\", [cartId]);\n    await client.query('UPDATE shops SET pending = pending - 1 WHERE id = $1', [shopId]);"}
+  });
+}
+`;
+
+// Rails: with_lock on a record handed in (named by the variable) and on the same model reached through an association.
+const railsClub = (fixed: boolean) => `class ClubRoster
+  def suspend_member(membership)
+${fixed ? `    club = membership.reading_club
+    club.with_lock do
+      membership.with_lock do
+        membership.update!(state: :suspended)
+        club.update!(active_members: club.active_members - 1)
+      end
+    end` : `    membership.with_lock do
+      membership.update!(state: :suspended)
+      club = membership.reading_club
+      club.with_lock do
+        club.update!(active_members: club.active_members - 1)
+      end
+    end`}
+  end
+
+  def close_club(club)
+    club.with_lock do
+      club.memberships.active.each do |membership|
+        membership.with_lock do
+          membership.update!(state: :closed)
+        end
+      end
+      club.update!(active_members: 0)
+    end
+  end
+end
+`;
+
+// Go: a method holding its own mutex locks the same mutex of peers of its type (symmetric links).
+const goRelay = (fixed: boolean) => `package mesh
+
+import "sync"
+
+type Relay struct {
+	mu     sync.Mutex
+	queued int
+	peers  []*Relay
+}
+
+func (r *Relay) Offload(n int) bool {
+${fixed ? `	r.mu.Lock()
+	peers := append([]*Relay(nil), r.peers...)
+	r.mu.Unlock()
+	for _, p := range peers {
+		if p.accept(n) {
+			return true
+		}
+	}
+	return false` : `	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.peers {
+		p.mu.Lock()
+		if p.queued+n < 100 {
+			p.queued += n
+			p.mu.Unlock()
+			return true
+		}
+		p.mu.Unlock()
+	}
+	return false`}
+}
+
+func (r *Relay) accept(n int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.queued+n >= 100 {
+		return false
+	}
+	r.queued += n
+	return true
+}
+`;
+
 runTable(detector, {
   invalid: [
+    { name: 'node-postgres: plain UPDATEs of carts then shops, while checkout locks shops then carts FOR UPDATE', path: 'src/carts/abandon.ts', code: pgAbandon(false), extra: [{ path: 'src/carts/checkout.ts', code: pgCheckout }], errors: [{ mode: 'deadlock', line: 6 }] },
+    { name: 'rails: with_lock on the membership then its club; closing the club locks it then each membership', path: 'app/services/club_roster.rb', code: railsClub(false), errors: [{ mode: 'deadlock', line: 3 }] },
+    { name: 'go: a method holding its own mutex locks the mutex of each peer of its type', path: 'internal/mesh/relay.go', code: goRelay(false), errors: [{ mode: 'deadlock', line: 14 }] },
     { name: 'go: two entries of one map, looked up by the two arguments, locked in argument order', path: 'internal/studio/booths.go', code: "package studio\n\nimport \"sync\"\n\ntype Booth struct {\n\tmu     sync.Mutex\n\tGuests int\n}\n\ntype Studio struct {\n\tbooths map[int]*Booth\n}\n\nfunc (s *Studio) Trade(fromNo, toNo int) {\n\tsrc, ok := s.booths[fromNo]\n\tif !ok {\n\t\treturn\n\t}\n\tdst := s.booths[toNo]\n\tsrc.mu.Lock()\n\tdefer src.mu.Unlock()\n\tdst.mu.Lock()\n\tdefer dst.mu.Unlock()\n\tsrc.Guests, dst.Guests = dst.Guests, src.Guests\n}\n", errors: [{ mode: 'deadlock', line: 21 }] },
     { name: 'knex: a helper that row-locks by its argument, called for the source and then the destination', path: 'src/stock/shift.js', code: "const db = require('../db');\n\nasync function holdBin(trx, binId, sku) {\n  return trx('bin_stock')\n    .where({ bin_id: binId, sku })\n    .forNoKeyUpdate()\n    .first();\n}\n\nasync function shiftStock({ srcBin, dstBin, sku, qty }) {\n  return db.transaction(async (trx) => {\n    const src = await holdBin(trx, srcBin, sku);\n    const dst = await holdBin(trx, dstBin, sku);\n    await trx('bin_stock').where({ bin_id: srcBin, sku }).decrement('qty', qty);\n    await trx('bin_stock').where({ bin_id: dstBin, sku }).increment('qty', qty);\n  });\n}\n\nmodule.exports = { shiftStock };\n", errors: [{ mode: 'deadlock', line: 12 }] },
     { name: 'go: the same mutex of two parameters of one type locked in argument order', path: 'internal/pantry/shelf.go', code: "package pantry\n\nimport \"sync\"\n\ntype Shelf struct {\n\tmu    sync.Mutex\n\tID    int\n\tjars  int\n}\n\nfunc Transfer(src, dst *Shelf, n int) {\n\tsrc.mu.Lock()\n\tdefer src.mu.Unlock()\n\tdst.mu.Lock()\n\tdefer dst.mu.Unlock()\n\tsrc.jars -= n\n\tdst.jars += n\n}\n", errors: [{ mode: 'deadlock', line: 12 }] },
@@ -709,6 +810,11 @@ func (r *Relay) retry(msg string) {
     { name: 'node-postgres: the source row (a field of a loaded row) then the target row (a parameter) of one table', path: 'src/bookings/relocate.ts', code: "import { pool } from '../db';\n\nexport async function relocateBooking(bookingId: string, toVenueId: string) {\n  const client = await pool.connect();\n  try {\n    await client.query('BEGIN');\n    const { rows: [booking] } = await client.query('SELECT id, venue_id FROM bookings WHERE id = $1 FOR UPDATE', [bookingId]);\n    await client.query('SELECT id FROM venues WHERE id = $1 FOR UPDATE', [booking.venue_id]);\n    const { rows: seats } = await client.query('SELECT id, open FROM venues WHERE id = $1 FOR UPDATE', [toVenueId]);\n    if (seats.length === 0) throw new Error('venue closed');\n    await client.query('UPDATE bookings SET venue_id = $1 WHERE id = $2', [toVenueId, bookingId]);\n    await client.query('COMMIT');\n  } catch (err) {\n    await client.query('ROLLBACK');\n    throw err;\n  } finally {\n    client.release();\n  }\n}\n", errors: [{ mode: 'deadlock', line: 8 }] },
   ],
   valid: [
+    { name: 'node-postgres: plain UPDATEs of shops then carts, like checkout (fixed twin)', path: 'src/carts/abandon.ts', code: pgAbandon(true), extra: [{ path: 'src/carts/checkout.ts', code: pgCheckout }] },
+    { name: 'rails: suspending locks the club then the membership, like closing (fixed twin)', path: 'app/services/club_roster.rb', code: railsClub(true) },
+    { name: 'go: the peers are copied and the own mutex released before each peer locks its own (fixed twin)', path: 'internal/mesh/relay.go', code: goRelay(true) },
+    { name: 'go: a parent holding its mutex locks each child (a fixed top-down order)', path: 'internal/tree/node.go', code: "package tree\n\nimport \"sync\"\n\ntype Node struct {\n\tmu       sync.Mutex\n\ttotal    int\n\tchildren []*Node\n}\n\nfunc (n *Node) Sum() int {\n\tn.mu.Lock()\n\tdefer n.mu.Unlock()\n\tsum := n.total\n\tfor _, c := range n.children {\n\t\tc.mu.Lock()\n\t\tsum += c.total\n\t\tc.mu.Unlock()\n\t}\n\treturn sum\n}\n" },
+    { name: 'node-postgres: plain UPDATEs in opposite orders on two paths with no explicit lock on either', path: 'src/carts/abandon.ts', code: pgAbandon(false), extra: [{ path: 'src/carts/touch.ts', code: "import { withTransaction } from '../db';\n\nexport async function touchCart(cartId: string, shopId: string) {\n  return withTransaction(async (client) => {\n    await client.query('UPDATE shops SET touched_at = now() WHERE id = $1', [shopId]);\n    await client.query('UPDATE carts SET touched_at = now() WHERE id = $1', [cartId]);\n  });\n}\n" }] },
     { name: 'rails: two handed-in records locked in id order in one statement', path: 'app/services/trade_lockers.rb', code: `class TradeLockers
   def initialize(first, second)
     @first = first
@@ -1232,6 +1338,41 @@ describe('lock-order-inversion: a new nesting whose opposite order the diff does
   it('stays quiet in the other order too', async () => {
     const diff = modifyDiff('office/roster.py', 40, rosterBody('_desks_lock', '_bookings_lock'));
     const out = await review(diff, { detectors: [detector] });
+    expect(out.candidates.filter((c) => c.detector === detector.meta.id)).toEqual([]);
+  });
+});
+
+describe('lock-order-inversion: a Go hunk that opens inside a struct declaration', () => {
+  // The hunk starts among the struct's fields, so the method is not parsed as a function of its own: the peers
+  // field and the method are still read from the hunk.
+  const hunk = (fixed: boolean): string =>
+    [
+      'diff --git a/internal/mesh/relay.go b/internal/mesh/relay.go',
+      'index 1111111..2222222 100644',
+      '--- a/internal/mesh/relay.go',
+      '+++ b/internal/mesh/relay.go',
+      '@@ -8,9 +8,20 @@ type Relay struct {',
+      ' 	mu     sync.Mutex',
+      ' 	queued int',
+      '+	peers  []*Relay',
+      ' }',
+      ' ',
+      '-func (r *Relay) Offload(n int) bool {',
+      '-	return false',
+      '+func (r *Relay) Offload(n int) bool {',
+      '+	r.mu.Lock()',
+      ...(fixed ? ['+	peers := r.peers', '+	r.mu.Unlock()', '+	for _, p := range peers {', '+		if p.accept(n) {', '+			return true', '+		}', '+	}'] : ['+	defer r.mu.Unlock()', '+	for _, p := range r.peers {', '+		p.mu.Lock()', '+		p.queued += n', '+		p.mu.Unlock()', '+		return true', '+	}']),
+      '+	return false',
+      ' }',
+    ].join('\n') + '\n';
+  it('flags the peer lock taken under the own lock', async () => {
+    const out = await review(hunk(false), { detectors: [detector] });
+    const found = out.candidates.filter((c) => c.detector === detector.meta.id);
+    expect(found.map((f) => f.failureMode)).toEqual(['deadlock']);
+    expect(found[0]!.line <= 17 && 17 <= found[0]!.endLine).toBe(true);
+  });
+  it('stays quiet when the own lock is released first (fixed twin)', async () => {
+    const out = await review(hunk(true), { detectors: [detector] });
     expect(out.candidates.filter((c) => c.detector === detector.meta.id)).toEqual([]);
   });
 });
