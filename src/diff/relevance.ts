@@ -195,6 +195,8 @@ export const SIGNAL_RULES: Record<Signal, RegExp[]> = {
     /^\s*(?:self\.)?(?:save!?\s*$|update!\(|update_columns?\(|update_attribute\()/m,
     /\bActiveRecord::/,
     /<\s*ApplicationRecord\b/,
+    // model scopes: queries the rest of the app builds on (`scope :overlapping, ->(a, b) { where(...) }`)
+    /^\s*scope\s+:\w+\s*,/m,
     // Go database/sql, pgx, sqlx, gorm
     /\.(?:Query|QueryRow|Exec|Prepare|NamedExec|Get|Select)(?:Context)?\(\s*(?:ctx\b|context\.|"|`)/,
     /\.(?:BeginTx|Begin)\(/,
@@ -333,18 +335,23 @@ export function signalsIn(text: string): Signal[] {
 // ---------------------------------------------------------------------------------------------
 // Classification
 
-/** Added and context lines of every hunk, joined with "\n". */
+/** Section headers, added and context lines of every hunk, joined with "\n" (lineCount and longest: of the lines). */
 function shownText(file: DiffFile): { text: string; lineCount: number; longest: number } {
   const parts: string[] = [];
   let longest = 0;
+  let lineCount = 0;
   for (const h of file.hunks) {
+    // The section header names the enclosing class or function (`class Booking < ApplicationRecord`):
+    // a hunk inside a model or a transaction is database code even when its own lines do not say so.
+    if (h.section) parts.push(h.section);
     for (const l of h.lines) {
       if (l.kind === 'del') continue;
       parts.push(l.text);
+      lineCount++;
       if (l.text.length > longest) longest = l.text.length;
     }
   }
-  return { text: parts.join('\n'), lineCount: parts.length, longest };
+  return { text: parts.join('\n'), lineCount, longest };
 }
 
 function hasGeneratedBanner(file: DiffFile): boolean {

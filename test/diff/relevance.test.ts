@@ -128,6 +128,7 @@ const KEPT: Array<{ name: string; path: string; lines: string[]; signal: Signal 
   { name: 'ActiveRecord bare save', path: 'app/models/a.rb', lines: ['    account.balance = total', '    account.save'], signal: 'database' },
   { name: 'Rails.cache cleared in a callback', path: 'app/models/a.rb', lines: ['  after_save { Rails.cache.delete("rates/#{marina_id}") }'], signal: 'database' },
   { name: 'ActiveRecord model saving itself', path: 'app/models/a.rb', lines: ['  def credit!(amount)', '    self.balance += amount', '    save!', '  end'], signal: 'database' },
+  { name: 'ActiveRecord scope', path: 'app/models/a.rb', lines: ['  scope :clashing, ->(from, to) { where("starts_at < ? AND ends_at > ?", to, from) }'], signal: 'database' },
   { name: 'Searchkick read', path: 'app/services/a.rb', lines: ['    Listing.search("*", where: { city: city }, load: false)'], signal: 'database' },
   { name: 'Ruby Thread', path: 'lib/a.rb', lines: ['Thread.new { work }'], signal: 'async' },
   { name: 'Ruby Mutex', path: 'lib/a.rb', lines: ['@m = Mutex.new'], signal: 'lock' },
@@ -224,6 +225,13 @@ describe('classifyFile drops, with a reason', () => {
     expect(c.relevant).toBe(false);
     expect(c.reason).toBe(reason);
     expect(c.signals).toEqual([]);
+  });
+
+  it("a hunk's section header counts: plain lines inside an ActiveRecord model are database code", () => {
+    const f = file('app/models/slot.rb', ['  validates :starts_at, presence: true']);
+    expect(classifyFile(f).relevant).toBe(false);
+    f.hunks[0]!.section = 'class Slot < ApplicationRecord';
+    expect(classifyFile(f)).toMatchObject({ relevant: true, signals: ['database'] });
   });
 
   it('a long line in a big JavaScript hunk is not taken for minified code', () => {
