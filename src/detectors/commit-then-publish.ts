@@ -12,7 +12,10 @@
  * 2. a helper that publishes or enqueues, called from inside a transaction by another function of the diff
  *    (after a write there, or the helper writes first): reported on the helper's publish;
  * 3. after a write, outside any transaction, a broker publish (Kafka, RabbitMQ, SNS, Pub/Sub, NATS,
- *    EventBridge): a crash between the two loses the event while the row is committed.
+ *    EventBridge): a crash between the two loses the event while the row is committed;
+ * 4. Go: a publish after `tx.Commit()` (sarama SendMessage / Input() <-, kafka-go WriteMessages, NATS / JetStream,
+ *    amqp091, SQS, SNS / Pub/Sub, an app event bus) whose failure is only logged or discarded: the committed
+ *    change's event is lost for good (a publish whose error is returned is left alone).
  * Python rebuilt from hunks: a Django ORM block whose opener the diff hides (shown lines close it back to a
  * body indentation, not with except/else) and that writes before the dispatch is taken for its
  * `transaction.atomic()` block.
@@ -36,7 +39,9 @@ const PUBLISH: Record<Family, RegExp> = {
   js: /\b[\w$.]*(?:producer|Producer|publisher|Publisher|eventBus|EventBus|kafka|sns|snsClient|pubsub|PubSub|nats|eventBridge|EventBridge)[\w$.]*\.(?:send|sendBatch|publish|produce|putEvents|publishMessage)\s*\(|\b(?:channel|ch|amqpChannel)\.(?:publish|sendToQueue)\s*\(|new\s+(?:PublishCommand|PutEventsCommand|SendMessageCommand)\s*\(/,
   python: /\b[\w.]*(?:producer|publisher|event_bus|kafka|sns|pubsub|nats)[\w.]*\.(?:send|produce|publish|publish_message)\s*\(|\.basic_publish\s*\(/,
   ruby: /\b(?:Karafka\.producer|\w*Publisher|\w*Producer|EventBus|Hutch|Phobos|WaterDrop)\b[\w.:]*\.(?:publish|produce\w*|deliver_message)\b|\b(?:exchange|channel)\.publish\b/,
-  go: /\b[\w.]*(?:producer|Producer|publisher|Publisher|writer|Writer|js|nc|ch|channel)\.(?:Publish|PublishWithContext|PublishMsg|WriteMessages|Produce|Send)\s*\(/,
+  // sarama SyncProducer.SendMessage(s) / AsyncProducer.Input() <-, kafka-go Writer.WriteMessages, NATS / JetStream
+  // Publish, amqp091 PublishWithContext, SQS SendMessage, SNS / Pub/Sub Publish, an app's event bus.
+  go: /\b[\w.]*(?:producer|Producer|publisher|Publisher|pub|Pub|writer|Writer|js|nc|ch|channel|events|Events|eventBus|EventBus|bus|Bus|broker|Broker|kafka|Kafka|nats|NATS|Nats|jetstream|JetStream|topic|Topic|sqs\w*|SQS|Sqs\w*|sns\w*|SNS|Sns\w*|emitter|Emitter)\.(?:Publish|PublishWithContext|PublishMsg|PublishAsync|WriteMessages|Produce|Send|SendMessage|SendMessages|SendMessageBatch)\s*\(|\b[\w.]*(?:producer|Producer)\.Input\(\)\s*<-/,
   other: /(?!)/,
 };
 
@@ -56,7 +61,7 @@ const PUBLISH_HINT: Record<Family, RegExp> = {
   js: /\.(?:send|publish|produce|putEvents)|Command/,
   python: /\.(?:send|produce|publish|basic_publish)/,
   ruby: /\.(?:publish|produce|deliver_message)/,
-  go: /\.(?:Publish|WriteMessages|Produce|Send)/,
+  go: /\.(?:Publish|WriteMessages|Produce|Send|Input\(\))/,
   other: /(?!)/,
 };
 const ENQUEUE_HINT: Record<Family, RegExp> = {
@@ -119,7 +124,31 @@ export default createDetector(
           const guessed = inside && shownRegion === undefined;
           // The write sat in a transaction that closed before this publish: publishing after the commit is
           // the recommended order, not a finding.
-          const afterCommit = !inside && regions.some(([a, b]) => a <= w && w <= b && b < l);
+          const closed = inside ? undefined : regions.find(([a, b]) => a <= w && w <= b && b < l);
+          const afterCommit = closed !== undefined;
+          // Go: committed, then published with the failure only logged or ignored: nothing ever sends it again.
+          if (afterCommit && pub && fam === 'go' && file.added.has(l) && goSendErrorDropped(code, l, span.endLine)) {
+            reported = true;
+            const call = /([\w$.:]+)\s*\(?/.exec(t.trim().replace(/^(?:if\s+)?(?:[\w\s,]*:?=\s*)?/, ''))?.[1] ?? t.trim();
+            const commit = closed[1];
+            out.push({
+              line: commit,
+              endLine: l,
+              severity: 'medium',
+              confidence: 0.6,
+              title: `${span.name} commits the write on line ${w}, then publishes ${call} and only logs or ignores a failed send, with no outbox: the committed change's event is lost for good`,
+              functionName: span.name,
+              entity: call,
+              evidence: [
+                { line: w, text: textOf(file, w), role: 'commit' },
+                { line: commit, text: textOf(file, commit), role: 'commit' },
+                { line: l, text: textOf(file, l), role: 'publish' },
+              ],
+              facts: { pattern: 'publish-before-commit', inTransaction: 'no', actor: 'request' },
+              variant: 'distributed',
+            });
+            break;
+          }
           if ((inside || (pub && !afterCommit)) && (file.added.has(l) || file.added.has(write))) {
             reported = true;
             const call = /([\w$.:]+)\s*\(?/.exec(t.trim().replace(/^(?:await|return)\s+/, ''))?.[1] ?? t.trim();
@@ -154,6 +183,52 @@ export default createDetector(
     return dedupe(out);
   },
 );
+
+/**
+ * Go: whether the publish at `line` drops its error: the result is discarded (a bare call, `_ =`, an async
+ * producer's `Input() <-`), or the `if err != nil { … }` that checks it neither returns the error nor panics
+ * (it logs and carries on).
+ */
+function goSendErrorDropped(code: readonly string[], line: number, end: number): boolean {
+  const t = code[line - 1] ?? '';
+  if (/<-/.test(t)) return true;
+  // The call's last line (parentheses balanced).
+  let depth = 0;
+  let last = line;
+  for (let k = line; k <= Math.min(end, line + 30); k++) {
+    for (const ch of code[k - 1] ?? '') {
+      if (ch === '(') depth++;
+      else if (ch === ')') depth--;
+    }
+    last = k;
+    if (depth <= 0) break;
+  }
+  let check: number | undefined;
+  if (/^\s*if\b/.test(t)) check = last;
+  else if (/^\s*(?:return|defer)\b/.test(t)) return false;
+  // `go p.Publish(…)`, `_ = p.Publish(…)`, a bare `p.Publish(…)`: the error is never looked at.
+  else if (/^\s*(?:go\s|(?:_\s*,\s*)*_\s*=|[\w$.]+\()/.test(t)) return true;
+  else {
+    // `err = p.Publish(…)` / `_, _, err := …` followed by `if err != nil {`.
+    for (let k = last + 1; k <= Math.min(end, last + 3); k++) {
+      const n = code[k - 1] ?? '';
+      if (!n.trim()) continue;
+      if (/^\s*if\b[^\n]*\berr\w*\s*!=\s*nil/.test(n)) check = k;
+      break;
+    }
+    if (check === undefined) return false;
+  }
+  if (!/!=\s*nil\s*\{\s*$/.test(code[check - 1] ?? '')) return false;
+  const ind = (code[check - 1] ?? '').search(/\S/);
+  const ifInd = (code[(/^\s*if\b/.test(t) ? line : check) - 1] ?? '').search(/\S/);
+  for (let k = check + 1; k <= Math.min(end, check + 40); k++) {
+    const n = code[k - 1] ?? '';
+    if (!n.trim()) continue;
+    if (n.search(/\S/) <= Math.min(ind, ifInd) && /^\s*\}/.test(n)) return true;
+    if (/\breturn\b[^\n]*\berr\w*\b|\bpanic\(|\.Fatal\w*\(|\bErrorf\(|\bretry\b|\bRetry\w*\(/.test(n)) return false;
+  }
+  return false;
+}
 
 /** A Rails ActiveJob enqueue, which Active Record holds back until the transaction commits (unless the diff turns that off). */
 function deferredJob(files: readonly SourceFile[], fam: Family, line: string): boolean {

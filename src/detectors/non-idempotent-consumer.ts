@@ -11,7 +11,10 @@
  * Second shape: the consumer moves a counter by the message's amount (knex/Sequelize/TypeORM `.increment`,
  * Prisma `{ increment: n }`, Mongoose `$inc`, SQL `SET x = x + $1`, Django `F('x') + n`, SQLAlchemy
  * `Model.x + n`, ActiveRecord `increment!` / `update_counters`) with nothing keyed on the message: the update
- * is atomic, but each redelivery applies it again.
+ * is atomic, but each redelivery applies it again (also an accumulating upsert `ON CONFLICT … DO UPDATE SET
+ * n = t.n + EXCLUDED.n`, which claims nothing). Python handlers run by a hand-written consume loop of the file
+ * (`async for msg in self._consumer`, `consumer.poll(…)`, aio-pika iterators, pika / kombu callbacks) or by a
+ * retried task, up to one call further, count as consumers.
  *
  * Confidence: 0.85 when a record write follows the effect and retries are explicit or certain; 0.75 when
  * the job is only at-least-once (BullMQ stalls); 0.65 with no record at all (medium); minus 0.2 when a
@@ -64,7 +67,7 @@ export default createDetector(
     const { code } = scanned(file);
     const out: DetectorReport[] = [];
     for (const span of scanTargets(file, ctx.changedFunctions)) {
-      const info = consumerOf(file, span, ctx.files);
+      const info = consumerOf(file, span, ctx.files) ?? loopConsumerOf(file, span);
       if (!info || !info.retries) continue;
       if (info.broker === 'bullmq' && deterministicJobId(ctx.files)) continue;
       let effect: number | undefined;
@@ -139,6 +142,84 @@ function effectCall(code: readonly string[], line: number, end: number): string 
   return out.join('\n');
 }
 
+// ------------------------------------------------------------------ handlers of a hand-written consume loop
+
+/**
+ * Python consume loops: `async for msg in self._consumer` / `for msg in consumer` (aiokafka, kafka-python),
+ * `consumer.poll(` / `getmany(` / `getone(` (confluent-kafka, aiokafka), `queue.iterator()` (aio-pika),
+ * `receive_message(s)(` (SQS), `sub.fetch(` (NATS JetStream).
+ */
+const PY_LOOP =
+  /^\s*(?:async\s+)?for\s+\w+\s+in\s+(?:await\s+)?(?:[\w.]*(?:consumer|Consumer|_iter\b|iterator\(\)|subscription)|(?:\w+_)?(?:it|iter|iterator)\b)|\bwith\s+\w*(?:message|msg)\w*\.process\(|\b[\w.]*(?:consumer|Consumer|sub|queue|sqs\w*|client)\.(?:poll|getmany|getone|consume|receive_messages?|fetch)\s*\(/;
+/** Callbacks handed to a broker client: pika `on_message_callback=`, kombu `callbacks=[…]`, aio-pika / Pub/Sub / NATS `consume(cb)` / `callback=` / `cb=`. */
+const PY_CALLBACK = /\b(?:on_message_callback|callbacks?|cb|message_handler)\s*=\s*\[?\s*(?:self\.)?(\w+)|\.(?:consume|basic_consume)\(\s*(?:self\.)?([a-z_]\w*)\s*[,)]/;
+const BROKER_HINT = /kafka|pika|kombu|amqp|rabbit|sqs|pubsub|pub_sub|nats|celery|dramatiq|shared_task|xreadgroup|redis\.streams?/i;
+const loopHandlerCache = new WeakMap<SourceFile, Set<string>>();
+
+/**
+ * Methods and functions a hand-written consume loop of this file runs for each message, directly or one call
+ * further (`async for msg in self._consumer: await self.handle(msg)` → `handle`, and what `handle` calls).
+ */
+function loopHandlers(file: SourceFile): Set<string> {
+  let names = loopHandlerCache.get(file);
+  if (names) return names;
+  names = new Set();
+  const { code } = scanned(file);
+  const short = (n: string): string => n.split('.').pop() ?? n;
+  const defined = new Map(file.functions.map((f) => [short(f.name), f] as const));
+  const calls = (from: number, to: number, into: Set<string>): void => {
+    for (let l = from; l <= to; l++) {
+      const t = code[l - 1] ?? '';
+      for (const m of t.matchAll(/(?<![\w.])(?:self\.|cls\.)?([a-z_]\w*)\s*\(/g)) if (defined.has(m[1]!)) into.add(m[1]!);
+      const cb = PY_CALLBACK.exec(t);
+      const name = cb?.[1] ?? cb?.[2];
+      if (name && defined.has(name)) into.add(name);
+    }
+  };
+  const whole = fileCode(file);
+  // Only files that talk to a broker or a task queue.
+  if (BROKER_HINT.test(whole) && /\b(?:for|poll|getmany|getone|consume|basic_consume|receive_messages?|fetch|callbacks?|cb|on_message_callback|message_handler|process|task|shared_task|actor|subscriber|consumer)\b/.test(whole)) {
+    for (const fn of file.functions) {
+      if (fn.name.startsWith('<')) continue;
+      for (let l = fn.startLine + 1; l <= fn.endLine; l++) {
+        const t = code[l - 1] ?? '';
+        if (PY_LOOP.test(t)) {
+          names.add(short(fn.name));
+          calls(l + 1, fn.endLine, names);
+          break;
+        }
+        const cb = PY_CALLBACK.exec(t);
+        const name = cb?.[1] ?? cb?.[2];
+        if (name && defined.has(name)) names.add(name);
+      }
+    }
+    // A retried task or subscriber (`@shared_task(autoretry_for=…)`, `@actor`) runs its helpers per delivery too.
+    if (/@[\w.]*(?:task|shared_task|actor|subscriber|consumer)\b/.test(whole)) {
+      for (const fn of file.functions) {
+        if (!fn.name.startsWith('<') && consumerOf(file, fn, [file])?.retries) calls(fn.startLine + 1, fn.endLine, names);
+      }
+    }
+    // One call further: the handler's own helpers run per message too.
+    for (const n of [...names]) {
+      const fn = defined.get(n);
+      if (fn) calls(fn.startLine + 1, fn.endLine, names);
+    }
+    for (const n of ['__init__', 'start', 'stop', 'close']) names.delete(n);
+  }
+  loopHandlerCache.set(file, names);
+  return names;
+}
+
+/** A Python function run per message by a consume loop the file writes by hand: delivery is at least once. */
+function loopConsumerOf(file: SourceFile, span: FunctionSpan): ConsumerInfo | undefined {
+  if (familyOf(file.language) !== 'python') return undefined;
+  const name = span.name.split('.').pop() ?? '';
+  if (name.startsWith('<') || !loopHandlers(file).has(name)) return undefined;
+  const whole = fileCode(file);
+  const broker = /kafka/i.test(whole) ? 'kafka' : /pika|kombu|amqp|rabbit/i.test(whole) ? 'rabbitmq' : /sqs/i.test(whole) ? 'sqs' : /pubsub/i.test(whole) ? 'pubsub' : /nats/i.test(whole) ? 'nats' : 'queue';
+  return { broker, consumer: span.name, retries: 'at-least-once delivery', retriesExplicit: true };
+}
+
 // ------------------------------------------------------------------ non-idempotent database effects
 
 /**
@@ -146,7 +227,12 @@ function effectCall(code: readonly string[], line: number, end: number): string 
  * `update_all("n = n + #{k}")`. The right-hand side must end in a placeholder, a number or an interpolation,
  * and the match must lie inside a string literal (checked by the caller), so `x = x + 1` in code is not one.
  */
-const SQL_RELATIVE = /\b([A-Za-z_]\w*)["`\]]?\s*=\s*["`[]?(?:[A-Za-z_]\w*\.)?["`]?\1["`\]]?\s*[+-]\s*(?:\$\d|\?|%s|%\(\w+\)s|:\w|@\w|\d|\$\{|#\{|\{)/;
+const SQL_RELATIVE = /\b([A-Za-z_]\w*)["`\]]?\s*=\s*["`[]?(?:[A-Za-z_]\w*\.)?["`]?\1["`\]]?\s*[+-]\s*(?:\$\d|\?|%s|%\(\w+\)s|:\w|@\w|\d|\$\{|#\{|\{|excluded\.|EXCLUDED\.|VALUES\(|values\()/;
+
+/** `ON CONFLICT (…) DO UPDATE` / SQLAlchemy `on_conflict_do_update`: an upsert that writes on a repeat, no claim. */
+const ACCUMULATING_UPSERT = /\bon\s+conflict\b(?:\s*\([^)]{0,200}\))?(?:\s+on\s+constraint\s+\w+)?\s+do\s+update\b|\bon_conflict_do_update\b/gi;
+
+const ACCUMULATING_UPSERT_ONE = new RegExp(ACCUMULATING_UPSERT.source, 'i');
 
 /** Relative updates written with the data-access library, per family (one line). */
 const ORM_RELATIVE: Record<Family, RegExp> = {
@@ -182,7 +268,8 @@ function relativeWriteReport(ctx: DetectorContext, span: FunctionSpan, info: Con
   if (fam !== 'js' && fam !== 'python' && fam !== 'ruby') return undefined;
   const { code, masked } = scanned(file);
   const whole = fileCode(file);
-  if (DEDUP.test(whole) || UNIQUE_VIOLATION.test(whole)) return undefined;
+  // An upsert that adds to the existing row (`ON CONFLICT (…) DO UPDATE SET n = t.n + EXCLUDED.n`) claims nothing.
+  if (DEDUP.test(whole.replace(ACCUMULATING_UPSERT, '')) || UNIQUE_VIOLATION.test(whole)) return undefined;
   const spanText = code.slice(span.startLine - 1, span.endLine).join('\n');
   if (READ_GUARD.test(spanText)) return undefined;
   for (let l = span.startLine; l <= span.endLine; l++) {
@@ -312,6 +399,8 @@ function claimsUnique(ctx: DetectorContext, span: FunctionSpan): boolean {
     } else if (fam === 'ruby') {
       table = /\b([A-Z]\w*)\.create!?\b/.exec(t)?.[1] ?? /\binsert\s+into\s+["`]?(\w+)/i.exec(t)?.[1];
     }
+    // An upsert that updates on conflict writes on every delivery: it claims nothing.
+    if (table && ACCUMULATING_UPSERT_ONE.test(code.slice(l - 1, Math.min(span.endLine, l + 8)).join('\n'))) continue;
     if (table && uniqueBeyondId(ctx, table)) return true;
   }
   return false;
@@ -326,7 +415,6 @@ function uniqueBeyondId(ctx: DetectorContext, table: string): boolean {
 
 /**
  * A knex migration that gives `table` a unique index: `.unique([...])`, `.unique()` or a composite primary key.
- * (The scanned code text drops a string's closing quote, so patterns here never require one.)
  */
 function knexUnique(f: SourceFile, table: string): boolean {
   const text = fileCode(f);

@@ -159,6 +159,57 @@ end
 `,
       errors: [{ mode: 'message_ordering', line: 5 }],
     },
+    {
+      name: 'go database/sql commit, then a sarama SyncProducer send whose failure is only logged',
+      path: 'internal/transfers/service.go',
+      code: `package transfers
+
+func (s *Service) MoveStock(ctx context.Context, binFrom, binTo int64, qty int) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, \`UPDATE bins SET qty = qty - $1 WHERE id = $2\`, qty, binFrom); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if _, _, err := s.producer.SendMessage(&sarama.ProducerMessage{
+		Topic: "stock.moved",
+		Value: sarama.StringEncoder(fmt.Sprint(binFrom)),
+	}); err != nil {
+		s.log.Warn("stock moved event not sent", "err", err)
+	}
+	return nil
+}
+`,
+      errors: [{ mode: 'message_ordering', line: 12 }],
+    },
+    {
+      name: 'go pgx commit, then a kafka-go writer whose error is discarded',
+      path: 'internal/tickets/close.go',
+      code: `package tickets
+
+func (s *Store) Close(ctx context.Context, id int64) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, \`UPDATE tickets SET closed_at = now() WHERE id = $1\`, id); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	_ = s.writer.WriteMessages(ctx, kafka.Message{Key: []byte(strconv.FormatInt(id, 10))})
+	return nil
+}
+`,
+      errors: [{ mode: 'message_ordering', line: 15 }],
+    },
   ],
   valid: [
     {
@@ -361,6 +412,48 @@ end
     AccountMailer.closed(account).deliver_later
   end
 end
+`,
+    },
+    {
+      name: 'fixed twin: go stock move writes the event to an outbox table in the same transaction',
+      path: 'internal/transfers/service.go',
+      code: `package transfers
+
+func (s *Service) MoveStock(ctx context.Context, binFrom, binTo int64, qty int) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, \`UPDATE bins SET qty = qty - $1 WHERE id = $2\`, qty, binFrom); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, \`INSERT INTO outbox (topic, payload) VALUES ('stock.moved', $1)\`, binFrom); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+`,
+    },
+    {
+      name: 'fixed twin: go ticket close records the event in an outbox row relayed later',
+      path: 'internal/tickets/close.go',
+      code: `package tickets
+
+func (s *Store) Close(ctx context.Context, id int64) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, \`UPDATE tickets SET closed_at = now() WHERE id = $1\`, id); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, \`INSERT INTO event_outbox (kind, ref) VALUES ('ticket.closed', $1)\`, id); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
 `,
     },
   ],

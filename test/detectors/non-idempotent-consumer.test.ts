@@ -216,6 +216,63 @@ end
 `,
       errors: [{ mode: 'message_ordering', line: 6 }],
     },
+    {
+      name: 'aiokafka loop hands each message to a method that adds points with no claim on the message',
+      path: 'cafe/loyalty/stream.py',
+      code: `from aiokafka import AIOKafkaConsumer
+
+
+class StampReader:
+    def __init__(self, pool, consumer: AIOKafkaConsumer):
+        self._pool = pool
+        self._consumer = consumer
+
+    async def run(self):
+        async for record in self._consumer:
+            await self.apply(record)
+            await self._consumer.commit()
+
+    async def apply(self, record):
+        purchase = Purchase.parse_raw(record.value)
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                "UPDATE loyalty_cards SET stamps = stamps + $1 WHERE member_id = $2",
+                purchase.cups,
+                purchase.member_id,
+            )
+`,
+      errors: [{ mode: 'message_ordering', line: 18 }],
+    },
+    {
+      name: 'confluent-kafka poll loop calls a function that accumulates with ON CONFLICT DO UPDATE',
+      path: 'metering/ingest.py',
+      code: `from confluent_kafka import Consumer
+
+
+def add_usage(conn, evt):
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            INSERT INTO tenant_usage (tenant_id, day, api_calls)
+            VALUES (%s, %s, %s)
+            ON CONFLICT (tenant_id, day)
+            DO UPDATE SET api_calls = tenant_usage.api_calls + EXCLUDED.api_calls
+            """,
+            (evt["tenant"], evt["day"], evt["calls"]),
+        )
+    conn.commit()
+
+
+def serve(conn, consumer: Consumer):
+    while True:
+        msg = consumer.poll(1.0)
+        if msg is None:
+            continue
+        add_usage(conn, json.loads(msg.value()))
+        consumer.commit(msg)
+`,
+      errors: [{ mode: 'message_ordering', line: 11 }],
+    },
   ],
   valid: [
     {
@@ -498,6 +555,72 @@ end
     },
   });
 }
+`,
+    },
+    {
+      name: 'fixed twin: aiokafka handler claims the record in processed_messages before adding points',
+      path: 'cafe/loyalty/stream.py',
+      code: `from aiokafka import AIOKafkaConsumer
+
+
+class StampReader:
+    def __init__(self, pool, consumer: AIOKafkaConsumer):
+        self._pool = pool
+        self._consumer = consumer
+
+    async def run(self):
+        async for record in self._consumer:
+            await self.apply(record)
+            await self._consumer.commit()
+
+    async def apply(self, record):
+        purchase = Purchase.parse_raw(record.value)
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = await conn.fetchval(
+                "INSERT INTO processed_messages (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id",
+                purchase.purchase_id,
+            )
+            if fresh is None:
+                return
+            await conn.execute(
+                "UPDATE loyalty_cards SET stamps = stamps + $1 WHERE member_id = $2",
+                purchase.cups,
+                purchase.member_id,
+            )
+`,
+    },
+    {
+      name: 'fixed twin: usage ingest claims the event id before the accumulating upsert',
+      path: 'metering/ingest.py',
+      code: `from confluent_kafka import Consumer
+
+
+def add_usage(conn, evt):
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO usage_events (event_id) VALUES (%s) ON CONFLICT DO NOTHING",
+            (evt["event_id"],),
+        )
+        if cur.rowcount == 1:
+            cur.execute(
+                """
+                INSERT INTO tenant_usage (tenant_id, day, api_calls)
+                VALUES (%s, %s, %s)
+                ON CONFLICT (tenant_id, day)
+                DO UPDATE SET api_calls = tenant_usage.api_calls + EXCLUDED.api_calls
+                """,
+                (evt["tenant"], evt["day"], evt["calls"]),
+            )
+    conn.commit()
+
+
+def serve(conn, consumer: Consumer):
+    while True:
+        msg = consumer.poll(1.0)
+        if msg is None:
+            continue
+        add_usage(conn, json.loads(msg.value()))
+        consumer.commit(msg)
 `,
     },
   ],
