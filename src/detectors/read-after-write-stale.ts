@@ -24,7 +24,10 @@
  *
  * Across functions: a changed helper that reads the entity from the index or a replica and acts on it
  * itself (even when it writes afterwards) is reported on its read when a caller in the diff writes the entity
- * and then calls it.
+ * and then calls it, or enqueues it (a Rails/Sidekiq job's `perform` via `perform_later`/`perform_async`, a
+ * Celery task via `.delay`/`.apply_async`). Ruby helpers called without parentheses count; a same-object helper
+ * that queries a replica handle (a short `ro` field, or a field a declaration comment calls a replica) without
+ * showing the table is a read back after a write through the primary handle (or a transaction opened on it).
  *
  * Cache-aside fill: get → miss → primary read → set for more than ten minutes (or a Rails `cache.fetch`
  * block), while another function of the diff writes the entity and deletes the same key family, and a
@@ -112,7 +115,7 @@ const EXPLICIT_REPLICA =
 const PRIMARY_HANDLE = /(?:^|\.)(?:primary|writer|master|rw|write)(?:_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client))?$|(?:^|\.)(?:db|pg|sql|pool|conn)_?(?:Primary|Writer|Master|RW|Rw|primary|writer|master|rw)$/;
 /** A replica/reader handle declared or used in a module (a struct field, a class property, a variable). */
 const REPLICA_HANDLE =
-  /\b(?:[rR]eplica|[rR]eadReplica|[rR]eadOnly|read_only|[fF]ollower|[sS]tandby|[rR]eader)(?:_?(?:Pool|Db|DB|Conn|Client|Engine|pool|db|conn|client|engine))?\s*(?:\*?\s*(?:sql|sqlx|pgxpool|gorm|pg|knex)\.|:\s*\*?\s*[A-Z]\w*|=[^=])|\b(?:[rR]ead|[rR]o)_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client)\b|\b(?:db|pg|sql|pool|conn)_?(?:Replica|Reader|RO|Ro|Read|replica|reader|ro)\b/;
+  /\b(?:[rR]eplica|[rR]eadReplica|[rR]eadOnly|read_only|[fF]ollower|[sS]tandby|[rR]eader)(?:_?(?:Pool|Db|DB|Conn|Client|Engine|pool|db|conn|client|engine))?\s*(?:\*?\s*(?:sql|sqlx|pgxpool|gorm|pg|knex)\.|:\s*\*?\s*[A-Z]\w*|=[^=])|\bro\s+\*?\s*(?:sql|sqlx|pgxpool|gorm|pg)\.|\b(?:[rR]ead|[rR]o)_?(?:Pool|Db|DB|Conn|Client|pool|db|conn|client)\b|\b(?:db|pg|sql|pool|conn)_?(?:Replica|Reader|RO|Ro|Read|replica|reader|ro)\b/;
 const CACHE_READ = /\b([\w$.]*(?:cache|redis|memcache|memcached|kv|Cache|Redis))\s*\.\s*(get|hget|hgetall|mget|fetch|read|getex|getJSON|get_many)\s*\(\s*([^)\n]{0,160})/;
 const CACHE_CLEAR = /\.indices\.refresh\(|\bwaitForTasks?\(|\bwait_for_task\(|\b[\w$.]*(?:cache|redis|memcache|kv|Cache|Redis)\w*\s*\.\s*(?:del|delete|delete_many|unlink|expire|invalidate|evict|clear|set|setex|hset|write|put|delete_matched)\s*\(|\binvalidate\w*\(|\bevict\w*\(|\bbust\w*\(/;
 /** A search method call; its receiver chain is checked by searchCall (a scan, not one regex, to stay linear). */
@@ -208,11 +211,12 @@ function writesOf(v: FnView, fileText: string): Write[] {
       l = stmt.endLine;
       continue;
     }
-    if (SQL_WRITE.test(t) || (/\bUPDATE\s+["`]?\w+["`]?\s*$/i.test(t) && /^\s*SET\b/i.test(codeLine(v, l + 1)))) {
+    if (SQL_WRITE.test(t) || (/\bUPDATE\s+["`]?\w+["`]?(?:\s+(?:AS\s+)?\w+)?\s*$/i.test(t) && /^\s*SET\b/i.test(codeLine(v, l + 1)))) {
       const joined = `${t} ${codeLine(v, l + 1).trim()}`;
       const tables = sqlTables(joined).written;
-      entity = tables[0];
-      call = /\b(?:UPDATE\s+["`]?\w+["`]?\s+SET|INSERT\s+INTO\s+["`]?\w+|DELETE\s+FROM\s+["`]?\w+)/i.exec(joined)?.[0];
+      // `UPDATE slots s SET …`: an alias between the table and SET.
+      entity = tables[0] ?? /\bUPDATE\s+["`]?(\w+)["`]?\s+(?:AS\s+)?\w+\s+SET\b/i.exec(joined)?.[1];
+      call = /\b(?:UPDATE\s+["`]?\w+["`]?(?:\s+(?:AS\s+)?\w+)?\s+SET|INSERT\s+INTO\s+["`]?\w+|DELETE\s+FROM\s+["`]?\w+)/i.exec(joined)?.[0];
     } else if (v.family === 'js' && JS_WRITE_HINT.test(t) && (m = JS_WRITE.exec(t))) {
       if (/\b(?:cache|redis|res|reply|Object|Map|Set|crypto|hash|hmac)\b/i.test(m[1]!) || /\.(?:set|map)$/.test(m[1]!)) continue;
       const recv = m[1]!.replace(/(?:\.\w+\([^)\n]{0,200}\))+$/, '');
@@ -229,7 +233,7 @@ function writesOf(v: FnView, fileText: string): Write[] {
       if (!entity && m[2] === 'save') entity = holderModel(v, m[1]!.split('.')[0]!, l);
       call = `${m[1]!.replace(/\([^)\n]{0,200}\)/g, '(…)')}.${m[2]}`;
     } else if (v.family === 'ruby' && (m = RB_WRITE.exec(t))) {
-      entity = /^([A-Z]\w*)/.exec(m[1]!)?.[1] ?? holderModel(v, m[1]!.replace(/^@/, ''), l) ?? namedModel(m[1]!, fileText);
+      entity = /^([A-Z]\w*)/.exec(m[1]!)?.[1] ?? holderModel(v, m[1]!.replace(/^@/, ''), l) ?? namedModel(m[1]!, fileText) ?? paramModel(v, m[1]!, fileText);
       call = `${m[1]}.${m[2]}`;
     } else if (v.family === 'ruby' && (m = RB_CHAIN_WRITE.exec(t))) {
       // A scope chain broken over lines: `Model.where(…)` / `.where(…)` / `.update_all(…)`.
@@ -282,6 +286,17 @@ function namedModel(holder: string, fileText: string): string | undefined {
   return new RegExp(`\\b${model}(?:\\.|::)`).test(fileText) ? model : undefined;
 }
 
+/**
+ * A Ruby instance variable set from a constructor argument of the same name (`@parcel = parcel`) and written
+ * with an ORM call: the model it is named after (`Episode`).
+ */
+function paramModel(v: FnView, holder: string, fileText: string): string | undefined {
+  const h = /^@([a-z][a-z0-9_]*)$/.exec(holder)?.[1];
+  if (!h || v.family !== 'ruby') return undefined;
+  if (!new RegExp(`^\\s*@${h}\\s*=\\s*${h}\\s*$`, 'm').test(fileText)) return undefined;
+  return camelSingular(h);
+}
+
 /** `line_items` -> LineItem, `permits` -> Permit. */
 function camelSingular(name: string): string {
   // `passes`, `boxes`, `batches`, `wishes` drop `es`; `permits` drops `s`; `addresses` keeps its double s.
@@ -304,6 +319,17 @@ function fieldEntity(receiver: string, fileText: string): string | undefined {
 function handleOf(v: FnView, line: number): string | undefined {
   for (let l = line; l >= Math.max(v.fn.startLine, line - 4); l--) {
     const m = /([\w$]+(?:\.[\w$]+)*)\.(?:Exec|Query|query|execute|none|one|oneOrNone|any|many|result|raw|\$executeRaw\w*|\$queryRaw\w*|exec)\w*\s*\(/.exec(codeLine(v, l));
+    if (m) return /^(?:tx|trx|t)$/.test(m[1]!) ? (txSource(v, l) ?? m[1]) : m[1];
+  }
+  return undefined;
+}
+
+/** The pool a transaction handle was opened on: `pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx)…`, `tx, err := s.primary.Begin(ctx)`. */
+function txSource(v: FnView, line: number): string | undefined {
+  for (let l = line; l >= Math.max(v.fn.startLine, line - 30); l--) {
+    const t = codeLine(v, l);
+    if (!t.includes('egin') && !t.includes('ransaction')) continue;
+    const m = /\bBegin\w*\(\s*\w+\s*,\s*(?!nil\b)([\w$]+(?:\.[\w$]+)*)\s*[,)]/.exec(t) ?? /([\w$]+(?:\.[\w$]+)*)\.(?:Begin|BeginTx|BeginFunc|Transaction|transaction)\s*\(/.exec(t);
     if (m) return m[1];
   }
   return undefined;
@@ -402,6 +428,8 @@ function cachedGetterUncached(name: string, entity: string, ctx: DetectorContext
 interface Call {
   recv: string;
   name: string;
+  /** A Ruby call without parentheses. */
+  bare?: boolean;
   norm?: string;
 }
 
@@ -444,6 +472,8 @@ const SEARCH_CHAIN = /\.(?:index|initIndex|collections)\(\s*['"`][\w-]+['"`]\s*\
 /** A call `recv.name(` / `name(` whose body may read a lagging source. */
 const CALL = /(?:^|[^\w$.])((?:[\w$]+\.){0,3})([A-Za-z_$][\w$]*)\s*\(/g;
 const NOT_HELPER = /^(?:if|for|while|switch|catch|return|function|await|async|typeof|new|super|require|import|len|append|make|print|println|Printf|Sprintf|Errorf|Error|Is|As|New|JSON|String|Number|Boolean|Array|Object|Promise|Date|Math|map|filter|reduce|forEach|push|then|catch|finally|emit|send|log|info|warn|debug|error|query|execute|exec|Exec\w*|Query\w*|get|set|update|create|save|delete|find\w*|count|search|where|select|insert|include\w*|has|includes|parse|stringify|toString|json|status|min|max|sum|range|int|str|float|list|dict|tuple|isinstance|raise|assert|puts|p|lambda)$/;
+/** A bare lowercase name in Ruby code (not a method call on a receiver, a symbol, a key or an assignment target). */
+const RB_BARE_CALL = /(?<![\w@.:$"'])([a-z_][a-z0-9_]*[?!]?)(?![\w(:]|\s*(?:=[^=~>]|\+=|-=|\|\|=))/g;
 const HOLDER = /^\s*(?:const|let|var)?\s*(?:\{[^}]*\}|\[[^\]]*\]|@?([\w$]+))\s*(?::\s*[\w<>[\]|, ]{1,60})?\s*:?=\s*(?!=)/;
 
 const readsCache = new WeakMap<FnView, Reads>();
@@ -455,7 +485,7 @@ function readsOf(v: FnView, router: string | undefined, fileText: string, files:
   const clear = new Uint8Array(n);
   const sites: (Site | undefined)[] = new Array(n);
   // A statement matches EXPLICIT_REPLICA only where the function's code does (it is a slice of it, cut at line ends).
-  const replicaPossible = EXPLICIT_REPLICA.test(v.code);
+  const replicaPossible = EXPLICIT_REPLICA.test(v.code) || (declaredReplicaRead(fileText)?.test(v.code) ?? false);
   for (let i = 0; i < n; i++) {
     const t = v.codeLines[i]!;
     if (!t.trim()) continue;
@@ -479,7 +509,7 @@ function siteAt(v: FnView, l: number, t: string, router: string | undefined, fil
   let m: RegExpExecArray | null;
   if (replicaPossible) {
     site.stmt = statementAt(v, l, 8);
-    if ((m = EXPLICIT_REPLICA.exec(site.stmt.text))) {
+    if ((m = EXPLICIT_REPLICA.exec(site.stmt.text) ?? declaredReplicaRead(fileText)?.exec(site.stmt.text) ?? null)) {
       const alias = m[1] ?? m[2] ?? m[3];
       // Rails `connected_to(role: :reading) do … end`: the block's queries are the read.
       if (v.family === 'ruby' && /\bconnected_to\b/.test(m[0]) && /(?:\bdo|\{)\s*(?:\|[^|\n]*\|)?\s*$/.test(t)) {
@@ -527,6 +557,16 @@ function siteAt(v: FnView, l: number, t: string, router: string | undefined, fil
     if (call) {
       const stmt = (site.stmt ??= statementAt(v, l, 8));
       site.search = { call, index: indexNames(stmt.text)[0] ?? indexDeclName(fileText) };
+      any = true;
+    }
+  }
+  // Ruby calls a private method without parentheses (`build(feed_items)`): a bare name the diff defines with `def`.
+  if (v.family === 'ruby') {
+    const defs = definitions(files);
+    for (const c of t.matchAll(RB_BARE_CALL)) {
+      const name = c[1]!;
+      if (NOT_HELPER.test(name) || !defs.has(name) || /^\s*def\s/.test(t)) continue;
+      (site.calls ??= []).push({ recv: '', name, bare: true });
       any = true;
     }
   }
@@ -722,13 +762,23 @@ function helperRead(
       const r = bodyRead(d, w, normalised);
       if (r) return { ...r, via: c.name, call: `${c.recv ? `${c.recv}.` : ''}${c.name}` };
     }
+    // A same-object helper whose shown part queries a replica handle without naming what it reads (its statement
+    // cut by the diff, or built elsewhere), called right after a write through the primary handle.
+    if (!w.index && w.handle && PRIMARY_HANDLE.test(w.handle) && sameObjectCall(v, c)) {
+      for (const d of defs.reading) {
+        if (isItself(d, v, ctx.file)) continue;
+        const r = bodyReadsOf(d).replica;
+        if (!r || r.names.tables.length > 0 || r.names.model || r.names.receiver) continue;
+        return { source: 'replica', call: `${c.recv ? `${c.recv}.` : ''}${c.name}`, via: c.name, confidence: 0.7, replica: r.alias ?? r.call.replace(/\s*\.\s*\w+\W*$/, '') };
+      }
+    }
     let outside = false;
     for (const d of defs.incomplete) if (!isItself(d, v, ctx.file)) outside = true;
     if (!outside) return undefined;
   }
   c.norm ??= `${normEntity(c.name)} ${normEntity(c.recv.split('.').pop())}`;
   const named = c.norm.includes(normalised);
-  const sameObject = /^(?:this|self|@)?$/.test(c.recv) || (v.family === 'go' && c.recv === goReceiver(v));
+  const sameObject = sameObjectCall(v, c);
   if (w.index || !named || WRITE_VERB.test(c.name)) return undefined;
   // The body is not in the diff.
   if (/search|index|elastic|opensearch|algolia|meili|typesense/i.test(c.recv) && !/\b(?:repo|repository|db|prisma|model)\b/i.test(c.recv) && READ_VERB.test(c.name)) {
@@ -738,6 +788,30 @@ function helperRead(
     return { source: 'replica', call: `${c.recv ? `${c.recv}.` : ''}${c.name}`, via: c.name, confidence: 0.7, replica: replicaName(fileText) };
   }
   return undefined;
+}
+
+/** A call on the function's own object: `this.x()`, `self.x`, a bare call, or Go's receiver `s.x()`. */
+function sameObjectCall(v: FnView, c: Call): boolean {
+  return /^(?:this|self|@)?$/.test(c.recv) || (v.family === 'go' && c.recv === goReceiver(v));
+}
+
+/** A connection field whose declaration comment calls it a replica: `cold *pgxpool.Pool // streaming replica`. */
+const COMMENTED_REPLICA = /^\s*(?:(?:private|public|protected|readonly)\s+)*([A-Za-z_]\w*)\s*(?:[?!]?:\s*)?\*?[\w.]*(?:Pool|DB|Db|Conn|Client|Engine|Knex|Sequelize|Pg)\b[^\n/#]{0,40}(?:\/\/|#)[^\n]*\b(?:replica|read[- ]only|follower|standby|secondary)\b/gim;
+const declaredCache = new Map<string, RegExp | null>();
+
+/** A read through a connection the module's declarations describe as a replica (memoised per text). */
+function declaredReplicaRead(fileText: string): RegExp | null {
+  let re = declaredCache.get(fileText);
+  if (re !== undefined) return re;
+  re = null;
+  if (/replica|read[- ]only|follower|standby|secondary/i.test(fileText)) {
+    const names = new Set<string>();
+    for (const m of fileText.matchAll(COMMENTED_REPLICA)) names.add(m[1]!);
+    if (names.size > 0) re = new RegExp(`(?:^|[^\\w$])(?:this\\.|self\\.|\\w+\\.)?(?:${[...names].map(escapeRe).join('|')})\\s*\\.\\s*(?:query|execute|get|Get|one|first|select|Select|findUnique|findFirst|findOne|findAll|oneOrNone|manyOrNone|any|many|QueryRow\\w*|Query\\w*)\\b`);
+  }
+  if (declaredCache.size > 64) declaredCache.clear();
+  declaredCache.set(fileText, re);
+  return re;
 }
 
 /** A definition inside the function being read (a recursive call is not a helper). */
@@ -772,7 +846,7 @@ function bodyReadsOf(d: Definition): BodyReads {
   if (r) return r;
   r = {};
   const body = d.body;
-  const m = EXPLICIT_REPLICA.exec(body);
+  const m = EXPLICIT_REPLICA.exec(body) ?? declaredReplicaRead(d.file.text)?.exec(body) ?? null;
   if (m) {
     const alias = m[1] ?? m[2] ?? m[3];
     // A read preference set on a query chain (`Model.exists(…).read('secondary')`) follows the query it routes.
@@ -853,8 +927,13 @@ function readNames(stmt: string, fileText: string): ReadNames {
   const model = /\b([A-Z]\w*)\.(?:objects|find|where|find_by|query|exists|countDocuments|findById|findOne|aggregate|distinct|find_one|count_documents)\b/.exec(stmt)?.[1] ?? /\.(\w+)\.(?:findUnique|findFirst|findMany)\(/.exec(stmt)?.[1] ??
     // Rails scopes before the finder: `Policy.includes(:vehicles).find(id)`, `Order.lock.where(…)`.
     /\b([A-Z]\w*)\.(?:includes|preload|eager_load|joins|left_joins|select|order|lock|readonly|unscoped)\b(?:\([^)\n]{0,200}\))?(?:\.\w+(?:\([^)\n]{0,200}\))?){0,3}?\.(?:find|find_by!?|where|first|take|pluck|sum|count)\b/.exec(stmt)?.[1];
-  return { tables, receiver, model };
+  // A Rails association scope chain: `@depot.parcels.ready.order(…)` reads Parcel.
+  const assoc = model || receiver || tables.length > 0 ? undefined : RB_ASSOC_READ.exec(stmt)?.[1];
+  return { tables, receiver, model: model ?? (assoc ? camelSingular(assoc) : undefined) };
 }
+
+/** A plural association of a record followed by a scope or finder: `@depot.parcels.where(…)`, `order.line_items.order(…)`. */
+const RB_ASSOC_READ = /(?:@|\b)[a-z_]\w*\.([a-z][a-z_]*s)\.(?:where|order|limit|includes|preload|find|find_by!?|first|last|take|pluck|to_a|select|[a-z_]+\.(?:order|limit|where|to_a|first|last))\b/;
 
 function readsEntity(r: ReadNames, entity: string): boolean {
   if (r.tables.some((t) => sameEntity(t, entity))) return true;
@@ -865,7 +944,9 @@ function readsEntity(r: ReadNames, entity: string): boolean {
 /** The first later line that acts on the value read. */
 function actAfter(v: FnView, read: StaleRead): number | undefined {
   if (!read.holder) {
-    return /^\s*(?:if|elif|unless|return|while)\b|\?/.test(codeLine(v, read.line)) ? read.line : undefined;
+    const t = codeLine(v, read.line);
+    if (/^\s*(?:if|elif|unless|return|while)\b|\?/.test(t)) return read.line;
+    return read.via && passedOn(t, read.via) ? read.line : undefined;
   }
   const h = new RegExp(`(?<![\\w$.])@?${escapeRe(read.holder)}(?![\\w$])`);
   for (let l = read.end + 1; l <= Math.min(v.fn.endLine, read.end + 20); l++) {
@@ -874,6 +955,21 @@ function actAfter(v: FnView, read: StaleRead): number | undefined {
     if (h.test(t)) return l;
   }
   return undefined;
+}
+
+/**
+ * The helper's result is an argument of another call on the line (`storage.upload(key, build(feed_items))`): the
+ * value read is handed straight to an action (not to a logger).
+ */
+function passedOn(t: string, via: string): boolean {
+  const at = new RegExp(`(?<![\\w$])${escapeRe(via)}(?![\\w$])`).exec(t);
+  if (!at || /^\s*(?:[\w$.@:]*\b(?:log|logger|Logger|console|puts|print|pp|p|warn|debug|info))\b/.test(t)) return false;
+  let depth = 0;
+  for (let i = 0; i < at.index; i++) {
+    if (t[i] === '(') depth++;
+    else if (t[i] === ')') depth--;
+  }
+  return depth > 0;
 }
 
 /** Implied by every replica read and Chewy query a helper can make (search reads are covered by SEARCH_HINT). */
@@ -925,7 +1021,7 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
     const read: StaleRead = { line: s.line, end: stmtOf(v, s).endLine, source, call, holder: holderOf(v, s), confidence: 0.8 };
     const act = actAfter(v, read);
     if (act === undefined) continue;
-    const caller = writerCalling(ctx, fn, name, entity, source === 'search');
+    const caller = writerCalling(ctx, fn, name, entity, source === 'search') ?? enqueuedBy(ctx, fn, v, name, entity, source === 'search');
     if (!caller) continue;
     const range = shownRange(file, fn, s.line, act);
     if (!range) continue;
@@ -959,9 +1055,33 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
   return out;
 }
 
+/**
+ * A background job whose body is this function: a Rails/Sidekiq job's `perform` (enqueued as
+ * `XJob.perform_later(…)` / `XWorker.perform_async(…)`) or a Celery task (`@shared_task def x` enqueued as
+ * `x.delay(…)` / `x.apply_async(…)`). A free worker runs it within milliseconds of the enqueue, so a caller that
+ * writes the entity and enqueues the job right after hands it a read the replica may not have yet.
+ */
+function enqueuedBy(ctx: DetectorContext, fn: FunctionSpan, v: FnView, name: string, entity: string, search: boolean): { fn: string; file: string; write: Write } | undefined {
+  const lines = ctx.file.lines;
+  if (v.family === 'ruby' && name === 'perform') {
+    let cls: string | undefined;
+    for (let i = fn.startLine - 2; i >= 0 && !cls; i--) cls = /^\s*class\s+([A-Z]\w*)/.exec(lines[i]!)?.[1];
+    if (!cls) return undefined;
+    const re = new RegExp(`^\\s*(?:[\\w:]+::)?${cls}(?:\\.set\\([^)\\n]{0,120}\\))?\\.perform_(?:later|async|in|at|bulk)\\b`);
+    return writerCalling(ctx, fn, cls, entity, search, re);
+  }
+  if (v.family === 'python') {
+    const deco = lines.slice(Math.max(0, fn.startLine - 4), fn.startLine - 1).join('\n');
+    if (!/@(?:[\w.]+\.)?(?:shared_task|task|actor)\b/.test(deco)) return undefined;
+    const re = new RegExp(`^\\s*(?:[\\w.]+\\.)?${escapeRe(name)}\\.(?:delay|apply_async|send|send_with_options)\\(`);
+    return writerCalling(ctx, fn, name, entity, search, re);
+  }
+  return undefined;
+}
+
 /** A function of the diff that writes `entity` and then calls `name` as a statement of its own (its result unused). */
-function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, entity: string, search = false): { fn: string; file: string; write: Write } | undefined {
-  const callRe = new RegExp(`^\\s*(?:await\\s+)?(?:[\\w$@:]+(?:\\.[\\w$]+)*\\.)?${escapeRe(name)}(?:\\s*\\(|\\s+[\\w@:"'(]|\\s*$)`);
+function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, entity: string, search = false, enqueue?: RegExp): { fn: string; file: string; write: Write } | undefined {
+  const callRe = enqueue ?? new RegExp(`^\\s*(?:await\\s+)?(?:[\\w$@:]+(?:\\.[\\w$]+)*\\.)?${escapeRe(name)}(?:\\s*\\(|\\s+[\\w@:"'(]|\\s*$)`);
   for (const g of ctx.files) {
     if (familyOf(g.language) !== familyOf(ctx.file.language)) continue;
     const gText = g.text;

@@ -418,8 +418,146 @@ export function kioskRoutes(app: any) {
 }
 `;
 
+
+// A Ruby service: an ivar set from its constructor argument is updated, then a private method called without
+// parentheses reads the association on the replica and its result goes straight into an upload.
+const pickListService = (role: string) => `class PickListPrinter
+  def initialize(shipment, printer: LabelPrinter.new)
+    @shipment = shipment
+    @depot = shipment.depot
+    @printer = printer
+  end
+
+  def call
+    @shipment.update!(state: :packed, packed_at: Time.current)
+
+    @printer.submit(LabelSheet.new(@depot, packed_shipments).render)
+    @shipment
+  end
+
+  private
+
+  def packed_shipments
+    ActiveRecord::Base.connected_to(role: :${role}) do
+      @depot.shipments.packed.order(packed_at: :asc).to_a
+    end
+  end
+end
+`;
+
+// Go: a service with a writer pool and a short-named reader pool; the commit goes through a transaction opened on
+// the writer, then a same-object helper (its query text built elsewhere) reads the reader pool.
+const lockerBoard = (pool: string, decl = 'follower *sql.DB') => `package lockers
+
+import (
+	"context"
+	"database/sql"
+)
+
+type Service struct {
+	rw       *sql.DB
+	${decl}
+	sms      Sender
+}
+
+func (s *Service) Reassign(ctx context.Context, bankID, lockerID, memberID int64) error {
+	tx, err := s.rw.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, \`
+		UPDATE lockers l
+		   SET member_id = $1
+		 WHERE l.id = $2\`, memberID, lockerID); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	board, err := s.lockerBoard(ctx, bankID)
+	if err != nil {
+		return err
+	}
+	for _, l := range board {
+		s.sms.Send(ctx, l.Phone, l.Label)
+	}
+	return nil
+}
+
+func (s *Service) lockerBoard(ctx context.Context, bankID int64) ([]Locker, error) {
+	rows, err := s.${pool}.QueryContext(ctx, boardQuery, bankID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return scanLockers(rows)
+}
+`;
+
+// Rails: a controller commits a decision and enqueues a job; the job reads the record on the replica and branches on it.
+const visitJob = (role: string) => `class VisitConfirmationJob < ApplicationJob
+  queue_as :notifications
+
+  def perform(visit_id)
+    visit = ActiveRecord::Base.connected_to(role: :${role}) do
+      Visit.includes(:owner).find(visit_id)
+    end
+
+    if visit.confirmed?
+      ClinicMailer.with(visit: visit).confirmed.deliver_now
+    end
+  end
+end
+`;
+const visitsController = {
+  path: 'app/controllers/visits_controller.rb',
+  code: `class VisitsController < ApplicationController
+  def confirm
+    @visit = Visit.find(params[:id])
+    @visit.update!(state: "confirmed", confirmed_at: Time.current)
+    VisitConfirmationJob.perform_later(@visit.id)
+    redirect_to visits_path
+  end
+end
+`,
+};
+
+// Celery: a view saves the row and queues a task that reads it on the replica and acts on its status.
+const receiptTask = (alias: string) => `from celery import shared_task
+
+from shop.models import Order
+from shop.mail import send_receipt_mail
+
+
+@shared_task
+def send_receipt(order_id):
+    order = Order.objects.using("${alias}").get(pk=order_id)
+    if order.status == "paid":
+        send_receipt_mail(order)
+`;
+const payView = {
+  path: 'shop/views.py',
+  code: `from shop.models import Order
+from shop.tasks import send_receipt
+
+
+def mark_paid(request, pk):
+    order = Order.objects.get(pk=pk)
+    order.status = "paid"
+    order.save()
+    send_receipt.delay(order.id)
+    return redirect("orders")
+`,
+};
+
 runTable(detector, {
   invalid: [
+    { name: 'rails service: a private method called without parentheses reads an association on the replica, its result uploaded', path: 'app/services/pick_list_printer.rb', code: pickListService('reading'), errors: [{ mode: 'eventual_consistency', line: 9 }] },
+    { name: 'go: commit on a transaction opened on the writer pool, then a same-object helper queries the short-named reader pool', path: 'internal/lockers/service.go', code: lockerBoard('follower'), errors: [{ mode: 'eventual_consistency', line: 21 }] },
+    { name: 'go: the reader pool is only described as a replica by its declaration comment', path: 'internal/lockers/service.go', code: lockerBoard('cold', 'cold     *sql.DB // read-only follower, lags a little'), errors: [{ mode: 'eventual_consistency', line: 21 }] },
+    { name: 'rails job enqueued right after the write reads the record on the replica and branches on it', path: 'app/jobs/visit_confirmation_job.rb', code: visitJob('reading'), extra: [visitsController], errors: [{ mode: 'eventual_consistency', line: 5 }] },
+    { name: 'celery task queued right after save() reads the row on the replica and acts on its status', path: 'shop/tasks.py', code: receiptTask('replica'), extra: [payView], errors: [{ mode: 'eventual_consistency', line: 9 }] },
     {
       name: 'caller indexes the entity through an index helper, then calls a helper that counts it in the search index and writes from it',
       path: 'src/harbour/inspections.ts',
@@ -680,6 +818,12 @@ def unpublish(article_id):
     { name: 'mongoose: cancel through the repository, then a helper reads with secondaryPreferred and decides', path: 'src/lessons/withdraw.ts', code: "import { lessonRepo } from './lesson.repo';\n\nexport async function withdrawLesson(id: string, coachId: string) {\n  const lesson = await lessonRepo.cancel(id, coachId);\n  const busy = await lessonRepo.hasBookedLesson(lesson.coachId, lesson.at);\n  if (!busy) {\n    await standby.offer(lesson.coachId, lesson.at);\n  }\n  return lesson;\n}\n", extra: [{ path: 'src/lessons/lesson.repo.ts', code: "import { Lesson } from './lesson.model';\n\nexport const lessonRepo = {\n  async hasBookedLesson(coachId: string, at: Date): Promise<boolean> {\n    const hit = await Lesson.exists({ coachId, at, status: 'booked' })\n      .read('secondaryPreferred')\n      .exec();\n    return hit !== null;\n  },\n};\n" }], errors: [{ mode: 'eventual_consistency', line: 4 }] },
   ],
   valid: [
+    { name: 'fixed twin: the private method reads the primary (connected_to role: :writing)', path: 'app/services/pick_list_printer.rb', code: pickListService('writing') },
+    { name: 'fixed twin: the same-object helper queries the writer pool', path: 'internal/lockers/service.go', code: lockerBoard('rw') },
+    { name: 'fixed twin: the commented pool is not read; the helper queries the writer', path: 'internal/lockers/service.go', code: lockerBoard('rw', 'cold     *sql.DB // read-only follower, lags a little') },
+    { name: 'fixed twin: the enqueued job reads the primary (connected_to role: :writing)', path: 'app/jobs/visit_confirmation_job.rb', code: visitJob('writing'), extra: [visitsController] },
+    { name: 'fixed twin: the celery task reads the default database', path: 'shop/tasks.py', code: receiptTask('default'), extra: [payView] },
+    { name: 'a job reading the replica that no writer enqueues after a write', path: 'app/jobs/visit_confirmation_job.rb', code: visitJob('reading') },
     {
       name: 'fixed twin: the helper counts inspected boats in the primary database',
       path: 'src/harbour/inspections.ts',
