@@ -7,7 +7,8 @@
  * Rule: in a changed function, a count / sum read on entity E (directly, or through a short helper of the review that
  * returns it: `if _admin_count(session, org_id) <= 1:`; see `helperAggregates`; or computed in application code over a
  * list read: `rows.reduce((s, r) => s + r.x, 0)`, `sum(r.x for r in rows)`, `rows.sum(&:x)`, a Go range loop; see
- * `appAggregates`) (or an exists read on E's other rows) is tested by an `if`,
+ * `appAggregates`) (or an exists read on E's other rows) is tested by an `if` (directly, or by handing the aggregate
+ * — a field of the row / struct several aggregates were read into — to a predicate: `if !ratioOK(st.Guides-1, n)`),
  * and the branch that proceeds (after a bailing `if`, inside the `if`, or in its `else` / `elif` chain) updates an
  * existing row of E so that the invariant moves: the update writes a column (or, in ActiveRecord, a scope's namesake
  * such as `active`) that the check filters on, or the column a sum adds up (`SUM(percent)` then `SET percent = $2`)

@@ -9,7 +9,11 @@
  * `where(col, '<', ..)` / whereBetween, Drizzle `lt()`/`gt()`, SQLAlchemy `Model.col < x`, ActiveRecord
  * `where("starts_at < ?")` / `"tsrange(...) && ..."`, Arel `t[:starts_at].lt(x)` or Ruby ranges) is tested by an `if` that
  * leaves when a row is found (or acts only when none is), and the act inserts into E. The read may be built by a short
- * helper and read at the call site (`if overlapping_bookings.exists?`; see `helperReads`).
+ * helper and read at the call site (`if overlapping_bookings.exists?`; see `helperReads`), or run by a short helper that
+ * returns whether it found a row (`if await _slot_taken(...)`, `return clash is not None` / `!!row` / `exists, err`; see
+ * `helperPredicates`). An ActiveRecord scope of the review with a range predicate, or one named for a range
+ * (`overlapping(a, b)`) whose definition is not in the diff, makes a range read (`withRangeScope`). A model instance
+ * built and then passed to `session.add(x)` is an insert (`addedInstances`).
  *
  * Not a range in this sense: a recency / dedup window, where every range comparison bounds one column by a value
  * relative to now (`created_at > NOW() - INTERVAL '5 minutes'`, `createdAt: { gt: since }` with `since` computed from
@@ -38,6 +42,7 @@
  */
 import {
   actRegion,
+  addedInstances,
   analyzedFunctions,
   appAggregates,
   dedupe,
@@ -47,12 +52,13 @@ import {
   guardsOf,
   hasExclusion,
   helperAggregates,
+  helperPredicates,
   helperReads,
   keyColumns,
-  opsIn,
   sameEntity,
   touchesAdded,
   type FnInfo,
+  withRangeScope,
   type Gate,
 } from './lib/checks.js';
 import { normColumn, type DbOp } from './lib/sql.js';
@@ -76,8 +82,13 @@ export default createDetector(
       reports.push(...countUnderLimit(ctx, info));
       if (guards.exclusionViolation) continue;
       // The range read may be built by a short helper and read at the call site (`if overlapping_bookings.exists?`).
-      const viaHelper = new Map(helperReads(ctx, info).map((h) => [h.op, h]));
-      for (const check of [...info.ops, ...viaHelper.keys()]) {
+      // Or by a predicate helper that answers whether the range is taken (`if await _slot_taken(...)`; see `helperPredicates`).
+      // An ActiveRecord read through a range scope of the review (`bookings.overlapping(a, b).exists?`) is a range read.
+      const scoped = (o: DbOp) => (o.orm === 'activerecord' && !o.range ? withRangeScope(ctx.files, o, info.code) : o);
+      const viaHelper = new Map([...helperReads(ctx, info), ...helperPredicates(ctx, info)].map((h) => [scoped(h.op), h]));
+      const reads = [...info.ops.map(scoped), ...viaHelper.keys()];
+      const inserts = [...info.ops, ...addedInstances(info)];
+      for (const check of reads) {
         if (!['find', 'exists', 'count', 'list'].includes(check.kind) || !check.range || check.lock) continue;
         if (check.kind === 'list' && check.vars.length === 0) continue;
         // "A row for this key in the last 5 minutes" is an existence check, not a range others overlap: toctou's.
@@ -85,10 +96,12 @@ export default createDetector(
         if (helper ? recencyWindow(helper.helper, helper.inner) : recencyWindow(info, check)) continue;
         if (guards.lockLine !== undefined && guards.lockLine <= check.line) continue;
         if (hasExclusion(ctx.schema, check.entity)) continue;
-        const gate = findGate(info, check);
+        let gate = findGate(info, check);
         if (!gate || gate.polarity === 'threshold') continue;
+        // A helper that answers "is it free?": its truthy result means no row was found.
+        if (helper?.negated) gate = { ...gate, polarity: gate.polarity === 'found' ? 'missing' : 'found' };
         const insert = actRegion(info, gate, 'missing')
-          .flatMap(([from, to]) => opsIn(info, from, to))
+          .flatMap(([from, to]) => inserts.filter((o) => o.line >= from && o.line <= to))
           .find((o) => o.start > check.start && o.kind === 'insert' && sameEntity(o.entity, check.entity));
         if (!insert) continue;
         if (!touchesAdded(ctx.file, check.line, insert.line)) continue;

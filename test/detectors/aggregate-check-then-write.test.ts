@@ -85,8 +85,64 @@ async def stand_down(session, crew_id: int, member_id: int):
     return berth
 `;
 
+const goRatioBug = `package pools
+
+func coverageOK(guards, swimmers int) bool {
+	return swimmers == 0 || (guards > 0 && swimmers <= guards*maxSwimmersPerGuard)
+}
+
+func (s *Store) EndShift(ctx context.Context, poolID, guardID int64) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var c struct {
+			Guards   int \`db:"guards"\`
+			Swimmers int \`db:"swimmers"\`
+		}
+		if err := tx.GetContext(ctx, &c, \`
+			SELECT (SELECT count(*) FROM pool_shifts WHERE pool_id = $1 AND ended_at IS NULL) AS guards,
+			       (SELECT count(*) FROM lane_bookings WHERE pool_id = $1 AND cancelled = false) AS swimmers\`, poolID); err != nil {
+			return err
+		}
+		if !coverageOK(c.Guards-1, c.Swimmers) {
+			return ErrCoverage
+		}
+		_, err := tx.ExecContext(ctx, \`UPDATE pool_shifts SET ended_at = now() WHERE pool_id = $1 AND guard_id = $2 AND ended_at IS NULL\`, poolID, guardID)
+		return err
+	})
+}
+`;
+
+const jsRatioBug = `export async function signOffNurse(pool, wardId, nurseId) {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query(
+      \`SELECT count(*) AS on_shift FROM ward_shifts WHERE ward_id = $1 AND signed_off_at IS NULL\`,
+      [wardId],
+    );
+    const staffing = rows[0];
+    if (!meetsMinimum(Number(staffing.on_shift) - 1, wardId)) {
+      throw new UnderStaffed(wardId);
+    }
+    await client.query('UPDATE ward_shifts SET signed_off_at = now() WHERE ward_id = $1 AND nurse_id = $2', [wardId, nurseId]);
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+`;
+
 runTable(detector, {
   valid: [
+    {
+      name: 'go: two aggregates in one row handed to a predicate, after locking the parent row',
+      path: 'internal/pools/shifts.go',
+      code: goRatioBug.replace('\t\tif err := tx.GetContext(ctx, &c,', '\t\tif _, err := tx.ExecContext(ctx, \`SELECT id FROM pools WHERE id = $1 FOR UPDATE\`, poolID); err != nil {\n\t\t\treturn err\n\t\t}\n\t\tif err := tx.GetContext(ctx, &c,'),
+    },
+    {
+      name: 'go: aggregate handed to a predicate, then an update that does not move the row out of the set',
+      path: 'internal/pools/shifts.go',
+      code: goRatioBug.replace('SET ended_at = now() WHERE pool_id = $1 AND guard_id = $2 AND ended_at IS NULL', 'SET note = $3 WHERE pool_id = $1 AND guard_id = $2'),
+    },
     {
       name: 'rails service: parent row lock! before counting the other rows of an enum scope, then status update of own row',
       path: 'app/services/crew_release.rb',
@@ -473,6 +529,18 @@ def leave_rota(session, rota_id, volunteer_id):
     },
   ],
   invalid: [
+    {
+      name: 'go: two aggregates scanned into a struct, a field handed to a ratio predicate, then one row released',
+      path: 'internal/pools/shifts.go',
+      code: goRatioBug,
+      errors: [{ mode: 'write_skew', line: 13 }],
+    },
+    {
+      name: 'js: a count read from the first row, handed to a predicate, then one row signed off',
+      path: 'src/wards/signoff.js',
+      code: jsRatioBug,
+      errors: [{ mode: 'write_skew', line: 6 }],
+    },
     {
       name: 'rails service: count of the other rows through an enum scope (.booked), then update!(status: ...) of own row',
       path: 'app/services/crew_release.rb',

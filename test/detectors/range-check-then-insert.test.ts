@@ -150,8 +150,131 @@ const railsTsrangeBug = `module Studios
 end
 `;
 
+const pyPredicateBug = `from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from harbour.models import BerthVisit
+
+
+async def _berth_busy(session: AsyncSession, berth_id: int, arrive, depart) -> bool:
+    hit = await session.scalar(
+        select(BerthVisit.id)
+        .where(BerthVisit.berth_id == berth_id, BerthVisit.arrive_at < depart, BerthVisit.depart_at > arrive)
+        .limit(1)
+    )
+    return hit is not None
+
+
+async def schedule_visit(session: AsyncSession, berth_id: int, vessel_id: int, arrive, depart) -> BerthVisit:
+    async with session.begin():
+        if await _berth_busy(session, berth_id, arrive, depart):
+            raise BerthTaken(berth_id)
+        visit = BerthVisit(berth_id=berth_id, vessel_id=vessel_id, arrive_at=arrive, depart_at=depart)
+        session.add(visit)
+    return visit
+`;
+
+const jsPredicateBug = `export async function isRented(db, carId, from, to) {
+  const row = await db.rental.findFirst({ where: { carId, startsAt: { lt: to }, endsAt: { gt: from } } });
+  return !!row;
+}
+
+export async function rentCar(db, carId, driverId, from, to) {
+  return db.$transaction(async (tx) => {
+    if (await isRented(tx, carId, from, to)) {
+      throw new CarUnavailable(carId);
+    }
+    return tx.rental.create({ data: { carId, driverId, startsAt: from, endsAt: to } });
+  });
+}
+`;
+
+const goPredicateBug = `package pitches
+
+func (s *Store) pitchTaken(ctx context.Context, tx *sql.Tx, pitchID int64, from, to time.Time) (bool, error) {
+	var hit bool
+	err := tx.QueryRowContext(ctx, \`SELECT EXISTS (SELECT 1 FROM pitch_slots WHERE pitch_id = $1 AND starts_at < $3 AND ends_at > $2)\`, pitchID, from, to).Scan(&hit)
+	return hit, err
+}
+
+func (s *Store) Reserve(ctx context.Context, pitchID, teamID int64, from, to time.Time) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	taken, err := s.pitchTaken(ctx, tx, pitchID, from, to)
+	if err != nil {
+		return err
+	}
+	if taken {
+		return ErrPitchTaken
+	}
+	if _, err := tx.ExecContext(ctx, \`INSERT INTO pitch_slots (pitch_id, team_id, starts_at, ends_at) VALUES ($1, $2, $3, $4)\`, pitchID, teamID, from, to); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+`;
+
+const railsNamedScopeBug = `module CourtReservations
+  class Place
+    def initialize(court:, player:, from:, to:)
+      @court = court
+      @player = player
+      @from = from
+      @to = to
+    end
+
+    def call
+      Reservation.transaction do
+        clash = @court.reservations.active.clashing_with(@from, @to).exists?
+        raise Busy if clash
+
+        @court.reservations.create!(player: @player, starts_at: @from, ends_at: @to)
+      end
+    end
+  end
+end
+`;
+
 runTable(detector, {
   valid: [
+    {
+      name: 'python: overlap through a predicate helper, after locking the parent row',
+      path: 'harbour/services/visits.py',
+      code: pyPredicateBug.replace('    async with session.begin():\n', '    async with session.begin():\n        await session.execute(select(Berth).where(Berth.id == berth_id).with_for_update())\n'),
+    },
+    {
+      name: 'js: overlap through a predicate helper, SERIALIZABLE transaction',
+      path: 'src/rentals/rent.js',
+      code: jsPredicateBug.replace('    return tx.rental.create({ data: { carId, driverId, startsAt: from, endsAt: to } });\n  });', "    return tx.rental.create({ data: { carId, driverId, startsAt: from, endsAt: to } });\n  }, { isolationLevel: 'Serializable' });"),
+    },
+    {
+      name: 'go: overlap through a predicate helper, SERIALIZABLE transaction',
+      path: 'internal/pitches/reserve.go',
+      code: goPredicateBug.replace('s.db.BeginTx(ctx, nil)', 's.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})'),
+    },
+    {
+      name: 'ruby: range-named scope after locking the parent row',
+      path: 'app/services/court_reservations/place.rb',
+      code: railsNamedScopeBug.replace('      Reservation.transaction do\n', '      Reservation.transaction do\n        @court.lock!\n'),
+    },
+    {
+      name: 'python: predicate helper over a recency window is a duplicate check, not a range',
+      path: 'alerts/services.py',
+      code: `async def _recently_sent(session, device_id) -> bool:
+    hit = await session.scalar(select(Alert.id).where(Alert.device_id == device_id, Alert.sent_at > datetime.now() - timedelta(minutes=5)).limit(1))
+    return hit is not None
+
+
+async def send_alert(session, device_id):
+    if await _recently_sent(session, device_id):
+        return
+    alert = Alert(device_id=device_id)
+    session.add(alert)
+`,
+    },
     {
       name: 'ruby: overlap scope from a helper, parent row locked first',
       path: 'app/services/reserve_kiln.rb',
@@ -433,6 +556,56 @@ func (r *Repo) Waitlist(ctx context.Context, workshopID, memberID int64) error {
     },
   ],
   invalid: [
+    {
+      name: 'python: async helper returns `hit is not None` for an overlap read, caller raises, then adds a built instance',
+      path: 'harbour/services/visits.py',
+      code: pyPredicateBug,
+      errors: [{ mode: 'phantom_read', line: 18 }],
+    },
+    {
+      name: 'python: helper answers "is it free?" (`is None`), caller raises on `not`',
+      path: 'harbour/services/visits.py',
+      code: pyPredicateBug.replace('_berth_busy', '_berth_free').replace('_berth_busy', '_berth_free').replace('return hit is not None', 'return hit is None').replace('if await _berth_free', 'if not await _berth_free'),
+      errors: [{ mode: 'phantom_read', line: 18 }],
+    },
+    {
+      name: 'js: helper returns `!!row` of an overlap findFirst, caller throws, then create',
+      path: 'src/rentals/rent.js',
+      code: jsPredicateBug,
+      errors: [{ mode: 'phantom_read', line: 8 }],
+    },
+    {
+      name: 'go: helper returns the EXISTS result, caller bails on it, then INSERT',
+      path: 'internal/pitches/reserve.go',
+      code: goPredicateBug,
+      errors: [{ mode: 'phantom_read', line: 15 }],
+    },
+    {
+      name: 'ruby: a range-named scope defined elsewhere, `.exists?` in a local, then create! through the association',
+      path: 'app/services/court_reservations/place.rb',
+      code: railsNamedScopeBug,
+      errors: [{ mode: 'phantom_read', line: 12 }],
+    },
+    {
+      name: 'ruby: predicate method whose last expression is an overlap `exists?`, postfix raise',
+      path: 'app/services/court_reservations/hold.rb',
+      code: `class HoldCourt
+  def call(court, player, from, to)
+    Reservation.transaction do
+      raise Busy if overlapping?(court, from, to)
+      court.reservations.create!(player: player, starts_at: from, ends_at: to)
+    end
+  end
+
+  private
+
+  def overlapping?(court, from, to)
+    court.reservations.where("starts_at < ? AND ends_at > ?", to, from).exists?
+  end
+end
+`,
+      errors: [{ mode: 'phantom_read', line: 4 }],
+    },
     {
       name: 'ruby: overlap scope from a private helper, `.any?` at the call site, then create!',
       path: 'app/services/reserve_kiln.rb',

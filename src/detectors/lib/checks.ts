@@ -7,7 +7,7 @@ import type { FunctionSpan, SchemaFacts, SourceFile } from '../../parse/types.js
 import type { EvidenceLine, Language } from '../../types.js';
 import type { DetectorContext } from '../types.js';
 import { recentFiles } from './cache.js';
-import { LineIndex, boundVars, familyOf, findDbOps, maskCode, matchBracket, normColumn, normEntity, repositoryEntities, type DbOp } from './sql.js';
+import { LineIndex, argKeys, boundVars, familyOf, findDbOps, maskCode, matchBracket, normColumn, normEntity, repositoryEntities, type DbOp } from './sql.js';
 
 /** Functions longer than this are skipped (cost and precision). */
 export const MAX_FUNCTION_LINES = 400;
@@ -203,6 +203,8 @@ export interface HelperRead {
   /** The helper, and its one query. */
   helper: FnInfo;
   inner: DbOp;
+  /** A predicate helper that answers "is the range free?" (`return clash is None`): true means no row was found. */
+  negated?: boolean;
 }
 
 const helperReadsCache = new WeakMap<FnInfo, HelperRead[]>();
@@ -260,6 +262,207 @@ export function helperReads(ctx: DetectorContext, info: FnInfo): HelperRead[] {
       },
       helper: found.info,
       inner: found.op,
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Predicate helpers: a short helper that runs one read and returns whether it found a row
+
+const predicateCache = new WeakMap<FunctionSpan, { info: FnInfo; op: DbOp; negated: boolean } | null>();
+const predicateReadsCache = new WeakMap<FnInfo, HelperRead[]>();
+
+const PRESENT_RE = /\bis\s+not\s+None\b|!==?\s*(?:null|undefined|nil|None)\b|>\s*0\b|>=\s*1\b|!=\s*0\b|^\s*!!|^\s*\(?\s*(?:bool|Boolean)\(|\.(?:present|any|exists)\?|\.exists\(\s*\)|\.(?:isPresent|isNotEmpty)\(\)/;
+const ABSENT_RE = /\bis\s+None\b|(?<![!=])===?\s*(?:null|undefined|nil|None|0)\b|\.nil\?|<\s*1\b|<=\s*0\b|\.(?:none|empty|blank|zero)\?|^\s*(?:not\b|!(?!!))|\.isEmpty\(\)/;
+
+/**
+ * A short helper of the review that runs one unlocked read and gives back whether it found a row: Python
+ * `return clash is not None` / `return bool(row)`, JS `return !!row` / `return n > 0`, Go `return exists, err`,
+ * Ruby `...exists?` as the last expression. `negated` when it answers the opposite question (`return row is None`,
+ * `return count === 0`, `.none?`).
+ */
+function helperPredicate(file: SourceFile, fn: FunctionSpan): { info: FnInfo; op: DbOp; negated: boolean } | undefined {
+  const hit = predicateCache.get(fn);
+  if (hit !== undefined) return hit ?? undefined;
+  predicateCache.set(fn, null);
+  const info = analyze(file, fn);
+  const op = info.ops.length === 1 ? info.ops[0]! : undefined;
+  if (!op || op.lock || !['find', 'exists', 'count', 'list'].includes(op.kind) || LOCK_RE.test(info.code)) return undefined;
+  const fam = familyOf(info.lang);
+  // The returned expression, with the read itself replaced by a placeholder.
+  let expr: string | undefined;
+  if (fam === 'ruby') {
+    let k = info.bareLines.length - 1;
+    while (k > 0 && /^\s*(?:end\b.*)?$/.test(info.bareLines[k]!)) k--;
+    const line = info.fn.startLine + k;
+    if (op.line <= line && op.endLine >= line) {
+      const none = /\.(?:none|empty|blank)\?\s*$/.test(info.code.slice(op.start, op.end)) ? ' .none?' : '';
+      expr = '\u0000' + info.code.slice(op.end, info.idx.offsetOf(line + 1)) + none;
+    } else expr = info.lines[k];
+  } else {
+    const ret = info.bare.lastIndexOf('return');
+    if (ret < 0 || /[\w$]/.test(info.bare[ret + 6] ?? '')) return undefined;
+    const eol = info.bare.indexOf('\n', Math.max(ret, op.end));
+    const stop = eol < 0 ? info.code.length : eol;
+    expr = op.start > ret && op.start < stop ? info.code.slice(ret + 6, op.start) + '\u0000' + info.code.slice(op.end, stop) : info.code.slice(ret + 6, stop);
+    // Go: the first of several results (`return exists, err`).
+    if (fam === 'go') expr = expr.split(',')[0]!;
+  }
+  if (expr === undefined) return undefined;
+  expr = expr.replace(/^\s*(?:await\s+)?/, '').replace(/[;\s]+$/, '');
+  const vars = op.vars.filter((v) => v !== 'err' && v !== '_' && /^[A-Za-z_$][\w$]*$/.test(v));
+  const names = expr.includes('\u0000') || vars.some((v) => wordIn(expr!, v));
+  if (!names) return undefined;
+  const bare = expr.replace(/\u0000/g, ' __read__ ');
+  let negated: boolean;
+  if (PRESENT_RE.test(bare)) negated = false;
+  else if (ABSENT_RE.test(bare)) negated = true;
+  else if ((op.kind === 'exists' || (op.kind === 'find' && fam === 'go')) && /^\s*(?:__read__|[\w$]+)\s*$/.test(bare) && !/\.count\b/.test(bare)) negated = false;
+  else return undefined;
+  const out = { info, op, negated };
+  predicateCache.set(fn, out);
+  return out;
+}
+
+/**
+ * Reads made through a predicate helper of the review, as exists ops at the call site: `if await _slot_taken(s, a, b):`,
+ * `if (await isBooked(roomId, from, to)) throw ...`, `taken, err := s.overlaps(ctx, ...)`, `raise Busy if clash?(x)`.
+ * The op has the helper's entity, columns and range flag; `negated` tells a helper that answers "is it free?".
+ */
+export function helperPredicates(ctx: DetectorContext, info: FnInfo): HelperRead[] {
+  const cached = predicateReadsCache.get(info);
+  if (cached) return cached;
+  const out: HelperRead[] = [];
+  predicateReadsCache.set(info, out);
+  if (!info.bare.includes('(') && familyOf(info.lang) !== 'ruby') return out;
+  const fam = familyOf(info.lang);
+  const recv = fam === 'go' ? /^\s*func\s*\(\s*([A-Za-z_]\w*)\s/.exec(info.bareLines[0] ?? '')?.[1] : undefined;
+  const call =
+    fam === 'ruby'
+      ? /(?<![\w$.:@])(?:self\.)?([a-z_]\w*[?!]?)(?![\w?!])(\s*\()?/g
+      : recv
+        ? new RegExp(String.raw`(?<![\w$.])(?:${recv}\s*\.\s*)?([A-Za-z_$][\w$]*)\s*\(`, 'g')
+        : /(?<![\w$.])(?:(?:self|this|cls)\s*\.\s*)?([A-Za-z_$][\w$]*)\s*\(/g;
+  for (const { m, name, at, found } of helperCalls(ctx, info, call, helperPredicate)) {
+    let end = at + m[0].length;
+    if (fam !== 'ruby' || m[2] !== undefined) {
+      const close = matchBracket(info.code, at + m[0].length - 1, fam);
+      if (close < 0) continue;
+      end = close + 1;
+    }
+    out.push({
+      op: {
+        ...found.op,
+        kind: 'exists',
+        call: `${name}()`,
+        start: at,
+        end,
+        line: info.idx.line(at),
+        endLine: info.idx.line(Math.max(at, end - 1)),
+        vars: boundVars(info.code, at, fam),
+      },
+      helper: found.info,
+      inner: found.op,
+      negated: found.negated,
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ruby scopes / class methods of the review that hold a requested range
+
+const rangeScopeCache = new WeakMap<readonly SourceFile[], Map<string, string[]>>();
+
+/**
+ * ActiveRecord scopes and class methods of the review whose predicate is a requested range: `scope :overlapping,
+ * ->(from, to) { where("starts_at < ? AND ends_at > ?", to, from) }`, `def self.clashing(a, b) where(...) end`, with
+ * the columns the range bounds. A scope relative to now (`where("created_at > ?", 1.hour.ago)`) is a recency window,
+ * not a requested range, and is left out; so is a scope without parameters.
+ */
+export function rangeScopes(files: readonly SourceFile[]): Map<string, string[]> {
+  const hit = rangeScopeCache.get(files);
+  if (hit) return hit;
+  const out = new Map<string, string[]>();
+  rangeScopeCache.set(files, out);
+  for (const file of files) {
+    if (familyOf(file.language) !== 'ruby' || !/\bscope\s+:|\bdef\s+self\./.test(file.text)) continue;
+    const defs = [
+      ...[...file.text.matchAll(/\bscope\s+:(\w+)\s*,\s*(?:->\s*\(([^)\n]*)\)|lambda\s*\{\s*\|([^|\n]*)\|)([^\n]*)/g)].map((m) => [m[1]!, m[2] ?? m[3] ?? '', m[4]!] as const),
+      ...[...file.text.matchAll(/\bdef\s+self\.(\w+)\s*\(([^)\n]*)\)([^\n]*\n(?:[^\n]*\n){0,4})/g)].map((m) => [m[1]!, m[2]!, m[3]!] as const),
+    ];
+    for (const [name, params, body] of defs) {
+      if (params.trim() === '') continue;
+      if (/\b(?:ago|from_now|Time\.(?:current|now)|Date\.(?:today|current)|DateTime\.now|now\(\))/.test(body)) continue;
+      const strings = [...body.matchAll(/"([^"\n]*)"|'([^'\n]*)'/g)].map((m) => m[1] ?? m[2] ?? '').join(' ');
+      const cols = [...strings.matchAll(/(?:\b\w+\.)?\b([a-z_]\w*)\s*(?:<=|>=|<|>|\bbetween\b)(?!>)/gi)].map((m) => m[1]!.toLowerCase());
+      const arel = [...body.matchAll(/\[\s*:(\w+)\s*\]\s*\.\s*(?:lt|lteq|gt|gteq|between|overlaps?)\b/g)].map((m) => m[1]!);
+      const ranged = cols.length >= 2 || /\bbetween\b|&&|\boverlaps\b/i.test(strings) || arel.length >= 2 || /\.\s*between\b/.test(body);
+      if (ranged) out.set(name, [...new Set([...cols, ...arel])]);
+    }
+  }
+  return out;
+}
+
+const RANGE_SCOPE_NAME = /^(?:\w+_)?(?:overlap(?:s|ping)?|clash(?:es|ing)?|conflict(?:s|ing)?|intersect(?:s|ing)?|colliding|between|during|in_range|spanning)(?:_\w+)?$/;
+
+/**
+ * An ActiveRecord read through a range scope (`room.bookings.overlapping(a, b).exists?`), marked as a range: a scope of
+ * the review whose predicate is a range (see `rangeScopes`), or, when its definition is not in the review, a scope
+ * named for a range (`overlapping`, `clashing_with`, `between`, `during`) called with the requested bounds.
+ */
+export function withRangeScope(files: readonly SourceFile[], op: DbOp, code: string): DbOp {
+  if (op.range || op.orm !== 'activerecord') return op;
+  const scopes = rangeScopes(files);
+  const seg = op.call.split('.').find((s) => scopes.has(s));
+  if (seg) return { ...op, range: true, rangeColumns: scopes.get(seg) };
+  const text = code.slice(op.start, op.end);
+  if (!text.includes('(')) return op;
+  for (const m of text.matchAll(/\.\s*([a-z_]\w*)\(([^()\n]*(?:\([^()\n]*\)[^()\n]*)*)\)/g)) {
+    if (!RANGE_SCOPE_NAME.test(m[1]!) || /\b(?:ago|from_now)\b|Time\.(?:current|now)|Date\.(?:today|current)/.test(m[2]!)) continue;
+    const args = m[2]!.split(',').filter((a) => a.trim() !== '');
+    if (args.length >= 2 || (args.length === 1 && !/^(?:between|during|in_range)$/.test(m[1]!))) return { ...op, range: true };
+  }
+  return op;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Inserts of a constructed instance
+
+/**
+ * Python: a model instance built in the function and then added to the session (`firing = Firing(kiln_id=k, ...)`,
+ * later `session.add(firing)` / `db.session.add(firing)` / `session.add_all([firing])`), as an insert op on the model
+ * at the add.
+ */
+export function addedInstances(info: FnInfo): DbOp[] {
+  if (familyOf(info.lang) !== 'python' || !info.bare.includes('.add')) return [];
+  const out: DbOp[] = [];
+  for (const m of info.bare.matchAll(/\b(?:session|db|s)\s*\.\s*add(?:_all)?\(\s*\[?\s*([a-z_]\w*)\s*[\],)]/g)) {
+    const v = m[1]!;
+    const at = m.index ?? 0;
+    const before = info.code.slice(0, at);
+    const ctor = [...before.matchAll(new RegExp(String.raw`(?<![\w.])${v}\s*(?::\s*\w+\s*)?=\s*([A-Z]\w*)\(`, 'g'))].pop();
+    if (!ctor) continue;
+    const open = (ctor.index ?? 0) + ctor[0].length - 1;
+    const close = matchBracket(info.code, open, 'python');
+    const args = close > open ? info.code.slice(open + 1, close) : '';
+    const line = info.idx.line(at);
+    out.push({
+      kind: 'insert',
+      entity: ctor[1]!,
+      orm: 'sqlalchemy',
+      call: 'session.add',
+      start: at,
+      end: at + m[0].length,
+      line,
+      endLine: line,
+      whereColumns: [],
+      writeColumns: argKeys(args, 'python'),
+      range: false,
+      lock: false,
+      atomic: false,
+      vars: [],
     });
   }
   return out;
@@ -647,6 +850,12 @@ function polarityFor(cond: string, condStart: number, op: DbOp, vars: Set<string
   const wrapped = /(?:Number|int|len|parseInt|float|Boolean|bool)\(\s*$/.test(before);
   let rest = wrapped ? after.replace(/^\s*\)/, '') : after;
   rest = rest.replace(/^(?:\s*(?:\?\.|\.)\s*[\w$]+|\s*\[\s*\d+\s*\])*?(?=\s*(?:\?\.|\.)?(?:length|size|count|rowCount)\b|\s*[<>=!]|\s*$|\s*\)|\s*&&|\s*\|\||\s*\?\?|\s+and\b|\s+or\b)/, '');
+  const aggregate = op.kind === 'count' || op.kind === 'sum';
+  // Several aggregates read into one row / struct (`st.Guides - 1`, `row.total + amount`): the field is the aggregate.
+  if (aggregate && name !== undefined) rest = rest.replace(/^\s*(?:\?\.|\.)\s*[A-Za-z_$][\w$]*(?=\s*[-+*/,)<>=!]|\s*$)(?!\s*\()/, '');
+  // An aggregate handed to a predicate that compares it (`if !ratioOK(st.Guides-1, st.Paddlers)`, `within_limit?(n, cap)`).
+  const callee = aggregate ? /([A-Za-z_$][\w$]*[?]?)\(\s*(?:[^()\n]*,\s*)?$/.exec(wrapped ? before.replace(/[A-Za-z]+\(\s*$/, '') : before) : null;
+  if (callee && /^[^()<>=\n]*\)/.test(rest) && !/^\s*(?:<=|>=|<|>|===?|!==?)/.test(rest.replace(/^[^()\n]*\)/, ''))) return { polarity: 'threshold', bound: `${callee[1]}()` };
   // A default for a missing aggregate: `(agg._sum.amount ?? 0) + amount > cap`, `(spent or 0) + x > cap`.
   rest = rest.replace(/^\s*(?:\?\?|\|\||\bor\b)\s*(?:0|0\.0|null|None|nil|undefined)\s*\)?/, '');
   const negated = /(?:!\s*|\bnot\s+|!\s*await\s+|\bnot\s+await\s+)$/.test(before.replace(/\(\s*$/, '')) || /!\s*\(\s*(?:await\s+)?$/.test(before);
