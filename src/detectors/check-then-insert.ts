@@ -8,6 +8,11 @@
  *   - an INSERT / create / save of a new E whose columns include some of K, or
  *   - an update of another E row that writes a column of K ("claim a handle": look it up, then write it elsewhere),
  * optionally preceded by a side effect (charge, email, SMS, enqueue, external API) between the check and the write.
+ * The read and the insert may each be made through a short function of the review, placed at the call site
+ * (`current = active_entry(g, m)`, `found, err := s.repo.ByTag(ctx, tag)`, `s.repo.Insert(ctx, b)`; see
+ * `helperCallOps`); Python inserts may be a model built and then `session.add`ed. ActiveRecord reads and inserts
+ * through one record's association are keyed by its foreign key (`parentKey`), and the check may be a model
+ * predicate (`@court.occupied?`) raised on in the function or in a short guard method (`rubyPredicateChecks`).
  *
  * State guards on a loaded row (`stateGuardsIn`): a row is loaded (ORM find / get_or_create, a raw SELECT scanned into
  * locals, or a repository / store getter `s.GetTicket(ctx, id)`), an `if` tests one of its fields and leaves (or acts
@@ -47,12 +52,14 @@
  * when the written columns are unknown (`create(**data)`, `save(entity)`).
  */
 import type { Chain, DbOp } from './lib/sql.js';
-import { callName, familyOf, findChains, normColumn, stringEnd } from './lib/sql.js';
+import { argKeys, boundVars, callName, familyOf, findChains, matchBracket, normColumn, stringEnd } from './lib/sql.js';
 import {
   aRowOf,
   actRegion,
+  addedInstances,
   analyzedFunctions,
   appAggregates,
+  functionsByName,
   declarationOf,
   dedupe,
   evidence,
@@ -70,6 +77,7 @@ import {
   touchesAdded,
   uniqueCovers,
   type FnInfo,
+  type Gate,
   type IfStatement,
 } from './lib/checks.js';
 import type { FunctionSpan, SourceFile } from '../parse/types.js';
@@ -110,7 +118,14 @@ export function checkThenInsertIn(ctx: DetectorContext, info: FnInfo): DetectorR
   // An existence test made through a short helper of the review that returns a count (`hasPermit(...)` returning
   // `n > 0`, `def taken?(...) = where(...).count.positive?`): the helper's read, placed at the call site.
   const viaHelper = info.code.includes('(') ? helperAggregates(ctx, info).filter((o) => o.kind === 'count') : [];
-  for (const check of viaHelper.length ? [...info.ops, ...viaHelper] : info.ops) {
+  // Reads and inserts made through a short function of the review (`current = active_entry(g, m)`,
+  // `existing, err := s.repo.FindBySerial(ctx, serial)`, `s.repo.Create(ctx, dev)`), placed at the call site.
+  const viaCall = helperCallOps(ctx, info);
+  const preds = rubyPredicateChecks(ctx, info);
+  const presetGates = new Map<DbOp, Gate>(preds.map((p) => [p.op, p.gate]));
+  const checks = [...info.ops, ...viaHelper, ...viaCall.filter((o) => o.kind !== 'insert'), ...preds.map((p) => p.op)];
+  const acts = [...viaCall.filter((o) => o.kind === 'insert'), ...addedInstances(info)];
+  for (const check of checks) {
     if (!['find', 'exists', 'count', 'list'].includes(check.kind) || check.lock) continue;
     if (check.kind === 'list' && check.vars.length === 0) continue;
     // A range predicate belongs to phantom_read, unless it is a recency window on one column ("in the last 5 minutes").
@@ -118,12 +133,12 @@ export function checkThenInsertIn(ctx: DetectorContext, info: FnInfo): DetectorR
     const win = recencyWindow(info, check);
     if (check.range && !win) continue;
     const winNorm = win ? normColumn(win.column) : '';
-    const keys = keyColumns(check.whereColumns).filter((c) => !win || normColumn(c) !== winNorm);
+    const keys = keyColumns([...check.whereColumns, ...parentKey(check)]).filter((c) => !win || normColumn(c) !== winNorm);
     if (keys.length === 0 || isPrimaryKeyOnly(keys)) continue;
     if (guards.lockLine !== undefined && guards.lockLine <= check.line) continue;
-    const gate = findGate(info, check);
+    const gate = presetGates.get(check) ?? findGate(info, check);
     if (!gate || gate.polarity === 'threshold') continue;
-    const act = findAct(info, check, keys, actRegion(info, gate, 'missing'));
+    const act = findAct(info, check, keys, actRegion(info, gate, 'missing'), acts);
     if (!act) continue;
     const cols = act.kind === 'insert' ? keys : overlap(keys, act.writeColumns);
     if (uniqueCovers(ctx.schema, check.entity, cols, ctx.files)) continue;
@@ -592,12 +607,13 @@ function opLabel(info: FnInfo, op: DbOp): string {
   return `SELECT … FROM ${op.entity}`;
 }
 
-function findAct(info: FnInfo, check: DbOp, keys: string[], regions: Array<[number, number]>): DbOp | undefined {
+function findAct(info: FnInfo, check: DbOp, keys: string[], regions: Array<[number, number]>, extra: readonly DbOp[] = []): DbOp | undefined {
   for (const [from, to] of regions) {
-    for (const op of opsIn(info, from, to)) {
+    const inRegion = extra.length ? [...opsIn(info, from, to), ...extra.filter((o) => o.line >= from && o.line <= to)].sort((a, b) => a.start - b.start) : opsIn(info, from, to);
+    for (const op of inRegion) {
       if (op.start <= check.start || !sameEntity(op.entity, check.entity)) continue;
       if (op.kind === 'insert') {
-        if (op.writeColumns.length > 0 && overlap(keys, op.writeColumns).length === 0) continue;
+        if (op.writeColumns.length > 0 && overlap(keys, [...op.writeColumns, ...parentKey(op)]).length === 0) continue;
         return op;
       }
       if (op.kind === 'update') {
@@ -612,6 +628,17 @@ function findAct(info: FnInfo, check: DbOp, keys: string[], regions: Array<[numb
   return undefined;
 }
 
+/**
+ * ActiveRecord through an association of a record (`@desk.bookings.active.exists?`, `@desk.bookings.create!(...)`):
+ * the association scopes the read and the insert by the owner's foreign key (`desk_id`).
+ */
+function parentKey(op: DbOp): string[] {
+  if (op.orm !== 'activerecord' || !op.parent) return [];
+  const owner = op.parent.replace(/^@/, '').replace(/^(?:current|the|my)_/, '');
+  if (!/^[a-z_]\w*$/.test(owner) || /^(?:self|klass|scope|relation|base)$/.test(owner)) return [];
+  return [`${owner}_id`];
+}
+
 function sideEffectBetween(info: FnInfo, from: number, to: number): { line: number; call: string } | undefined {
   for (let l = from + 1; l < to; l++) {
     const t = lineText(info, l);
@@ -619,6 +646,159 @@ function sideEffectBetween(info: FnInfo, from: number, to: number): { line: numb
     if (m && !/\b(?:prisma|objects|db|trx|knex|session)\b/.test(t)) return { line: l, call: m[0].replace(/\s*\($/, '') };
   }
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reads and inserts through a short function of the review
+
+const helperOpCache = new WeakMap<FunctionSpan, DbOp | null>();
+
+const LOCKS = /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+SHARE\b|select_for_update|with_for_update|\.lock!|\block\(|advisory/i;
+
+/**
+ * The one statement a short helper runs and hands back: a row read (find / exists, or a latest row by order:
+ * `order_by('-joined_at').first()`, which reads one row rather than a number) or an insert. Python / JS / Go must
+ * `return` it; Ruby returns its last expression. Helpers that lock are left out (the caller's check is then safe).
+ */
+function helperOp(file: SourceFile, fn: FunctionSpan): DbOp | undefined {
+  const hit = helperOpCache.get(fn);
+  if (hit !== undefined) return hit ?? undefined;
+  const h = analyze(file, fn);
+  let op: DbOp | undefined = h.ops.length === 1 ? h.ops[0] : undefined;
+  if (op && op.kind === 'max' && /(?:^|\.)(?:first|last|take|First|Last|Take)$/.test(op.call)) op = { ...op, kind: 'find', maxColumn: undefined };
+  if (op && !['find', 'exists', 'insert'].includes(op.kind)) op = undefined;
+  if (op && (op.lock || LOCKS.test(h.code))) op = undefined;
+  if (op && familyOf(h.lang) !== 'ruby' && !/\breturn\b/.test(h.bare)) op = undefined;
+  helperOpCache.set(fn, op ?? null);
+  return op;
+}
+
+const callOpsCache = new WeakMap<FnInfo, DbOp[]>();
+
+/**
+ * Reads and inserts made by calling a short function of the review: `current = active_entry(garden, member.pk)`,
+ * `existing, err := s.repo.FindBySerial(ctx, serial)`, `await this.repo.insertDevice(dev)`, each as the helper's op
+ * placed at the call site and bound to what the call is assigned to. The receiver may be anything (a repository, a
+ * store, `self`); the callers still require the same entity and key columns on the check and the insert.
+ */
+function helperCallOps(ctx: DetectorContext, info: FnInfo): DbOp[] {
+  const hit = callOpsCache.get(info);
+  if (hit) return hit;
+  const out: DbOp[] = [];
+  callOpsCache.set(info, out);
+  if (!info.bare.includes('(')) return out;
+  const byName = functionsByName(ctx.files);
+  if (byName.size === 0) return out;
+  const fam = familyOf(info.lang);
+  const own = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
+  for (const m of info.bare.matchAll(/(?<![\w$])(?:[A-Za-z_$@][\w$]*\s*\.\s*){0,3}([A-Za-z_$][\w$]*[?!]?)\s*\(/g)) {
+    const name = m[1]!;
+    if (name === own) continue;
+    const cands = byName.get(name);
+    if (!cands) continue;
+    const at = m.index ?? 0;
+    if (/(?:\bdef|\bfunction|\bfunc|\basync|\)|\bfn)\s*$/.test(info.bare.slice(Math.max(0, at - 12), at))) continue;
+    let op: DbOp | undefined;
+    for (const c of cands) {
+      if (c.fn === info.fn || (c.file === ctx.file && c.fn.startLine >= info.fn.startLine && c.fn.endLine <= info.fn.endLine)) continue;
+      op = helperOp(c.file, c.fn);
+      if (op) break;
+    }
+    if (!op) continue;
+    const open = at + m[0].length - 1;
+    const close = matchBracket(info.code, open, fam);
+    if (close < 0) continue;
+    out.push({
+      ...op,
+      call: `${name}()`,
+      start: at,
+      end: close + 1,
+      line: info.idx.line(at),
+      endLine: info.idx.line(close),
+      vars: boundVars(info.code, at, fam).filter((v) => v !== 'err' && v !== '_'),
+    });
+  }
+  return out;
+}
+
+/** Ruby: `raise X if @rec.pred?` / `return ... unless cond` (group 1 the keyword, group 2 the condition). */
+const RB_POSTFIX = /^\s*(?:raise|fail|return|next|throw|head|render|redirect_to)\b[^\n]*?\s(if|unless)\s+(.+?)\s*$/;
+/** A predicate on a record: `@tool.on_loan?`, `!desk.taken?`, `tool.loans.open.exists?`. */
+const RB_PRED = /^(!\s*)?(@?[a-z_]\w*)\.([a-z_]\w*\?)$/;
+const EXISTENCE_PRED = /^(?:exists\?|any\?|present\?|none\?|empty\?|blank\?|nil\?)$/;
+
+/**
+ * The row read behind a Ruby predicate method of the review (`def on_loan? = current_loan.present?`, `def
+ * current_loan = loans.open.order(:checked_out_at).last`), followed through up to three short methods that hand the
+ * answer on; with whether the predicate is true when no row is found.
+ */
+function rubyPredicateRead(ctx: DetectorContext, name: string, depth: number): { op: DbOp; whenMissing: boolean } | undefined {
+  if (depth > 3) return undefined;
+  for (const c of functionsByName(ctx.files).get(name) ?? []) {
+    if (familyOf(c.file.language) !== 'ruby') continue;
+    const h = analyze(c.file, c.fn);
+    if (LOCKS.test(h.code)) continue;
+    if (h.ops.length === 1) {
+      let op = h.ops[0]!;
+      if (op.kind === 'max' && /(?:^|\.)(?:first|last|take)$/.test(op.call)) op = { ...op, kind: 'find', maxColumn: undefined };
+      if (!['find', 'exists', 'list'].includes(op.kind)) continue;
+      // `def taken? = bookings.active.none?`: true when nothing is found.
+      return { op, whenMissing: /\.(?:none\?|empty\?|blank\?)\s*$/.test(h.bare.trimEnd().split('\n').slice(-2, -1)[0] ?? '') };
+    }
+    if (h.ops.length > 0) continue;
+    // One expression that asks whether another method found something: `current_loan.present?`, `!hold.nil?`.
+    const body = h.bareLines.slice(1).map((l) => l.trim()).filter((l) => l && l !== 'end');
+    const single = body.length === 1 ? body[0]! : /=\s*(.+)$/.exec(h.bareLines[0] ?? '')?.[1]?.trim();
+    const m = single ? /^(!\s*)?(?:self\.)?([a-z_]\w*[?]?)\.(present\?|any\?|exists\?|nil\?|blank\?|none\?|empty\?)$/.exec(single) : null;
+    if (!m) continue;
+    const inner = rubyPredicateRead(ctx, m[2]!, depth + 1);
+    if (!inner) continue;
+    const missing = /^(?:nil\?|blank\?|none\?|empty\?)$/.test(m[3]!) !== Boolean(m[1]);
+    return { op: inner.op, whenMissing: missing };
+  }
+  return undefined;
+}
+
+/**
+ * Ruby existence checks made through a predicate method of the review on a record (`raise NotAvailable if
+ * @tool.on_loan?`), in the function itself or in a short guard method of the same file called as a statement
+ * (`ensure_lendable!`): a read of the record's association (`loans.open.order(:checked_out_at).last`) placed at
+ * the guard, scoped by the record's foreign key, with the gate of the postfix `raise` / `return`.
+ */
+function rubyPredicateChecks(ctx: DetectorContext, info: FnInfo): Array<{ op: DbOp; gate: Gate }> {
+  const out: Array<{ op: DbOp; gate: Gate }> = [];
+  if (familyOf(info.lang) !== 'ruby') return out;
+  const consider = (line: number, bareLine: string, text: string) => {
+    const post = RB_POSTFIX.exec(bareLine);
+    if (!post) return;
+    const pm = RB_PRED.exec(post[2]!.trim());
+    if (!pm || EXISTENCE_PRED.test(pm[3]!)) return;
+    const read = rubyPredicateRead(ctx, pm[3]!, 0);
+    if (!read) return;
+    const foundBails = (post[1] === 'if') !== Boolean(pm[1]) !== read.whenMissing;
+    if (!foundBails) return;
+    const start = info.idx.offsetOf(line);
+    const op: DbOp = { ...read.op, kind: read.op.kind === 'list' ? 'exists' : read.op.kind, parent: read.op.parent ?? pm[2]!, call: `${pm[2]}.${pm[3]}`, start, end: start + (info.lines[line - info.fn.startLine]?.length ?? 0), line, endLine: line, vars: [] };
+    out.push({ op, gate: { line, polarity: 'found', bails: true, body: [line, line], condition: text.trim() } });
+  };
+  let byName: Map<string, FunctionSpan[]> | undefined;
+  for (let l = info.fn.startLine + 1; l <= info.fn.endLine; l++) {
+    const t = info.bareLines[l - info.fn.startLine] ?? '';
+    if (t.length > 300) continue;
+    if (t.includes('?')) consider(l, t, lineText(info, l));
+    // A guard method of the same file called as a statement: its postfix guards, at the call.
+    const call = /^\s*(?:self\.)?([a-z_]\w*[!?]?)\s*(?:\(\s*\))?\s*$/.exec(t);
+    if (!call || /^(?:end|else|begin|super|return|yield|raise|next|break|retry|redo|private|protected|public|loop)$/.test(call[1]!)) continue;
+    byName ??= shortFunctions(ctx.file);
+    const helper = byName.get(call[1]!)?.find((f) => f.startLine > info.fn.endLine || f.endLine < info.fn.startLine);
+    if (!helper) continue;
+    const h = analyze(ctx.file, helper);
+    for (let k = 1; k < h.bareLines.length; k++) {
+      const u = h.bareLines[k]!;
+      if (u.length <= 300 && u.includes('?')) consider(l, u, u);
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

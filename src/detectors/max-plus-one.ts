@@ -8,6 +8,8 @@
  * same function, by `+ 1` and then an insert into E, or (for a maximum) a write of the column onto an existing row of
  * E: an update of it, or in a model method of E its own record (`update!(sequence: last + 1)`, `self.n = m; save!`).
  * Ruby maxima include `.maximum(:c)`, `.order(c: :desc).first`, `.order(:c).last`, `.pluck(:c).max`.
+ * The `+ 1` must apply to what the read returned (`plusOneOnRead`): a latest row read only as an existence check is
+ * not a sequence. The read may be a short helper of the review that returns max + 1 (`nextNumberCalls`).
  *
  * Quiet when: a unique constraint in the diff covers (S, column) or the column on E (the duplicate is rejected);
  * a lock is taken before the read (parent row FOR UPDATE, advisory lock, LOCK TABLE, select_for_update, lock!);
@@ -18,8 +20,11 @@
  * when E's declaration is not in the diff; count + 1 (instead of max + 1) lowers it by 0.1.
  */
 import {
+  addedInstances,
+  analyze,
   analyzedFunctions,
   declarationOf,
+  functionsByName,
   dedupe,
   evidence,
   findGate,
@@ -30,9 +35,9 @@ import {
   uniqueCovers,
   type FnInfo,
 } from './lib/checks.js';
-import { argKeys, familyOf, matchBracket, normColumn, normEntity, type DbOp } from './lib/sql.js';
-import type { SourceFile } from '../parse/types.js';
-import { createDetector, type DetectorReport } from './types.js';
+import { argKeys, boundVars, familyOf, matchBracket, normColumn, normEntity, type DbOp } from './lib/sql.js';
+import type { FunctionSpan, SourceFile } from '../parse/types.js';
+import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 
 export default createDetector(
   {
@@ -48,19 +53,26 @@ export default createDetector(
     for (const info of analyzedFunctions(ctx)) {
       const guards = guardsOf(info);
       if (guards.serializable || guards.uniqueViolation) continue;
-      for (const read of info.ops) {
+      // A number handed back by a short helper of the review that reads the maximum and adds one
+      // (`number = await next_number(session, show_id)` with `return (await s.execute(select(func.max(...)))).scalar() + 1`).
+      const viaHelper = nextNumberCalls(ctx, info);
+      const added = addedInstances(info);
+      for (const read of viaHelper.length ? [...info.ops, ...viaHelper] : info.ops) {
         if (read.kind !== 'max' && read.kind !== 'count') continue;
+        const fromHelper = viaHelper.includes(read);
         if (read.lock || (guards.lockLine !== undefined && guards.lockLine <= read.line)) continue;
         if (read.kind === 'count' && (read.vars.length === 0 || findGate(info, read))) continue;
         // The act: an insert into E, or (for a maximum) the number written onto an existing row of E: an update of
         // it (`update({ where: { id }, data: { number } })`, `inv.update!(number: n)`, `x.number = n; x.save()`) or a
         // model method writing its own record (`update!(sequence: last + 1)`, `self.number = n; save!`).
-        const act = info.ops.find((o) => (o.start > read.end || (o.start < read.start && o.end >= read.end)) && o.kind === 'insert' && sameEntity(o.entity, read.entity)) ?? (read.kind === 'max' && read.maxColumn ? numberedRow(ctx.file, info, read) : undefined);
+        const insertOf = (o: DbOp) => (o.start > read.end || (o.start < read.start && o.end >= read.end)) && o.kind === 'insert' && sameEntity(o.entity, read.entity);
+        const act = info.ops.find(insertOf) ?? added.find(insertOf) ?? (read.kind === 'max' && read.maxColumn && !fromHelper ? numberedRow(ctx.file, info, read) : undefined);
         if (!act) continue;
         const between = info.code.slice(read.start, act.end);
-        const plusOne = /\+\s*1\b(?!\s*[\d.])|\+=\s*1\b|\.succ\b|\bnext\s*\(/.exec(between);
+        // Through a helper, the `+ 1` is in the helper; the number it returns must reach the insert.
+        const plusOne = fromHelper ? (read.vars.some((v) => new RegExp(String.raw`(?<![\w$.])${v.replace(/\$/g, '\\$')}(?![\w$])`).test(info.code.slice(read.end, act.end))) ? { index: 0 } : undefined) : plusOneOnRead(info, read, between);
         if (!plusOne) continue;
-        if (read.kind === 'count' && !read.vars.some((v) => new RegExp(String.raw`\b${v.replace(/\$/g, '\\$')}\b[^\n;]{0,40}\+\s*1\b`).test(between))) continue;
+        if (read.kind === 'count' && !fromHelper && !read.vars.some((v) => new RegExp(String.raw`\b${v.replace(/\$/g, '\\$')}\b[^\n;]{0,40}\+\s*1\b`).test(between))) continue;
         const column = read.maxColumn ?? (read.kind === 'count' ? guessSeqColumn(act.writeColumns) : undefined);
         const scope = keyColumns(read.whereColumns);
         if (column && (uniqueCovers(ctx.schema, read.entity, [...scope, column], ctx.files))) continue;
@@ -173,6 +185,88 @@ function ownModel(file: SourceFile, info: FnInfo, entity: string): boolean {
   }
   const base = /(?:^|\/)models\/(?:[\w/]*\/)?(\w+)\.(?:rb|py)$/.exec(file.path)?.[1];
   return base !== undefined && normEntity(base) === target;
+}
+
+const nextCache = new WeakMap<FunctionSpan, DbOp | null>();
+
+/** The max / count read of a short helper that returns it plus one (`return int(result.scalar_one()) + 1`). */
+function nextNumberOf(file: SourceFile, fn: FunctionSpan): DbOp | undefined {
+  const hit = nextCache.get(fn);
+  if (hit !== undefined) return hit ?? undefined;
+  const h = analyze(file, fn);
+  const read = h.ops.length === 1 && (h.ops[0]!.kind === 'max' || h.ops[0]!.kind === 'count') && !h.ops[0]!.lock ? h.ops[0]! : undefined;
+  const fam = familyOf(h.lang);
+  let ok = false;
+  if (read && (fam === 'ruby' || /\breturn\b/.test(h.bare)) && !/\bFOR\s+UPDATE\b|select_for_update|with_for_update|\block!|advisory/i.test(h.code)) {
+    const plus = plusOneOnRead(h, read, h.code.slice(read.start));
+    // The `+ 1` is what the helper returns: on a `return` line, or (Ruby) its last expression.
+    if (plus) {
+      const at = read.start + plus.index;
+      const lineText = h.code.slice(h.code.lastIndexOf('\n', at) + 1, h.code.indexOf('\n', at) < 0 ? h.code.length : h.code.indexOf('\n', at));
+      ok = /\breturn\b/.test(lineText) || h.idx.line(at) <= read.endLine + 1 || fam === 'ruby';
+    }
+  }
+  nextCache.set(fn, ok ? read! : null);
+  return ok ? read : undefined;
+}
+
+/** Calls to short helpers of the review that return max + 1, as max reads at the call site bound to the call's target. */
+function nextNumberCalls(ctx: DetectorContext, info: FnInfo): DbOp[] {
+  if (!info.bare.includes('(')) return [];
+  const byName = functionsByName(ctx.files);
+  const fam = familyOf(info.lang);
+  const own = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
+  const out: DbOp[] = [];
+  for (const m of info.bare.matchAll(/(?<![\w$])(?:[A-Za-z_$@][\w$]*\s*\.\s*){0,3}([A-Za-z_$][\w$]*[?!]?)\s*\(/g)) {
+    const name = m[1]!;
+    const cands = name === own ? undefined : byName.get(name);
+    if (!cands) continue;
+    const at = m.index ?? 0;
+    if (/(?:\bdef|\bfunction|\bfunc|\basync|\bfn)\s*$/.test(info.bare.slice(Math.max(0, at - 12), at))) continue;
+    let read: DbOp | undefined;
+    for (const c of cands) {
+      if (c.file === ctx.file && c.fn.startLine >= info.fn.startLine && c.fn.endLine <= info.fn.endLine) continue;
+      read = nextNumberOf(c.file, c.fn);
+      if (read) break;
+    }
+    if (!read) continue;
+    const close = matchBracket(info.code, at + m[0].length - 1, fam);
+    if (close < 0) continue;
+    const vars = boundVars(info.code, at, fam).filter((v) => v !== 'err' && v !== '_');
+    if (vars.length === 0) continue;
+    out.push({ ...read, call: `${name}()`, start: at, end: close + 1, line: info.idx.line(at), endLine: info.idx.line(close), vars });
+  }
+  return out;
+}
+
+const PLUS_ONE = /\+\s*1\b(?!\s*[\d.])|\+=\s*1\b|\.succ\b|\bnext\s*\(/g;
+
+/**
+ * The first `+ 1` after `read` (in `between`, which starts at the read) that is applied to what the read returned:
+ * in the read's own statement (`(SELECT MAX(n) ...) + 1`, `.maximum(:n).to_i + 1`, `.scalar_one()) + 1`), or on a
+ * line that uses a variable bound to the read, directly or through one local assigned from it (`last.position + 1`,
+ * `n = row[0] or 0` then `n + 1`). A `+ 1` elsewhere in the function (another computation) does not make the read a
+ * sequence: a latest row read only to test that one exists is an existence check, not max + 1.
+ */
+function plusOneOnRead(info: FnInfo, read: DbOp, between: string): { index: number } | undefined {
+  const vars = new Set(read.vars.filter((v) => v !== 'err' && v !== '_' && /^[A-Za-z_$][\w$]*$/.test(v)));
+  const esc = (v: string) => v.replace(/\$/g, '\\$');
+  const uses = (text: string) => [...vars].some((v) => new RegExp(String.raw`(?<![\w$.])@?${esc(v)}(?![\w$])`).test(text));
+  // One hop: locals assigned from a bound variable (`n = last.position`, `cur := max.Int64`).
+  if (vars.size > 0) {
+    for (const m of between.matchAll(/^[ \t]*(?:const\s+|let\s+|var\s+)?@?([A-Za-z_$][\w$]*)\s*(?::\s*[\w.<>[\]| ]+)?:?=(?![=>~])([^\n]{1,200})/gm)) {
+      if (!vars.has(m[1]!) && uses(m[2]!)) vars.add(m[1]!);
+    }
+  }
+  const stmtEnd = info.idx.offsetOf(read.endLine + 1) - read.start;
+  for (const m of between.matchAll(PLUS_ONE)) {
+    const at = m.index ?? 0;
+    if (at < stmtEnd) return { index: at };
+    const lineStart = between.lastIndexOf('\n', at) + 1;
+    const lineEnd = between.indexOf('\n', at);
+    if (vars.size > 0 && uses(between.slice(lineStart, lineEnd < 0 ? between.length : lineEnd))) return { index: at };
+  }
+  return undefined;
 }
 
 function guessSeqColumn(cols: readonly string[]): string | undefined {

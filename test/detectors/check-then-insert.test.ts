@@ -195,6 +195,177 @@ func (s *Store) Close(ctx context.Context, pollID int64) error {
 runTable(detector, {
   valid: [
     {
+      name: 'django: existence read through a helper returning the latest open row, create inside a savepoint with IntegrityError fallback',
+      path: 'lockers/claims.py',
+      extra: [
+        { path: 'lockers/models.py', code: `from django.db import models
+
+
+class LockerClaim(models.Model):
+    locker = models.ForeignKey("Locker", on_delete=models.CASCADE)
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE)
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["locker", "user", "released_at"])]
+` },
+      ],
+      code: `from django.db import IntegrityError, transaction
+
+from .models import LockerClaim
+
+
+def open_claim(locker, user_id):
+    return (
+        LockerClaim.objects.filter(locker=locker, user_id=user_id, released_at__isnull=True)
+        .order_by("-claimed_at")
+        .first()
+    )
+
+
+def claim_locker(locker, user):
+    current = open_claim(locker, user.pk)
+    if current is not None:
+        return current, False
+    try:
+        with transaction.atomic():
+            claim = LockerClaim.objects.create(locker=locker, user=user)
+    except IntegrityError:
+        return open_claim(locker, user.pk), False
+    return claim, True
+`,
+    },
+    {
+      name: 'go pgx: lookup through a repository method (column list concatenated into the SELECT), insert through another, unique index',
+      path: 'internal/badges/service.go',
+      extra: [
+        { path: 'internal/badges/repo.go', code: `package badges
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const badgeCols = \`id, tag, owner_id, label\`
+
+type Repo struct{ pool *pgxpool.Pool }
+
+func (r *Repo) ByTag(ctx context.Context, tag string) (*Badge, error) {
+	return scanBadge(r.pool.QueryRow(ctx, \`SELECT \`+badgeCols+\` FROM badges WHERE tag = \$1\`, tag))
+}
+
+func (r *Repo) Insert(ctx context.Context, b *Badge) error {
+	return r.pool.QueryRow(ctx,
+		\`INSERT INTO badges (tag, owner_id, label) VALUES (\$1, \$2, \$3) RETURNING id\`,
+		b.Tag, b.OwnerID, b.Label).Scan(&b.ID)
+}
+` },
+        { path: 'migrations/0004_badges.sql', code: `CREATE UNIQUE INDEX badges_tag_key ON badges (tag);` },
+      ],
+      code: `package badges
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var ErrClaimed = errors.New("badge belongs to someone else")
+
+type Service struct{ repo *Repo }
+
+func (s *Service) Register(ctx context.Context, ownerID int64, tag, label string) (*Badge, error) {
+	found, err := s.repo.ByTag(ctx, tag)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("lookup: %w", err)
+	}
+	if found != nil {
+		if found.OwnerID == ownerID {
+			return found, nil
+		}
+		return nil, ErrClaimed
+	}
+	b := &Badge{Tag: tag, OwnerID: ownerID, Label: label}
+	if err := s.repo.Insert(ctx, b); err != nil {
+		return nil, fmt.Errorf("insert: %w", err)
+	}
+	return b, nil
+}
+`,
+    },
+    {
+      name: 'rails: guard method raising on a model predicate over an association, then create! through it, unique partial index',
+      path: 'app/services/court_booking.rb',
+      extra: [
+        { path: 'app/models/court.rb', code: `class Court < ApplicationRecord
+  has_many :reservations
+
+  def current_reservation
+    reservations.where(ended_at: nil).order(:started_at).last
+  end
+
+  def occupied?
+    current_reservation.present?
+  end
+end
+` },
+        { path: 'db/migrate/20240301000000_add_open_reservation_index.rb', code: `class AddOpenReservationIndex < ActiveRecord::Migration[7.1]
+  def change
+    add_index :reservations, :court_id, unique: true, where: "ended_at IS NULL"
+  end
+end
+` },
+      ],
+      code: `class CourtBooking
+  class Occupied < StandardError; end
+
+  def initialize(court:, player:)
+    @court = court
+    @player = player
+  end
+
+  def call
+    check_free!
+    @court.reservations.create!(player: @player, started_at: Time.current)
+  end
+
+  private
+
+  def check_free!
+    raise Occupied, "court in use" if @court.occupied?
+  end
+end
+`,
+    },
+    {
+      name: 'rails: association exists? then create! through the same record, unique index on the foreign key',
+      path: 'app/services/lane_hold.rb',
+      extra: [
+        { path: 'db/migrate/20240302000000_add_hold_index.rb', code: `class AddHoldIndex < ActiveRecord::Migration[7.1]
+  def change
+    add_index :holds, :lane_id, unique: true, where: "released_at IS NULL"
+  end
+end
+` },
+      ],
+      code: `class LaneHold
+  def initialize(lane:, swimmer:)
+    @lane = lane
+    @swimmer = swimmer
+  end
+
+  def call
+    raise Busy if @lane.holds.active.exists?
+    @lane.holds.create!(swimmer: @swimmer, held_at: Time.current)
+  end
+end
+`,
+    },
+    {
       name: 'go: existence count through a sibling method on the receiver, then charge and insert, unique (member, term)',
       path: 'internal/keys/desk.go',
       extra: [{ path: 'migrations/0012_locker_rentals.sql', code: `CREATE UNIQUE INDEX locker_rentals_member_term_key ON locker_rentals (member_id, term);` }],
@@ -909,6 +1080,169 @@ export class GiftCardService {
     },
   ],
   invalid: [
+    {
+      name: 'django: existence read through a helper returning the latest open row (order_by().first()), then create, plain index',
+      path: 'lockers/claims.py',
+      extra: [
+        { path: 'lockers/models.py', code: `from django.db import models
+
+
+class LockerClaim(models.Model):
+    locker = models.ForeignKey("Locker", on_delete=models.CASCADE)
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE)
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["locker", "user", "released_at"])]
+` },
+      ],
+      code: `from django.db import IntegrityError, transaction
+
+from .models import LockerClaim
+
+
+def open_claim(locker, user_id):
+    return (
+        LockerClaim.objects.filter(locker=locker, user_id=user_id, released_at__isnull=True)
+        .order_by("-claimed_at")
+        .first()
+    )
+
+
+def claim_locker(locker, user):
+    current = open_claim(locker, user.pk)
+    if current is not None:
+        return current, False
+    claim = LockerClaim.objects.create(locker=locker, user=user)
+    return claim, True
+`,
+      errors: [{ mode: 'toctou', line: 15 }],
+    },
+    {
+      name: 'go pgx: lookup through a repository method (column list concatenated into the SELECT), ErrNoRows, insert through another, plain index',
+      path: 'internal/badges/service.go',
+      extra: [
+        { path: 'internal/badges/repo.go', code: `package badges
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const badgeCols = \`id, tag, owner_id, label\`
+
+type Repo struct{ pool *pgxpool.Pool }
+
+func (r *Repo) ByTag(ctx context.Context, tag string) (*Badge, error) {
+	return scanBadge(r.pool.QueryRow(ctx, \`SELECT \`+badgeCols+\` FROM badges WHERE tag = \$1\`, tag))
+}
+
+func (r *Repo) Insert(ctx context.Context, b *Badge) error {
+	return r.pool.QueryRow(ctx,
+		\`INSERT INTO badges (tag, owner_id, label) VALUES (\$1, \$2, \$3) RETURNING id\`,
+		b.Tag, b.OwnerID, b.Label).Scan(&b.ID)
+}
+` },
+        { path: 'migrations/0004_badges.sql', code: `CREATE INDEX badges_tag_idx ON badges (tag);` },
+      ],
+      code: `package badges
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var ErrClaimed = errors.New("badge belongs to someone else")
+
+type Service struct{ repo *Repo }
+
+func (s *Service) Register(ctx context.Context, ownerID int64, tag, label string) (*Badge, error) {
+	found, err := s.repo.ByTag(ctx, tag)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("lookup: %w", err)
+	}
+	if found != nil {
+		if found.OwnerID == ownerID {
+			return found, nil
+		}
+		return nil, ErrClaimed
+	}
+	b := &Badge{Tag: tag, OwnerID: ownerID, Label: label}
+	if err := s.repo.Insert(ctx, b); err != nil {
+		return nil, fmt.Errorf("insert: %w", err)
+	}
+	return b, nil
+}
+`,
+      errors: [{ mode: 'toctou', line: 16 }],
+    },
+    {
+      name: 'rails: guard method raising on a model predicate (occupied? -> current_reservation.present? -> association read), then create! through the association, plain partial index',
+      path: 'app/services/court_booking.rb',
+      extra: [
+        { path: 'app/models/court.rb', code: `class Court < ApplicationRecord
+  has_many :reservations
+
+  def current_reservation
+    reservations.where(ended_at: nil).order(:started_at).last
+  end
+
+  def occupied?
+    current_reservation.present?
+  end
+end
+` },
+        { path: 'db/migrate/20240301000000_add_open_reservation_index.rb', code: `class AddOpenReservationIndex < ActiveRecord::Migration[7.1]
+  def change
+    add_index :reservations, :court_id, where: "ended_at IS NULL"
+  end
+end
+` },
+      ],
+      code: `class CourtBooking
+  class Occupied < StandardError; end
+
+  def initialize(court:, player:)
+    @court = court
+    @player = player
+  end
+
+  def call
+    check_free!
+    @court.reservations.create!(player: @player, started_at: Time.current)
+  end
+
+  private
+
+  def check_free!
+    raise Occupied, "court in use" if @court.occupied?
+  end
+end
+`,
+      errors: [{ mode: 'toctou', line: 10 }],
+    },
+    {
+      name: 'rails: association exists? then create! through the same record, no constraint',
+      path: 'app/services/lane_hold.rb',
+      code: `class LaneHold
+  def initialize(lane:, swimmer:)
+    @lane = lane
+    @swimmer = swimmer
+  end
+
+  def call
+    raise Busy if @lane.holds.active.exists?
+    @lane.holds.create!(swimmer: @swimmer, held_at: Time.current)
+  end
+end
+`,
+      errors: [{ mode: 'toctou', line: 8 }],
+    },
     {
       name: 'go: existence count through a sibling method on the receiver (s.hasX returns n > 0), then charge and insert',
       path: 'internal/keys/desk.go',

@@ -29,6 +29,76 @@ export async function addStep(recipeId: string, text: string) {
 runTable(detector, {
   valid: [
     {
+      name: 'sqlalchemy async: helper returns max + 1, caller builds the row and session.add()s it, unique (book_id, seq)',
+      path: 'app/chapters/service.py',
+      extra: [
+        { path: 'app/chapters/models.py', code: `from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+
+class Chapter(Base):
+    __tablename__ = "chapters"
+    __table_args__ = (UniqueConstraint("book_id", "seq", name="uq_chapters_book_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id"))
+    seq: Mapped[int]
+    title: Mapped[str]
+` },
+      ],
+      code: `from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import Chapter
+
+
+async def _following_seq(session: AsyncSession, book_id: int) -> int:
+    res = await session.execute(
+        select(func.coalesce(func.max(Chapter.seq), 0)).where(Chapter.book_id == book_id)
+    )
+    return int(res.scalar_one()) + 1
+
+
+async def add_chapter(session: AsyncSession, book_id: int, title: str) -> Chapter:
+    async with session.begin():
+        seq = await _following_seq(session, book_id)
+        chapter = Chapter(book_id=book_id, seq=seq, title=title)
+        session.add(chapter)
+        await session.flush()
+    return chapter
+`,
+    },
+    {
+      name: 'django: latest row read only as an existence check, an unrelated count + 1 in another function, then create',
+      path: 'signups/services.py',
+      extra: [
+        { path: 'signups/models.py', code: `from django.db import models
+
+
+class Signup(models.Model):
+    event = models.ForeignKey("Event", on_delete=models.CASCADE)
+    member = models.ForeignKey("auth.User", on_delete=models.CASCADE)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+` },
+      ],
+      code: `from .models import Signup
+
+
+def signup_count(event):
+    return Signup.objects.filter(event=event).count() + 1
+
+
+def sign_up(event, member):
+    latest = Signup.objects.filter(event=event, member=member).order_by("-created_at").first()
+    if latest is not None:
+        return latest
+    return Signup.objects.create(event=event, member=member)
+`,
+    },
+    {
       name: 'go pgx: COALESCE(MAX(col), 0) + 1 in SQL inside BeginFunc, unique (scope, col) index',
       path: 'internal/roster/bins.go',
       extra: [{ path: 'migrations/0007_bins.sql', code: `CREATE UNIQUE INDEX bins_rack_slot_key ON bins (rack_id, slot_no);` }],
@@ -163,6 +233,73 @@ export async function longestRecipe(recipeId: string) {
     },
   ],
   invalid: [
+    {
+      name: 'sqlalchemy async: helper returns coalesce(max) + 1, caller builds the row and session.add()s it, plain index',
+      path: 'app/chapters/service.py',
+      extra: [
+        { path: 'app/chapters/models.py', code: `from sqlalchemy import ForeignKey, Index
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+
+class Chapter(Base):
+    __tablename__ = "chapters"
+    __table_args__ = (Index("ix_chapters_book_seq", "book_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    book_id: Mapped[int] = mapped_column(ForeignKey("books.id"))
+    seq: Mapped[int]
+    title: Mapped[str]
+` },
+      ],
+      code: `from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .models import Chapter
+
+
+async def _following_seq(session: AsyncSession, book_id: int) -> int:
+    res = await session.execute(
+        select(func.coalesce(func.max(Chapter.seq), 0)).where(Chapter.book_id == book_id)
+    )
+    return int(res.scalar_one()) + 1
+
+
+async def add_chapter(session: AsyncSession, book_id: int, title: str) -> Chapter:
+    async with session.begin():
+        seq = await _following_seq(session, book_id)
+        chapter = Chapter(book_id=book_id, seq=seq, title=title)
+        session.add(chapter)
+        await session.flush()
+    return chapter
+`,
+      errors: [{ mode: 'phantom_read', line: 16 }],
+    },
+    {
+      name: 'django: latest row by position read and its position + 1 inserted',
+      path: 'signups/services.py',
+      extra: [
+        { path: 'signups/models.py', code: `from django.db import models
+
+
+class Signup(models.Model):
+    event = models.ForeignKey("Event", on_delete=models.CASCADE)
+    member = models.ForeignKey("auth.User", on_delete=models.CASCADE)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+` },
+      ],
+      code: `from .models import Signup
+
+
+def sign_up(event, member):
+    latest = Signup.objects.filter(event=event).order_by("-position").first()
+    position = (latest.position if latest else 0) + 1
+    return Signup.objects.create(event=event, member=member, position=position)
+`,
+      errors: [{ mode: 'phantom_read', line: 5 }],
+    },
     {
       name: 'go pgx: COALESCE(MAX(col), 0) + 1 in SQL inside a BeginFunc closure, then INSERT, plain index',
       path: 'internal/roster/bins.go',

@@ -87,7 +87,7 @@ const namesCache = new WeakMap<readonly SourceFile[], Map<string, Array<{ file: 
 const helperOpCache = new WeakMap<FunctionSpan, DbOp | null>();
 
 /** Functions of the review by their short name (`scheduled_count` for `Roster.scheduled_count`), short ones only. */
-function functionsByName(files: readonly SourceFile[]): Map<string, Array<{ file: SourceFile; fn: FunctionSpan }>> {
+export function functionsByName(files: readonly SourceFile[]): Map<string, Array<{ file: SourceFile; fn: FunctionSpan }>> {
   const hit = namesCache.get(files);
   if (hit) return hit;
   const out = new Map<string, Array<{ file: SourceFile; fn: FunctionSpan }>>();

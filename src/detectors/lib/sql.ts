@@ -347,6 +347,42 @@ export function findStrings(code: string, lang: Language): StringLit[] {
   return out;
 }
 
+/** `` `SELECT ` + cols + ` FROM t WHERE ...` ``: literals joined by `+` around one identifier / member / call. */
+const CONCAT_GAP = /^\s*\+\s*(?:[A-Za-z_$][\w$.]*(?:\(\s*\))?\s*\+\s*)?$/;
+
+/**
+ * String literals with a query split around a constant (`"SELECT " + cols + " FROM t WHERE id = $1"`, Go
+ * `` `SELECT `+deviceColumns+` FROM devices WHERE serial = $1` ``) joined into one literal, the constant read as a
+ * column list. Only when the head alone is not a whole statement (a bare `SELECT `) and the joined text is.
+ */
+function joinConcatenated(code: string, lits: StringLit[]): StringLit[] {
+  if (!code.includes('+')) return lits;
+  const out: StringLit[] = [];
+  for (let i = 0; i < lits.length; i++) {
+    const head = lits[i]!;
+    if (!SQL_START.test(head.value) || looksLikeSql(head.value) || i + 1 >= lits.length) {
+      out.push(head);
+      continue;
+    }
+    let value = head.value;
+    let end = head.end;
+    let j = i;
+    while (j + 1 < lits.length && j - i < 6) {
+      const next = lits[j + 1]!;
+      const gap = code.slice(lits[j]!.end, next.start);
+      if (gap.length > 80 || !CONCAT_GAP.test(gap)) break;
+      value += (gap.replace(/[\s+]/g, '') ? ' x ' : '') + next.value;
+      end = next.end;
+      j++;
+    }
+    if (j > i && looksLikeSql(value)) {
+      out.push({ start: head.start, end, value });
+      i = j;
+    } else out.push(head);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // SQL
 
@@ -682,7 +718,7 @@ export function findDbOps(code: string, lang: Language, firstLine: number, repos
   });
 
   // Raw SQL in strings.
-  for (const s of findStrings(code, lang)) {
+  for (const s of joinConcatenated(code, findStrings(code, lang))) {
     if (!looksLikeSql(s.value)) continue;
     const info = classifySql(s.value);
     if (!info.table || info.kind === 'other' || info.kind === 'delete') continue;
