@@ -1421,33 +1421,6 @@ function sliceFieldType(files: readonly SourceFile[], field: string): string | u
   return found;
 }
 
-const subSpanCache = new WeakMap<FunctionSpan, FunctionSpan[]>();
-
-/** The top-level `func … {` … `}` blocks a Go hunk region shows whole, as spans of their own. */
-function goSubSpans(file: SourceFile, fn: FunctionSpan): FunctionSpan[] {
-  const hit = subSpanCache.get(fn);
-  if (hit) return hit;
-  const out: FunctionSpan[] = [];
-  for (let l = fn.startLine; l <= fn.endLine; l++) {
-    const head = /^func\s*(?:\([^)]*\)\s*)?([A-Za-z_]\w*)/.exec(file.lines[l - 1] ?? '');
-    if (!head) continue;
-    let end = 0;
-    for (let k = l + 1; k <= fn.endLine; k++) {
-      const t = file.lines[k - 1] ?? '';
-      if (/^}/.test(t)) {
-        end = k;
-        break;
-      }
-      if (/^func\s/.test(t)) break;
-    }
-    if (!end) continue;
-    out.push({ name: head[1]!, startLine: l, endLine: end, async: false, text: file.lines.slice(l - 1, end).join('\n') });
-    l = end;
-  }
-  subSpanCache.set(fn, out);
-  return out;
-}
-
 /** Go parameter (and receiver) names with their types: `func (a *T) F(b, c *T, n int)` -> a:T, b:T, c:T, n:int. */
 function goParamTypes(v: FnView): Map<string, string> {
   const out = new Map<string, string>();
@@ -1793,13 +1766,6 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     if (v) reports.push(...pairLockReports(ctx, v));
     if (v) reports.push(...helperPairReports(ctx, v, seenPair));
     if (v) reports.push(...goPairMutexReports(ctx, v, seenPair));
-    // A Go hunk whose parse did not split it (it opens inside a struct): each `func` it shows is a path of its own.
-    if (v && fn.name === '<hunk>' && v.family === 'go' && v.code.includes('.Lock()')) {
-      for (const sub of goSubSpans(ctx.file, fn)) {
-        const sv = viewOf(ctx.file, sub);
-        if (sv) reports.push(...goPairMutexReports(ctx, sv, seenPair));
-      }
-    }
     if (v) {
       for (const r of crossConnectionReports(ctx, v)) {
         // A hunk region around a function sees the same transaction: report it once, on the innermost.

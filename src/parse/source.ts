@@ -62,7 +62,10 @@ export async function buildSourceFile(file: DiffFile, language: Language, opts: 
   }
   const source = whole && text !== undefined ? new TextLines(text) : TextLines.of(lines);
   const functions = await findFunctions(language, lines, source);
-  if (!whole) functions.push(...hunkRegions(file, functions, source));
+  if (!whole) {
+    functions.push(...(await reparsedHunks(file, language, lines, functions)));
+    functions.push(...hunkRegions(file, functions, source));
+  }
   functions.sort((a, b) => a.startLine - b.startLine || b.endLine - a.endLine);
   return { path: filePath, language, lines, text: source.text, shown, added, whole, functions };
 }
@@ -97,31 +100,72 @@ function agreesWithDiff(lines: readonly string[], file: DiffFile): boolean {
   return true;
 }
 
-/**
- * Added lines that no parsed function covers (a hunk that starts inside a function whose header the
- * diff does not show) get the hunk itself as their region, named after the hunk's section header.
- */
-function hunkRegions(file: DiffFile, functions: readonly FunctionSpan[], source: TextLines): FunctionSpan[] {
-  const lineCount = source.count;
-  // covered[n] = 1 when some parsed function spans line n.
+/** covered[n] = 1 when some function spans line n. */
+function coverage(functions: readonly FunctionSpan[], lineCount: number): Uint8Array {
   const covered = new Uint8Array(lineCount + 2);
   for (const f of functions) covered.fill(1, f.startLine, Math.min(f.endLine, lineCount) + 1);
+  return covered;
+}
+
+/** The hunk's new-side line range, and whether it adds code (not blank lines, comments, imports) outside `covered`. */
+function outline(hunk: DiffFile['hunks'][number], covered: Uint8Array): { first: number; last: number; uncovered: boolean } | undefined {
+  let first: number | undefined;
+  let last: number | undefined;
+  let uncovered = false;
+  for (const l of hunk.lines) {
+    if (l.newLine === undefined) continue;
+    first ??= l.newLine;
+    last = l.newLine;
+    if (!uncovered && l.kind === 'add' && !covered[l.newLine] && !TRIVIAL.test(l.text)) uncovered = true;
+  }
+  return first === undefined || last === undefined ? undefined : { first, last, uncovered };
+}
+
+/**
+ * Functions of hunks whose added code no parsed function covers, from parsing each such hunk on its own: a
+ * bracket the diff leaves open before it (a Go `var (` block cut at a hunk's end, a struct whose header is not
+ * shown) makes the parser swallow the functions that follow.
+ */
+async function reparsedHunks(file: DiffFile, language: Language, lines: readonly string[], functions: readonly FunctionSpan[]): Promise<FunctionSpan[]> {
+  const covered = coverage(functions, lines.length);
+  const found: FunctionSpan[] = [];
+  for (const hunk of file.hunks) {
+    const o = outline(hunk, covered);
+    if (!o?.uncovered) continue;
+    const only = new Array<string>(o.last).fill('');
+    for (let n = insideUntil(lines, o.first, o.last) + 1; n <= o.last; n++) only[n - 1] = lines[n - 1] ?? '';
+    for (const f of await findFunctions(language, only)) if (f.startLine >= o.first && !covered[f.startLine]) found.push(f);
+  }
+  return found;
+}
+
+/**
+ * When a hunk starts inside a block whose header it does not show (indented lines, then a closing bracket at
+ * the margin), the line that closes it; first - 1 otherwise. The parser reads such a tail as broken code.
+ */
+function insideUntil(lines: readonly string[], first: number, last: number): number {
+  for (let n = first; n <= last; n++) {
+    const t = lines[n - 1] ?? '';
+    if (/^[}\])]\s*[;,]?\s*$/.test(t)) return n;
+    if (t.trim() !== '' && !/^\s/.test(t)) break;
+  }
+  return first - 1;
+}
+
+/**
+ * Added lines that no function covers (a hunk that starts inside a function whose header the diff does not
+ * show) get the hunk itself as their region, named after the hunk's section header.
+ */
+function hunkRegions(file: DiffFile, functions: readonly FunctionSpan[], source: TextLines): FunctionSpan[] {
+  const covered = coverage(functions, source.count);
   const regions: FunctionSpan[] = [];
   for (const hunk of file.hunks) {
-    const newLines = hunk.lines.filter((l) => l.newLine !== undefined);
-    const first = newLines[0]?.newLine;
-    const lastLine = newLines[newLines.length - 1]?.newLine;
-    if (first === undefined || lastLine === undefined) continue;
-    // Only code outside every parsed function needs a region: imports, blank lines and comments between
+    const o = outline(hunk, covered);
+    // Only code outside every function needs a region: imports, blank lines and comments between
     // functions (a new file has them) would otherwise make every detector read the whole hunk a second time.
-    if (!hunk.lines.some((l) => l.kind === 'add' && l.newLine !== undefined && !covered[l.newLine] && !TRIVIAL.test(l.text))) continue;
-    regions.push({
-      name: sectionName(hunk.section),
-      startLine: first,
-      endLine: lastLine,
-      async: /\basync\b/.test(hunk.section) || newLines.some((l) => /\bawait\b/.test(l.text)),
-      text: source.slice(first, lastLine),
-    });
+    if (!o?.uncovered) continue;
+    const text = source.slice(o.first, o.last);
+    regions.push({ name: sectionName(hunk.section), startLine: o.first, endLine: o.last, async: /\basync\b/.test(hunk.section) || /\bawait\b/.test(text), text });
   }
   return regions;
 }

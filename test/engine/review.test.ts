@@ -45,6 +45,34 @@ describe('review --root', () => {
     expect(f.functions.some((s) => s.name === 'reserveSeat' && s.startLine === 18)).toBe(true);
   });
 
+  it('without a root, a Go hunk that opens inside a struct still yields the functions it shows', async () => {
+    const goDiff = [
+      'diff --git a/pool/worker.go b/pool/worker.go',
+      'index 1111111..2222222 100644',
+      '--- a/pool/worker.go',
+      '+++ b/pool/worker.go',
+      '@@ -10,6 +10,17 @@ type Worker struct {',
+      ' \tmu   sync.Mutex',
+      ' \t// jobs waiting for this worker',
+      ' \tjobs []Job',
+      '+\t// peers that can take over when this worker is busy',
+      '+\tpeers []*Worker',
+      ' }',
+      ' ',
+      '+// Offer hands the job to the first idle peer.',
+      '+func (w *Worker) Offer(j Job) bool {',
+      '+\tw.mu.Lock()',
+      '+\tdefer w.mu.Unlock()',
+      '+\treturn len(w.peers) > 0',
+      '+}',
+      '+',
+      ' // Stop drains the queue.',
+      '',
+    ].join('\n');
+    const f = (await review(goDiff)).files[0]!;
+    expect(f.functions).toContainEqual(expect.objectContaining({ name: 'Offer', startLine: 18, endLine: 22 }));
+  });
+
   it('with a root holding the new revision, the whole file is read and the real function found', async () => {
     const root = mkdtempSync(path.join(tmpdir(), 'concdbg-root-'));
     mkdirSync(path.join(root, 'src'));
