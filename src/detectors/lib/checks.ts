@@ -130,6 +130,26 @@ export function helperAggregates(ctx: DetectorContext, info: FnInfo): DbOp[] {
   if (cached) return cached;
   const out: DbOp[] = [];
   opsWithHelpersCache.set(info, out);
+  for (const { name, at, end, found: agg } of plainHelperCalls(ctx, info, helperAggregate)) {
+    out.push({ ...agg, call: `${name}()`, ...callSite(info, at, end) });
+  }
+  return out;
+}
+
+/** Where a call site sits: offsets, lines and the variables its result is bound to. */
+function callSite(info: FnInfo, at: number, end: number): Pick<DbOp, 'start' | 'end' | 'line' | 'endLine' | 'vars'> {
+  return { start: at, end, line: info.idx.line(at), endLine: info.idx.line(Math.max(at, end - 1)), vars: boundVars(info.code, at, familyOf(info.lang)) };
+}
+
+/**
+ * Plain calls (`name(...)`, `self.name(...)`, Ruby `name` without parentheses, Go `recv.name(...)` through the
+ * method's receiver) to short functions of the review, with the end of the call's arguments.
+ */
+function* plainHelperCalls<T>(
+  ctx: DetectorContext,
+  info: FnInfo,
+  resolve: (file: SourceFile, fn: FunctionSpan) => T | undefined,
+): Generator<{ name: string; at: number; end: number; found: T }> {
   const fam = familyOf(info.lang);
   // Go methods call their siblings through the receiver: `func (s *Service) Issue(...)` calls `s.hasPermit(...)`.
   const recv = fam === 'go' ? /^\s*func\s*\(\s*([A-Za-z_]\w*)\s/.exec(info.bareLines[0] ?? '')?.[1] : undefined;
@@ -139,25 +159,15 @@ export function helperAggregates(ctx: DetectorContext, info: FnInfo): DbOp[] {
       : recv
         ? new RegExp(String.raw`(?<![\w$.])(?:${recv}\s*\.\s*)?([A-Za-z_$][\w$]*)\s*\(`, 'g')
         : /(?<![\w$.])(?:(?:self|this|cls)\s*\.\s*)?([A-Za-z_$][\w$]*)\s*\(/g;
-  for (const { m, name, at, found: agg } of helperCalls(ctx, info, call, helperAggregate)) {
-    const parens = fam !== 'ruby' || m[2] !== undefined;
+  for (const { m, name, at, found } of helperCalls(ctx, info, call, resolve)) {
     let end = at + m[0].length;
-    if (parens) {
+    if (fam !== 'ruby' || m[2] !== undefined) {
       const close = matchBracket(info.code, at + m[0].length - 1, fam);
       if (close < 0) continue;
       end = close + 1;
     }
-    out.push({
-      ...agg,
-      call: `${name}()`,
-      start: at,
-      end,
-      line: info.idx.line(at),
-      endLine: info.idx.line(Math.max(at, end - 1)),
-      vars: boundVars(info.code, at, fam),
-    });
+    yield { name, at, end, found };
   }
-  return out;
 }
 
 /**
@@ -248,18 +258,8 @@ export function helperReads(ctx: DetectorContext, info: FnInfo): HelperRead[] {
   for (const { m, name, at, found } of helperCalls(ctx, info, call, helperQuery)) {
     const kind = terminalKind(m[2]!);
     if (!kind) continue;
-    const end = at + m[0].length;
     out.push({
-      op: {
-        ...found.op,
-        kind,
-        call: `${name}.${m[2]}`,
-        start: at,
-        end,
-        line: info.idx.line(at),
-        endLine: info.idx.line(Math.max(at, end - 1)),
-        vars: boundVars(info.code, at, fam),
-      },
+      op: { ...found.op, kind, call: `${name}.${m[2]}`, ...callSite(info, at, at + m[0].length) },
       helper: found.info,
       inner: found.op,
     });
@@ -336,32 +336,9 @@ export function helperPredicates(ctx: DetectorContext, info: FnInfo): HelperRead
   const out: HelperRead[] = [];
   predicateReadsCache.set(info, out);
   if (!info.bare.includes('(') && familyOf(info.lang) !== 'ruby') return out;
-  const fam = familyOf(info.lang);
-  const recv = fam === 'go' ? /^\s*func\s*\(\s*([A-Za-z_]\w*)\s/.exec(info.bareLines[0] ?? '')?.[1] : undefined;
-  const call =
-    fam === 'ruby'
-      ? /(?<![\w$.:@])(?:self\.)?([a-z_]\w*[?!]?)(?![\w?!])(\s*\()?/g
-      : recv
-        ? new RegExp(String.raw`(?<![\w$.])(?:${recv}\s*\.\s*)?([A-Za-z_$][\w$]*)\s*\(`, 'g')
-        : /(?<![\w$.])(?:(?:self|this|cls)\s*\.\s*)?([A-Za-z_$][\w$]*)\s*\(/g;
-  for (const { m, name, at, found } of helperCalls(ctx, info, call, helperPredicate)) {
-    let end = at + m[0].length;
-    if (fam !== 'ruby' || m[2] !== undefined) {
-      const close = matchBracket(info.code, at + m[0].length - 1, fam);
-      if (close < 0) continue;
-      end = close + 1;
-    }
+  for (const { name, at, end, found } of plainHelperCalls(ctx, info, helperPredicate)) {
     out.push({
-      op: {
-        ...found.op,
-        kind: 'exists',
-        call: `${name}()`,
-        start: at,
-        end,
-        line: info.idx.line(at),
-        endLine: info.idx.line(Math.max(at, end - 1)),
-        vars: boundVars(info.code, at, fam),
-      },
+      op: { ...found.op, kind: 'exists', call: `${name}()`, ...callSite(info, at, end) },
       helper: found.info,
       inner: found.op,
       negated: found.negated,
