@@ -129,7 +129,7 @@ export default createDetector(
           // Go: committed, then published with the failure only logged or ignored: nothing ever sends it again.
           if (afterCommit && pub && fam === 'go' && file.added.has(l) && goSendErrorDropped(code, l, span.endLine)) {
             reported = true;
-            const call = /([\w$.:]+)\s*\(?/.exec(t.trim().replace(/^(?:if\s+)?(?:[\w\s,]*:?=\s*)?/, ''))?.[1] ?? t.trim();
+            const call = sentCall(t);
             const commit = closed[1];
             out.push({
               line: commit,
@@ -151,7 +151,7 @@ export default createDetector(
           }
           if ((inside || (pub && !afterCommit)) && (file.added.has(l) || file.added.has(write))) {
             reported = true;
-            const call = /([\w$.:]+)\s*\(?/.exec(t.trim().replace(/^(?:await|return)\s+/, ''))?.[1] ?? t.trim();
+            const call = sentCall(t);
             out.push({
               line: write,
               endLine: l,
@@ -183,6 +183,13 @@ export default createDetector(
     return dedupe(out);
   },
 );
+
+/** The call a publishing line makes: `if _, err := s.bus.Publish(` and `await queue.add(` give `s.bus.Publish`, `queue.add`. */
+function sentCall(line: string): string {
+  const t = line.trim();
+  const stmt = t.replace(/^(?:if\s+)?(?:[\w\s,]*:?=(?!=)\s*)?/, '').replace(/^(?:await|return)\s+/, '');
+  return /([\w$.:]+)\s*\(?/.exec(stmt)?.[1] ?? t;
+}
 
 /**
  * Go: whether the publish at `line` drops its error: the result is discarded (a bare call, `_ =`, an async
@@ -428,7 +435,7 @@ function calledInsideTransaction(
       }
       if (callerWrite === undefined && ownWrite === undefined) continue;
       const sendText = textOf(file, send);
-      const call = /([\w$.:]+)\s*\(?/.exec(sendText.replace(/^(?:await|return)\s+/, ''))?.[1] ?? sendText;
+      const call = sentCall(sendText);
       const caller = outer?.name && !/^<|callback$/.test(outer.name) ? outer.name : 'its caller';
       const where = `${f.path}:${c}`;
       const evidence = [];

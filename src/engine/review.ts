@@ -145,9 +145,11 @@ function functionsWithAddedLines(file: SourceFile): FunctionSpan[] {
  * one hazard, one finding.
  */
 function selectCandidates(all: Candidate[], opts: ReviewOptions): Candidate[] {
+  // Strongest first; between equals, the one named after a parsed function (not a `<hunk>` region) and then the narrower.
+  const unnamed = (c: Candidate) => (!c.functionName || c.functionName.startsWith('<') ? 1 : 0);
   const ranked = all
     .filter((c) => !opts.modes || opts.modes.includes(c.failureMode))
-    .sort((a, b) => score(b) - score(a));
+    .sort((a, b) => score(b) - score(a) || unnamed(a) - unnamed(b) || a.endLine - a.line - (b.endLine - b.line));
   const kept: Candidate[] = [];
   const keptByFile = new Map<string, Candidate[]>();
   for (const c of ranked) {

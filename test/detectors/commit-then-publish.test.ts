@@ -1,5 +1,7 @@
+import { describe, expect, it } from 'vitest';
 import detector from '../../src/detectors/commit-then-publish.js';
-import { runTable } from './tester.js';
+import { review } from '../../src/engine/review.js';
+import { newFilesDiff, runTable } from './tester.js';
 
 runTable(detector, {
   invalid: [
@@ -457,4 +459,33 @@ func (s *Store) Close(ctx context.Context, id int64) error {
 `,
     },
   ],
+});
+
+describe('commit-then-publish titles', () => {
+  it('name the publish call, not the `if` or the assignment around it, and the function, not a hunk region', async () => {
+    const diff = newFilesDiff([
+      {
+        path: 'internal/routing/assign.go',
+        code: `package routing
+
+func (s *Service) Assign(ctx context.Context, courier, parcel int64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, \`UPDATE parcels SET courier_id = $1 WHERE id = $2\`, courier, parcel); err != nil {
+		return err
+	}
+	if _, err := s.js.Publish("parcel.assigned", []byte(fmt.Sprint(parcel))); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+`,
+      },
+    ]);
+    const [c] = (await review(diff, { detectors: [detector] })).candidates;
+    expect(c?.title).toMatch(/^Assign publishes s\.js\.Publish inside the transaction/);
+  });
 });

@@ -647,10 +647,12 @@ export function replyStatus(line: string): number | undefined {
 /** Keeps one report per start line (the most confident), so nested spans do not repeat a finding. */
 export function dedupe(reports: DetectorReport[]): DetectorReport[] {
   const best = new Map<string, DetectorReport>();
+  // Between equals, the report named after a parsed function beats the one on a `<hunk>` region around it.
+  const unnamed = (r: DetectorReport) => (!r.functionName || r.functionName.startsWith('<') ? 1 : 0);
   for (const r of reports) {
     const key = `${r.line}`;
     const prev = best.get(key);
-    if (!prev || r.confidence > prev.confidence) best.set(key, r);
+    if (!prev || r.confidence > prev.confidence || (r.confidence === prev.confidence && unnamed(r) < unnamed(prev))) best.set(key, r);
   }
   return [...best.values()];
 }
