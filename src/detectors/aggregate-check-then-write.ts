@@ -153,11 +153,11 @@ export default createDetector(
         reports.push({
           line: check.line,
           endLine: act.line,
-          functionName: info.fn.name,
+          functionName: info.name,
           entity: check.entity,
           evidence: ev,
           facts,
-          title: `${info.fn.name} checks ${check.kind === 'sum' ? 'a sum' : check.kind === 'count' ? 'a count' : 'the other rows'} over ${check.entity} with ${check.call}, then updates one row with ${act.call}: two concurrent calls both pass the check`,
+          title: `${info.name} checks ${check.kind === 'sum' ? 'a sum' : check.kind === 'count' ? 'a count' : 'the other rows'} over ${check.entity} with ${check.call}, then updates one row with ${act.call}: two concurrent calls both pass the check`,
           confidence,
           variant: 'database',
         });

@@ -178,14 +178,14 @@ export function checkThenInsertIn(ctx: DetectorContext, info: FnInfo): DetectorR
     const actLabel = opLabel(info, act);
     const keysText = keys.join(', ');
     let title: string;
-    if (claim) title = `${info.fn.name} checks ${check.entity}.${cols.join(', ')} with ${checkLabel} and then writes it with ${actLabel}: two requests can claim the same value`;
+    if (claim) title = `${info.name} checks ${check.entity}.${cols.join(', ')} with ${checkLabel} and then writes it with ${actLabel}: two requests can claim the same value`;
     else if (win)
-      title = `${info.fn.name} dedups on ${aRowOf(check.entity)} with the same ${keysText} ${win.window ? `in the last ${win.window}` : `in a recent window (${win.column})`} (${checkLabel}), then ${side ? `calls ${side.call} and ` : ''}inserts with ${actLabel}: two concurrent requests both pass the check${key ? `, and the idempotency key is new per call (${key.source})` : ''}`;
-    else title = `${info.fn.name} checks for ${aRowOf(check.entity)} with the same ${keysText} with ${checkLabel} and then inserts with ${actLabel}${side ? ` after ${side.call}` : ''}: nothing unique stops a second insert`;
+      title = `${info.name} dedups on ${aRowOf(check.entity)} with the same ${keysText} ${win.window ? `in the last ${win.window}` : `in a recent window (${win.column})`} (${checkLabel}), then ${side ? `calls ${side.call} and ` : ''}inserts with ${actLabel}: two concurrent requests both pass the check${key ? `, and the idempotency key is new per call (${key.source})` : ''}`;
+    else title = `${info.name} checks for ${aRowOf(check.entity)} with the same ${keysText} with ${checkLabel} and then inserts with ${actLabel}${side ? ` after ${side.call}` : ''}: nothing unique stops a second insert`;
     reports.push({
       line: check.line,
       endLine: act.line,
-      functionName: info.fn.name,
+      functionName: info.name,
       entity: check.entity,
       evidence: ev,
       facts,
@@ -447,11 +447,11 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
       out.push({
         line: guard.line,
         endLine: act.line,
-        functionName: info.fn.name,
+        functionName: info.name,
         entity,
         evidence: ev,
         facts,
-        title: `${info.fn.name} checks ${fieldText} on ${row.implicit ? 'a record it did not load itself' : 'the loaded row'}, then ${side ? `calls ${side.call} and ` : ''}writes ${fields.join(', ')} with ${opLabel(info, act)} without re-checking it: two concurrent requests both see the old state and both act${key ? `, with a new idempotency key per call (${key.source})` : ''}`,
+        title: `${info.name} checks ${fieldText} on ${row.implicit ? 'a record it did not load itself' : 'the loaded row'}, then ${side ? `calls ${side.call} and ` : ''}writes ${fields.join(', ')} with ${opLabel(info, act)} without re-checking it: two concurrent requests both see the old state and both act${key ? `, with a new idempotency key per call (${key.source})` : ''}`,
         confidence: side ? 0.75 : 0.7,
         variant: side ? 'distributed' : 'database',
       });

@@ -59,7 +59,7 @@ export default createDetector(
         reports.push({
           line: op.line,
           endLine: op.endLine,
-          functionName: info.fn.name,
+          functionName: info.name,
           entity: op.entity,
           evidence: [evidence(info, op.line, 'check'), evidence(info, op.line, 'act')],
           facts: {

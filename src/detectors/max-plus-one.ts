@@ -107,11 +107,11 @@ export default createDetector(
         reports.push({
           line: read.line,
           endLine: act.line,
-          functionName: info.fn.name,
+          functionName: info.name,
           entity: read.entity,
           evidence: ev,
           facts,
-          title: `${info.fn.name} reads the ${read.kind === 'count' ? 'row count' : `highest ${column ?? 'value'}`} of ${read.entity}${scope.length ? ` per ${scope.join(', ')}` : ''} with ${read.call} and ${onRow ? `writes ${what} + 1 onto a row with ${act.call}` : `inserts ${what} + 1`}: concurrent ${onRow ? 'writers' : 'inserts'} get the same ${column ?? 'number'}`,
+          title: `${info.name} reads the ${read.kind === 'count' ? 'row count' : `highest ${column ?? 'value'}`} of ${read.entity}${scope.length ? ` per ${scope.join(', ')}` : ''} with ${read.call} and ${onRow ? `writes ${what} + 1 onto a row with ${act.call}` : `inserts ${what} + 1`}: concurrent ${onRow ? 'writers' : 'inserts'} get the same ${column ?? 'number'}`,
           confidence: Math.round(confidence * 100) / 100,
           variant: 'database',
         });

@@ -69,7 +69,7 @@ export default createDetector(
         reports.push({
           line: from,
           endLine: to,
-          functionName: info.fn.name,
+          functionName: info.name,
           entity: call,
           evidence: ev,
           facts,

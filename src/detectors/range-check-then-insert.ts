@@ -123,11 +123,11 @@ export default createDetector(
         reports.push({
           line: check.line,
           endLine: insert.line,
-          functionName: info.fn.name,
+          functionName: info.name,
           entity: check.entity,
           evidence: [evidence(info, check.line, 'range-check'), evidence(info, insert.line, 'insert')],
           facts,
-          title: `${info.fn.name} checks that no ${check.entity} row${scope.length ? ` for the same ${scope.join(', ')}` : ''} overlaps the range${rangeCols.length ? ` (${rangeCols.join(', ')})` : ''}, then inserts one: a concurrent insert into the same range is not seen`,
+          title: `${info.name} checks that no ${check.entity} row${scope.length ? ` for the same ${scope.join(', ')}` : ''} overlaps the range${rangeCols.length ? ` (${rangeCols.join(', ')})` : ''}, then inserts one: a concurrent insert into the same range is not seen`,
           confidence: check.kind === 'count' ? 0.75 : 0.85,
           variant: 'database',
         });
@@ -226,11 +226,11 @@ function countUnderLimit(ctx: DetectorContext, info: FnInfo): DetectorReport[] {
     out.push({
       line: check.line,
       endLine: Math.max(insert.line, gate.line),
-      functionName: info.fn.name,
+      functionName: info.name,
       entity: check.entity,
       evidence: ev,
       facts,
-      title: `${info.fn.name} ${check.kind === 'sum' ? 'sums' : 'counts'} the ${check.entity} rows${scope.length ? ` for the same ${scope.join(', ')}` : ''} with ${check.call}, compares the result${bound}, then inserts another one with ${insert.call}: concurrent requests all count the rows that exist before any of them inserts`,
+      title: `${info.name} ${check.kind === 'sum' ? 'sums' : 'counts'} the ${check.entity} rows${scope.length ? ` for the same ${scope.join(', ')}` : ''} with ${check.call}, compares the result${bound}, then inserts another one with ${insert.call}: concurrent requests all count the rows that exist before any of them inserts`,
       confidence: 0.8,
       variant: 'database',
     });

@@ -179,7 +179,7 @@ function functionName(node: Node): string {
     const target = parent.childForFieldName('name') ?? parent.childForFieldName('left') ?? parent.childForFieldName('key');
     if (target) return target.text;
   }
-  if (parent.type === 'arguments') {
+  if (parent.type === 'arguments' || parent.type === 'argument_list') {
     const call = parent.parent;
     const callee = call?.childForFieldName('function');
     const firstArg = parent.namedChildren[0];

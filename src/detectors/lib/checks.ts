@@ -7,6 +7,7 @@ import type { FunctionSpan, SchemaFacts, SourceFile } from '../../parse/types.js
 import type { EvidenceLine, Language } from '../../types.js';
 import type { DetectorContext } from '../types.js';
 import { recentFiles } from './cache.js';
+import { displayName } from './state.js';
 import { LineIndex, argKeys, boundVars, familyOf, findDbOps, maskCode, matchBracket, normColumn, normEntity, repositoryEntities, type DbOp } from './sql.js';
 
 /** Functions longer than this are skipped (cost and precision). */
@@ -14,6 +15,8 @@ export const MAX_FUNCTION_LINES = 400;
 
 export interface FnInfo {
   fn: FunctionSpan;
+  /** The name findings give: a callback or hunk region takes its nearest named enclosing function's. */
+  name: string;
   file: SourceFile;
   lang: Language;
   /** Function text with comments blanked. */
@@ -62,6 +65,7 @@ export function analyze(file: SourceFile, fn: FunctionSpan): FnInfo {
   const idx = new LineIndex(code, fn.startLine);
   const info: FnInfo = {
     fn,
+    name: displayName(file, fn),
     file,
     lang: file.language,
     code,
