@@ -5,7 +5,9 @@
  * transaction, a queue add, a broker publish, an email/SMS/payment/HTTP write, a Redis write) is used as
  * a bare statement: no `await`, `return`, `void`, `.then/.catch/.finally`, assignment or collection into
  * `Promise.all`; or such calls started in a `.map` whose promises are kept in an array that nothing awaits
- * (only its `length` is read, or nothing). Python: an `async def` of the same diff called as a bare
+ * (only its `length` is read, or nothing), the callback calling or being an async function of the file that writes
+ * (`ids.map((i) => assign(trx, i))`, `ids.map(assign)`); a write only `.catch`-ed while the function goes on
+ * awaiting and then returns/replies with the object it wrote, or reads the same model again. Python: an `async def` of the same diff called as a bare
  * statement (the coroutine never runs), or `asyncio.create_task(...)` whose task is dropped.
  *
  * Confidence:
@@ -28,6 +30,7 @@ import {
   codeLine,
   dedupe,
   familyOf,
+  fileCode,
   handledChain,
   innermost,
   isBare,
@@ -43,7 +46,7 @@ import {
   textOf,
 } from './lib/flow.js';
 import type { SourceFile, FunctionSpan } from '../parse/types.js';
-import type { Body, CallClass, Chain } from './lib/flow.js';
+import type { Body, CallClass, Chain, Statement } from './lib/flow.js';
 
 export default createDetector(
   {
@@ -64,19 +67,23 @@ export default createDetector(
 
 function detectJs(file: SourceFile, changed: readonly FunctionSpan[]): DetectorReport[] {
   const out: Array<DetectorReport | undefined> = [];
-  const orm = jsOrmInFile(file);
+  const orm = jsOrmInFile(file) || MODEL_IMPORT.test(fileCode(file));
   const ormName = ormOf(file);
   for (const span of scanTargets(file, changed)) {
     const b = bodyOf(file, span);
     const asyncFn = span.async || /\bawait\b/.test(b.masked);
     for (const s of bareCalls(b)) {
-      if (!isBare(s) || handledChain(s.chain)) continue;
+      if (!isBare(s)) continue;
       if (!file.added.has(s.line) && !file.added.has(s.endLine)) continue;
+      if (handledChain(s.chain)) {
+        out.push(caughtThenUsed(file, span, b, s, orm));
+        continue;
+      }
       const cls = classifyJsChain(s.chain, b.code, { ormInFile: orm });
       if (!cls) continue;
       out.push(floatingReport(file, span, b, s, cls, asyncFn, ormName));
     }
-    for (const c of collectedWrites(b, orm)) {
+    for (const c of collectedWrites(file, b, orm)) {
       if (!file.added.has(c.line) && !file.added.has(c.endLine)) continue;
       out.push(floatingReport(file, span, b, c, c.cls, asyncFn, ormName));
     }
@@ -123,6 +130,7 @@ function floatingReport(
     unawaitedCall: `${call}(…)`,
     actor: reply ? 'request' : 'task',
   };
+  if (collectedInto) facts.collectedInto = collectedInto;
   if (reply) facts.replyCall = /([\w$.]+(?:\([^)]*\))?\.?\w*)\s*\(/.exec(replyText.trim().replace(/^return\s+/, ''))?.[1] ?? replyText.trim();
   if (cls.entity) facts.model = cls.entity;
   if (cls.orm === 'knex' || cls.orm === 'sql') {
@@ -147,19 +155,106 @@ function floatingReport(
   };
 }
 
+/** Model modules required/imported by path (`require('../models/order')`): their instances have an async save(). */
+const MODEL_IMPORT = /\brequire\(\s*['"][./]+(?:models?|entities)\/[\w-]+(?:\.[jt]s)?['"]\s*\)|\bfrom\s+['"][./]+(?:models?|entities)\/[\w./-]+['"]/;
+
+const READ_METHODS = /^(?:find\w*|aggregate|count\w*|sum|max|min|exists|distinct|query)$/;
+
+/**
+ * A database write that is only `.catch(…)`-ed (fire-and-forget), while the function goes on awaiting other work
+ * and then hands back the very object it wrote (`return { order }`, `res.json(order)`) or reads the same model
+ * again: the caller (or the read) assumes a row that may not exist yet, and a failed write is only logged.
+ */
+function caughtThenUsed(file: SourceFile, span: FunctionSpan, b: Body, s: Statement, orm: boolean): DetectorReport | undefined {
+  const calls = s.chain.calls;
+  const i = calls.findIndex((k) => k.name === 'then' || k.name === 'catch' || k.name === 'finally');
+  if (i < 1 || calls.slice(i).some((k) => k.name !== 'catch' && k.name !== 'finally')) return undefined;
+  const w: Chain = { ...s.chain, calls: calls.slice(0, i), end: calls[i - 1]!.close + 1 };
+  const cls = classifyJsChain(w, b.code, { ormInFile: orm });
+  if (!cls || cls.kind !== 'db-write') return undefined;
+  const first = calls[0]!;
+  const segs = first.path.split('.').filter((x) => x !== 'this');
+  // The written object: the receiver of `x.save()`, or a plain first argument (`repo.save(x)`).
+  const recv = segs.length === 2 && /^[a-z_$][\w$]*$/.test(segs[0]!) && !/repo|Repo|db|Db|DB|manager|Manager|model|Model|client|^em$|^tx$|^trx$/.test(segs[0]!) ? segs[0] : undefined;
+  const arg = /^\s*([a-z_$][\w$]*)\s*[,)]/.exec(b.masked.slice(first.open + 1, first.close + 1))?.[1];
+  const obj = recv ?? arg;
+  const entity = cls.entity && /^[A-Z]/.test(cls.entity) ? cls.entity : undefined;
+  // The statement's function, not a callback that starts on its line (`.catch((err) => …)`).
+  const owner = innermost(file, s.line, s.endLine + 1);
+  const objRe = obj ? new RegExp(`(?<![\\w$.])${obj.replace(/\$/g, '\\$')}(?![\\w$])(?!\\s*\\.)`) : undefined;
+  const readRe = entity ? new RegExp(`\\bawait\\s+${entity}\\.([A-Za-z]+)\\(`) : undefined;
+  let awaitLine: number | undefined;
+  for (let l = s.endLine + 1; l <= span.endLine; l++) {
+    if (innermost(file, l) !== owner) continue;
+    const t = maskedLine(b, l);
+    const rd = readRe?.exec(t);
+    if (rd && READ_METHODS.test(rd[1]!)) return caughtReport(file, owner ?? span, s, w, cls, l, `reads ${entity} again on line ${l}`);
+    if (awaitLine !== undefined && objRe) {
+      let stmt = t;
+      if (/^\s*return\b/.test(t)) {
+        const off = offsetOfLine(b, l) + t.search(/\breturn\b/);
+        const open = b.masked.slice(off, off + 200).search(/[{(\[]/);
+        const close = open >= 0 && !b.masked.slice(off, off + open).includes('\n') ? closeOf(b.masked, off + open) : -1;
+        stmt = close > 0 ? b.masked.slice(off, close + 1) : t;
+        if (objRe.test(stmt)) return caughtReport(file, owner ?? span, s, w, cls, l, `returns ${obj} on line ${l}`);
+      } else if (JS_REPLY.test(stmt) && objRe.test(stmt)) return caughtReport(file, owner ?? span, s, w, cls, l, `replies with ${obj} on line ${l}`);
+    }
+    if (awaitLine === undefined && /\bawait\b/.test(t)) awaitLine = l;
+  }
+  return undefined;
+}
+
+function offsetOfLine(b: Body, line: number): number {
+  return b.lineStarts[line - b.startLine] ?? b.masked.length;
+}
+
+function caughtReport(file: SourceFile, owner: FunctionSpan, s: Statement, w: Chain, cls: CallClass, use: number, what: string): DetectorReport {
+  const call = w.calls.map((k) => k.path).join('(…).');
+  const facts: Record<string, string> = { pattern: 'floating-promise', unawaitedCall: `${call}(…)`, actor: 'request' };
+  if (cls.entity) facts.model = cls.entity;
+  if (cls.orm && cls.orm !== 'sql') facts.orm = cls.orm;
+  return {
+    line: s.line,
+    endLine: use,
+    severity: 'high',
+    confidence: 0.75,
+    title: `${call}(…) is only .catch()-ed, not awaited, yet the function goes on and ${what}: that runs before the write lands, and a failed write is only logged`,
+    functionName: owner.name,
+    entity: cls.entity ?? call,
+    evidence: [
+      { line: s.line, text: textOf(file, s.line), role: 'start' },
+      { line: use, text: textOf(file, use), role: 'act' },
+    ],
+    facts,
+    variant: 'async',
+  };
+}
+
 /** `const x = items.map(` … the callback's parameter list and arrow, up to its body. */
 const MAP_INTO = /(?<![\w$.])(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=\n]{1,80})?=\s*[\w$.]+\.map\(\s*(async\s+)?(?:\([^()]*\)|[A-Za-z_$][\w$]*)\s*(?::[^=\n]{1,80})?=>\s*/g;
 
+/** `const x = items.map(fn)` / `.map(this.fn)` / `.map(fn.bind(…))`: a function reference as the callback. */
+const MAP_REF = /(?<![\w$.])(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=\n]{1,80})?=\s*[\w$.]+\.map\(\s*((?:this\.)?[A-Za-z_$][\w$]*)(?:\.bind\([^()]*\))?\s*\)/g;
+
+type Collected = { line: number; endLine: number; chain: Chain; cls: CallClass; name: string };
+
 /**
  * Writes started in a `.map` whose promises are kept in an array that nothing awaits: `const writes =
- * rows.map((r) => repo.save(r))`, then only `writes.length` (or nothing) is read. The array handed to
- * `Promise.all`, awaited, returned, passed to any call or iterated counts as handled.
+ * rows.map((r) => repo.save(r))`, then only `writes.length` (or nothing) is read. The callback may also call (or
+ * be) a function of the same file that writes (`rows.map((r) => assign(trx, r))`, `rows.map(assign)`). The array
+ * handed to `Promise.all`, awaited, returned, passed to any call or iterated counts as handled.
  */
-function collectedWrites(b: Body, orm: boolean): Array<{ line: number; endLine: number; chain: Chain; cls: CallClass; name: string }> {
+function collectedWrites(file: SourceFile, b: Body, orm: boolean): Collected[] {
   // `line` is the declaration's, so the reply is looked for in the function that holds the array.
-  const out: Array<{ line: number; endLine: number; chain: Chain; cls: CallClass; name: string }> = [];
-  if (!b.masked.includes('.map(')) return out;
-  for (const m of b.masked.matchAll(MAP_INTO)) {
+  const out: Collected[] = [];
+  const hasMap = b.masked.includes('.map(');
+  if (!hasMap && !b.masked.includes('.push(')) return out;
+  const unawaited = (name: string, close: number) => {
+    const rest = b.masked.slice(close + 1);
+    const uses = [...rest.matchAll(new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])(\\s*\\.\\s*length\\b)?`, 'g'))];
+    return !uses.some((u) => u[1] === undefined);
+  };
+  for (const m of hasMap ? b.masked.matchAll(MAP_INTO) : []) {
     const name = m[1]!;
     const open = b.masked.indexOf('.map(', m.index) + 4;
     const close = closeOf(b.masked, open);
@@ -174,12 +269,73 @@ function collectedWrites(b: Body, orm: boolean): Array<{ line: number; endLine: 
     }
     const chain = parseChain(b.masked, at);
     if (!chain || chain.end > close) continue;
-    const cls = classifyJsChain(chain, b.code, { ormInFile: orm });
-    if (!cls) continue;
-    const rest = b.masked.slice(close + 1);
-    const uses = [...rest.matchAll(new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])(\\s*\\.\\s*length\\b)?`, 'g'))];
-    if (uses.some((u) => u[1] === undefined)) continue;
+    const cls = classifyJsChain(chain, b.code, { ormInFile: orm }) ?? (chain.calls.length === 1 ? writerFunctions(file, orm).get(chain.calls[0]!.path.replace(/^this\./, '')) : undefined);
+    if (!cls || !unawaited(name, close)) continue;
     out.push({ line: lineAt(b, m.index), endLine: lineAt(b, close), chain, cls, name });
+  }
+  for (const m of hasMap ? b.masked.matchAll(MAP_REF) : []) {
+    const name = m[1]!;
+    const fn = m[2]!.replace(/^this\./, '');
+    const cls = writerFunctions(file, orm).get(fn);
+    if (!cls) continue;
+    const open = b.masked.indexOf('.map(', m.index) + 4;
+    const close = closeOf(b.masked, open);
+    if (close < 0 || !unawaited(name, close)) continue;
+    const chain: Chain = { start: open + 1, end: close, root: fn, calls: [{ path: m[2]!, name: fn, open, close }], text: m[2]! };
+    out.push({ line: lineAt(b, m.index), endLine: lineAt(b, close), chain, cls, name });
+  }
+  // `const ps = []; for (…) ps.push(write(x));` and then nothing awaits `ps`.
+  if (b.masked.includes('.push(')) {
+    for (const d of b.masked.matchAll(/(?<![\w$.])(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=\n]{1,80})?=\s*\[\s*\]/g)) {
+      const name = d[1]!;
+      const e = name.replace(/\$/g, '\\$');
+      const rest = b.masked.slice(d.index + d[0].length);
+      let write: { at: number; chain: Chain; cls: CallClass } | undefined;
+      let handled = false;
+      for (const u of rest.matchAll(new RegExp(`(?<![\\w$.])${e}(?![\\w$])(\\s*\\.\\s*(?:push\\(|length\\b))?`, 'g'))) {
+        if (u[1] === undefined) {
+          handled = true;
+          break;
+        }
+        if (write || !u[1].endsWith('(')) continue;
+        const at = d.index + d[0].length + u.index + u[0].length;
+        const chain = parseChain(b.masked, b.masked.slice(at).search(/\S/) + at);
+        if (!chain) continue;
+        const cls = classifyJsChain(chain, b.code, { ormInFile: orm }) ?? (chain.calls.length === 1 ? writerFunctions(file, orm).get(chain.calls[0]!.path.replace(/^this\./, '')) : undefined);
+        if (cls) write = { at, chain, cls };
+      }
+      if (handled || !write) continue;
+      out.push({ line: lineAt(b, write.at), endLine: lineAt(b, write.chain.end), chain: write.chain, cls: write.cls, name });
+    }
+  }
+  return out;
+}
+
+const writersCache = new WeakMap<SourceFile, Map<string, CallClass>>();
+
+/**
+ * Async functions of this file whose body awaits or returns a write (`async function assign(trx, id) { await
+ * trx('t').update(…) }`), by name (the last segment of a method's qualified name), with the class of that write.
+ */
+function writerFunctions(file: SourceFile, orm: boolean): Map<string, CallClass> {
+  const hit = writersCache.get(file);
+  if (hit) return hit;
+  const out = new Map<string, CallClass>();
+  writersCache.set(file, out);
+  for (const f of file.functions) {
+    const name = f.name.split('.').pop()!;
+    if (!f.async || !/^[A-Za-z_$][\w$]*$/.test(name) || out.has(name) || f.endLine - f.startLine > 80) continue;
+    if (!/\b(?:await|return)\s/.test(f.text)) continue;
+    const b = bodyOf(file, f);
+    for (const m of b.masked.matchAll(/\b(?:await|return)\s+(?:await\s+)?/g)) {
+      if (innermost(file, lineAt(b, m.index)) !== f) continue;
+      const chain = parseChain(b.masked, m.index + m[0].length);
+      const cls = chain && classifyJsChain(chain, b.code, { ormInFile: orm });
+      if (cls && cls.kind === 'db-write') {
+        out.set(name, { ...cls, call: `${name} → ${cls.call}` });
+        break;
+      }
+    }
   }
   return out;
 }

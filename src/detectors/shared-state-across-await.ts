@@ -16,7 +16,9 @@
  * 5. checked before an await and overwritten after it from what the check saw (`if amount <= room.best: return`,
  *    `await db.commit()`, `room.best = amount`) when the state outlives the call: a singleton's `self` / `this`,
  *    a module-level name, an element of a module-level / singleton collection, or a parameter whose class the file
- *    keeps in one. Quiet when claimed before the first await, re-checked after the last one, or locked.
+ *    keeps in one, or a class whose instances the diff keeps on the app (`app.state`, `app.locals`). The check may
+ *    read the state through a sync helper method (`free = self._free()`). Quiet when claimed before the first
+ *    await, re-checked after the last one, or locked.
  *
  * Confidence: iteration 0.85 in Python when the same attribute is mutated elsewhere in the file (0.7 with
  * only a collection initialiser visible); 0.65 in JS (no exception, but missed or doubled elements).
@@ -651,9 +653,28 @@ function singletonSelf(files: readonly SourceFile[], file: SourceFile, span: Fun
   const seen = known.get(`${fam}:${cls}`);
   if (seen !== undefined) return seen;
   const inst = fam === 'python' ? new RegExp(`^[A-Za-z_]\\w*\\s*(?::[^=\\n]{1,80})?=\\s*${cls}\\(`) : new RegExp(`^(?:export\\s+)?(?:(?:const|let|var)\\s+[\\w$]+\\s*(?::[^=\\n]{1,80})?=|default)\\s*new\\s+${cls}\\(`);
-  const found = files.some((f) => familyOf(f.language) === fam && scanned(f).code.some((l) => l.includes(cls!) && inst.test(l)));
+  const found = files.some((f) => familyOf(f.language) === fam && (scanned(f).code.some((l) => l.includes(cls!) && inst.test(l)) || onAppState(scanned(f).code, cls!, fam)));
   known.set(`${fam}:${cls}`, found);
   return found;
+}
+
+const APP_STATE = /\b(?:app|application)\.(?:state|locals|extensions)\b|\bcurrent_app\.|\bapp\.(?:set|decorate)\(/;
+
+/**
+ * Instances kept on the application for every request: `app.state.x = C(…)`, `app.locals.x = new C(…)`,
+ * `app.decorate('x', new C(…))`, or a provider annotated to return `C` that reads them from the app
+ * (`def get_x(request) -> C: return request.app.state.xs[k]`).
+ */
+function onAppState(lines: readonly string[], cls: string, fam: string): boolean {
+  const made = fam === 'python' ? new RegExp(`\\b${cls}\\(`) : new RegExp(`\\bnew\\s+${cls}\\(`);
+  const ret = fam === 'python' ? new RegExp(`\\)\\s*->\\s*${cls}\\s*:`) : new RegExp(`\\)\\s*:\\s*${cls}\\s*(?:=>|\\{)`);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (!l.includes(cls)) continue;
+    if (APP_STATE.test(l) && made.test(l)) return true;
+    if (ret.test(l)) for (let k = i + 1; k < Math.min(lines.length, i + 8); k++) if (APP_STATE.test(lines[k]!)) return true;
+  }
+  return false;
 }
 
 /** A module-level `x = C()` / `const x = new C()` of a class neither imported nor declared on a shown line. */
@@ -737,6 +758,7 @@ function checkAcrossAwait(files: readonly SourceFile[], file: SourceFile, target
     // `root.field`, not a method call: the state a check reads.
     const slotRe = new RegExp(`(?<![\\w$.])(${rootAlt})\\.([A-Za-z_$][\\w$]*)(?!\\s*\\()`, 'g');
     const slotsIn = (t: string) => [...t.matchAll(slotRe)].map((x) => `${x[1]}.${x[2]}`);
+    const helperCall = new RegExp(`(?<![\\w$.])${own}\\.([A-Za-z_$][\\w$]*)\\s*\\(`, 'g');
     const derived = new Map<string, { slots: string[]; line: number }>();
     let reported = false;
     for (let l = b.startLine + 1; l <= b.endLine && !reported; l++) {
@@ -745,7 +767,10 @@ function checkAcrossAwait(files: readonly SourceFile[], file: SourceFile, target
       const asg = /^\s*(?:(?:const|let|var)\s+)?([A-Za-z_$][\w$]*)\s*(?::[^=\n]{1,80})?=(?![=>])(.*)$/.exec(t);
       if (asg) {
         const sl = slotsIn(asg[2]!);
-        if (sl.length && !/\bawait\b/.test(asg[2]!)) derived.set(asg[1]!, { slots: sl, line: l });
+        // `free = self._free_slots(k)`: a sync helper of the same class reads the state on the caller's behalf.
+        if (roots.has(own) && asg[2]!.includes(`${own}.`)) for (const h of asg[2]!.matchAll(helperCall)) sl.push(...helperSlots(file, h[1]!, own));
+        for (const [name, d] of derived) if (name !== asg[1] && new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(asg[2]!)) sl.push(...d.slots);
+        if (sl.length && !/\bawait\b/.test(asg[2]!)) derived.set(asg[1]!, { slots: [...new Set(sl)], line: l });
         else derived.delete(asg[1]!);
       }
       // The check: `if …:` / `if (…)`.
@@ -847,6 +872,14 @@ function pickThenClaim(
     }
   }
   return undefined;
+}
+
+/** The `self.x` / `this.x` fields a sync method of this file reads (`def _free(self): return [… self._taken …]`). */
+function helperSlots(file: SourceFile, method: string, own: string): string[] {
+  const f = file.functions.find((g) => !g.async && (g.name === method || g.name.endsWith(`.${method}`)) && g.endLine - g.startLine < 40);
+  if (!f) return [];
+  const masked = bodyOf(file, f).masked;
+  return [...masked.matchAll(new RegExp(`(?<![\\w$.])${own}\\.([A-Za-z_$][\\w$]*)(?!\\s*\\()`, 'g'))].map((x) => `${own}.${x[1]}`);
 }
 
 /** The condition of an `if` on line `l` and its body's lines. */

@@ -4,6 +4,81 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'writes pushed into an array that is never awaited',
+      path: 'src/kennels/close.ts',
+      code: `import { db } from '../db';
+export async function closeKennels(ids: number[]) {
+  const pending = [];
+  for (const id of ids) {
+    pending.push(db('kennels').where({ id }).update({ open: false }));
+  }
+  console.log('closing', pending.length);
+}
+`,
+      errors: [{ mode: 'async_ordering', line: 5 }],
+    },
+    {
+      name: 'knex: ids mapped to a same-file writer, only the array length is logged, the transaction returns',
+      path: 'src/lockers/bulk.ts',
+      code: `import type { Knex } from 'knex';
+async function reserveLocker(trx: Knex.Transaction, memberId: number, lockerId: number) {
+  await trx('lockers').where({ id: lockerId, member_id: null }).update({ member_id: memberId });
+}
+export async function reserveMany(db: Knex, memberId: number, lockerIds: number[]) {
+  return db.transaction(async (trx) => {
+    const pending = lockerIds.map((id) => reserveLocker(trx, memberId, id));
+    log.info({ count: pending.length }, 'lockers reserved');
+    return { memberId };
+  });
+}
+`,
+      errors: [{ mode: 'async_ordering', line: 7 }],
+    },
+    {
+      name: 'knex: ids mapped to a writer passed by reference, array never awaited',
+      path: 'src/lockers/release.ts',
+      code: `import { db } from '../db';
+async function releaseLocker(lockerId: number) {
+  await db('lockers').where({ id: lockerId }).update({ member_id: null });
+}
+export async function releaseAll(lockerIds: number[]) {
+  const jobs = lockerIds.map(releaseLocker);
+  console.log('released', jobs.length);
+}
+`,
+      errors: [{ mode: 'async_ordering', line: 6 }],
+    },
+    {
+      name: 'mongoose: instance save only .catch()-ed, then more awaited work and the object is returned',
+      path: 'src/services/bookings.js',
+      code: `const Booking = require('../models/booking');
+const Room = require('../models/room');
+async function book(roomId, guest) {
+  const room = await Room.findById(roomId);
+  const booking = new Booking({ room: room._id, guest });
+  booking.save().catch((err) => log.error(err, 'booking not saved'));
+  room.available = false;
+  await room.save();
+  return { booking, room };
+}
+module.exports = { book };
+`,
+      errors: [{ mode: 'async_ordering', line: 6 }],
+    },
+    {
+      name: 'mongoose: create only .catch()-ed, then the same model is aggregated',
+      path: 'src/services/tips.js',
+      code: `const Tip = require('../models/tip');
+async function addTip(waiterId, amount) {
+  Tip.create({ waiter: waiterId, amount }).catch((err) => log.error(err));
+  const [total] = await Tip.aggregate([{ $match: { waiter: waiterId } }, { $group: { _id: null, sum: { $sum: '$amount' } } }]);
+  return total.sum;
+}
+module.exports = { addTip };
+`,
+      errors: [{ mode: 'async_ordering', line: 3 }],
+    },
+    {
       name: 'express: prisma create not awaited, then 201 with its id',
       path: 'src/routes/notes.ts',
       code: `import { prisma } from '../db';
@@ -82,6 +157,109 @@ export async function relabel(ids: string[], color: string) {
     },
   ],
   valid: [
+    {
+      name: 'writes pushed into an array that is awaited with Promise.all (fixed twin)',
+      path: 'src/kennels/close.ts',
+      code: `import { db } from '../db';
+export async function closeKennels(ids: number[]) {
+  const pending = [];
+  for (const id of ids) {
+    pending.push(db('kennels').where({ id }).update({ open: false }));
+  }
+  await Promise.all(pending);
+  console.log('closing', pending.length);
+}
+`,
+    },
+    {
+      name: 'knex: ids mapped to a same-file writer and awaited with Promise.all (fixed twin)',
+      path: 'src/lockers/bulk.ts',
+      code: `import type { Knex } from 'knex';
+async function reserveLocker(trx: Knex.Transaction, memberId: number, lockerId: number) {
+  await trx('lockers').where({ id: lockerId, member_id: null }).update({ member_id: memberId });
+}
+export async function reserveMany(db: Knex, memberId: number, lockerIds: number[]) {
+  return db.transaction(async (trx) => {
+    const pending = lockerIds.map((id) => reserveLocker(trx, memberId, id));
+    await Promise.all(pending);
+    log.info({ count: pending.length }, 'lockers reserved');
+    return { memberId };
+  });
+}
+`,
+    },
+    {
+      name: 'writer passed by reference, the array awaited (fixed twin)',
+      path: 'src/lockers/release.ts',
+      code: `import { db } from '../db';
+async function releaseLocker(lockerId: number) {
+  await db('lockers').where({ id: lockerId }).update({ member_id: null });
+}
+export async function releaseAll(lockerIds: number[]) {
+  const jobs = lockerIds.map(releaseLocker);
+  await Promise.all(jobs);
+  console.log('released', jobs.length);
+}
+`,
+    },
+    {
+      name: 'map to a same-file function that only reads (not a write)',
+      path: 'src/lockers/lookup.ts',
+      code: `import { db } from '../db';
+async function lockerLabel(lockerId: number) {
+  return db('lockers').where({ id: lockerId }).first();
+}
+export async function labels(lockerIds: number[]) {
+  const pending = lockerIds.map(lockerLabel);
+  console.log('looking up', pending.length);
+}
+`,
+    },
+    {
+      name: 'mongoose: instance save awaited before the object is returned (fixed twin)',
+      path: 'src/services/bookings.js',
+      code: `const Booking = require('../models/booking');
+const Room = require('../models/room');
+async function book(roomId, guest) {
+  const room = await Room.findById(roomId);
+  const booking = await Booking.create({ room: room._id, guest });
+  room.available = false;
+  await room.save();
+  return { booking, room };
+}
+module.exports = { book };
+`,
+    },
+    {
+      name: 'mongoose: an audit row fired and forgotten with .catch, not handed back nor read again',
+      path: 'src/services/audit.js',
+      code: `const AuditEntry = require('../models/auditEntry');
+const Room = require('../models/room');
+async function closeRoom(roomId, userId) {
+  const room = await Room.findById(roomId);
+  const entry = new AuditEntry({ room: roomId, user: userId, action: 'close' });
+  entry.save().catch((err) => log.warn(err));
+  room.open = false;
+  await room.save();
+  return room;
+}
+module.exports = { closeRoom };
+`,
+    },
+    {
+      name: 'an email fired and forgotten with .catch before returning the saved object',
+      path: 'src/services/receipts.js',
+      code: `const Booking = require('../models/booking');
+async function confirm(id) {
+  const booking = await Booking.findById(id);
+  mailer.sendReceipt(booking.email, booking).catch((err) => log.warn(err));
+  booking.confirmed = true;
+  await booking.save();
+  return booking;
+}
+module.exports = { confirm };
+`,
+    },
     {
       name: 'fixed twin: the array of creates is awaited with Promise.all before the reply',
       path: 'src/routes/playlists.js',

@@ -4,6 +4,33 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'python: app-state instance, a sync helper lists free slots, the check, an await, then the claim',
+      path: 'clinic/rooms.py',
+      code: `class RoomBoard:
+    def __init__(self, rooms, notifier):
+        self._rooms = {r.id: r for r in rooms}
+        self._taken = {}
+        self._notifier = notifier
+
+    def _open_rooms(self):
+        return [r for r in self._rooms.values() if r.id not in self._taken]
+
+    async def seat(self, patient):
+        rooms = self._open_rooms()
+        if not rooms:
+            raise LookupError("no room")
+        room = rooms[-1]
+        nurse = await self._notifier.call(room, patient)
+        self._taken[room.id] = (patient.id, nurse)
+        return room
+
+
+def board(request) -> RoomBoard:
+    return request.app.state.boards[request.path_params["clinic"]]
+`,
+      errors: [{ mode: 'async_ordering', line: 11 }],
+    },
+    {
       name: 'python: singleton picks the first free element, awaits, and only then removes it',
       path: 'app/desk/pool.py',
       code: `class CourtPool:
@@ -344,6 +371,57 @@ quota = QuotaManager()
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: python app-state instance claims the slot before awaiting the call',
+      path: 'clinic/rooms.py',
+      code: `class RoomBoard:
+    def __init__(self, rooms, notifier):
+        self._rooms = {r.id: r for r in rooms}
+        self._taken = {}
+        self._notifier = notifier
+
+    def _open_rooms(self):
+        return [r for r in self._rooms.values() if r.id not in self._taken]
+
+    async def seat(self, patient):
+        rooms = self._open_rooms()
+        if not rooms:
+            raise LookupError("no room")
+        room = rooms[-1]
+        self._taken[room.id] = (patient.id, None)
+        nurse = await self._notifier.call(room, patient)
+        self._taken[room.id] = (patient.id, nurse)
+        return room
+
+
+def board(request) -> RoomBoard:
+    return request.app.state.boards[request.path_params["clinic"]]
+`,
+    },
+    {
+      name: 'python: a per-request object whose helper reads its own fields across an await',
+      path: 'clinic/visit.py',
+      code: `class VisitForm:
+    def __init__(self, data):
+        self._rows = data
+        self._done = {}
+
+    def _pending(self):
+        return [r for r in self._rows if r not in self._done]
+
+    async def run(self, client):
+        todo = self._pending()
+        if not todo:
+            return
+        res = await client.post("/visits", json=todo)
+        self._done[todo[0]] = res
+
+
+async def handler(request):
+    form = VisitForm(await request.json())
+    await form.run(request.app.state.client)
+`,
+    },
     {
       name: 'fixed twin: python claims the element with pop before awaiting',
       path: 'app/desk/pool.py',

@@ -184,6 +184,14 @@ function serialize<T>(key: string, work: () => Promise<T>): Promise<T> {
       fenced(x.fence, `await Promise.all(${coll}.map(async (item) => {\n  /* the callback body, unchanged */\n}));\n// or, to keep the order:\nfor (const item of ${coll}) {\n  /* await … */\n}`),
     ].join('\n\n');
   }
+  const collected = x.fact('collectedInto', '');
+  if (collected) {
+    return [
+      `Await the promises collected in ${collected} before anything that depends on them (the reply, the commit, the next step), so ${x.fnName} finishes only when every write has and a failure rejects the call:`,
+      fenced(x.fence, `await Promise.all(${collected});\n// or, to keep the order and stop at the first failure:\n// for (const item of items) await write(item);`),
+      `Inside a transaction, await them before the callback returns: the transaction commits when the callback's promise settles, and writes still running then fail or land outside it.`,
+    ].join('\n\n');
+  }
   const awaited =
     x.fam === 'python'
       ? `saved = await ${b.startText.replace(/^await\s+/, '')}`
