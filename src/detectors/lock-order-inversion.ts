@@ -27,6 +27,10 @@
  * `r.hub.countSent()`, whose body locks `h.mu`): helpers resolve by Go receiver type (struct fields, or
  * composite literals when the struct is not shown), `self`/`this`, a variable named after a class of the
  * diff, or a method name only one function has; followed three calls deep. Ruby `synchronize` blocks count.
+ * Advisory keys keep a constant bound to a placeholder (`[NS_ORDER, id]` -> `advisory(NS_ORDER,?)`), and a short
+ * helper taking a transaction-scoped advisory lock leaves it held by its caller. Python keyed locks of a collection
+ * (`self._item_locks[k]`) are one lock kind; a shared lock taken around one, while another method takes the shared
+ * lock inside a block the diff does not show about the same item, is reported too (hiddenOuterReports).
  *
  * Rule 3, a transaction waiting on itself: inside a transaction on a handle X (`client` after BEGIN, a
  * `$transaction` / `transaction` callback parameter, Go `tx` from BeginTx), after X locked or updated
@@ -39,6 +43,7 @@
  * Rule 4, two rows of one table in argument order: inside a transaction, two rows of the same model/table are
  * locked one after the other, keyed by different caller-supplied values (ivars, parameters, `params[:x]`).
  * Quiet when the function sorts the keys (`sort`, `sorted`, `min`/`max`, ORDER BY / `.order(`). Go gorm rows count
+ * Two reference fields of one loaded record (`t.fromId`, `t.toId`) count as caller-ordered keys (mirrored records).
  * (`tx.Clauses(clause.Locking{…}).First(&from, fromID)`, the model from the variable's declared struct type).
  *
  * Rule 4b, Go: the same mutex field of two values of one type nested in argument order, or of the receiver and a
@@ -333,8 +338,58 @@ function ownerClass(fn: FunctionSpan): string | undefined {
   return m?.[1];
 }
 
-function advisoryKey(arg: string): string {
-  return `advisory(${arg.replace(/\s+/g, '').replace(/\$\d+|\?|%s|:\w+/g, '?')})`;
+function advisoryKey(arg: string, bound: string[] = []): string {
+  // A placeholder bound to a constant (`pg_advisory_xact_lock($1, $2)` with `[LOCK_NS_ORDER, id]`) keeps the
+  // constant: two namespaces are two locks. Other bound values stay `?`.
+  let n = 0;
+  const key = arg.replace(/\s+/g, '').replace(/\$(\d+)|\?|%s|:\w+/g, (_, d: string | undefined) => {
+    const val = bound[d ? Number(d) - 1 : n++];
+    return val !== undefined && ADVISORY_CONST.test(val) ? val : '?';
+  });
+  return `advisory(${key})`;
+}
+
+/** A constant lock namespace or key: `LOCK_NS`, `Locks.ORDER`, `42`, `'order'`. */
+const ADVISORY_CONST = /^(?:(?:[\w$]+\.)?[A-Z][A-Z0-9_]*|\d+|'[^']*'|"[^"]*")$/;
+
+/** The values a query binds (`query('…', [a, b])`, `execute("…", (a, b))`), when the statement shows them. */
+function boundValues(stmt: string): string[] {
+  // An array or tuple after the SQL string, else the call's remaining arguments (Go `tx.Exec(ctx, "…", ns, id)`).
+  const m = /['"`]\s*,\s*[[(]([^\])\n]{0,200})[\])]/.exec(stmt) ?? /['"`]\s*,\s*([^()[\]\n]{1,200}?)\s*\)/.exec(stmt);
+  return m ? splitTop(m[1]!).map((x) => x.trim()) : [];
+}
+
+/** Transaction-scoped advisory locks a short helper of the diff takes (`lockOrder(client, id)`), by the helper's name. */
+const advisoryHelperCache = new WeakMap<readonly SourceFile[], Map<string, string[]>>();
+
+function advisoryHelpers(files: readonly SourceFile[]): Map<string, string[]> {
+  let out = advisoryHelperCache.get(files);
+  if (out) return out;
+  out = new Map();
+  const names = new Map<string, number>();
+  for (const f of files) {
+    if (!ADVISORY_WORD.test(f.text)) continue;
+    for (const fn of f.functions) {
+      if (fn.name === '<hunk>' || fn.endLine - fn.startLine > 30 || !ADVISORY_WORD.test(fn.text)) continue;
+      // A session lock released inside the helper is not held by the caller.
+      if (/advisory_unlock|RELEASE_LOCK/i.test(fn.text)) continue;
+      const v = viewOf(f, fn);
+      if (!v) continue;
+      const keys: string[] = [];
+      for (let l = fn.startLine; l <= fn.endLine; l++) {
+        const t = codeLine(v, l);
+        for (const a of t.matchAll(/pg_advisory(?:_xact)?_lock\(([^)]{1,120})\)|GET_LOCK\(([^,)]{1,120})/gi)) keys.push(advisoryKey((a[1] ?? a[2])!, boundValues(statementAt(v, l, 6).text)));
+      }
+      if (keys.length === 0) continue;
+      const name = fn.name.slice(fn.name.lastIndexOf('.') + 1);
+      names.set(name, (names.get(name) ?? 0) + 1);
+      out.set(name, keys);
+    }
+  }
+  // A name two helpers share stays unresolved.
+  for (const [n, c] of names) if (c > 1) out.delete(n);
+  advisoryHelperCache.set(files, out);
+  return out;
 }
 
 const LOCK_WORD = /lock|mutex|semaphore|acquire|runExclusive|advisory|FOR\s+(?:NO\s+KEY\s+)?UPDATE|forUpdate|forNoKeyUpdate|select_for_update|with_for_update|pessimistic/i;
@@ -648,6 +703,8 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes, files: read
   );
   const skip = (l: number) => nested.some((g) => g.startLine <= l && l <= g.endLine);
   const advisory = ADVISORY_WORD.test(v.code);
+  const helperLocks = advisoryHelpers(files);
+  const fnName = fn.name.slice(fn.name.lastIndexOf('.') + 1);
   const rows = rowLocksOf(file, v, skip, false, true);
   const labels = new Map<string, string>();
   let r = 0;
@@ -663,7 +720,16 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes, files: read
     let m: RegExpExecArray | null;
     if (advisory) {
       for (const a of t.matchAll(/pg_advisory(?:_xact)?_lock\(([^)]{1,120})\)|GET_LOCK\(([^,)]{1,120})/gi)) {
-        acquire(advisoryKey((a[1] ?? a[2])!), l, fn.endLine, false, 'advisory');
+        acquire(advisoryKey((a[1] ?? a[2])!, boundValues(statementAt(v, l, 6).text)), l, fn.endLine, false, 'advisory');
+      }
+    }
+    // A helper that takes a transaction-scoped advisory lock (`await lockOrder(client, id)`): the caller holds it
+    // from the call to the end of its transaction.
+    if (helperLocks.size && t.includes('(')) {
+      for (const c of t.matchAll(/(?:^|[^\w$.])(?:(?:this|self|[a-z]\w{0,2})\.)?([A-Za-z_$][\w$]*)\s*\(/g)) {
+        const keys = helperLocks.get(c[1]!);
+        if (!keys || c[1] === fnName) continue;
+        for (const k of keys) acquire(k, l, fn.endLine, false, 'advisory');
       }
     }
     // Literal prefilters: each pattern below contains the tested text.
@@ -681,9 +747,15 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes, files: read
     } else if (family === 'python') {
       if (t.includes('with') && (m = /^\s*(?:async\s+)?with\s+(.+?):\s*$/.exec(t))) {
         const end = blockEnd(v, l);
-        for (const item of m[1]!.split(',')) {
+        for (const item of splitTop(m[1]!)) {
           const e = item.trim().replace(/\s+as\s+\w+$/, '').replace(/\(\)$/, '');
-          if (/lock|mutex|semaphore/i.test(e) && /^[\w.]+$/.test(e)) acquire(canonical(e), l, end, false, 'mutex');
+          if (!/lock|mutex|semaphore/i.test(e)) continue;
+          if (/^[\w.]+$/.test(e)) acquire(canonical(e), l, end, false, 'mutex');
+          else {
+            // One lock of a collection (`self._locks[key]`, `self._locks.get(key)`): every key's lock is one kind.
+            const keyed = keyedLock(e);
+            if (keyed) acquire(`${canonical(keyed.base)}[]`, l, end, false, 'mutex');
+          }
         }
       }
       if (t.includes('.acquire()')) for (const a of t.matchAll(/([\w.]+)\.acquire\(\)/g)) if (/lock|mutex/i.test(a[1]!)) acquire(canonical(a[1]!), l, fn.endLine, false, 'mutex');
@@ -714,6 +786,13 @@ function edgesOf(file: SourceFile, fn: FunctionSpan, types: GoTypes, files: read
     if (family !== 'go') recordCalls(t, l);
   }
   return { file, fn, edges, acquires, calls };
+}
+
+/** `self._locks[key]` / `self._locks.get(key)` / `self._locks.setdefault(key, Lock())` -> base `self._locks`, key `key`. */
+function keyedLock(e: string): { base: string; key: string } | undefined {
+  const m = /^([\w.]+)(?:\[([^\]]{1,80})\]|\.(?:get|setdefault)\(([^,()]{1,80})(?:,[^\n]{0,80})?\))$/.exec(e);
+  if (!m || !/locks|mutexes|semaphores/i.test(m[1]!.split('.').pop()!)) return undefined;
+  return { base: m[1]!, key: (m[2] ?? m[3])!.trim() };
 }
 
 const edgeCache = new WeakMap<readonly SourceFile[], Edge[]>();
@@ -864,6 +943,86 @@ function orderReports(ctx: DetectorContext, family: Family): DetectorReport[] {
         testFramework: testFrameworkHint(ctx.files, family),
       }),
     });
+  }
+  return reports;
+}
+
+/**
+ * Python: a changed function holds a lock (`self._lock`) and then takes one lock of a keyed collection
+ * (`self._item_locks[key]`), and another method of the diff takes the first lock nested inside a block whose
+ * opening line the diff does not show, on lines about the same kind of item (`item_no`, `item.x`). Per-item code
+ * takes its item's lock first and the shared lock inside it; the new path takes them the other way round.
+ */
+function hiddenOuterReports(ctx: DetectorContext): DetectorReport[] {
+  const { file } = ctx;
+  if (familyOf(file.language) !== 'python' || file.whole || !file.text.includes('with')) return [];
+  const changed = new Set(ctx.changedFunctions);
+  const edges = allEdges(ctx.files);
+  const reports: DetectorReport[] = [];
+  const done = new Set<string>();
+  const indent = (t: string) => /^[ \t]*/.exec(t)![0].replace(/\t/g, '    ').length;
+  for (const e of edges) {
+    if (e.file !== file || e.kind !== 'mutex' || !e.b.endsWith('[]') || e.a.endsWith('[]') || !changed.has(e.fn) || !file.added.has(e.lineB)) continue;
+    if (done.has(e.a + e.b) || edges.some((o) => o.fn !== e.fn && sameLock(o, 'a', e, 'b') && sameLock(o, 'b', e, 'a'))) continue;
+    // The kind of item: the collection's stem (`_item_locks` -> item) and the key's root (`item.number` -> item).
+    const stem = e.b.slice(0, -2).split('.').pop()!.replace(/^_+/, '').replace(/_?(?:locks|mutexes|semaphores)$/i, '');
+    const keyRoot = /\[\s*([A-Za-z_]\w*)|\.(?:get|setdefault)\(\s*([A-Za-z_]\w*)/.exec(file.lines[e.lineB - 1] ?? '');
+    const words = [stem, keyRoot?.[1] ?? keyRoot?.[2] ?? ''].filter((w) => w.length >= 3 && !/^(?:self|key|keys|name|lock|id)$/.test(w));
+    if (words.length === 0) continue;
+    const wordRe = new RegExp(`\\b(?:${words.map(escapeRe).join('|')})\\w*`);
+    const attr = e.a.split('.').pop()!;
+    const withA = new RegExp(`^\\s*(?:async\\s+)?with\\s+(?:[^:\\n]*,\\s*)?self\\.${escapeRe(attr)}\\s*(?:,[^:\\n]*)?:\\s*$`);
+    // The method body's indentation: the first line under a shown `def` of the file.
+    let body = -1;
+    for (let l = 1; l < file.lines.length && body < 0; l++) {
+      if (/^\s*(?:async\s+)?def\s/.test(file.lines[l - 1]!) && file.shown.has(l + 1)) body = indent(file.lines[l]!);
+    }
+    if (body < 0) continue;
+    for (let l = 1; l <= file.lines.length; l++) {
+      if (!file.shown.has(l) || (l >= e.fn.startLine && l <= e.fn.endLine)) continue;
+      const t = file.lines[l - 1]!;
+      if (!t.includes(attr) || !withA.test(t)) continue;
+      const ind = indent(t);
+      if (ind <= body) continue;
+      // The block around this `with` opens above what the diff shows.
+      let k = l - 1;
+      while (k >= 1 && file.shown.has(k) && (!file.lines[k - 1]!.trim() || indent(file.lines[k - 1]!) >= ind)) k--;
+      if (k >= 1 && file.shown.has(k)) continue;
+      let end = l;
+      while (end < file.lines.length && file.shown.has(end + 1)) end++;
+      if (!wordRe.test(file.lines.slice(k, end).join('\n'))) continue;
+      const range = shownRange(file, e.fn, e.lineA, e.lineB);
+      if (!range) break;
+      done.add(e.a + e.b);
+      const name = displayName(file, e.fn);
+      const other = file.functions.find((g) => g.name !== '<hunk>' && g.startLine <= l && l <= g.endLine);
+      const otherName = other ? displayName(file, other) : `${classOf(file, l)} (line ${l})`;
+      const [la, lb] = [e.a, e.b.replace(/\[\]$/, '[…]')];
+      reports.push({
+        line: range.line,
+        endLine: range.endLine,
+        functionName: name,
+        confidence: 0.7,
+        title: `${name} holds ${la} and then takes ${lb}; ${otherName} takes ${la} inside a block the diff does not show, working on the same ${words[0]}: per-${words[0]} code holds its lock first, so the two orders wait on each other`,
+        entity: `${la} and ${lb}`,
+        evidence: [
+          { role: 'lock-a', line: e.lineA, text: (file.lines[e.lineA - 1] ?? '').trim() },
+          { role: 'lock-b', line: e.lineB, text: (file.lines[e.lineB - 1] ?? '').trim() },
+        ],
+        variant: 'async',
+        facts: cleanFacts({
+          lockA: la,
+          lockB: lb,
+          otherFunction: otherName,
+          otherLine: String(l),
+          otherLockA: t.trim(),
+          lockKind: 'mutex',
+          actor: 'task',
+          testFramework: testFrameworkHint(ctx.files, 'python'),
+        }),
+      });
+      break;
+    }
   }
   return reports;
 }
@@ -1280,7 +1439,8 @@ function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
       }
       const [x, y] = [[...ka].find((k) => !kb.has(k))!, [...kb].find((k) => !ka.has(k))!];
       // At least one side keyed by the caller's input; a derived key (`~row.field`) alone is not enough.
-      if ([...ka, ...kb].every((k) => k.startsWith('~'))) continue;
+      // Unless the two are a pair of references on one record (`t.fromId`, `t.toId`): their order is the record's direction.
+      if ([...ka, ...kb].every((k) => k.startsWith('~')) && !pairOfOneRecord(x, y)) continue;
       return [argumentOrderReport(ctx, v, { range, name, a, b, label: a.label, x: x.replace(/^[@~]/, ''), y: y.replace(/^[@~]/, ''), confidence: 0.8 })];
     }
   }
@@ -1301,14 +1461,18 @@ function lockHelper(files: readonly SourceFile[], name: string): { keys: number[
   for (const f of files) {
     if (found) break;
     for (const fn of f.functions) {
-      if (fn.name !== name || !ROW_LOCK_OTHER.test(fn.text)) continue;
+      // A class's method (`Service.lockRow`) answers to its bare name.
+      if ((fn.name !== name && !fn.name.endsWith(`.${name}`)) || !ROW_LOCK_OTHER.test(fn.text)) continue;
       const hv = viewOf(f, fn);
       if (!hv || /\bFOR\s+SHARE\b|\bORDER\s+BY\b|\border(?:_by|By)?\(|\bsort/i.test(hv.code)) continue;
       const params = paramsOf(hv);
       const rows = rowLocksOf(f, hv, () => false, true);
       if (rows.length !== 1) continue;
-      const keys = lockKeyNames(hv, rows[0]!.line, statementAt(hv, rows[0]!.from ?? rows[0]!.line, 14).text, new Set(params));
-      const idx = params.map((p, i) => (keys.has(p) ? i : -1)).filter((i) => i >= 0);
+      const stmt = statementAt(hv, rows[0]!.from ?? rows[0]!.line, 14).text;
+      const keys = lockKeyNames(hv, rows[0]!.line, stmt, new Set(params));
+      // A parameter passed as a shorthand property (`where: { id }`) keys the lock too.
+      const shorthand = (p: string) => new RegExp(`[{,]\\s*${escapeRe(p)}\\s*[,}]`).test(stmt);
+      const idx = params.map((p, i) => (keys.has(p) || shorthand(p) ? i : -1)).filter((i) => i >= 0);
       if (idx.length) found = { keys: idx, label: rows[0]!.label };
       break;
     }
@@ -1353,7 +1517,7 @@ function helperPairReports(ctx: DetectorContext, v: FnView, seen: Set<number>): 
       const diff = h.keys.filter((k) => a.args[k] !== undefined && a.args[k] !== b.args[k]);
       if (diff.length === 0) continue;
       const root = (x: string) => /^[A-Za-z_$][\w$]*/.exec(x)?.[0] ?? '';
-      if (!diff.some((k) => inputs.has(root(a.args[k]!)) || inputs.has(root(b.args[k]!)))) continue;
+      if (!diff.some((k) => inputs.has(root(a.args[k]!)) || inputs.has(root(b.args[k]!)) || pairOfOneRecord(a.args[k]!, b.args[k]!))) continue;
       if (!file.added.has(a.line) && !file.added.has(b.line)) continue;
       const range = shownRange(file, v.fn, a.line, b.line);
       if (!range) continue;
@@ -1364,6 +1528,20 @@ function helperPairReports(ctx: DetectorContext, v: FnView, seen: Set<number>): 
     }
   }
   return [];
+}
+
+/**
+ * Two keys read off one record, two different reference fields (`transfer.fromAccountId`, `transfer.toAccountId`):
+ * the record names a pair whose roles another record (or call) can hold the other way round, so locking in field
+ * order follows the record's direction. Not its own id, nor a hierarchy link (parent, root), whose order is fixed.
+ */
+function pairOfOneRecord(x: string, y: string): boolean {
+  const re = /^~?@?([A-Za-z_$][\w$]*)\.([A-Za-z_$][\w$]*)$/;
+  const mx = re.exec(x);
+  const my = re.exec(y);
+  if (!mx || !my || mx[1] !== my[1] || mx[2] === my[2] || /^(?:this|self)$/.test(mx[1]!)) return false;
+  const hier = /^(?:id|pk|_id|uuid|key)$|parent|root|ancestor|child|owner|tenant/i;
+  return !hier.test(mx[2]!) && !hier.test(my[2]!);
 }
 
 /**
@@ -1776,6 +1954,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     }
   }
   reports.push(...orderReports(ctx, family));
+  if (family === 'python') reports.push(...hiddenOuterReports(ctx));
   if (family === 'go') reports.push(...chanUnderLockReports(ctx));
   return reports;
 }

@@ -486,8 +486,189 @@ func (r *Relay) accept(n int) bool {
 }
 `;
 
+// Round 11: advisory locks through helpers with namespace constants, a pair of references on one record, keyed
+// asyncio locks (also when the other path's outer block is not shown).
+const pgShelves = (fixed: boolean) => `import type { PoolClient } from 'pg';
+import { withTransaction } from '../db';
+
+const NS_SHELF = 41;
+const NS_BOOK = 42;
+
+export async function moveBook(bookId: number, toShelfId: number): Promise<void> {
+  await withTransaction(async (client) => {
+    await lockShelf(client, toShelfId);
+    await lockBook(client, bookId);
+    await client.query('UPDATE books SET shelf_id = $1 WHERE id = $2', [toShelfId, bookId]);
+  });
+}
+
+export async function retireBook(bookId: number): Promise<void> {
+  await withTransaction(async (client) => {
+${fixed
+  ? `    const { rows } = await client.query('SELECT shelf_id FROM books WHERE id = $1', [bookId]);
+    if (rows[0]?.shelf_id) await lockShelf(client, rows[0].shelf_id);
+    await lockBook(client, bookId);`
+  : `    await lockBook(client, bookId);
+    const { rows } = await client.query('SELECT shelf_id FROM books WHERE id = $1', [bookId]);
+    if (rows[0]?.shelf_id) await lockShelf(client, rows[0].shelf_id);`}
+    await client.query('UPDATE books SET shelf_id = NULL, retired_at = now() WHERE id = $1', [bookId]);
+  });
+}
+
+async function lockShelf(client: PoolClient, shelfId: number): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1, $2)', [NS_SHELF, shelfId]);
+}
+
+async function lockBook(client: PoolClient, bookId: number): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1, $2)', [NS_BOOK, bookId]);
+}
+`;
+const typeormShiftSwap = (fixed: boolean) => `import { Injectable, NotFoundException } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { Shift } from './shift.entity';
+import { SwapRequest } from './swap-request.entity';
+
+@Injectable()
+export class SwapService {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async approve(requestId: string): Promise<void> {
+    await this.dataSource.transaction(async (em) => {
+      const req = await em.findOneBy(SwapRequest, { id: requestId });
+      if (!req) throw new NotFoundException();
+${fixed
+  ? `      const [firstId, secondId] = [req.fromShiftId, req.toShiftId].sort();
+      const first = await this.lockShift(em, firstId);
+      const second = await this.lockShift(em, secondId);
+      const [from, to] = first.id === req.fromShiftId ? [first, second] : [second, first];`
+  : `      const from = await this.lockShift(em, req.fromShiftId);
+      const to = await this.lockShift(em, req.toShiftId);`}
+      await em.update(Shift, { id: from.id }, { staffId: to.staffId });
+      await em.update(Shift, { id: to.id }, { staffId: from.staffId });
+    });
+  }
+
+  private async lockShift(em: EntityManager, id: string): Promise<Shift> {
+    const shift = await em.findOne(Shift, { where: { id }, lock: { mode: 'pessimistic_write' } });
+    if (!shift) throw new NotFoundException();
+    return shift;
+  }
+}
+`;
+const knexDeskMove = (fixed: boolean) => `import { db } from '../db';
+
+export async function applyMove(moveId: number) {
+  await db.transaction(async (trx) => {
+    const move = await trx('desk_moves').where({ id: moveId }).first();
+${fixed
+  ? `    const desks = await trx('desks').whereIn('id', [move.source_desk_id, move.target_desk_id]).orderBy('id').forUpdate();
+    const source = desks.find((d) => d.id === move.source_desk_id);
+    const target = desks.find((d) => d.id === move.target_desk_id);`
+  : `    const source = await trx('desks').where({ id: move.source_desk_id }).forUpdate().first();
+    const target = await trx('desks').where({ id: move.target_desk_id }).forUpdate().first();`}
+    await trx('desks').where({ id: source.id }).update({ occupant_id: target.occupant_id });
+    await trx('desks').where({ id: target.id }).update({ occupant_id: source.occupant_id });
+  });
+}
+`;
+const knexFolderChain = `import { db } from '../db';
+
+export async function archiveDoc(docId: number) {
+  await db.transaction(async (trx) => {
+    const doc = await trx('docs').where({ id: docId }).first();
+    const folder = await trx('folders').where({ id: doc.folder_id }).forUpdate().first();
+    await trx('folders').where({ id: folder.parent_id }).forUpdate().first();
+    await trx('docs').where({ id: docId }).update({ archived: true });
+  });
+}
+`;
+const pyAdvisory = (fixed: boolean) => `from django.db import connection, transaction
+
+NS_VAN = 7
+NS_ROUTE = 8
+
+
+def assign_van(route_id, van_id):
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (NS_ROUTE, route_id))
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (NS_VAN, van_id))
+        cur.execute("UPDATE routes SET van_id = %s WHERE id = %s", (van_id, route_id))
+
+
+def retire_van(van_id, route_ids):
+    with transaction.atomic(), connection.cursor() as cur:
+${fixed
+  ? `        for route_id in sorted(route_ids):
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (NS_ROUTE, route_id))
+        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (NS_VAN, van_id))`
+  : `        cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (NS_VAN, van_id))
+        for route_id in sorted(route_ids):
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (NS_ROUTE, route_id))`}
+        cur.execute("UPDATE routes SET van_id = NULL WHERE van_id = %s", (van_id,))
+`;
+const pyLanes = (fixed: boolean) => `import asyncio
+from collections import defaultdict
+
+
+class Pool:
+    def __init__(self):
+        self._ledger_lock = asyncio.Lock()
+        self._lane_locks = defaultdict(asyncio.Lock)
+        self.times = {}
+
+    async def record_time(self, lane_no, swimmer, secs):
+        async with self._lane_locks[lane_no]:
+            async with self._ledger_lock:
+                self.times[swimmer] = secs
+
+    async def scratch(self, swimmer, lane):
+${fixed
+  ? `        async with self._lane_locks[lane.no]:
+            async with self._ledger_lock:
+                self.times.pop(swimmer, None)`
+  : `        async with self._ledger_lock:
+            async with self._lane_locks[lane.no]:
+                self.times.pop(swimmer, None)`}
+`;
+const pyLanesPartial = (fixed: boolean) => [
+  'diff --git a/meet/pool.py b/meet/pool.py',
+  'index 1111111..2222222 100644',
+  '--- a/meet/pool.py',
+  '+++ b/meet/pool.py',
+  '@@ -40,6 +40,8 @@ class Pool:',
+  '             await self._store.save_time(self.meet_id, lane_no, secs)',
+  ' ',
+  '             async with self._ledger_lock:',
+  '+                if lane.swimmer in self._ledger.scratched:',
+  '+                    log.warning("time for a scratched swimmer in lane %s", lane_no)',
+  '                 self._ledger.times[lane.swimmer] = secs',
+  '                 await self._store.save_ledger(self.meet_id, dict(self._ledger.times))',
+  '         return lane',
+  '@@ -47,3 +49,14 @@ class Pool:',
+  ' ',
+  '     async def ranking(self):',
+  '         return sorted(self._ledger.times.items(), key=lambda kv: kv[1])',
+  '+',
+  '+    async def scratch(self, swimmer):',
+  '+        lane = self._lane_of(swimmer)',
+  ...(fixed
+    ? ['+        async with self._lane_locks[lane.number]:', '+            async with self._ledger_lock:']
+    : ['+        async with self._ledger_lock:', '+            async with self._lane_locks[lane.number]:']),
+  '+                self._ledger.scratched.add(swimmer)',
+  '+                lane.result = "DNS"',
+  '+                await self._store.save_scratch(self.meet_id, swimmer)',
+  '+',
+  '+    def _lane_of(self, swimmer):',
+  '+        return next((l for l in self._lanes.values() if l.swimmer == swimmer), None)',
+].join('\n') + '\n';
+
 runTable(detector, {
   invalid: [
+    { name: 'node-postgres: advisory locks through helpers, shelf then book in one path and book then shelf in the other (namespaces bound as constants)', path: 'src/library/shelves.ts', code: pgShelves(false), errors: [{ mode: 'deadlock', line: 9 }] },
+    { name: 'TypeORM: a helper row-locks the two shifts a request names, in the request\'s from/to order', path: 'src/rota/swap.service.ts', code: typeormShiftSwap(false), errors: [{ mode: 'deadlock', line: 14 }] },
+    { name: 'knex: two desks locked FOR UPDATE by the source and target fields of one loaded move', path: 'src/desks/move.ts', code: knexDeskMove(false), errors: [{ mode: 'deadlock', line: 6 }] },
+    { name: 'django: advisory locks with namespace constants bound as parameters, route then van vs van then routes', path: 'fleet/vans.py', code: pyAdvisory(false), errors: [{ mode: 'deadlock', line: 9 }] },
+    { name: 'asyncio: a keyed lock of a collection then the shared lock, and the shared lock then the keyed lock', path: 'meet/pool.py', code: pyLanes(false), errors: [{ mode: 'deadlock', line: 12 }] },
     { name: 'node-postgres: plain UPDATEs of carts then shops, while checkout locks shops then carts FOR UPDATE', path: 'src/carts/abandon.ts', code: pgAbandon(false), extra: [{ path: 'src/carts/checkout.ts', code: pgCheckout }], errors: [{ mode: 'deadlock', line: 6 }] },
     { name: 'rails: with_lock on the membership then its club; closing the club locks it then each membership', path: 'app/services/club_roster.rb', code: railsClub(false), errors: [{ mode: 'deadlock', line: 3 }] },
     { name: 'go: a method holding its own mutex locks the mutex of each peer of its type', path: 'internal/mesh/relay.go', code: goRelay(false), errors: [{ mode: 'deadlock', line: 14 }] },
@@ -810,6 +991,12 @@ func (r *Relay) retry(msg string) {
     { name: 'node-postgres: the source row (a field of a loaded row) then the target row (a parameter) of one table', path: 'src/bookings/relocate.ts', code: "import { pool } from '../db';\n\nexport async function relocateBooking(bookingId: string, toVenueId: string) {\n  const client = await pool.connect();\n  try {\n    await client.query('BEGIN');\n    const { rows: [booking] } = await client.query('SELECT id, venue_id FROM bookings WHERE id = $1 FOR UPDATE', [bookingId]);\n    await client.query('SELECT id FROM venues WHERE id = $1 FOR UPDATE', [booking.venue_id]);\n    const { rows: seats } = await client.query('SELECT id, open FROM venues WHERE id = $1 FOR UPDATE', [toVenueId]);\n    if (seats.length === 0) throw new Error('venue closed');\n    await client.query('UPDATE bookings SET venue_id = $1 WHERE id = $2', [toVenueId, bookingId]);\n    await client.query('COMMIT');\n  } catch (err) {\n    await client.query('ROLLBACK');\n    throw err;\n  } finally {\n    client.release();\n  }\n}\n", errors: [{ mode: 'deadlock', line: 8 }] },
   ],
   valid: [
+    { name: 'fixed twin: both advisory-lock paths take the shelf before the book', path: 'src/library/shelves.ts', code: pgShelves(true) },
+    { name: 'fixed twin: TypeORM locks the two shifts in sorted id order', path: 'src/rota/swap.service.ts', code: typeormShiftSwap(true) },
+    { name: 'fixed twin: knex locks both desks in one statement ordered by id', path: 'src/desks/move.ts', code: knexDeskMove(true) },
+    { name: 'fixed twin: both django paths take routes before the van', path: 'fleet/vans.py', code: pyAdvisory(true) },
+    { name: 'fixed twin: asyncio paths both take the keyed lock before the shared one', path: 'meet/pool.py', code: pyLanes(true) },
+    { name: 'knex: a folder then its parent through the row\'s own fields (a hierarchy, one order)', path: 'src/docs/archive.ts', code: knexFolderChain },
     { name: 'node-postgres: plain UPDATEs of shops then carts, like checkout (fixed twin)', path: 'src/carts/abandon.ts', code: pgAbandon(true), extra: [{ path: 'src/carts/checkout.ts', code: pgCheckout }] },
     { name: 'rails: suspending locks the club then the membership, like closing (fixed twin)', path: 'app/services/club_roster.rb', code: railsClub(true) },
     { name: 'go: the peers are copied and the own mutex released before each peer locks its own (fixed twin)', path: 'internal/mesh/relay.go', code: goRelay(true) },
@@ -1373,6 +1560,21 @@ describe('lock-order-inversion: a Go hunk that opens inside a struct declaration
   });
   it('stays quiet when the own lock is released first (fixed twin)', async () => {
     const out = await review(hunk(true), { detectors: [detector] });
+    expect(out.candidates.filter((c) => c.detector === detector.meta.id)).toEqual([]);
+  });
+});
+
+describe('lock-order-inversion: a shared lock then a keyed lock, while the other path\'s outer block is not shown', () => {
+  // The context hunk shows the shared lock taken one level inside a block whose opening line is above the hunk, on
+  // lines about a lane: per-lane code holds the lane's lock there. The new method takes the two the other way round.
+  it('flags the new method', async () => {
+    const out = await review(pyLanesPartial(false), { detectors: [detector] });
+    const found = out.candidates.filter((c) => c.detector === detector.meta.id);
+    expect(found.map((f) => f.failureMode)).toEqual(['deadlock']);
+    expect(found[0]!.line <= 55 && 55 <= found[0]!.endLine).toBe(true);
+  });
+  it('stays quiet when the new method takes the keyed lock first (fixed twin)', async () => {
+    const out = await review(pyLanesPartial(true), { detectors: [detector] });
     expect(out.candidates.filter((c) => c.detector === detector.meta.id)).toEqual([]);
   });
 });
