@@ -16,6 +16,9 @@
  * 4. Go: a publish after `tx.Commit()` (sarama SendMessage / Input() <-, kafka-go WriteMessages, NATS / JetStream,
  *    amqp091, SQS, SNS / Pub/Sub, an app event bus) whose failure is only logged or discarded: the committed
  *    change's event is lost for good (a publish whose error is returned is left alone).
+ * A module helper of the diff that publishes, called by its module name (`events.publish(…)`), is a publish at the
+ * call. A `@transaction.atomic` function whose writes the diff hides (lines between the def and the send not
+ * shown) is taken to write from its start.
  * Python rebuilt from hunks: a Django ORM block whose opener the diff hides (shown lines close it back to a
  * body indentation, not with except/else) and that writes before the dispatch is taken for its
  * `transaction.atomic()` block.
@@ -105,17 +108,22 @@ export default createDetector(
       if (SAFE.test(fnText)) continue;
       // Reports need a publish or an enqueue; the patterns have no anchors, so a line's match is also a match
       // in the joined text: without one there, skip the per-line write classification.
-      if (!PUBLISH_HINT[fam].test(fnText) && !ENQUEUE_HINT[fam].test(fnText)) continue;
+      const helpers = moduleHelperCalls(ctx.files, fam, fnText);
+      if (!PUBLISH_HINT[fam].test(fnText) && !ENQUEUE_HINT[fam].test(fnText) && !helpers) continue;
       const regions = txRegions(file, fam, span.startLine, span.endLine);
+      // `@transaction.atomic` on the function: its body is one transaction, which it exists to hold writes in.
+      const atomicFn = fam === 'python' && regions.some(([a, b]) => a === span.startLine && b === span.endLine);
       let write: number | undefined;
       let reported = false;
       let firstSend: number | undefined;
       for (let l = span.startLine + 1; l <= span.endLine; l++) {
         const t = code[l - 1] ?? '';
-        const pub = PUBLISH_HINT[fam].test(t) && PUBLISH[fam].test(t);
+        const pub = (PUBLISH_HINT[fam].test(t) && PUBLISH[fam].test(t)) || (helpers !== undefined && helpers.test(t));
         const enq = ENQUEUE_HINT[fam].test(t) && ENQUEUE[fam].test(t) && !deferredJob(ctx.files, fam, t);
         if ((pub || enq) && firstSend === undefined) firstSend = l;
         if ((pub || enq) && write === undefined && fam === 'python' && hiddenTxBlock(file, l)) write = hiddenBlockWrite(file, l);
+        // The decorated body's writes lie in lines the diff does not show: the transaction still holds them.
+        if ((pub || enq) && write === undefined && atomicFn && file.added.has(l) && hiddenBefore(file, span.startLine, l)) write = span.startLine;
         if ((pub || enq) && write !== undefined) {
           const w = write;
           const shownRegion = regions.find(([a, b]) => a <= l && l <= b);
@@ -456,4 +464,47 @@ function calledInsideTransaction(
     }
   }
   return undefined;
+}
+
+/** Whether some line of (from, to) is not shown by the diff. */
+function hiddenBefore(file: SourceFile, from: number, to: number): boolean {
+  if (file.whole) return false;
+  for (let k = from + 1; k < to; k++) if (!file.shown.has(k)) return true;
+  return false;
+}
+
+const moduleHelperCache = new WeakMap<readonly SourceFile[], Map<Family, Array<[string, string]>>>();
+
+/**
+ * Module-level helpers of the diff that publish to a broker, called through their module
+ * (`events.publish(…)` for `events.py`'s `def publish`, `bus.emitOrderPaid(…)` for `bus.ts`): a pattern over the
+ * calls that `fnText` makes, or undefined when it makes none.
+ */
+function moduleHelperCalls(files: readonly SourceFile[], fam: Family, fnText: string): RegExp | undefined {
+  let byFam = moduleHelperCache.get(files);
+  if (!byFam) {
+    byFam = new Map();
+    for (const f of files) {
+      if (isTestPath(f.path)) continue;
+      const fm = familyOf(f.language);
+      if (fm !== 'python' && fm !== 'js') continue;
+      const whole = fileCode(f);
+      if (!PUBLISH_HINT[fm].test(whole) || !PUBLISH[fm].test(whole)) continue;
+      const mod = /([A-Za-z_]\w*)\.\w+$/.exec(f.path)?.[1];
+      if (!mod || /^(?:index|__init__|main|utils?|helpers?)$/.test(mod)) continue;
+      const { code } = scanned(f);
+      for (const fn of f.functions) {
+        if (fn.name.includes('.') || fn.name.startsWith('<') || /callback$/.test(fn.name)) continue;
+        const body = code.slice(fn.startLine - 1, fn.endLine).join('\n');
+        if (SAFE.test(body) || !PUBLISH[fm].test(body)) continue;
+        const list = byFam.get(fm) ?? [];
+        list.push([mod, fn.name]);
+        byFam.set(fm, list);
+      }
+    }
+    moduleHelperCache.set(files, byFam);
+  }
+  const calls = (byFam.get(fam) ?? []).filter(([mod, name]) => fnText.includes(`${mod}.${name}(`));
+  if (calls.length === 0) return undefined;
+  return new RegExp(`(?<![\\w$.])(?:${calls.map(([m, n]) => `${escapeRe(m)}\\.${escapeRe(n)}`).join('|')})\\s*\\(`);
 }

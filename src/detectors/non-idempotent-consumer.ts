@@ -14,7 +14,10 @@
  * is atomic, but each redelivery applies it again (also an accumulating upsert `ON CONFLICT … DO UPDATE SET
  * n = t.n + EXCLUDED.n`, which claims nothing). Python handlers run by a hand-written consume loop of the file
  * (`async for msg in self._consumer`, `consumer.poll(…)`, aio-pika iterators, pika / kombu callbacks) or by a
- * retried task, up to one call further, count as consumers.
+ * retried task, up to one call further, count as consumers; so do JS functions typed as broker handlers
+ * (`EachMessagePayload`, `ConsumeMessage`, `SQSEvent`) and the named functions of their file they call. A call from a
+ * consumer to a helper of the diff whose body moves a counter (`repo.addPages(…)` over `SET n = n + $3`) counts
+ * as the counter move.
  *
  * Confidence: 0.85 when a record write follows the effect and retries are explicit or certain; 0.75 when
  * the job is only at-least-once (BullMQ stalls); 0.65 with no record at all (medium); minus 0.2 when a
@@ -28,7 +31,9 @@
  * UPDATE state transitions, test files. For counters also: a claim anywhere in the file (DEDUP, a caught
  * unique violation), an insert in the consumer into a table the diff gives a unique key, a lookup or guard
  * keyed by the message id or an "already applied" flag, a status condition in the same statement, and
- * counters of attempts/retries/versions or metrics clients.
+ * counters of attempts/retries/versions or metrics clients. Both shapes: a claim gated on its affected-row count
+ * before the effect (`update_all(…) == 1`, `rowCount === 1`, `.update(…) == 1`, `RowsAffected()`), directly or
+ * through a function of the diff whose body is one (`unless record.claim!`).
  */
 import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 import type { FunctionSpan, SourceFile } from '../parse/types.js';
@@ -67,7 +72,7 @@ export default createDetector(
     const { code } = scanned(file);
     const out: DetectorReport[] = [];
     for (const span of scanTargets(file, ctx.changedFunctions)) {
-      const info = consumerOf(file, span, ctx.files) ?? loopConsumerOf(file, span);
+      const info = consumerOf(file, span, ctx.files) ?? loopConsumerOf(file, span) ?? jsConsumerOf(ctx, span);
       if (!info || !info.retries) continue;
       if (info.broker === 'bullmq' && deterministicJobId(ctx.files)) continue;
       let effect: number | undefined;
@@ -83,7 +88,13 @@ export default createDetector(
         continue;
       }
       const beforeEffect = code.slice(span.startLine - 1, effect).join('\n');
-      if (DEDUP.test(beforeEffect) || DEDUP.test(effectCall(code, effect, span.endLine))) continue;
+      if (DEDUP.test(beforeEffect) || DEDUP.test(effectCall(code, effect, span.endLine)) || rowCountClaim(ctx.files, beforeEffect)) continue;
+      // A counter moved per delivery before the effect is the first thing a redelivery repeats.
+      const counter = relativeWriteReport(ctx, span, info, effect);
+      if (counter) {
+        out.push(counter);
+        continue;
+      }
       let record: number | undefined;
       for (let l = effect + 1; l <= span.endLine; l++) {
         if (isDbWriteLine(file, l)) {
@@ -262,7 +273,7 @@ const CONDITIONAL = /\b(?:status|state)\b|\bis\s+null\b|whereNull|isnull|process
  * the message: every redelivery moves it again. The increment is atomic, so this is not a lost update; the
  * effect simply is not idempotent.
  */
-function relativeWriteReport(ctx: DetectorContext, span: FunctionSpan, info: ConsumerInfo): DetectorReport | undefined {
+function relativeWriteReport(ctx: DetectorContext, span: FunctionSpan, info: ConsumerInfo, before?: number): DetectorReport | undefined {
   const file = ctx.file;
   const fam = familyOf(file.language);
   if (fam !== 'js' && fam !== 'python' && fam !== 'ruby') return undefined;
@@ -278,22 +289,26 @@ function relativeWriteReport(ctx: DetectorContext, span: FunctionSpan, info: Con
   }
   if (claimsUnique(ctx, span)) return undefined;
 
-  for (let l = span.startLine + 1; l <= span.endLine; l++) {
+  const last = before ?? span.endLine;
+  for (let l = span.startLine + 1; l <= last; l++) {
     const t = code[l - 1] ?? '';
     const m = masked[l - 1] ?? '';
     let column: string | undefined;
     const sql = SQL_RELATIVE.exec(t);
     const inString = sql !== null && m[sql.index] === ' ' && /\w/.test(t[sql.index] ?? '');
     const orm = ORM_RELATIVE[fam].exec(t);
-    if (!inString && !orm) continue;
+    // A repository or helper of the diff that moves the counter (`await repo.addPoints(userId, evt.points)`).
+    const helper = !inString && !orm && fam === 'js' && t.includes('(') ? counterHelperCall(ctx, span, t) : undefined;
+    if (!inString && !orm && !helper) continue;
     if (inString) column = sql![1];
     else if (orm) column = orm.slice(1).find(Boolean) ?? /\(\s*['":]?(\w+)/.exec(t.slice(orm.index))?.[1];
+    else if (helper) column = helper.column;
     let start = l;
     let end = l;
     // A chained call continued from the line above (`Model.objects.filter(state=…)\n    .update(n=F("n") + 1)`).
     let stmtText = fam !== 'js' && /^\s*[.)]/.test(t) ? `${code[l - 2] ?? ''}\n${t}` : t;
-    let call: string | undefined;
-    if (fam === 'js') {
+    let call: string | undefined = helper?.call;
+    if (fam === 'js' && !helper) {
       // The statement the increment belongs to: a database write chain starting on this line or a few above.
       let found = false;
       for (let k = l; k >= Math.max(span.startLine, l - 20); k--) {
@@ -316,6 +331,8 @@ function relativeWriteReport(ctx: DetectorContext, span: FunctionSpan, info: Con
     if (DELIVERY_COUNTER.test(column ?? '') || DELIVERY_COUNTER.test(call ?? '')) continue;
     if (CONDITIONAL.test(stmtText.replace(/\b(?:increment|decrement)\b/g, ''))) continue;
     if (!file.added.has(l) && !file.added.has(start)) continue;
+    // A claim gated on its affected-row count before the counter (`unless claim!`, `if (rowCount !== 1) return`).
+    if (rowCountClaim(ctx.files, code.slice(span.startLine - 1, start).join('\n'))) return undefined;
     let record: number | undefined;
     for (let k = end + 1; k <= span.endLine; k++) {
       if (isDbWriteLine(file, k) || (fam === 'js' && /\b(?:insert|update|upsert)\b/.test(code[k - 1] ?? '') && knexCall(jsStatementAt(file, k)))) {
@@ -504,6 +521,163 @@ function insertThenCallReport(ctx: DetectorContext, span: FunctionSpan, info: Co
       },
       variant: 'queue',
     };
+  }
+  return undefined;
+}
+
+// ------------------------------------------------------------------ claims gated on the affected-row count
+
+/**
+ * An affected-row count that gates what follows: `update_all(…) == 1`, `.update(…) > 0`, `rowCount === 1`,
+ * `if (!res.rowCount) return`, `RowsAffected() == 1`, `result.rowcount == 1`, `modifiedCount !== 1`.
+ */
+const ROW_COUNT_GATE =
+  /\.(?:update_all|update|updateMany|update_many|execute|exec)\s*\([^\n]*\)\s*(?:[=!]==?\s*[01]\b|>=?\s*[01]\b|\.(?:zero|positive|nonzero)\?)|\b(?:rowCount|rowcount|affectedRows|affected_rows|numUpdatedRows|numAffectedRows|modifiedCount|nModified|changedRows|RowsAffected\(\))\s*(?:\)\s*)?(?:[=!]==?\s*[01]\b|>=?\s*[01]\b|<\s*1\b)|(?:!|\bnot\s+)\(?\s*[\w$.]*\b(?:rowCount|rowcount|affectedRows|affected_rows|numUpdatedRows|modifiedCount|changedRows)\b/;
+/** A variable holding the count of an UPDATE (`updated = Claim.objects.filter(…).update(…)`, `n = Model.where(…).update_all(…)`). */
+const ROW_COUNT_VAR = /(?:^|[^\w$.])(?:const\s+|let\s+)?([A-Za-z_]\w*)\s*=\s*(?:await\s+)?[\w$.]+(?:\([^\n]*\))?[\w$.()]*\.(?:update_all|update)\s*\(/;
+
+const gateNamesCache = new WeakMap<readonly SourceFile[], Set<string>>();
+
+/** Whether `text` performs a claim gated on its affected-row count (directly, or by calling a function of the diff that does). */
+function rowCountClaim(files: readonly SourceFile[], text: string): boolean {
+  if (gatedByRowCount(text)) return true;
+  const names = gateNames(files);
+  if (names.size === 0) return false;
+  for (const m of text.matchAll(/([A-Za-z_$][\w$]*[!?]?)\s*[(!?]?/g)) if (names.has(m[1]!)) return true;
+  return false;
+}
+
+function gatedByRowCount(text: string): boolean {
+  if (ROW_COUNT_GATE.test(text)) return true;
+  if (!/\.update(?:_all)?\s*\(/.test(text)) return false;
+  for (const line of text.split('\n')) {
+    const v = ROW_COUNT_VAR.exec(line)?.[1];
+    if (!v) continue;
+    const re = new RegExp(`\\b(?:if|unless|return\\s+(?:if|unless))\\s+(?:not\\s+)?!?\\(?\\s*${v}\\b(?!\\.)|\\b${v}\\s*(?:[=!]==?\\s*[01]\\b|>\\s*0)|\\b${v}\\.(?:zero|positive)\\?`);
+    if (re.test(text)) return true;
+  }
+  return false;
+}
+
+/** Functions of the diff whose body is such a gated claim (`def claim_reminder!`, `async claimSlot(…)`), by short name. */
+function gateNames(files: readonly SourceFile[]): Set<string> {
+  let names = gateNamesCache.get(files);
+  if (names) return names;
+  names = new Set();
+  for (const f of files) {
+    if (isTestPath(f.path)) continue;
+    const whole = fileCode(f);
+    if (!/rowCount|rowcount|affected|RowsAffected|modifiedCount|nModified|changedRows|numUpdatedRows|\.update(?:_all)?\s*\(/.test(whole)) continue;
+    const { code } = scanned(f);
+    for (const fn of f.functions) {
+      const short = fn.name.split('.').pop() ?? '';
+      if (short.startsWith('<') || short.length < 4 || fn.endLine - fn.startLine > 60) continue;
+      if (gatedByRowCount(code.slice(fn.startLine - 1, fn.endLine).join('\n'))) names.add(short);
+    }
+  }
+  gateNamesCache.set(files, names);
+  return names;
+}
+
+// ------------------------------------------------------------------ JS consumers seen through their payload type or a caller
+
+/** kafkajs / amqplib / AWS Lambda payload types in a handler's parameters. */
+const JS_PAYLOAD = /\b(?:EachMessagePayload|EachBatchPayload|KafkaMessage|ConsumeMessage|SQSEvent|SQSRecord|SNSEvent|SQSHandler)\b/;
+const jsConsumerCache = new WeakMap<SourceFile, Map<FunctionSpan, ConsumerInfo>>();
+
+/**
+ * A JS function typed as a broker handler (`async ({ message }: EachMessagePayload) => …`, `(msg: ConsumeMessage)`),
+ * or a named function of the same file that such a handler (or a registered consumer) calls: it runs per delivery.
+ */
+function jsConsumerOf(ctx: DetectorContext, span: FunctionSpan): ConsumerInfo | undefined {
+  const file = ctx.file;
+  if (familyOf(file.language) !== 'js') return undefined;
+  let map = jsConsumerCache.get(file);
+  if (!map) {
+    map = new Map();
+    jsConsumerCache.set(file, map);
+    const { code } = scanned(file);
+    const whole = fileCode(file);
+    const roots: Array<[FunctionSpan, ConsumerInfo]> = [];
+    if (JS_PAYLOAD.test(whole) || /\beach(?:Message|Batch)\b|\.consume\(/.test(whole)) {
+      for (const fn of file.functions) {
+        if (fn.name === '<hunk>') continue;
+        const header = code.slice(fn.startLine - 1, fn.startLine + 1).join(' ');
+        const p = JS_PAYLOAD.exec(header)?.[0];
+        const info = p
+          ? { broker: /Each|Kafka/.test(p) ? 'kafka' : /Consume/.test(p) ? 'rabbitmq' : 'sqs', consumer: fn.name.startsWith('<') ? 'consumer' : fn.name, retries: 'at-least-once delivery', retriesExplicit: true }
+          : consumerOf(file, fn, ctx.files);
+        if (info?.retries && info.retriesExplicit) roots.push([fn, info]);
+      }
+    }
+    const named = new Map<string, FunctionSpan>();
+    for (const fn of file.functions) if (/^[A-Za-z_$][\w$]{3,}$/.test(fn.name)) named.set(fn.name, fn);
+    for (const [root, info] of roots) {
+      map.set(root, info);
+      for (let l = root.startLine; l <= root.endLine; l++) {
+        const t = code[l - 1] ?? '';
+        if (!t.includes('(')) continue;
+        for (const m of t.matchAll(/(?<![\w$.])([A-Za-z_$][\w$]*)\s*\(/g)) {
+          const fn = named.get(m[1]!);
+          if (fn && fn !== root && !map.has(fn)) map.set(fn, { ...info, consumer: fn.name });
+        }
+      }
+    }
+  }
+  return map.get(span);
+}
+
+// ------------------------------------------------------------------ counters moved by a helper of the diff
+
+interface CounterHelper {
+  call: string;
+  column?: string;
+}
+const counterHelperCache = new WeakMap<readonly SourceFile[], Map<string, string | undefined>>();
+
+/**
+ * Functions of the diff (repository methods, helpers) whose body moves a counter by a delta with nothing claiming
+ * anything: `UPDATE … SET pages = pages + $3`, `.increment('points', n)`. Short name → column.
+ */
+function counterHelpers(files: readonly SourceFile[]): Map<string, string | undefined> {
+  let map = counterHelperCache.get(files);
+  if (map) return map;
+  map = new Map();
+  for (const f of files) {
+    if (isTestPath(f.path) || familyOf(f.language) !== 'js') continue;
+    const whole = fileCode(f);
+    if (!/[+-]|increment|decrement|\$inc/.test(whole)) continue;
+    const { code, masked } = scanned(f);
+    for (const fn of f.functions) {
+      const short = fn.name.split('.').pop() ?? '';
+      if (!/^[A-Za-z_$][\w$]{3,}$/.test(short) || fn.endLine - fn.startLine > 40) continue;
+      const body = code.slice(fn.startLine - 1, fn.endLine).join('\n');
+      if (DEDUP.test(body) || UNIQUE_VIOLATION.test(body) || READ_GUARD.test(body) || gatedByRowCount(body) || CONDITIONAL.test(body.replace(/\b(?:increment|decrement)\b/g, ''))) continue;
+      for (let l = fn.startLine; l <= fn.endLine; l++) {
+        const t = code[l - 1] ?? '';
+        const sql = SQL_RELATIVE.exec(t);
+        const inString = sql !== null && (masked[l - 1] ?? '')[sql.index] === ' ' && /\w/.test(t[sql.index] ?? '');
+        const column = inString ? sql![1] : /\.(?:increment|decrement)\s*\(\s*['"`](\w+)/.exec(t)?.[1] ?? /(\w+)\s*:\s*\{\s*(?:increment|decrement)\b/.exec(t)?.[1];
+        if (!column || DELIVERY_COUNTER.test(column)) continue;
+        map.set(short, column);
+        break;
+      }
+    }
+  }
+  counterHelperCache.set(files, map);
+  return map;
+}
+
+/** A call on this line to a counter-moving helper of the diff (not the span itself). */
+function counterHelperCall(ctx: DetectorContext, span: FunctionSpan, line: string): CounterHelper | undefined {
+  const helpers = counterHelpers(ctx.files);
+  if (helpers.size === 0) return undefined;
+  const self = span.name.split('.').pop();
+  for (const m of line.matchAll(/(?<![\w$])((?:[\w$]+\.)*)([A-Za-z_$][\w$]{3,})\s*\(/g)) {
+    const name = m[2]!;
+    // Helpers of this file are consumers themselves (reached from the handler) and report their own counter.
+    if (name === self || !helpers.has(name) || ctx.file.functions.some((f) => f.name === name)) continue;
+    return { call: `${m[1] ?? ''}${name}`, column: helpers.get(name) };
   }
   return undefined;
 }

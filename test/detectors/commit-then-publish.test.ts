@@ -6,6 +6,13 @@ import { newFilesDiff, runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'django @transaction.atomic body calls a module helper that publishes to RabbitMQ (broadcast.announce)',
+      path: 'greenhouse/services.py',
+      code: "from django.db import transaction\n\nfrom . import broadcast\nfrom .models import Seedling, Tray\n\n\n@transaction.atomic\ndef transplant(tray_id, count):\n    tray = Tray.objects.select_for_update().get(pk=tray_id)\n    seedlings = Seedling.objects.create(tray=tray, count=count)\n    tray.free_cells -= count\n    tray.save(update_fields=[\"free_cells\"])\n    broadcast.announce(\"seedling.transplanted\", {\"tray\": tray.pk, \"batch\": seedlings.pk})\n    tray.refresh_from_db()\n    return seedlings\n",
+      extra: [{ path: "greenhouse/broadcast.py", code: "import json\n\nfrom kombu import Connection, Exchange, Producer\n\nplant_events = Exchange(\"plant.events\", type=\"topic\")\n\n\ndef announce(routing_key, data):\n    with Connection(\"amqp://broker\") as conn:\n        producer = Producer(conn.channel(), exchange=plant_events)\n        producer.publish(json.dumps(data), routing_key=routing_key)\n" }],
+      errors: [{ mode: 'message_ordering', line: 13 }],
+    },
+    {
       name: 'fastapi db session: task queued after db.add/flush, before db.commit()',
       path: 'kennel/api/intake.py',
       code: `@router.post("/intakes")
@@ -214,6 +221,12 @@ func (s *Store) Close(ctx context.Context, id int64) error {
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: the module helper publishes from transaction.on_commit',
+      path: 'greenhouse/services.py',
+      code: "from django.db import transaction\n\nfrom . import broadcast\nfrom .models import Seedling, Tray\n\n\n@transaction.atomic\ndef transplant(tray_id, count):\n    tray = Tray.objects.select_for_update().get(pk=tray_id)\n    seedlings = Seedling.objects.create(tray=tray, count=count)\n    tray.free_cells -= count\n    tray.save(update_fields=[\"free_cells\"])\n    transaction.on_commit(lambda: broadcast.announce(\"seedling.transplanted\", {\"tray\": tray.pk, \"batch\": seedlings.pk}))\n    tray.refresh_from_db()\n    return seedlings\n",
+      extra: [{ path: "greenhouse/broadcast.py", code: "import json\n\nfrom kombu import Connection, Exchange, Producer\n\nplant_events = Exchange(\"plant.events\", type=\"topic\")\n\n\ndef announce(routing_key, data):\n    with Connection(\"amqp://broker\") as conn:\n        producer = Producer(conn.channel(), exchange=plant_events)\n        producer.publish(json.dumps(data), routing_key=routing_key)\n" }],
+    },
     {
       name: 'fixed twin: fastapi db session queues the task after db.commit()',
       path: 'kennel/api/intake.py',
@@ -487,5 +500,35 @@ func (s *Service) Assign(ctx context.Context, courier, parcel int64) error {
     ]);
     const [c] = (await review(diff, { detectors: [detector] })).candidates;
     expect(c?.title).toMatch(/^Assign publishes s\.js\.Publish inside the transaction/);
+  });
+});
+
+describe('commit-then-publish with a hidden @transaction.atomic body', () => {
+  const diff = (deferred: boolean) => `diff --git a/kitchen/services.py b/kitchen/services.py
+index 1111111..2222222 100644
+--- a/kitchen/services.py
++++ b/kitchen/services.py
+@@ -20,6 +20,7 @@ from .tasks import print_ticket
+ 
+ 
+ @transaction.atomic
+ def close_order(order, *, waiter):
+     order = Order.objects.select_for_update().get(pk=order.pk)
+     if order.state != Order.State.OPEN:
+         raise ValueError("not open")
+@@ -40,4 +41,5 @@ def close_order(order, *, waiter):
+         waiter=waiter,
+         total=order.total,
+     )
++${deferred ? '    transaction.on_commit(lambda: print_ticket.delay(order.pk))' : '    print_ticket.delay(order.pk)'}
+     return order
+`;
+  it('flags a .delay() added to a decorated body whose writes the diff hides', async () => {
+    const out = await review(diff(false), { detectors: [detector] });
+    expect(out.candidates.map((c) => [c.failureMode, c.endLine])).toEqual([['message_ordering', 44]]);
+  });
+  it('stays quiet when the enqueue is deferred with transaction.on_commit', async () => {
+    const out = await review(diff(true), { detectors: [detector] });
+    expect(out.candidates).toEqual([]);
   });
 });

@@ -28,6 +28,26 @@ end
 runTable(detector, {
   invalid: [
     {
+      name: "kafkajs handler typed EachMessagePayload calls a helper of the file that increments a knex counter per delivery",
+      path: "src/consumers/orderPaid.ts",
+      code: "import type { Knex } from 'knex';\nimport type { EachMessagePayload } from 'kafkajs';\n\nexport async function stampCard(db: Knex, order: { orderId: string; cardId: number; cups: number }): Promise<void> {\n  await db.transaction(async (trx) => {\n    await trx('stamp_cards').where({ id: order.cardId }).increment('stamps', order.cups);\n    await trx('stamp_history').insert({ card_id: order.cardId, order_id: order.orderId, cups: order.cups });\n  });\n}\n\nexport function orderPaidHandler(db: Knex) {\n  return async ({ message }: EachMessagePayload): Promise<void> => {\n    if (!message.value) return;\n    await stampCard(db, JSON.parse(message.value.toString()));\n  };\n}\n",
+      errors: [{ mode: 'message_ordering', line: 6 }],
+    },
+    {
+      name: "eachMessage calls a repository method of the diff that runs SET n = n + $2 with nothing keyed on the message",
+      path: "src/consumers/workout.consumer.ts",
+      code: "import { MinutesRepo } from '../gym/minutes.repo';\nimport { kafka } from '../kafka';\nimport { pool } from '../db';\n\nexport async function startWorkoutConsumer() {\n  const repo = new MinutesRepo(pool);\n  const consumer = kafka.consumer({ groupId: 'gym-minutes' });\n  await consumer.run({\n    eachMessage: async ({ message }) => {\n      const w = JSON.parse(message.value!.toString());\n      await repo.addMinutes(w.memberId, w.minutes);\n    },\n  });\n}\n",
+      extra: [{ path: "src/gym/minutes.repo.ts", code: "import type { Pool } from 'pg';\n\nexport class MinutesRepo {\n  constructor(private readonly pool: Pool) {}\n\n  async addMinutes(memberId: number, minutes: number): Promise<void> {\n    await this.pool.query(\n      `UPDATE gym_members SET active_minutes = active_minutes + $2 WHERE id = $1`,\n      [memberId, minutes],\n    );\n  }\n}\n" }],
+      errors: [{ mode: 'message_ordering', line: 11 }],
+    },
+    {
+      name: "activejob sends mailers with no claim before them",
+      path: "app/jobs/tasting_invite_job.rb",
+      code: "class TastingInviteJob < ApplicationJob\n  queue_as :default\n\n  def perform(tasting_id)\n    tasting = Tasting.find_by(id: tasting_id)\n    return if tasting.nil?\n\n    tasting.guests.each { |guest| TastingMailer.invite(guest, tasting).deliver_later }\n  end\nend\n",
+      extra: [{ path: "app/models/tasting.rb", code: "class Tasting < ApplicationRecord\n  has_many :guests\n\n  def claim_invites!\n    Tasting.where(id: id, invites_sent_at: nil).update_all(invites_sent_at: Time.current) == 1\n  end\nend\n" }],
+      errors: [{ mode: 'message_ordering', line: 8 }],
+    },
+    {
       name: 'celery task retried on a partner error inserts a row, then calls the partner imported by the module',
       path: 'shipping/tasks.py',
       code: `import logging
@@ -275,6 +295,28 @@ def serve(conn, consumer: Consumer):
     },
   ],
   valid: [
+    {
+      name: "fixed twin: the helper claims the order with onConflict ignore before incrementing",
+      path: "src/consumers/orderPaid.ts",
+      code: "import type { Knex } from 'knex';\nimport type { EachMessagePayload } from 'kafkajs';\n\nexport async function stampCard(db: Knex, order: { orderId: string; cardId: number; cups: number }): Promise<void> {\n  await db.transaction(async (trx) => {\n    const [row] = await trx('stamp_receipts').insert({ order_id: order.orderId }).onConflict('order_id').ignore().returning('id');\n    if (!row) return;\n    await trx('stamp_cards').where({ id: order.cardId }).increment('stamps', order.cups);\n    await trx('stamp_history').insert({ card_id: order.cardId, order_id: order.orderId, cups: order.cups });\n  });\n}\n\nexport function orderPaidHandler(db: Knex) {\n  return async ({ message }: EachMessagePayload): Promise<void> => {\n    if (!message.value) return;\n    await stampCard(db, JSON.parse(message.value.toString()));\n  };\n}\n",
+    },
+    {
+      name: "fixed twin: the repository method claims the workout id with ON CONFLICT DO NOTHING first",
+      path: "src/consumers/workout.consumer.ts",
+      code: "import { MinutesRepo } from '../gym/minutes.repo';\nimport { kafka } from '../kafka';\nimport { pool } from '../db';\n\nexport async function startWorkoutConsumer() {\n  const repo = new MinutesRepo(pool);\n  const consumer = kafka.consumer({ groupId: 'gym-minutes' });\n  await consumer.run({\n    eachMessage: async ({ message }) => {\n      const w = JSON.parse(message.value!.toString());\n      await repo.recordWorkout(w.memberId, w.minutes, w.workoutId);\n    },\n  });\n}\n",
+      extra: [{ path: "src/gym/minutes.repo.ts", code: "import type { Pool } from 'pg';\n\nexport class MinutesRepo {\n  constructor(private readonly pool: Pool) {}\n\n  async recordWorkout(memberId: number, minutes: number, workoutId: string): Promise<void> {\n    const claim = await this.pool.query('INSERT INTO counted_workouts (workout_id) VALUES ($1) ON CONFLICT DO NOTHING', [workoutId]);\n    if (claim.rowCount === 0) return;\n    await this.pool.query(\n      `UPDATE gym_members SET active_minutes = active_minutes + $2 WHERE id = $1`,\n      [memberId, minutes],\n    );\n  }\n}\n" }],
+    },
+    {
+      name: "rails job gated on a model claim: conditional update_all(...) == 1 before the mailers",
+      path: "app/jobs/tasting_invite_job.rb",
+      code: "class TastingInviteJob < ApplicationJob\n  queue_as :default\n\n  def perform(tasting_id)\n    tasting = Tasting.find_by(id: tasting_id)\n    return if tasting.nil?\n\n    unless tasting.claim_invites!\n      return\n    end\n\n    tasting.guests.each { |guest| TastingMailer.invite(guest, tasting).deliver_later }\n  end\nend\n",
+      extra: [{ path: "app/models/tasting.rb", code: "class Tasting < ApplicationRecord\n  has_many :guests\n\n  def claim_invites!\n    Tasting.where(id: id, invites_sent_at: nil).update_all(invites_sent_at: Time.current) == 1\n  end\nend\n" }],
+    },
+    {
+      name: "bullmq worker gated on the rowCount of a conditional UPDATE before the SMS",
+      path: "src/workers/doseReminder.ts",
+      code: "import { Worker } from 'bullmq';\nimport { pool } from '../db';\nimport { sms } from '../sms';\n\nexport const reminderWorker = new Worker('dose-reminders', async (job) => {\n  const { rowCount } = await pool.query(\n    'UPDATE doses SET reminded_at = now() WHERE id = $1 AND reminded_at IS NULL',\n    [job.data.doseId],\n  );\n  if (rowCount !== 1) return;\n  await sms.send({ to: job.data.phone, body: 'Time for your dose' });\n}, { connection: { host: 'redis' } });\n",
+    },
     {
       name: 'fixed twin: the row is get_or_create keyed by the parcel before the partner call',
       path: 'shipping/tasks.py',
