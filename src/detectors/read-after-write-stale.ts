@@ -223,6 +223,19 @@ function writesOf(v: FnView, fileText: string): Write[] {
       // A Knex table call on a field (`this.db('kennels')`, `this.knex('t')`): the table it names.
       entity = entityOfReceiver(recv, fileText) ?? fieldEntity(recv, fileText) ?? /^(?:this|self)\.[\w$]+\(\s*['"](\w+)['"]\s*\)/.exec(m[1]!)?.[1];
       call = `${m[1]!.replace(/\([^)\n]{0,200}\)/g, '(…)')}.${m[2]}`;
+    } else if (v.family === 'python' && (m = SA_WRITE.exec(t))) {
+      entity = m[2] ?? m[3];
+      call = m[2] ? `${m[1]}(${m[2]})` : `${m[3]}.__table__.${m[4]}`;
+    } else if (v.family === 'python' && t.includes('.add') && (m = SA_ADD.exec(t))) {
+      entity = m[2] ?? pyLoaded(v, m[3]!, l, true);
+      call = `${m[1]}.add`;
+    } else if (v.family === 'python' && t.includes('=') && (m = PY_ATTR_SET.exec(t)) && PY_COMMITS.test(v.code)) {
+      entity = m[1] ?? pyLoaded(v, m[2]!, l, false);
+      call = `${t.trim().replace(/\s*=.*$/, '')} = …`;
+    } else if (v.family === 'go' && GORM_WRITE_HINT.test(t) && (m = GORM_WRITE.exec(t)) && fileText.includes('gorm')) {
+      const chain = goChain(v, l).text;
+      entity = /\.Model\(/.test(chain) ? goModelOf(v, chain, undefined) : m[2] ? m[2] : m[3] ? goVarType(v, m[3]) : undefined;
+      call = `.${m[1]}`;
     } else if ((v.family === 'js' || v.family === 'python') && REPO_WRITE_HINT.test(t) && (m = REPO_WRITE.exec(t))) {
       // A state-changing method of the entity's repository (`orderRepo.cancel(id)`, `self.order_repo.mark_paid(…)`).
       entity = entityOfReceiver(m[1]!);
@@ -445,6 +458,8 @@ interface Site {
   calls?: Call[];
   stmt?: { text: string; endLine: number };
   holder?: string | null;
+  /** A block read (`connected_to(role: :reading) do`, `with replica_session() as s:`): the value it assigns inside. */
+  inner?: { holder: string; end: number };
 }
 
 /** The entities a read statement names (sameReadEntity's three sources). */
@@ -517,9 +532,31 @@ function siteAt(v: FnView, l: number, t: string, router: string | undefined, fil
         const parts: string[] = [];
         for (let k = l; k <= end; k++) parts.push(codeLine(v, k));
         site.stmt = { text: parts.join('\n'), endLine: end };
+        if (!HOLDER.test(t)) site.inner = blockHolder(v, l, end);
       }
       site.replica = { alias, call: m[0], dead: alias !== undefined && alias !== '' && !REPLICA_NAME.test(alias) };
       return site;
+    }
+  }
+  if (v.family === 'python' && t.includes('with') && (m = PY_WITH.exec(t)) && replicaFactory(m[1]!, m[2]!, fileText)) {
+    // `with replica_session() as s:` (or a repository's session factory that defaults to a replica): the block reads it.
+    const end = blockEnd(v, l);
+    const parts: string[] = [];
+    for (let k = l; k <= end; k++) parts.push(codeLine(v, k));
+    site.stmt = { text: parts.join('\n'), endLine: end };
+    site.inner = blockHolder(v, l, end);
+    site.replica = { alias: undefined, call: `${m[1]}()`, dead: false };
+    return site;
+  }
+  if (v.family === 'go' && gormResolver(files) && GORM_READ.test(t) && (m = GORM_READ.exec(t))) {
+    const chain = goChain(v, l);
+    if (!/dbresolver\.Write|\bClauses\(\s*dbresolver\.Write/.test(chain.text) && !/^\s*(?:\w+\s*(?:,\s*\w+)?\s*:?=\s*)?(?:if\s+\w+\s*:=\s*)?(?:tx|trx|t)\./.test(chain.head)) {
+      const model = goModelOf(v, chain.text, m[2]);
+      if (model) {
+        site.router = { model, call: `.${m[1]}`, replica: 'dbresolver replica' };
+        if (m[2]) site.holder = m[2];
+        any = true;
+      }
     }
   }
   if (router && v.family === 'python' && (m = ROUTED_READ.exec(t))) {
@@ -581,6 +618,105 @@ function siteAt(v: FnView, l: number, t: string, router: string | undefined, fil
   return any ? site : undefined;
 }
 
+/** Python `with factory(args) as s:` / `with factory().begin() as s:`: a session block. */
+const PY_WITH = /^\s*(?:async\s+)?with\s+([\w.]+)\s*\(([^()\n]{0,120})\)(?:\s*\.\s*begin\(\s*\))?\s+as\s+\w+/;
+
+/**
+ * Whether a session factory opens a replica: it is named as one (`replica_session`, `ReadOnlySession`,
+ * `Session(replica_engine)`), or it is a field (`self._sessions`) set from a replica-named value or from a
+ * constructor parameter that defaults to one (`sessions: sessionmaker = ReplicaSession`).
+ */
+function replicaFactory(name: string, args: string, fileText: string): boolean {
+  const bare = name.replace(/^self\./, '');
+  if (REPLICA_NAME.test(bare) || (args.trim() !== '' && REPLICA_NAME.test(args) && !/\b(?:primary|writer|master)\b/i.test(args))) return true;
+  if (!name.startsWith('self.') || !/^\w+$/.test(bare)) return false;
+  const rhs = new RegExp(`\\bself\\.${escapeRe(bare)}\\s*(?::[^=\\n]{1,80})?=\\s*([\\w.]+)`).exec(fileText)?.[1];
+  if (!rhs) return false;
+  if (REPLICA_NAME.test(rhs)) return true;
+  if (!/^\w+$/.test(rhs)) return false;
+  const dflt = new RegExp(`[(,]\\s*${escapeRe(rhs)}\\s*(?::[^=,)\\n]{1,80})?=\\s*([\\w.]+)`).exec(fileText)?.[1];
+  return dflt !== undefined && REPLICA_NAME.test(dflt);
+}
+
+/** The first value a block assigns (`licence = DogLicence.find(id)`, `rows = s.execute(…)`) and where its statement ends. */
+function blockHolder(v: FnView, from: number, end: number): { holder: string; end: number } | undefined {
+  for (let k = from + 1; k <= end; k++) {
+    const a = /^\s*@?([A-Za-z_]\w*)\s*=\s*(?![=~>])/.exec(codeLine(v, k));
+    if (a) return { holder: a[1]!, end: statementAt(v, k, 8).endLine };
+  }
+  return undefined;
+}
+
+const resolverCache = new WeakMap<readonly SourceFile[], boolean>();
+
+/** GORM's dbresolver plugin registered with replicas in the diff: plain Find/First reads go to a replica. */
+function gormResolver(files: readonly SourceFile[]): boolean {
+  let hit = resolverCache.get(files);
+  if (hit === undefined) {
+    hit = files.some((f) => f.language === 'go' && f.text.includes('dbresolver.Register(') && /\bReplicas\s*:/.test(f.text));
+    resolverCache.set(files, hit);
+  }
+  return hit;
+}
+
+/** A GORM read into a variable: `.Find(&out)`, `.First(&x, id)`, `.Pluck("col", &ids)`, `.Count(&n)`. */
+const GORM_READ = /(?:\.|^\s*)(Find|First|Take|Last|Scan|Pluck|Count)\(\s*(?:[^,()\n]*,\s*)?&(\w+)/;
+/** A GORM write: `.Create(&x)`, `.Save(&x)`, `.Model(&T{}).Update(…)`, `.Delete(&T{}, id)`. */
+const GORM_WRITE = /\.(Create|Save|Updates|Update|UpdateColumns?|Delete|FirstOrCreate)\(\s*(?:&?(\w+)\s*\{|&(\w+)\b)?/;
+const GORM_WRITE_HINT = /\.(?:Create|Save|Update|Delete|FirstOrCreate)/;
+
+/** A Go method chain ending at `line` (the lines above that end with `.` belong to it). */
+function goChain(v: FnView, line: number): { head: string; text: string } {
+  let k = line;
+  while (k > v.fn.startLine && k > line - 8 && /\.\s*$/.test(codeLine(v, k - 1))) k--;
+  const parts: string[] = [];
+  for (let j = k; j <= line; j++) parts.push(codeLine(v, j));
+  return { head: parts[0]!, text: parts.join('\n') };
+}
+
+/** The model a GORM chain works on: `.Model(&T{})`, `.Model(&x)`, `.Table("t")`, or the type of the variable it fills. */
+function goModelOf(v: FnView, chain: string, varName: string | undefined): string | undefined {
+  let m = /\.Model\(\s*&?(?:\w+\.)?([A-Z]\w*)\s*\{/.exec(chain);
+  if (m) return m[1];
+  m = /\.Model\(\s*&?(\w+)\s*\)/.exec(chain);
+  if (m) return goVarType(v, m[1]!);
+  m = /\.Table\(\s*"(\w+)"/.exec(chain);
+  if (m) return m[1];
+  return varName ? goVarType(v, varName) : undefined;
+}
+
+/** The struct type of a Go variable: `var x []T`, `x := T{…}`, `x := &pkg.T{…}`, a parameter `x T` / `x *T`. */
+function goVarType(v: FnView, name: string): string | undefined {
+  const e = escapeRe(name);
+  const m =
+    new RegExp(`\\bvar\\s+${e}\\s+(?:\\[\\])?\\*?(?:\\w+\\.)?([A-Z]\\w*)`).exec(v.code) ??
+    new RegExp(`\\b${e}\\s*:?=\\s*&?(?:\\[\\])?(?:\\w+\\.)?([A-Z]\\w*)\\s*\\{`).exec(v.code) ??
+    new RegExp(`[(,]\\s*${e}\\s+(?:\\[\\])?\\*?(?:\\w+\\.)?([A-Z]\\w*)\\s*[,)]`).exec(v.code);
+  return m?.[1];
+}
+
+/** SQLAlchemy Core writes: `insert(Model)`, `update(Model)`, `delete(Model)`, `Model.__table__.update()`. */
+const SA_WRITE = /(?:^|[^\w.])(?:sa\.|sqlalchemy\.)?(insert|update|delete)\(\s*([A-Z]\w*)\s*\)|\b([A-Z]\w*)\.__table__\.(insert|update|delete)\(/;
+/** `session.add(Model(…))` / `session.add(obj)`. */
+const SA_ADD = /\b(\w*(?:session|sess|db|s))\.(?:add|merge)\(\s*(?:([A-Z]\w*)\(|([a-z_]\w*)\s*\))/;
+/** An attribute set on an ORM object: `offer.status = "x"`, `session.get(Model, id).status = "x"`. */
+const PY_ATTR_SET = /^\s*(?:[\w.]*\.get\(\s*([A-Z]\w*)\s*,[^()\n]*\)|([a-z_]\w*))\.\w+\s*[-+]?=(?!=)/;
+/** The function commits what it sets (an attribute set without a commit is not a write). */
+const PY_COMMITS = /\.(?:commit|flush)\(|\.begin\(\s*\)|\batomic\(|\.save\(/;
+
+/** The model a Python local was loaded as: `x = session.get(Model, id)`, `x = Model(…)`, `x = Model.objects.get(…)`. */
+function pyLoaded(v: FnView, holder: string, before: number, construct: boolean): string | undefined {
+  const e = escapeRe(holder);
+  const re = new RegExp(`^\\s*${e}\\s*=\\s*(?:await\\s+)?(?:[\\w.]*\\.get\\(\\s*([A-Z]\\w*)\\s*,|([A-Z]\\w*)\\.objects\\.(?:get|select_for_update\\(\\)\\.get)\\(${construct ? '|([A-Z]\\w*)\\(' : ''})`);
+  for (let l = before - 1; l >= v.fn.startLine; l--) {
+    const t = codeLine(v, l);
+    if (!t.includes(holder)) continue;
+    const m = re.exec(t);
+    if (m) return m[1] ?? m[2] ?? m[3];
+  }
+  return undefined;
+}
+
 const keyPatterns = new Map<string, RegExp>();
 
 /** Whether a cache key mentions the entity (normalised, or its name in any case). */
@@ -605,7 +741,7 @@ function staleReadAt(v: FnView, s: Site, w: Write, normalised: string, ctx: Dete
     s.replica.read ??= readNames(stmt.text, fileText);
     if (!readsEntity(s.replica.read, w.entity)) return undefined;
     const alias = s.replica.alias;
-    return { line: l, end: stmt.endLine, source: 'replica', call: s.replica.call.trim(), holder: holderOf(v, s), confidence: 0.9, replica: alias ?? s.replica.call.replace(/\W+$/, '') };
+    return { line: l, end: s.inner?.end ?? stmt.endLine, source: 'replica', call: s.replica.call.trim(), holder: holderOf(v, s), confidence: 0.9, replica: alias ?? s.replica.call.replace(/\W+$/, '') };
   }
   // A search-index write: only a search of that index (direct or through a helper) reads it back.
   if (!w.index) {
@@ -628,7 +764,7 @@ function staleReadAt(v: FnView, s: Site, w: Write, normalised: string, ctx: Dete
   }
   if (s.calls) {
     for (const c of s.calls) {
-      const r = helperRead(v, c, w, normalised, ctx, fileText);
+      const r = helperRead(v, c, w, normalised, ctx, fileText, l);
       if (r) return { line: l, end: stmtOf(v, s).endLine, holder: holderOf(v, s), ...r };
     }
   }
@@ -639,6 +775,8 @@ function staleReadAt(v: FnView, s: Site, w: Write, normalised: string, ctx: Dete
 interface Definition {
   file: SourceFile;
   line: number;
+  /** The body's last line. */
+  end: number;
   body: string;
   /** The review's files (for what the diff says about the models the body searches). */
   files: readonly SourceFile[];
@@ -679,7 +817,7 @@ function definitions(files: readonly SourceFile[]): Map<string, Definition[]> {
       }
       const body = stripComments(f.lines.slice(i, end + 1).join('\n'), fam);
       const list = defs.get(name) ?? [];
-      list.push({ file: f, line: i + 1, body, files, complete });
+      list.push({ file: f, line: i + 1, end: end + 1, body, files, complete });
       defs.set(name, list);
     }
   }
@@ -754,11 +892,12 @@ function helperRead(
   normalised: string,
   ctx: DetectorContext,
   fileText: string,
+  at?: number,
 ): Omit<StaleRead, 'line' | 'end' | 'holder'> | undefined {
   const defs = defsSummary(ctx.files, c.name);
   if (defs) {
     for (const d of defs.reading) {
-      if (isItself(d, v, ctx.file)) continue;
+      if (isItself(d, v, ctx.file, at)) continue;
       const r = bodyRead(d, w, normalised);
       if (r) return { ...r, via: c.name, call: `${c.recv ? `${c.recv}.` : ''}${c.name}` };
     }
@@ -766,14 +905,27 @@ function helperRead(
     // cut by the diff, or built elsewhere), called right after a write through the primary handle.
     if (!w.index && w.handle && PRIMARY_HANDLE.test(w.handle) && sameObjectCall(v, c)) {
       for (const d of defs.reading) {
-        if (isItself(d, v, ctx.file)) continue;
+        if (isItself(d, v, ctx.file, at)) continue;
         const r = bodyReadsOf(d).replica;
         if (!r || r.names.tables.length > 0 || r.names.model || r.names.receiver) continue;
         return { source: 'replica', call: `${c.recv ? `${c.recv}.` : ''}${c.name}`, via: c.name, confidence: 0.7, replica: r.alias ?? r.call.replace(/\s*\.\s*\w+\W*$/, '') };
       }
     }
+    // A helper named after the entity (`recent_attendance`) whose shown body opens a replica session without showing
+    // what it selects (the query lines are outside the diff).
+    if (!w.index) {
+      c.norm ??= `${normEntity(c.name)} ${normEntity(c.recv.split('.').pop())}`;
+      if (normalised.length >= 4 && c.norm.includes(normalised) && !WRITE_VERB.test(c.name)) {
+        for (const d of defs.reading) {
+          if (isItself(d, v, ctx.file, at)) continue;
+          const r = bodyReadsOf(d).replica;
+          if (!r || r.names.tables.length > 0 || r.names.model || r.names.receiver) continue;
+          return { source: 'replica', call: `${c.recv ? `${c.recv}.` : ''}${c.name}`, via: c.name, confidence: 0.75, replica: r.alias ?? r.call.replace(/\s*\.\s*\w+\W*$/, '') };
+        }
+      }
+    }
     let outside = false;
-    for (const d of defs.incomplete) if (!isItself(d, v, ctx.file)) outside = true;
+    for (const d of defs.incomplete) if (!isItself(d, v, ctx.file, at)) outside = true;
     if (!outside) return undefined;
   }
   c.norm ??= `${normEntity(c.name)} ${normEntity(c.recv.split('.').pop())}`;
@@ -814,8 +966,12 @@ function declaredReplicaRead(fileText: string): RegExp | null {
   return re;
 }
 
-/** A definition inside the function being read (a recursive call is not a helper). */
-function isItself(d: Definition, v: FnView, file: SourceFile): boolean {
+/**
+ * A definition inside the function being read (a recursive call is not a helper). With the calling line: a
+ * definition whose body ends above it is another function the span swallowed (a def cut by hidden lines).
+ */
+function isItself(d: Definition, v: FnView, file: SourceFile, at?: number): boolean {
+  if (at !== undefined && d.file === file && d.end < at && familyOf(file.language) === 'python') return false;
   return d.file === file && d.line >= v.fn.startLine && d.line <= v.fn.endLine;
 }
 
@@ -854,6 +1010,18 @@ function bodyReadsOf(d: Definition): BodyReads {
     if (!alias || REPLICA_NAME.test(alias)) r.replica = { alias, call: m[0], names: readNames(body.slice(from), d.file.text) };
   }
   const fam = familyOf(d.file.language);
+  if (!r.replica && fam === 'python' && body.includes('with')) {
+    // `with replica_session() as s:` / `with self._sessions() as session:` (a factory defaulting to a replica).
+    let at = 0;
+    for (const line of body.split('\n')) {
+      const w = PY_WITH.exec(line);
+      if (w && replicaFactory(w[1]!, w[2]!, d.file.text)) {
+        r.replica = { alias: undefined, call: `${w[1]}()`, names: readNames(body.slice(at), d.file.text) };
+        break;
+      }
+      at += line.length + 1;
+    }
+  }
   if (fam === 'ruby' || fam === 'python') {
     for (const line of body.split('\n')) {
       const ms = MODEL_SEARCH.test(line) ? modelSearch(line, () => body, fam, d.files) : undefined;
@@ -891,6 +1059,7 @@ function stmtOf(v: FnView, s: Site): { text: string; endLine: number } {
 }
 
 function holderOf(v: FnView, s: Site): string | undefined {
+  if (s.inner) return s.inner.holder;
   if (s.holder === undefined) {
     const t = codeLine(v, s.line);
     // Go and Python tuples: `m, err := s.SeatMap(ctx)`, `rows, total = search(...)` hold the value in the first name.
@@ -927,6 +1096,9 @@ function readNames(stmt: string, fileText: string): ReadNames {
   const model = /\b([A-Z]\w*)\.(?:objects|find|where|find_by|query|exists|countDocuments|findById|findOne|aggregate|distinct|find_one|count_documents)\b/.exec(stmt)?.[1] ?? /\.(\w+)\.(?:findUnique|findFirst|findMany)\(/.exec(stmt)?.[1] ??
     // Rails scopes before the finder: `Policy.includes(:vehicles).find(id)`, `Order.lock.where(…)`.
     /\b([A-Z]\w*)\.(?:includes|preload|eager_load|joins|left_joins|select|order|lock|readonly|unscoped)\b(?:\([^)\n]{0,200}\))?(?:\.\w+(?:\([^)\n]{0,200}\))?){0,3}?\.(?:find|find_by!?|where|first|take|pluck|sum|count)\b/.exec(stmt)?.[1];
+  // SQLAlchemy: `select(Model)`, `session.query(Model)`, `session.get(Model, id)`.
+  const sa = model || receiver || tables.length > 0 ? undefined : /(?:^|[^\w.])select\(\s*([A-Z]\w*)\b|\.(?:query|get)\(\s*([A-Z]\w*)\b/.exec(stmt);
+  if (sa) return { tables, receiver, model: sa[1] ?? sa[2] };
   // A Rails association scope chain: `@depot.parcels.ready.order(…)` reads Parcel.
   const assoc = model || receiver || tables.length > 0 ? undefined : RB_ASSOC_READ.exec(stmt)?.[1];
   return { tables, receiver, model: model ?? (assoc ? camelSingular(assoc) : undefined) };
@@ -994,7 +1166,7 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
   const name = callName(fn);
   if (!name) return [];
   // Cheap literal pre-check: only functions that can read an index or a replica are scanned line by line.
-  if (!SEARCH_HINT.test(v.code) && !LAGGING_HINT.test(v.code)) return [];
+  if (!SEARCH_HINT.test(v.code) && !LAGGING_HINT.test(v.code) && !callsReplicaHelper(v.code, ctx.files)) return [];
   const reads = readsOf(v, router, fileText, ctx.files);
   const out: DetectorReport[] = [];
   for (let i = 0; i < reads.sites.length; i++) {
@@ -1009,6 +1181,9 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
       entity = s.search.index;
       source = 'search';
       call = s.search.call;
+    } else if (!s.replica && s.calls && (call = '', entity = replicaHelperEntity(v, s.calls, ctx, (c) => (call = c)))) {
+      // A helper of the diff whose body reads the entity from a replica (`waitlist.next_waiting(site)`).
+      source = 'replica';
     } else if (s.replica && !s.replica.dead) {
       s.replica.read ??= readNames(stmtOf(v, s).text, fileText);
       entity = s.replica.read.model ?? s.replica.read.receiver ?? s.replica.read.tables[0];
@@ -1018,7 +1193,7 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
       call += ')'.repeat(Math.max(0, (call.match(/\(/g) ?? []).length - (call.match(/\)/g) ?? []).length));
     } else continue;
     if (!entity) continue;
-    const read: StaleRead = { line: s.line, end: stmtOf(v, s).endLine, source, call, holder: holderOf(v, s), confidence: 0.8 };
+    const read: StaleRead = { line: s.line, end: s.inner?.end ?? stmtOf(v, s).endLine, source, call, holder: holderOf(v, s), confidence: 0.8 };
     const act = actAfter(v, read);
     if (act === undefined) continue;
     const caller = writerCalling(ctx, fn, name, entity, source === 'search') ?? enqueuedBy(ctx, fn, v, name, entity, source === 'search');
@@ -1053,6 +1228,40 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
     break;
   }
   return out;
+}
+
+const replicaHelperCache = new WeakMap<readonly SourceFile[], string[]>();
+
+/** Names of the diff's functions whose body reads a replica (once per review). */
+function replicaHelpers(files: readonly SourceFile[]): string[] {
+  let names = replicaHelperCache.get(files);
+  if (names) return names;
+  names = [];
+  for (const [name, defs] of definitions(files)) if (defs.some((d) => bodyReadsOf(d).replica !== undefined)) names.push(name);
+  replicaHelperCache.set(files, names);
+  return names;
+}
+
+function callsReplicaHelper(code: string, files: readonly SourceFile[]): boolean {
+  for (const n of replicaHelpers(files)) if (code.includes(`${n}(`)) return true;
+  return false;
+}
+
+/** The entity a call on the line reads through a helper whose body reads it from a replica (and names it). */
+function replicaHelperEntity(v: FnView, calls: Call[], ctx: DetectorContext, setCall: (c: string) => void): string | undefined {
+  for (const c of calls) {
+    const defs = defsSummary(ctx.files, c.name);
+    if (!defs) continue;
+    for (const d of defs.reading) {
+      if (isItself(d, v, ctx.file)) continue;
+      const r = bodyReadsOf(d).replica;
+      const entity = r && (r.names.model ?? r.names.receiver ?? r.names.tables[0]);
+      if (!entity) continue;
+      setCall(`${c.recv ? `${c.recv}.` : ''}${c.name}`);
+      return entity;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -1098,7 +1307,7 @@ function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, e
       for (let l = h.startLine, last = holds ? self.startLine - 1 : h.endLine; l <= last; l++) {
         if (!callRe.test(codeLine(hv, l))) continue;
         writes ??= writesOf(hv, gText);
-        const w = writes.find((x) => x.end < l && !x.index && sameEntity(x.entity, entity)) ?? (search ? indexHelperWrite(hv, h.startLine, l, entity, ctx.files) : undefined);
+        const w = writes.find((x) => x.end < l && !x.index && sameEntity(x.entity, entity)) ?? (search ? indexHelperWrite(hv, h.startLine, l, entity, ctx.files) : undefined) ?? (enqueue ? passedWrite(writes, codeLine(hv, l), l) : undefined);
         if (!w) continue;
         // A refresh or cache clear between the write and the call makes the read see the write.
         let cleared = false;
@@ -1107,6 +1316,21 @@ function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, e
         return { fn: displayName(g, h), file: g.path, write: w };
       }
     }
+  }
+  return undefined;
+}
+
+/**
+ * A job enqueued with the written record (`XJob.perform_later(@licence.id)` after `@licence.update!(…)`): the job
+ * loads that record, whatever the model is called.
+ */
+function passedWrite(writes: Write[], enqueue: string, line: number): Write | undefined {
+  const args = enqueue.slice(enqueue.indexOf('('));
+  for (let i = writes.length - 1; i >= 0; i--) {
+    const w = writes[i]!;
+    if (w.end >= line || w.index) continue;
+    const holder = /^@?([a-z_]\w*)\.\w+[!?]?$/.exec(w.call)?.[1];
+    if (holder && new RegExp(`(?<![\\w.])@?${escapeRe(holder)}(?:\\.id\\b|\\s*[,)])`).test(args)) return w;
   }
   return undefined;
 }

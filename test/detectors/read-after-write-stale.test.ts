@@ -551,8 +551,151 @@ def mark_paid(request, pk):
 `,
 };
 
+// SQLAlchemy: a Core upsert on the primary session, then a helper named after the entity that opens a replica session.
+const loanStreak = (factory: string) => `from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from .db import primary_session, ${factory}
+from .models import Loan
+
+
+def recent_loans(reader_id: int, limit: int = 5) -> list[Loan]:
+    with ${factory}() as s:
+        return list(s.scalars(select(Loan).where(Loan.reader_id == reader_id).limit(limit)))
+
+
+def record_loan(book_id: int, reader_id: int) -> None:
+    with primary_session() as s:
+        s.execute(insert(Loan).values(book_id=book_id, reader_id=reader_id).on_conflict_do_nothing())
+        s.commit()
+    loans = recent_loans(reader_id)
+    if len(loans) >= 5:
+        flag_heavy_borrower(reader_id)
+`;
+
+// A read-side repository whose session factory defaults to a replica; a loop writes on the primary then calls a helper
+// that picks the next row through it.
+const clinicRepo = (dflt: string) => ({
+  path: 'clinic/repositories/queue.py',
+  code: `from sqlalchemy import select
+
+from clinic.db import ${dflt}
+from clinic.models import QueueSlot
+
+
+class QueueRepository:
+    def __init__(self, factory=${dflt}):
+        self._factory = factory
+
+    def first_open(self, clinic_id: int) -> QueueSlot | None:
+        with self._factory() as session:
+            return session.scalars(
+                select(QueueSlot).where(QueueSlot.clinic_id == clinic_id, QueueSlot.state == "open").limit(1)
+            ).first()
+`,
+});
+const clinicService = `from clinic.db import PrimarySession
+from clinic.models import Appointment, QueueSlot
+from clinic.repositories.queue import QueueRepository
+
+queue = QueueRepository()
+
+
+def cancel_all(ids: list[int]) -> None:
+    for appt_id in ids:
+        with PrimarySession() as session, session.begin():
+            appt = session.get(Appointment, appt_id)
+            appt.state = "cancelled"
+            session.get(QueueSlot, appt.slot_id).state = "released"
+            clinic_id = appt.clinic_id
+        _fill_next(clinic_id)
+
+
+def _fill_next(clinic_id: int) -> None:
+    slot = queue.first_open(clinic_id)
+    if slot is None:
+        return
+    with PrimarySession() as session, session.begin():
+        session.get(QueueSlot, slot.id).state = "offered"
+    notify_patient(slot.patient_id)
+`;
+
+// GORM with the dbresolver plugin registered in the diff: Find right after Create goes to a replica.
+const gormReadings = (clause: string) => `package meters
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+	"gorm.io/plugin/dbresolver"
+)
+
+func Open(primary, replica gorm.Dialector) (*gorm.DB, error) {
+	db, err := gorm.Open(primary)
+	if err != nil {
+		return nil, err
+	}
+	err = db.Use(dbresolver.Register(dbresolver.Config{Replicas: []gorm.Dialector{replica}}))
+	return db, err
+}
+
+func (s *Service) Submit(ctx context.Context, r Reading) error {
+	if err := s.db.WithContext(ctx).Create(&r).Error; err != nil {
+		return err
+	}
+	var last []Reading
+	if err := s.db.WithContext(ctx).${clause}
+		Where("meter_id = ?", r.MeterID).
+		Order("taken_at DESC").
+		Limit(2).
+		Find(&last).Error; err != nil {
+		return err
+	}
+	if spike(last) {
+		s.alerts.Raise(r.MeterID)
+	}
+	return nil
+}
+`;
+
+// Rails: a service renews a record held under a shorter name and enqueues a job with its id; the job reads it inside a
+// connected_to(role: :reading) block and mails from it.
+const badgeJob = (role: string) => `class BadgePrintJob < ApplicationJob
+  queue_as :documents
+
+  def perform(pass_id)
+    ActiveRecord::Base.connected_to(role: :${role}) do
+      pass = GymMembershipPass.find(pass_id)
+      card = BadgeCard.new(pass).render
+      PassMailer.with(pass: pass, card: card).renewed.deliver_now
+    end
+  end
+end
+`;
+const badgeService = {
+  path: 'app/services/extend_pass.rb',
+  code: `class ExtendPass
+  def initialize(pass:)
+    @pass = pass
+  end
+
+  def call
+    GymMembershipPass.transaction do
+      @pass.lock!
+      @pass.update!(valid_until: @pass.valid_until + 1.year)
+    end
+    BadgePrintJob.perform_later(@pass.id)
+  end
+end
+`,
+};
+
 runTable(detector, {
   invalid: [
+    { name: 'sqlalchemy: insert on the primary, then a helper named after the entity reads a replica session and decides', path: 'library/loans.py', code: loanStreak('replica_session'), errors: [{ mode: 'eventual_consistency', line: 15 }] },
+    { name: 'sqlalchemy: a repository defaulting to a replica session picks the next row right after primary writes in a loop', path: 'clinic/services/queue.py', code: clinicService, extra: [clinicRepo('ReplicaSession')], errors: [{ mode: 'eventual_consistency', line: 19 }] },
+    { name: 'gorm + dbresolver: Find right after Create is served by a replica and decides', path: 'internal/meters/service.go', code: gormReadings(''), errors: [{ mode: 'eventual_consistency', line: 20 }] },
+    { name: 'rails job: reads the renewed record inside connected_to(role: :reading), enqueued with its id after the update', path: 'app/jobs/badge_print_job.rb', code: badgeJob('reading'), extra: [badgeService], errors: [{ mode: 'eventual_consistency', line: 5 }] },
     { name: 'rails service: a private method called without parentheses reads an association on the replica, its result uploaded', path: 'app/services/pick_list_printer.rb', code: pickListService('reading'), errors: [{ mode: 'eventual_consistency', line: 9 }] },
     { name: 'go: commit on a transaction opened on the writer pool, then a same-object helper queries the short-named reader pool', path: 'internal/lockers/service.go', code: lockerBoard('follower'), errors: [{ mode: 'eventual_consistency', line: 21 }] },
     { name: 'go: the reader pool is only described as a replica by its declaration comment', path: 'internal/lockers/service.go', code: lockerBoard('cold', 'cold     *sql.DB // read-only follower, lags a little'), errors: [{ mode: 'eventual_consistency', line: 21 }] },
@@ -818,6 +961,10 @@ def unpublish(article_id):
     { name: 'mongoose: cancel through the repository, then a helper reads with secondaryPreferred and decides', path: 'src/lessons/withdraw.ts', code: "import { lessonRepo } from './lesson.repo';\n\nexport async function withdrawLesson(id: string, coachId: string) {\n  const lesson = await lessonRepo.cancel(id, coachId);\n  const busy = await lessonRepo.hasBookedLesson(lesson.coachId, lesson.at);\n  if (!busy) {\n    await standby.offer(lesson.coachId, lesson.at);\n  }\n  return lesson;\n}\n", extra: [{ path: 'src/lessons/lesson.repo.ts', code: "import { Lesson } from './lesson.model';\n\nexport const lessonRepo = {\n  async hasBookedLesson(coachId: string, at: Date): Promise<boolean> {\n    const hit = await Lesson.exists({ coachId, at, status: 'booked' })\n      .read('secondaryPreferred')\n      .exec();\n    return hit !== null;\n  },\n};\n" }], errors: [{ mode: 'eventual_consistency', line: 4 }] },
   ],
   valid: [
+    { name: 'fixed twin: the entity helper reads the primary session', path: 'library/loans.py', code: loanStreak('primary_reads') },
+    { name: 'fixed twin: the repository defaults to the primary session', path: 'clinic/services/queue.py', code: clinicService, extra: [clinicRepo('PrimarySession')] },
+    { name: 'fixed twin: gorm read pinned to the primary with dbresolver.Write', path: 'internal/meters/service.go', code: gormReadings('Clauses(dbresolver.Write).') },
+    { name: 'fixed twin: the job reads the renewed record on the writing role', path: 'app/jobs/badge_print_job.rb', code: badgeJob('writing'), extra: [badgeService] },
     { name: 'fixed twin: the private method reads the primary (connected_to role: :writing)', path: 'app/services/pick_list_printer.rb', code: pickListService('writing') },
     { name: 'fixed twin: the same-object helper queries the writer pool', path: 'internal/lockers/service.go', code: lockerBoard('rw') },
     { name: 'fixed twin: the commented pool is not read; the helper queries the writer', path: 'internal/lockers/service.go', code: lockerBoard('rw', 'cold     *sql.DB // read-only follower, lags a little') },
