@@ -97,8 +97,36 @@ export default createDetector(
     defaultSeverity: 'high',
     docs: 'docs/detectors/check-then-insert.md',
   },
-  (ctx) => dedupe(analyzedFunctions(ctx).flatMap((info) => checkThenInsertIn(ctx, info))),
+  (ctx) => dedupe([...analyzedFunctions(ctx), ...joinedHunkRegions(ctx)].flatMap((info) => checkThenInsertIn(ctx, info))),
 );
+
+/** A line that opens a function: the start of a parsed function rather than a hunk region inside one. */
+const FUNCTION_HEAD = /^\s*(?:export\s+)?(?:async\s+)?(?:def|function|func|fn)\b|^\s*(?:public|private|protected|static)\b[^=]*\(/;
+
+/**
+ * Two hunks of one function whose header the diff does not show (same section name, only unseen lines between
+ * them) become two regions; the check can sit in the first and the insert in the second (`if member.has_x(...):
+ * return` added above a `with transaction.atomic():` block the second hunk edits). Their union, analysed as one.
+ */
+function joinedHunkRegions(ctx: DetectorContext): FnInfo[] {
+  const spans = ctx.changedFunctions;
+  if (spans.length < 2) return [];
+  const out: FnInfo[] = [];
+  const sorted = [...spans].sort((a, b) => a.startLine - b.startLine);
+  for (let i = 0; i + 1 < sorted.length; i++) {
+    const a = sorted[i]!;
+    const b = sorted[i + 1]!;
+    if (a.name !== b.name || a.name === '<hunk>' || b.startLine <= a.endLine || b.startLine - a.endLine > 8) continue;
+    const lines = ctx.file.lines;
+    if (FUNCTION_HEAD.test(lines[a.startLine - 1] ?? '') || FUNCTION_HEAD.test(lines[b.startLine - 1] ?? '')) continue;
+    let gapBlank = true;
+    for (let l = a.endLine + 1; l < b.startLine && gapBlank; l++) gapBlank = (lines[l - 1] ?? '').trim() === '';
+    if (!gapBlank) continue;
+    const text = lines.slice(a.startLine - 1, b.endLine).join('\n');
+    out.push(analyze(ctx.file, { name: a.name, startLine: a.startLine, endLine: b.endLine, async: a.async || b.async, text }));
+  }
+  return out;
+}
 
 const reportCache = new WeakMap<FnInfo, DetectorReport[]>();
 
@@ -633,7 +661,7 @@ function findAct(info: FnInfo, check: DbOp, keys: string[], regions: Array<[numb
  * the association scopes the read and the insert by the owner's foreign key (`desk_id`).
  */
 function parentKey(op: DbOp): string[] {
-  if (op.orm !== 'activerecord' || !op.parent) return [];
+  if ((op.orm !== 'activerecord' && op.orm !== 'django') || !op.parent) return [];
   const owner = op.parent.replace(/^@/, '').replace(/^(?:current|the|my)_/, '');
   if (!/^[a-z_]\w*$/.test(owner) || /^(?:self|klass|scope|relation|base)$/.test(owner)) return [];
   return [`${owner}_id`];
@@ -653,6 +681,9 @@ function sideEffectBetween(info: FnInfo, from: number, to: number): { line: numb
 
 const helperOpCache = new WeakMap<FunctionSpan, DbOp | null>();
 
+/** A count turned into a yes / no: compared with 0 or 1 (`> 0`, `>= 1`, `!== 0`, `!= 0`), `bool(n)`, `positive?`, `nonzero?`. */
+const COUNT_AS_EXISTS = /(?:>\s*0|>=\s*1|!==?\s*0)(?![\w.])|\bbool\(|\.(?:positive|nonzero)\?/;
+
 const LOCKS = /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+SHARE\b|select_for_update|with_for_update|\.lock!|\block\(|advisory/i;
 
 /**
@@ -666,6 +697,8 @@ function helperOp(file: SourceFile, fn: FunctionSpan): DbOp | undefined {
   const h = analyze(file, fn);
   let op: DbOp | undefined = h.ops.length === 1 ? h.ops[0] : undefined;
   if (op && op.kind === 'max' && /(?:^|\.)(?:first|last|take|First|Last|Take)$/.test(op.call)) op = { ...op, kind: 'find', maxColumn: undefined };
+  // A count handed back as "is there one" (`return count > 0`, `return n > 0, err`, `count.positive?`): an existence test.
+  if (op && op.kind === 'count' && COUNT_AS_EXISTS.test(h.bare)) op = { ...op, kind: 'exists' };
   if (op && !['find', 'exists', 'insert'].includes(op.kind)) op = undefined;
   if (op && (op.lock || LOCKS.test(h.code))) op = undefined;
   if (op && familyOf(h.lang) !== 'ruby' && !/\breturn\b/.test(h.bare)) op = undefined;
@@ -708,8 +741,17 @@ function helperCallOps(ctx: DetectorContext, info: FnInfo): DbOp[] {
     const open = at + m[0].length - 1;
     const close = matchBracket(info.code, open, fam);
     if (close < 0) continue;
+    // A relation read through `self` in a model method (`self.loans.filter(...)`) is keyed by the call's receiver
+    // (`member.has_borrowed(...)`).
+    const receiver = /([A-Za-z_$@][\w$]*)\s*\.\s*[A-Za-z_$][\w$]*[?!]?\s*\($/.exec(m[0])?.[1];
+    const parent = op.parent === 'self' && receiver && receiver !== 'self' ? receiver : op.parent;
+    // An insert helper that passes its argument through (`create({ data })`, `Create(ctx, dev)`): the columns are
+    // the keys the call site writes (`repo.create({ animalId, adopterId, ... })`).
+    const writeColumns = op.kind === 'insert' && op.writeColumns.length === 0 ? argKeys(info.code.slice(open + 1, close), fam) : op.writeColumns;
     out.push({
       ...op,
+      parent,
+      writeColumns,
       call: `${name}()`,
       start: at,
       end: close + 1,
@@ -979,7 +1021,7 @@ const KEY = new RegExp(String.raw`\b(${KEY_NAMES})\b['"]?\s*(?:\]\s*)?(?:=>|:(?!
 /** JS shorthand property: `{ idempotencyKey }`, `{ amount }, { idempotencyKey, stripeAccount }`. */
 const KEY_SHORTHAND = new RegExp(String.raw`[{,]\s*(${KEY_NAMES})\s*(?=[,}])`, 'gi');
 
-export const NONDET = /\bDate\.now\(\)|\bnew Date\(\s*\)|\bperformance\.now\(\)|\btime\.time(?:_ns)?\(\)|\bdatetime\.(?:now|utcnow)\(|\btimezone\.now\(\)|\buuid\.uuid[14]\(\)|\buuid[14]\(\)|\buuidv[147]\(\)|\buuid\(\)|\bv4\(\)|\brandomUUID\(\)|\bcrypto\.randomBytes\(|\bMath\.random\(\)|\bSecureRandom\.\w+|\bnanoid\(\)|\bcuid2?\(\)|\bulid\(\)|\buuid\.New(?:String)?\(\)|\btime\.Now\(\)|\bTime\.(?:now|current)\b|\bDateTime\.now\b|\bsecrets\.token_\w+\(|\brandom\.\w+\(|\bObjectId\(\)|\bDate\.current\b|\bTime\.zone\.now\b/;
+export const NONDET = /\bDate\.now\(\)|\bnew Date\(\s*\)|\bperformance\.now\(\)|\btime\.time(?:_ns)?\(\)|\bdatetime\.(?:now|utcnow)\(|\btimezone\.now\(\)|\buuid\.uuid[14]\(\)|\buuid[14]\(\)|\buuidv[147]\(\)|\buuid\(\)|\bv4\(\)|\brandomUUID\(\)|\bcrypto\.randomBytes\(|\bMath\.random\(\)|\bSecureRandom\.\w+|\bnanoid\(\)|\bcuid2?\(\)|\bulid\(\)|\buuid\.New(?:String)?\(\)|\btime\.Now\(\)|\bTime\.(?:now|current)\b|\bDateTime\.now\b|\bsecrets\.token_\w+\(|\brandom\.\w+\(|\bObjectId\(\)|\bDate\.current\b|\bTime\.zone\.now\b|(?<![\w$])(?:this|self|s|svc|[a-z]\w*(?:[Cc]lock|[Ss]ervice|[Ss]vc))(?:\.(?:clock|Clock))?\.(?:now|Now)\(\)/;
 
 const keyCache = new WeakMap<FnInfo, KeyUse[]>();
 

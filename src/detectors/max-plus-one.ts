@@ -66,7 +66,11 @@ export default createDetector(
         // it (`update({ where: { id }, data: { number } })`, `inv.update!(number: n)`, `x.number = n; x.save()`) or a
         // model method writing its own record (`update!(sequence: last + 1)`, `self.number = n; save!`).
         const insertOf = (o: DbOp) => (o.start > read.end || (o.start < read.start && o.end >= read.end)) && o.kind === 'insert' && sameEntity(o.entity, read.entity);
-        const act = info.ops.find(insertOf) ?? added.find(insertOf) ?? (read.kind === 'max' && read.maxColumn && !fromHelper ? numberedRow(ctx.file, info, read) : undefined);
+        const act =
+          info.ops.find(insertOf) ??
+          added.find(insertOf) ??
+          (read.kind === 'max' && read.maxColumn && !fromHelper ? numberedRow(ctx.file, info, read) : undefined) ??
+          (!fromHelper ? createCallbackWrite(ctx.file, info, read) : undefined);
         if (!act) continue;
         const between = info.code.slice(read.start, act.end);
         // Through a helper, the `+ 1` is in the helper; the number it returns must reach the insert.
@@ -74,7 +78,9 @@ export default createDetector(
         if (!plusOne) continue;
         if (read.kind === 'count' && !fromHelper && !read.vars.some((v) => new RegExp(String.raw`\b${v.replace(/\$/g, '\\$')}\b[^\n;]{0,40}\+\s*1\b`).test(between))) continue;
         const column = read.maxColumn ?? (read.kind === 'count' ? guessSeqColumn(act.writeColumns) : undefined);
-        const scope = keyColumns(read.whereColumns);
+        // An association read (`show.episodes.maximum(:number)`) is scoped by the owner's foreign key too.
+        const owner = read.orm === 'activerecord' && read.parent && /^@?[a-z_]\w*$/.test(read.parent) && read.parent !== 'self' ? [`${read.parent.replace(/^@/, '')}_id`] : [];
+        const scope = keyColumns([...read.whereColumns, ...owner]);
         if (column && (uniqueCovers(ctx.schema, read.entity, [...scope, column], ctx.files))) continue;
         if (!column && uniqueCovers(ctx.schema, read.entity, [...scope, ...act.writeColumns], ctx.files)) continue;
         if (!touchesAdded(ctx.file, read.line, act.line)) continue;
@@ -175,6 +181,32 @@ function numberedRow(file: SourceFile, info: FnInfo, read: DbOp): DbOp | undefin
   }
   return undefined;
 }
+
+/**
+ * Ruby: a model method of E registered as a create callback (`before_create :assign_number`, `before_validation
+ * :assign_number, on: :create`, `around_create`, `before_save`) that assigns the read's number to its own record
+ * (`self.number = last + 1`): Rails inserts the record right after the callback, so that insert is the act.
+ */
+function createCallbackWrite(file: SourceFile, info: FnInfo, read: DbOp): DbOp | undefined {
+  if (familyOf(info.lang) !== 'ruby' || !info.code.includes('self.')) return undefined;
+  const name = /([a-z_]\w*[?!]?)$/.exec(info.fn.name)?.[1];
+  if (!name || !file.text.includes(name)) return undefined;
+  const esc = name.replace(/[?!]/g, '\\$&');
+  const registered = new RegExp(String.raw`^[ \t]*(before_create|around_create|before_save|before_validation)\s+[^\n]*?:${esc}(?![\w?!])([^\n]*)`, 'm').exec(file.text);
+  if (!registered || (registered[1] === 'before_validation' && /\bon:\s*:update\b/.test(registered[2]!))) return undefined;
+  if (!ownModel(file, info, read.entity)) return undefined;
+  const rest = info.code.slice(read.end);
+  const want = read.maxColumn ? normColumn(read.maxColumn) : undefined;
+  for (const m of rest.matchAll(/(?<![\w$.@])self\.(\w+)\s*=(?![=~])([^\n]*)/g)) {
+    if (want ? normColumn(m[1]!) !== want : !PLUS_ONE_TEST.test(m[2]!)) continue;
+    const start = read.end + (m.index ?? 0);
+    const end = start + m[0].length;
+    return { ...read, kind: 'insert', call: `${registered[1]} :${name}`, start, end, line: info.idx.line(start), endLine: info.idx.line(end - 1), whereColumns: [], writeColumns: [m[1]!], vars: [], maxColumn: undefined };
+  }
+  return undefined;
+}
+
+const PLUS_ONE_TEST = /\+\s*1\b(?!\s*[\d.])|\.succ\b/;
 
 /** Whether the function is a method of `entity`'s own model: the enclosing class, or a Rails model file named after it. */
 function ownModel(file: SourceFile, info: FnInfo, entity: string): boolean {

@@ -195,6 +195,81 @@ func (s *Store) Close(ctx context.Context, pollID int64) error {
 runTable(detector, {
   valid: [
     {
+      name: 'django: related-manager exists() through a model method on the receiver, then create, UniqueConstraint on the pair',
+      path: 'races/views.py',
+      extra: [
+        { path: 'races/models.py', code: `from django.db import models
+
+
+class Runner(models.Model):
+    name = models.CharField(max_length=80)
+
+    def has_entry(self, race):
+        return self.entries.filter(race=race).exists()
+
+
+class Entry(models.Model):
+    runner = models.ForeignKey(Runner, on_delete=models.CASCADE, related_name="entries")
+    race = models.ForeignKey("Race", on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["runner", "race"], name="uniq_entry_runner_race")]
+` },
+      ],
+      code: `from django.http import JsonResponse
+
+from .models import Entry
+
+
+def enter(request, runner, race):
+    if runner.has_entry(race):
+        return JsonResponse({"error": "already entered"}, status=409)
+    entry = Entry.objects.create(runner=runner, race=race)
+    return JsonResponse({"id": entry.pk}, status=201)
+`,
+    },
+    {
+      name: 'prisma: repository count returned as a boolean (n > 0), then the repository insert, @@unique on the pair',
+      path: 'src/holds/holds.service.ts',
+      extra: [
+        { path: 'prisma/schema.prisma', code: `model Hold {
+  id       String @id @default(cuid())
+  bookId   String
+  memberId String
+  @@unique([bookId, memberId])
+}
+` },
+        { path: 'src/holds/holds.repository.ts', code: `import type { PrismaClient } from '@prisma/client';
+
+export class HoldsRepository {
+  constructor(private readonly db: PrismaClient) {}
+
+  async hasActiveHold(bookId: string, memberId: string): Promise<boolean> {
+    const n = await this.db.hold.count({ where: { bookId, memberId } });
+    return n > 0;
+  }
+
+  async insertHold(data: { bookId: string; memberId: string }) {
+    return this.db.hold.create({ data });
+  }
+}
+` },
+      ],
+      code: `import { HoldsRepository } from './holds.repository';
+
+export class HoldsService {
+  constructor(private readonly holds: HoldsRepository) {}
+
+  async place(bookId: string, memberId: string) {
+    if (await this.holds.hasActiveHold(bookId, memberId)) {
+      throw new Error('hold exists');
+    }
+    return this.holds.insertHold({ bookId, memberId });
+  }
+}
+`,
+    },
+    {
       name: 'django: existence read through a helper returning the latest open row, create inside a savepoint with IntegrityError fallback',
       path: 'lockers/claims.py',
       extra: [
@@ -1080,6 +1155,80 @@ export class GiftCardService {
     },
   ],
   invalid: [
+    {
+      name: 'django: related-manager exists() through a model method on the receiver, then create, no constraint',
+      path: 'races/views.py',
+      extra: [
+        { path: 'races/models.py', code: `from django.db import models
+
+
+class Runner(models.Model):
+    name = models.CharField(max_length=80)
+
+    def has_entry(self, race):
+        return self.entries.filter(race=race).exists()
+
+
+class Entry(models.Model):
+    runner = models.ForeignKey(Runner, on_delete=models.CASCADE, related_name="entries")
+    race = models.ForeignKey("Race", on_delete=models.CASCADE)
+` },
+      ],
+      code: `from django.http import JsonResponse
+
+from .models import Entry
+
+
+def enter(request, runner, race):
+    if runner.has_entry(race):
+        return JsonResponse({"error": "already entered"}, status=409)
+    entry = Entry.objects.create(runner=runner, race=race)
+    return JsonResponse({"id": entry.pk}, status=201)
+`,
+      errors: [{ mode: 'toctou', line: 7 }],
+    },
+    {
+      name: 'prisma: repository count returned as a boolean (n > 0), then the repository insert, plain index',
+      path: 'src/holds/holds.service.ts',
+      extra: [
+        { path: 'prisma/schema.prisma', code: `model Hold {
+  id       String @id @default(cuid())
+  bookId   String
+  memberId String
+  @@index([bookId, memberId])
+}
+` },
+        { path: 'src/holds/holds.repository.ts', code: `import type { PrismaClient } from '@prisma/client';
+
+export class HoldsRepository {
+  constructor(private readonly db: PrismaClient) {}
+
+  async hasActiveHold(bookId: string, memberId: string): Promise<boolean> {
+    const n = await this.db.hold.count({ where: { bookId, memberId } });
+    return n > 0;
+  }
+
+  async insertHold(data: { bookId: string; memberId: string }) {
+    return this.db.hold.create({ data });
+  }
+}
+` },
+      ],
+      code: `import { HoldsRepository } from './holds.repository';
+
+export class HoldsService {
+  constructor(private readonly holds: HoldsRepository) {}
+
+  async place(bookId: string, memberId: string) {
+    if (await this.holds.hasActiveHold(bookId, memberId)) {
+      throw new Error('hold exists');
+    }
+    return this.holds.insertHold({ bookId, memberId });
+  }
+}
+`,
+      errors: [{ mode: 'toctou', line: 7 }],
+    },
     {
       name: 'django: existence read through a helper returning the latest open row (order_by().first()), then create, plain index',
       path: 'lockers/claims.py',

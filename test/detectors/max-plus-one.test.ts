@@ -29,6 +29,50 @@ export async function addStep(recipeId: string, text: string) {
 runTable(detector, {
   valid: [
     {
+      name: 'rails before_create callback: self.seq = association maximum + 1, unique index on (account_id, seq)',
+      path: 'app/models/invoice.rb',
+      extra: [
+        { path: 'db/migrate/20240301090000_add_seq_to_invoices.rb', code: `class AddSeqToInvoices < ActiveRecord::Migration[7.1]
+  def change
+    add_column :invoices, :seq, :integer
+    add_index :invoices, [:account_id, :seq], unique: true
+  end
+end
+` },
+      ],
+      code: `class Invoice < ApplicationRecord
+  belongs_to :account
+
+  before_create :assign_seq
+
+  private
+
+  def assign_seq
+    last = account.invoices.maximum(:seq) || 0
+    self.seq = last + 1
+  end
+end
+`,
+    },
+    {
+      name: 'rails before_validation on: :create: self.position = count + 1 after locking the parent row',
+      path: 'app/models/visit.rb',
+      code: `class Visit < ApplicationRecord
+  belongs_to :clinic
+
+  before_validation :stamp_position, on: :create
+
+  private
+
+  def stamp_position
+    clinic.lock!
+    waiting = Visit.where(clinic_id: clinic_id, day: day).count
+    self.position = waiting + 1
+  end
+end
+`,
+    },
+    {
       name: 'sqlalchemy async: helper returns max + 1, caller builds the row and session.add()s it, unique (book_id, seq)',
       path: 'app/chapters/service.py',
       extra: [
@@ -233,6 +277,51 @@ export async function longestRecipe(recipeId: string) {
     },
   ],
   invalid: [
+    {
+      name: 'rails before_create callback: self.seq = association maximum + 1, plain index on (account_id, seq)',
+      path: 'app/models/invoice.rb',
+      extra: [
+        { path: 'db/migrate/20240301090000_add_seq_to_invoices.rb', code: `class AddSeqToInvoices < ActiveRecord::Migration[7.1]
+  def change
+    add_column :invoices, :seq, :integer
+    add_index :invoices, [:account_id, :seq]
+  end
+end
+` },
+      ],
+      code: `class Invoice < ApplicationRecord
+  belongs_to :account
+
+  before_create :assign_seq
+
+  private
+
+  def assign_seq
+    last = account.invoices.maximum(:seq) || 0
+    self.seq = last + 1
+  end
+end
+`,
+      errors: [{ mode: 'phantom_read', line: 9 }],
+    },
+    {
+      name: 'rails before_validation on: :create: self.position = count of the day + 1, nothing unique',
+      path: 'app/models/visit.rb',
+      code: `class Visit < ApplicationRecord
+  belongs_to :clinic
+
+  before_validation :stamp_position, on: :create
+
+  private
+
+  def stamp_position
+    waiting = Visit.where(clinic_id: clinic_id, day: day).count
+    self.position = waiting + 1
+  end
+end
+`,
+      errors: [{ mode: 'phantom_read', line: 9 }],
+    },
     {
       name: 'sqlalchemy async: helper returns coalesce(max) + 1, caller builds the row and session.add()s it, plain index',
       path: 'app/chapters/service.py',

@@ -1225,6 +1225,25 @@ function drizzleColumns(where: string): string[] {
   return [...where.matchAll(/\b(?:eq|ne|lt|lte|gt|gte|between|notBetween|inArray|notInArray|isNull|isNotNull|like|ilike)\(\s*\w+\.(\w+)/g)].map((m) => m[1]!);
 }
 
+/** Attribute names that hold a query object or a client, never a model's relation. */
+const PY_NOT_RELATION = /^(?:objects|query|queryset|qs|session|db|cursor|conn|connection|client|self|cls|request|response|data|cache|redis|df|items|values|keys|results|rows|list|dict|set)$/;
+
+/**
+ * Index of the relation in a Django related-manager chain (`member.loans.filter(...)`, `self.request.user.order_set
+ * .exclude(...).exists()`): attribute segments without calls, then filter / exclude / all called on a lower-case
+ * relation name. -1 otherwise.
+ */
+function djangoRelated(segs: Segment[]): number {
+  let i = 0;
+  while (i < segs.length && segs[i]!.args === undefined && /^[a-z_]\w*$/.test(segs[i]!.name)) i++;
+  if (i < 2 || i >= segs.length) return -1;
+  const call = segs[i]!;
+  if (!/^(?:filter|exclude|all)$/.test(call.name) || call.args === undefined) return -1;
+  if (call.name === 'filter' && !/^\s*(?:[a-z_]\w*\s*=(?!=)|Q\()/.test(call.args)) return -1;
+  const rel = segs[i - 1]!.name;
+  return PY_NOT_RELATION.test(rel) || rel.length < 3 ? -1 : i - 1;
+}
+
 function pyOp(chain: Chain): Interp | undefined {
   const segs = chain.segments;
   const names = segs.map((s) => s.name);
@@ -1233,9 +1252,16 @@ function pyOp(chain: Chain): Interp | undefined {
   let entity: string | undefined;
   let orm = 'django';
   let from = 0;
+  const rel = objIdx >= 1 ? -1 : djangoRelated(segs);
   if (objIdx >= 1) {
     entity = names[objIdx - 1];
     from = objIdx + 1;
+  } else if (rel > 0) {
+    // Django related manager: `member.loans.filter(...).exists()`, `self.loan_set.exclude(...)`: the rows of the
+    // owner's relation, keyed by the owner's foreign key (`parent`).
+    entity = names[rel]!.replace(/_set$/, '');
+    extra.parent = names[rel - 1];
+    from = rel + 1;
   } else {
     // SQLAlchemy: session.query(Model)..., select(Model)..., session.add(Model(...))
     const q = segs.findIndex((s) => (s.name === 'query' || s.name === 'select' || s.name === 'select_from') && s.args !== undefined && /[A-Z]/.test(s.args));
@@ -1286,7 +1312,7 @@ function pyOp(chain: Chain): Interp | undefined {
     }
     return undefined;
   }
-  if (!entity || !/^[A-Z]/.test(entity)) return undefined;
+  if (!entity || (!/^[A-Z]/.test(entity) && rel <= 0)) return undefined;
   let kind: OpKind = 'list';
   for (const s of segs.slice(from)) {
     const k = PY_METHODS[s.name];
