@@ -38,7 +38,9 @@ import {
   guardsOf,
   helperAggregates,
   keyColumns,
+  lockedBefore,
   opsIn,
+  readTables,
   sameEntity,
   touchesAdded,
 } from './lib/checks.js';
@@ -103,15 +105,16 @@ export default createDetector(
         if (check.kind === 'list') continue;
         // An exists read counts only when it looks at the *other* rows of the set ("another active one exists").
         if (check.kind === 'exists' && !OTHER_ROWS.test(info.code.slice(check.start, check.end))) continue;
-        if (guards.lockLine !== undefined && guards.lockLine <= check.line) continue;
         const gate = findGate(info, check);
         if (!gate) continue;
         const aggregate = check.kind === 'count' || check.kind === 'sum';
         const regions: Array<[number, number]> = gate.bails ? [[gate.body[1] + 1, info.fn.endLine]] : [[gate.line, gate.body[1]]];
         if (!gate.bails && gate.elseBody) regions.push(gate.elseBody);
         let act: DbOp | undefined;
+        // A count / sum over a join (or with a subquery) reads the joined table's rows too.
+        const tables = readTables(info, check);
         for (const op of regions.flatMap(([from, to]) => opsIn(info, from, to))) {
-          if (op.start <= check.start || !sameEntity(op.entity, check.entity)) continue;
+          if (op.start <= check.start || !tables.some((t) => sameEntity(op.entity, t))) continue;
           if (op.kind === 'update' && !(op.atomic && conditionalWrite(op, check)) && changesMembership(info.code, check, op)) {
             act = op;
             break;
@@ -124,6 +127,8 @@ export default createDetector(
           }
         }
         if (!act) continue;
+        // A lock before the read protects it, unless it holds only the row the act writes (its own row, not the set).
+        if (lockedBefore(info, check.line, act)) continue;
         // An update of a row of the set needs an aggregate bound, or an exists over "other" rows.
         if (!aggregate && gate.polarity === 'threshold') continue;
         if (act.kind === 'delete' && gate.polarity !== 'threshold') continue;
@@ -154,7 +159,7 @@ export default createDetector(
           line: check.line,
           endLine: act.line,
           functionName: info.name,
-          entity: check.entity,
+          entity: sameEntity(act.entity, check.entity) ? check.entity : act.entity,
           evidence: ev,
           facts,
           title: `${info.name} checks ${check.kind === 'sum' ? 'a sum' : check.kind === 'count' ? 'a count' : 'the other rows'} over ${check.entity} with ${check.call}, then updates one row with ${act.call}: two concurrent calls both pass the check`,

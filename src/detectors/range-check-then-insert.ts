@@ -53,7 +53,9 @@ import {
   hasExclusion,
   helperAggregates,
   helperPredicates,
+  helperInserts,
   helperReads,
+  helperRowReads,
   keyColumns,
   sameEntity,
   touchesAdded,
@@ -85,9 +87,11 @@ export default createDetector(
       // Or by a predicate helper that answers whether the range is taken (`if await _slot_taken(...)`; see `helperPredicates`).
       // An ActiveRecord read through a range scope of the review (`bookings.overlapping(a, b).exists?`) is a range read.
       const scoped = (o: DbOp) => (o.orm === 'activerecord' && !o.range ? withRangeScope(ctx.files, o, info.code) : o);
-      const viaHelper = new Map([...helperReads(ctx, info), ...helperPredicates(ctx, info)].map((h) => [scoped(h.op), h]));
+      // Or by a helper that hands back the row it found (`const clash = await findClash(tx, ...)`; see `helperRowReads`).
+      const viaHelper = new Map([...helperReads(ctx, info), ...helperPredicates(ctx, info), ...helperRowReads(ctx, info)].map((h) => [scoped(h.op), h]));
       const reads = [...info.ops.map(scoped), ...viaHelper.keys()];
-      const inserts = [...info.ops, ...addedInstances(info)];
+      // The insert may be made by a short helper too (`return insertBooking(tx, {...})`; see `helperInserts`).
+      const inserts = [...info.ops, ...addedInstances(info), ...helperInserts(ctx, info)];
       for (const check of reads) {
         if (!['find', 'exists', 'count', 'list'].includes(check.kind) || !check.range || check.lock) continue;
         if (check.kind === 'list' && check.vars.length === 0) continue;

@@ -131,8 +131,100 @@ const jsRatioBug = `export async function signOffNurse(pool, wardId, nurseId) {
 }
 `;
 
+// Own-row lock: the transaction locks only the row it will write, then counts the sibling rows (Go, database/sql).
+const goOwnRowLockBug = `package lanes
+
+func (s *Store) CloseLane(ctx context.Context, laneID int64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var plazaID int64
+	if err := tx.QueryRowContext(ctx, \`SELECT plaza_id FROM lanes WHERE id = $1 FOR UPDATE\`, laneID).Scan(&plazaID); err != nil {
+		return err
+	}
+	var open int
+	if err := tx.QueryRowContext(ctx, \`SELECT count(*) FROM lanes WHERE plaza_id = $1 AND state = 'open' AND id <> $2\`, plazaID, laneID).Scan(&open); err != nil {
+		return err
+	}
+	if open < 2 {
+		return ErrLastLanes
+	}
+	if _, err := tx.ExecContext(ctx, \`UPDATE lanes SET state = 'closed' WHERE id = $1\`, laneID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}`;
+
+// A sum over a join read through a helper of the same file, then another row of the joined table flipped (Go).
+const goJoinSumBug = `package feeders
+
+func (s *Store) Energise(ctx context.Context, pumpID int64, feederID int64, draw float64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	used, capacity, err := s.feederUse(ctx, tx, feederID)
+	if err != nil {
+		return err
+	}
+	if used+draw > capacity {
+		return ErrOverload
+	}
+	if _, err := tx.ExecContext(ctx, \`UPDATE pumps SET state = 'on' WHERE id = $1\`, pumpID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) feederUse(ctx context.Context, tx *sql.Tx, feederID int64) (used, capacity float64, err error) {
+	err = tx.QueryRowContext(ctx, \`
+		SELECT f.capacity, COALESCE(SUM(p.draw) FILTER (WHERE p.state = 'on'), 0)
+		FROM feeders f LEFT JOIN pumps p ON p.feeder_id = f.id
+		WHERE f.id = $1 GROUP BY f.capacity\`, feederID).Scan(&capacity, &used)
+	return used, capacity, err
+}`;
+
+// Django: select_for_update() on one's own row, a count of the others through a helper, then save() of that row.
+const djangoOwnRowLockBug = `from django.db import transaction
+
+from desk.models import Agent
+
+
+def _others_on_line(queue_id, agent_id):
+    return Agent.objects.filter(queue_id=queue_id, on_line=True).exclude(pk=agent_id).count()
+
+
+def log_off(agent_id):
+    with transaction.atomic():
+        me = Agent.objects.select_for_update().get(pk=agent_id)
+        others = _others_on_line(me.queue_id, agent_id)
+        if others < 1:
+            raise LastAgent()
+        me.on_line = False
+        me.save(update_fields=["on_line"])
+    return me
+`;
+
 runTable(detector, {
   valid: [
+    {
+      name: 'go: own row locked, then the parent row locked before counting the siblings',
+      path: 'internal/lanes/store.go',
+      code: goOwnRowLockBug.replace('\tvar open int\n', '\tif _, err := tx.ExecContext(ctx, \`SELECT id FROM plazas WHERE id = $1 FOR UPDATE\`, plazaID); err != nil {\n\t\treturn err\n\t}\n\tvar open int\n'),
+    },
+    {
+      name: 'go: sum over a join through a helper, SERIALIZABLE transaction',
+      path: 'internal/feeders/store.go',
+      code: goJoinSumBug.replace('s.db.BeginTx(ctx, nil)', 's.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})'),
+    },
+    {
+      name: 'django: the parent row locked with select_for_update before counting the others',
+      path: 'desk/services.py',
+      code: djangoOwnRowLockBug.replace('        others = _others_on_line', '        Queue.objects.select_for_update().get(pk=me.queue_id)\n        others = _others_on_line'),
+    },
     {
       name: 'go: two aggregates in one row handed to a predicate, after locking the parent row',
       path: 'internal/pools/shifts.go',
@@ -529,6 +621,24 @@ def leave_rota(session, rota_id, volunteer_id):
     },
   ],
   invalid: [
+    {
+      name: 'go: FOR UPDATE on its own row only, count of the sibling rows, then own row updated',
+      path: 'internal/lanes/store.go',
+      code: goOwnRowLockBug,
+      errors: [{ mode: 'write_skew', line: 14 }],
+    },
+    {
+      name: 'go: sum over a LEFT JOIN read through a helper, then a row of the joined table updated',
+      path: 'internal/feeders/store.go',
+      code: goJoinSumBug,
+      errors: [{ mode: 'write_skew', line: 9 }],
+    },
+    {
+      name: 'django: select_for_update() on its own row, count of the others through a helper, then save()',
+      path: 'desk/services.py',
+      code: djangoOwnRowLockBug,
+      errors: [{ mode: 'write_skew', line: 13 }],
+    },
     {
       name: 'go: two aggregates scanned into a struct, a field handed to a ratio predicate, then one row released',
       path: 'internal/pools/shifts.go',

@@ -238,8 +238,36 @@ const railsNamedScopeBug = `module CourtReservations
 end
 `;
 
+// Drizzle: a helper hands back the first overlapping row (or null), another helper inserts, inside db.transaction.
+const drizzleRowHelperBug = `import { and, eq, gt, lt } from "drizzle-orm";
+import { kayakHires } from "../db/schema";
+
+async function firstClash(db, kayakId, from, to) {
+  const [row] = await db.select().from(kayakHires).where(and(eq(kayakHires.kayakId, kayakId), lt(kayakHires.startsAt, to), gt(kayakHires.endsAt, from))).limit(1);
+  return row ?? null;
+}
+
+async function addHire(db, values) {
+  const [row] = await db.insert(kayakHires).values(values).returning();
+  return row;
+}
+
+export async function hireKayak(db, kayakId, from, to, memberId) {
+  return db.transaction(async (tx) => {
+    const clash = await firstClash(tx, kayakId, from, to);
+    if (clash) throw new Error("kayak already out");
+    return addHire(tx, { kayakId, memberId, startsAt: from, endsAt: to });
+  });
+}
+`;
+
 runTable(detector, {
   valid: [
+    {
+      name: 'js drizzle: row-returning overlap helper and insert helper, SERIALIZABLE transaction',
+      path: 'src/hires/service.js',
+      code: drizzleRowHelperBug.replace('async (tx) => {', 'async (tx) => {\n    await tx.execute(sql`SET TRANSACTION ISOLATION LEVEL SERIALIZABLE`);'),
+    },
     {
       name: 'python: overlap through a predicate helper, after locking the parent row',
       path: 'harbour/services/visits.py',
@@ -556,6 +584,12 @@ func (r *Repo) Waitlist(ctx context.Context, workshopID, memberID int64) error {
     },
   ],
   invalid: [
+    {
+      name: 'js drizzle: helper returns the overlapping row ?? null, caller throws on it, then an insert helper',
+      path: 'src/hires/service.js',
+      code: drizzleRowHelperBug,
+      errors: [{ mode: 'phantom_read', line: 16 }],
+    },
     {
       name: 'python: async helper returns `hit is not None` for an overlap read, caller raises, then adds a built instance',
       path: 'harbour/services/visits.py',

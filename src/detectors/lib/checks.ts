@@ -115,6 +115,7 @@ function helperAggregate(file: SourceFile, fn: FunctionSpan): DbOp | undefined {
   if (hit !== undefined) return hit ?? undefined;
   const info = analyze(file, fn);
   const op = info.ops.length === 1 && (info.ops[0]!.kind === 'count' || info.ops[0]!.kind === 'sum') && !info.ops[0]!.lock ? info.ops[0] : undefined;
+  if (op) helperTextCache.set(op, info.code.slice(op.start, op.end));
   // The aggregate must be what the helper gives back: returned, or (Ruby, an arrow function) its last expression.
   const ok = op && (/\breturn\b/.test(info.bare) || familyOf(info.lang) === 'ruby' || /=>\s*(?:\{\s*)?(?:await\s+)?[\w$.]+\s*$/.test(info.bareLines[0] ?? '') || /=>\s*$/.test(info.bareLines[0] ?? '')) && !LOCK_RE.test(info.code);
   helperOpCache.set(fn, ok ? op! : null);
@@ -122,6 +123,8 @@ function helperAggregate(file: SourceFile, fn: FunctionSpan): DbOp | undefined {
 }
 
 const opsWithHelpersCache = new WeakMap<FnInfo, DbOp[]>();
+/** The text of a helper's op (for `readTables` at the call site). */
+const helperTextCache = new WeakMap<DbOp, string>();
 
 /**
  * Count / sum reads made through a short helper of the review (`if _active_count(session, team_id) - 1 < MIN:`,
@@ -135,7 +138,10 @@ export function helperAggregates(ctx: DetectorContext, info: FnInfo): DbOp[] {
   const out: DbOp[] = [];
   opsWithHelpersCache.set(info, out);
   for (const { name, at, end, found: agg } of plainHelperCalls(ctx, info, helperAggregate)) {
-    out.push({ ...agg, call: `${name}()`, ...callSite(info, at, end) });
+    const op: DbOp = { ...agg, call: `${name}()`, ...callSite(info, at, end) };
+    const text = helperTextCache.get(agg);
+    if (text !== undefined) opTextCache.set(op, text);
+    out.push(op);
   }
   return out;
 }
@@ -347,6 +353,87 @@ export function helperPredicates(ctx: DetectorContext, info: FnInfo): HelperRead
       inner: found.op,
       negated: found.negated,
     });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Row finders and inserts through a short helper
+
+const rowFinderCache = new WeakMap<FunctionSpan, { info: FnInfo; op: DbOp } | null>();
+const rowReadsCache = new WeakMap<FnInfo, HelperRead[]>();
+const insertCache = new WeakMap<FunctionSpan, DbOp | null>();
+const helperInsertsCache = new WeakMap<FnInfo, DbOp[]>();
+
+/**
+ * A short helper of the review that runs one unlocked row read and hands the row back (or nothing): JS
+ * `const [row] = await db.select()...limit(1); return row ?? null`, Python `return q.first()`, Go `return row, err`.
+ */
+function helperRowFinder(file: SourceFile, fn: FunctionSpan): { info: FnInfo; op: DbOp } | undefined {
+  const hit = rowFinderCache.get(fn);
+  if (hit !== undefined) return hit ?? undefined;
+  rowFinderCache.set(fn, null);
+  const info = analyze(file, fn);
+  const op = info.ops.length === 1 ? info.ops[0]! : undefined;
+  if (!op || op.lock || op.kind !== 'find' || LOCK_RE.test(info.code)) return undefined;
+  const ret = info.bare.lastIndexOf('return');
+  if (ret < 0 || /[\w$]/.test(info.bare[ret + 6] ?? '')) return undefined;
+  const eol = info.bare.indexOf('\n', Math.max(ret, op.end));
+  const stop = eol < 0 ? info.code.length : eol;
+  let expr = op.start > ret && op.start < stop ? '__read__' + info.code.slice(op.end, stop) : info.code.slice(ret + 6, stop);
+  if (familyOf(info.lang) === 'go') expr = expr.split(',')[0]!;
+  expr = expr.replace(/^\s*(?:await\s+)?/, '').replace(/[;\s]+$/, '');
+  // The row itself, possibly with a default for "none" (`row ?? null`, `row || undefined`, `rows[0]`).
+  const m = /^(__read__|[A-Za-z_$][\w$]*)(?:\s*\[\s*0\s*\])?(?:\s*(?:\?\?|\|\||\bor\b)\s*(?:null|undefined|None|nil))?$/.exec(expr);
+  if (!m || (m[1] !== '__read__' && !op.vars.includes(m[1]!))) return undefined;
+  const out = { info, op };
+  rowFinderCache.set(fn, out);
+  return out;
+}
+
+/**
+ * Row reads made through a short helper that returns the row it found (`const clash = await findOverlapping(tx, ...)`),
+ * as find ops at the call site bound to the call's variables: the caller's `if (clash)` tests whether a row was found.
+ */
+export function helperRowReads(ctx: DetectorContext, info: FnInfo): HelperRead[] {
+  const cached = rowReadsCache.get(info);
+  if (cached) return cached;
+  const out: HelperRead[] = [];
+  rowReadsCache.set(info, out);
+  if (!info.bare.includes('(')) return out;
+  for (const { name, at, end, found } of plainHelperCalls(ctx, info, helperRowFinder)) {
+    const site = callSite(info, at, end);
+    if (site.vars.length === 0) continue;
+    out.push({ op: { ...found.op, kind: 'find', call: `${name}()`, ...site }, helper: found.info, inner: found.op });
+  }
+  return out;
+}
+
+/** The one insert a short helper runs (`insertBooking(db, values)` → `db.insert(t).values(values)`), unlocked. */
+function helperInsert(file: SourceFile, fn: FunctionSpan): DbOp | undefined {
+  const hit = insertCache.get(fn);
+  if (hit !== undefined) return hit ?? undefined;
+  const info = analyze(file, fn);
+  const op = info.ops.length === 1 && info.ops[0]!.kind === 'insert' ? info.ops[0] : undefined;
+  insertCache.set(fn, op ?? null);
+  return op;
+}
+
+/**
+ * Inserts made by calling a short helper of the review that runs one insert, as insert ops at the call site; when the
+ * helper passes its argument through, the columns are the keys the call site writes (`insertRow(tx, { roomId, ... })`).
+ */
+export function helperInserts(ctx: DetectorContext, info: FnInfo): DbOp[] {
+  const cached = helperInsertsCache.get(info);
+  if (cached) return cached;
+  const out: DbOp[] = [];
+  helperInsertsCache.set(info, out);
+  if (!info.bare.includes('(')) return out;
+  const fam = familyOf(info.lang);
+  for (const { name, at, end, found } of plainHelperCalls(ctx, info, helperInsert)) {
+    const open = info.code.indexOf('(', at);
+    const writeColumns = found.writeColumns.length === 0 && open >= 0 && open < end ? argKeys(info.code.slice(open + 1, end - 1), fam) : found.writeColumns;
+    out.push({ ...found, writeColumns, call: `${name}()`, ...callSite(info, at, end) });
   }
   return out;
 }
@@ -880,6 +967,8 @@ export function actRegion(info: FnInfo, gate: Gate, actWhen: 'missing' | 'under'
 export interface Guards {
   /** First line that takes a row/table/advisory lock or a distributed lock, if any. */
   lockLine?: number;
+  /** Every line that takes such a lock, in order. */
+  lockLines: number[];
   serializable: boolean;
   /** Handles a unique violation (P2002, IntegrityError, 23505, RecordNotUnique, ...). */
   uniqueViolation: boolean;
@@ -904,21 +993,64 @@ export function guardsOf(info: FnInfo): Guards {
 
 function computeGuards(info: FnInfo): Guards {
   let lockLine: number | undefined;
+  const lockLines: number[] = [];
   const anyLock = LOCK_RE.test(info.code);
   for (let k = 0; anyLock && k < info.lines.length; k++) {
     if (LOCK_RE.test(info.lines[k]!)) {
-      lockLine = info.fn.startLine + k;
-      break;
+      lockLine ??= info.fn.startLine + k;
+      lockLines.push(info.fn.startLine + k);
     }
   }
   // Decorators sit above the function span (`@transaction.atomic`, `@serializable_retry`).
   const above = info.file.lines.slice(Math.max(0, info.fn.startLine - 4), info.fn.startLine - 1).filter((l) => /^\s*@/.test(l)).join('\n');
   return {
     lockLine,
+    lockLines,
     serializable: SERIALIZABLE_RE.test(info.code) || SERIALIZABLE_RE.test(above),
     uniqueViolation: UNIQUE_VIOLATION_RE.test(info.code),
     exclusionViolation: EXCLUSION_RE.test(info.code),
   };
+}
+
+/**
+ * A lock that only holds the row the act is about to write: a single-row read with FOR UPDATE / select_for_update on
+ * the act's entity, keyed by its primary key (or another one-row lookup such as `.get(...)`), that loaded the very
+ * object the act saves (`row = X.objects.select_for_update().get(...)`, then `row.save()`) or names its row the same
+ * way (`WHERE id = $1 FOR UPDATE`, then `UPDATE ... WHERE id = $1`). Holding one's own row does not stop a concurrent
+ * transaction from writing a sibling row of a set both of them counted (write skew).
+ */
+export function ownRowLock(info: FnInfo, line: number, act: DbOp): boolean {
+  const lock = info.ops.find((o) => o.lock && o.line <= line && o.endLine >= line);
+  if (!lock || lock.kind !== 'find' || !sameEntity(lock.entity, act.entity)) return false;
+  if (act.instance && lock.vars.includes(act.instance)) return true;
+  return isPrimaryKeyOnly(lock.whereColumns) && isPrimaryKeyOnly(act.whereColumns);
+}
+
+/**
+ * Whether a lock taken at or before `line` protects what the function reads there: any lock does, except (given the
+ * act) one that only holds the act's own row (see `ownRowLock`).
+ */
+export function lockedBefore(info: FnInfo, line: number, act?: DbOp): boolean {
+  const g = guardsOf(info);
+  if (g.lockLine === undefined || g.lockLine > line) return false;
+  if (!act) return true;
+  return g.lockLines.some((l) => l <= line && !ownRowLock(info, l, act));
+}
+
+const opTextCache = new WeakMap<DbOp, string>();
+
+/**
+ * Tables an SQL read names besides its entity: joined tables and tables of a subquery (`FROM circuits c LEFT JOIN kilns
+ * k`, `SELECT (SELECT count(*) FROM zones ...) FROM mains`). A count / sum over a join is over the joined rows too.
+ */
+export function readTables(info: FnInfo, op: DbOp): string[] {
+  const text = opTextCache.get(op) ?? info.code.slice(op.start, op.end);
+  if (!/\b(?:JOIN|FROM)\b/i.test(text)) return [op.entity];
+  const out = new Set([op.entity]);
+  for (const m of text.matchAll(/\b(?:JOIN|FROM)\s+(?:ONLY\s+)?["`]?(?:\w+["`]?\.["`]?)?([A-Za-z_]\w*)/gi)) {
+    if (!/^(?:select|lateral|unnest|generate_series)$/i.test(m[1]!)) out.add(m[1]!);
+  }
+  return [...out];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
