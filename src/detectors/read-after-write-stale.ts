@@ -190,7 +190,7 @@ const INDEX_WRITE_HINT = /\.(?:index|update|bulk|updateByQuery|deleteByQuery|sav
 /** The index write is visible to searches when it returns (or is waited for). */
 const INDEX_REFRESHED = /\brefresh\s*[:=]\s*(?:true|True|['"](?:true|wait_for)['"])|\.wait\(\)|waitForTask|waitForTasks|\bwait_for_task\b|\bsearch_index\.refresh\b|\.refresh_index!|\b_index\.refresh\(|\.indices\.refresh\(|\.reindex\(\s*(?:refresh:\s*true|mode:\s*:inline)/;
 
-function writesOf(v: FnView, fileText: string): Write[] {
+function writesOf(v: FnView, fileText: string, files: readonly SourceFile[]): Write[] {
   const out: Write[] = [];
   for (let l = v.fn.startLine; l <= v.fn.endLine; l++) {
     const t = codeLine(v, l);
@@ -232,7 +232,7 @@ function writesOf(v: FnView, fileText: string): Write[] {
     } else if (v.family === 'python' && t.includes('=') && (m = PY_ATTR_SET.exec(t)) && PY_COMMITS.test(v.code)) {
       entity = m[1] ?? pyLoaded(v, m[2]!, l, false);
       call = `${t.trim().replace(/\s*=.*$/, '')} = …`;
-    } else if (v.family === 'go' && GORM_WRITE_HINT.test(t) && (m = GORM_WRITE.exec(t)) && fileText.includes('gorm')) {
+    } else if (v.family === 'go' && GORM_WRITE_HINT.test(t) && (m = GORM_WRITE.exec(t)) && (fileText.includes('gorm') || gormResolver(files))) {
       const chain = goChain(v, l).text;
       entity = /\.Model\(/.test(chain) ? goModelOf(v, chain, undefined) : m[2] ? m[2] : m[3] ? goVarType(v, m[3]) : undefined;
       call = `.${m[1]}`;
@@ -1306,7 +1306,7 @@ function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, e
       let writes: Write[] | undefined;
       for (let l = h.startLine, last = holds ? self.startLine - 1 : h.endLine; l <= last; l++) {
         if (!callRe.test(codeLine(hv, l))) continue;
-        writes ??= writesOf(hv, gText);
+        writes ??= writesOf(hv, gText, ctx.files);
         const w = writes.find((x) => x.end < l && !x.index && sameEntity(x.entity, entity)) ?? (search ? indexHelperWrite(hv, h.startLine, l, entity, ctx.files) : undefined) ?? (enqueue ? passedWrite(writes, codeLine(hv, l), l) : undefined);
         if (!w) continue;
         // A refresh or cache clear between the write and the call makes the read see the write.
@@ -1577,7 +1577,7 @@ function invalidatingWriter(ctx: DetectorContext, self: FunctionSpan, fam: strin
         if (m && keyFamily(firstArg(t, m.index + m[0].length - 1), hv.code) === fam) del = true;
       }
       if (!del) continue;
-      const w = writesOf(hv, gText).find((x) => !x.index) ?? attrWrite(hv, g) ?? hiddenWrite(hv, g, fam, gText);
+      const w = writesOf(hv, gText, ctx.files).find((x) => !x.index) ?? attrWrite(hv, g) ?? hiddenWrite(hv, g, fam, gText);
       if (w) return { fn: displayName(g, h), entity: w.entity, call: w.call, file: g, line: w.line };
     }
   }
@@ -1761,7 +1761,7 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     const v = viewOf(file, fn);
     if (!v) continue;
     if (CACHE_READ_HINT.test(v.code) && (CA_SET.test(v.code) || (v.family === 'ruby' && v.code.includes('.fetch')))) reports.push(...cacheAsideReports(ctx, fn, v, fileText));
-    const writes = writesOf(v, fileText);
+    const writes = writesOf(v, fileText, ctx.files);
     if (writes.length === 0) {
       reports.push(...calleeReports(ctx, fn, v, router, fileText));
       continue;

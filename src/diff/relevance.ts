@@ -203,6 +203,8 @@ export const SIGNAL_RULES: Record<Signal, RegExp[]> = {
     /\btx\.\w+\(/,
     /\*sql\.(?:DB|Tx|Rows|Row|Conn)\b/,
     /\b(?:pgx|pgxpool|sqlx|gorm)\b/,
+    // GORM chains: methods that take a pointer to a model (`Create(&in)`, `Model(&Hive{})`, `Find(&rows)`)
+    /\.(?:Create|Save|Find|First|Take|Last|Model|Updates|Delete|FirstOrCreate|Scan)\(\s*&\w/,
     /["']database\/sql["']/,
     // Redis as a data store
     /\b(?:redis|rdb|cache)\.(?:get|set|incr|incrby|hset|hget|setnx|eval|watch|multi)\s*\(/i,

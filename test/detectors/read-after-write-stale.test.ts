@@ -658,6 +658,13 @@ func (s *Service) Submit(ctx context.Context, r Reading) error {
 }
 `;
 
+// The same, with the plugin registered in another file of the diff: the service file never says "gorm".
+const gormSplit = (clause: string) => gormReadings(clause).replace(/import \([\s\S]*?\n\)\n\nfunc Open[\s\S]*?\n}\n/, 'import "context"\n');
+const gormSetup = {
+  path: 'internal/db/open.go',
+  code: gormReadings('').replace(/\nfunc \(s \*Service\)[\s\S]*$/, '\n'),
+};
+
 // Rails: a service renews a record held under a shorter name and enqueues a job with its id; the job reads it inside a
 // connected_to(role: :reading) block and mails from it.
 const badgeJob = (role: string) => `class BadgePrintJob < ApplicationJob
@@ -694,6 +701,7 @@ runTable(detector, {
   invalid: [
     { name: 'sqlalchemy: insert on the primary, then a helper named after the entity reads a replica session and decides', path: 'library/loans.py', code: loanStreak('replica_session'), errors: [{ mode: 'eventual_consistency', line: 15 }] },
     { name: 'sqlalchemy: a repository defaulting to a replica session picks the next row right after primary writes in a loop', path: 'clinic/services/queue.py', code: clinicService, extra: [clinicRepo('ReplicaSession')], errors: [{ mode: 'eventual_consistency', line: 19 }] },
+    { name: 'gorm + dbresolver registered in another file: Find right after Create decides', path: 'internal/meters/service.go', code: gormSplit(''), extra: [gormSetup], errors: [{ mode: 'eventual_consistency', line: 8 }] },
     { name: 'gorm + dbresolver: Find right after Create is served by a replica and decides', path: 'internal/meters/service.go', code: gormReadings(''), errors: [{ mode: 'eventual_consistency', line: 20 }] },
     { name: 'rails job: reads the renewed record inside connected_to(role: :reading), enqueued with its id after the update', path: 'app/jobs/badge_print_job.rb', code: badgeJob('reading'), extra: [badgeService], errors: [{ mode: 'eventual_consistency', line: 5 }] },
     { name: 'rails service: a private method called without parentheses reads an association on the replica, its result uploaded', path: 'app/services/pick_list_printer.rb', code: pickListService('reading'), errors: [{ mode: 'eventual_consistency', line: 9 }] },
@@ -963,6 +971,7 @@ def unpublish(article_id):
   valid: [
     { name: 'fixed twin: the entity helper reads the primary session', path: 'library/loans.py', code: loanStreak('primary_reads') },
     { name: 'fixed twin: the repository defaults to the primary session', path: 'clinic/services/queue.py', code: clinicService, extra: [clinicRepo('PrimarySession')] },
+    { name: 'fixed twin: gorm read pinned to the primary, plugin registered in another file', path: 'internal/meters/service.go', code: gormSplit('Clauses(dbresolver.Write).'), extra: [gormSetup] },
     { name: 'fixed twin: gorm read pinned to the primary with dbresolver.Write', path: 'internal/meters/service.go', code: gormReadings('Clauses(dbresolver.Write).') },
     { name: 'fixed twin: the job reads the renewed record on the writing role', path: 'app/jobs/badge_print_job.rb', code: badgeJob('writing'), extra: [badgeService] },
     { name: 'fixed twin: the private method reads the primary (connected_to role: :writing)', path: 'app/services/pick_list_printer.rb', code: pickListService('writing') },
