@@ -195,6 +195,30 @@ func (s *Store) Close(ctx context.Context, pollID int64) error {
 runTable(detector, {
   valid: [
     {
+      name: 'fixed twin: session.get(..., with_for_update=True) inside session.begin() locks the row before the check',
+      path: 'clinic/booking.py',
+      code: `from sqlalchemy import select
+
+from clinic.db import PrimarySession
+from clinic.models import Appointment, Room
+
+
+class BookingError(Exception):
+    pass
+
+
+def cancel_appointment(appointment_id: int) -> Appointment:
+    with PrimarySession() as session, session.begin():
+        appt = session.get(Appointment, appointment_id, with_for_update=True)
+        if appt is None or appt.status != "booked":
+            raise BookingError("This appointment is no longer booked.")
+        room = session.get(Room, appt.room_id)
+        appt.status = "cancelled"
+        room.status = "free"
+    return appt
+`,
+    },
+    {
       name: 'django: related-manager exists() through a model method on the receiver, then create, UniqueConstraint on the pair',
       path: 'races/views.py',
       extra: [
@@ -1155,6 +1179,31 @@ export class GiftCardService {
     },
   ],
   invalid: [
+    {
+      name: 'state guard (sqlalchemy): status of a row loaded with session.get checked, then written with another row',
+      path: 'clinic/booking.py',
+      code: `from sqlalchemy import select
+
+from clinic.db import PrimarySession
+from clinic.models import Appointment, Room
+
+
+class BookingError(Exception):
+    pass
+
+
+def cancel_appointment(appointment_id: int) -> Appointment:
+    with PrimarySession() as session, session.begin():
+        appt = session.get(Appointment, appointment_id)
+        if appt is None or appt.status != "booked":
+            raise BookingError("This appointment is no longer booked.")
+        room = session.get(Room, appt.room_id)
+        appt.status = "cancelled"
+        room.status = "free"
+    return appt
+`,
+      errors: [{ mode: 'toctou', line: 14 }],
+    },
     {
       name: 'django: related-manager exists() through a model method on the receiver, then create, no constraint',
       path: 'races/views.py',

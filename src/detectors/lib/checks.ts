@@ -976,7 +976,7 @@ export interface Guards {
   exclusionViolation: boolean;
 }
 
-const LOCK_RE = /\bLOCK\.UPDATE\b|\bLOCK\.SHARE\b|\block\s*:\s*true\b|['"]NX['"]|\bNX\s*:\s*true|\bnx\s*=\s*True|\.lock\(|\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+SHARE\b|\.forUpdate\(|\.forShare\(|\.forNoKeyUpdate\(|select_for_update\(|with_for_update\(|\.lock!|\.with_lock\b|(?:^|[\s;({])(?:with_lock(?:\s+do\b|\s*\{|\s*\()|lock!(?=\s*(?:$|;|\()))|\.lock\(\s*(?:true|["']FOR)|\.lock\.|\block\s*:\s*\{\s*mode|pessimistic_(?:write|read)|setLock\(|\bLOCK\s+TABLE\b|pg_advisory(?:_xact)?_lock|GET_LOCK\(|\bredlock\b|\bacquireLock\(|\bwithLock\(|\bmutex\.(?:acquire|lock|runExclusive)\(|\.Lock\(\)|\.for\(\s*['"]update|\bclause\.Locking\b/i;
+const LOCK_RE = /\bLOCK\.UPDATE\b|\bLOCK\.SHARE\b|\block\s*:\s*true\b|['"]NX['"]|\bNX\s*:\s*true|\bnx\s*=\s*True|\.lock\(|\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bFOR\s+SHARE\b|\.forUpdate\(|\.forShare\(|\.forNoKeyUpdate\(|select_for_update\(|with_for_update\(|\bwith_for_update\s*=\s*(?!None\b|False\b)|\.lock!|\.with_lock\b|(?:^|[\s;({])(?:with_lock(?:\s+do\b|\s*\{|\s*\()|lock!(?=\s*(?:$|;|\()))|\.lock\(\s*(?:true|["']FOR)|\.lock\.|\block\s*:\s*\{\s*mode|pessimistic_(?:write|read)|setLock\(|\bLOCK\s+TABLE\b|pg_advisory(?:_xact)?_lock|GET_LOCK\(|\bredlock\b|\bacquireLock\(|\bwithLock\(|\bmutex\.(?:acquire|lock|runExclusive)\(|\.Lock\(\)|\.for\(\s*['"]update|\bclause\.Locking\b/i;
 const SERIALIZABLE_RE = /serializable/i;
 const UNIQUE_VIOLATION_RE = /P2002|IntegrityError|\b23505\b|UniqueViolation|RecordNotUnique|ER_DUP_ENTRY|UniqueConstraintError|duplicate key|E11000|unique_violation|DuplicateKey|IsUniqueViolation|ErrDuplicate|pgerrcode\.UniqueViolation/;
 const EXCLUSION_RE = /\b23P01\b|ExclusionViolation|exclusion_violation/;

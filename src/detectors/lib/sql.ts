@@ -1290,7 +1290,9 @@ function pyOp(chain: Chain): Interp | undefined {
     // SQLAlchemy: session.get(Model, id) loads one row by primary key.
     const last = segs[segs.length - 1]!;
     if (last.name === 'get' && names.length >= 2 && /session|^db$|^s$/i.test(names[names.length - 2]!) && /^\s*[A-Z]\w*\s*,/.test(last.args ?? '')) {
-      return { kind: 'find', entity: firstIdent(last.args)!, orm: 'sqlalchemy', call: names.join('.'), extra: { whereColumns: ['id'] } };
+      // `session.get(M, id, with_for_update=True)` locks the row until the transaction ends.
+      const lock = /\bwith_for_update\s*=\s*(?!None\b|False\b)/.test(last.args ?? '');
+      return { kind: 'find', entity: firstIdent(last.args)!, orm: 'sqlalchemy', call: names.join('.'), extra: { whereColumns: ['id'], lock } };
     }
     if (names[names.length - 1] === 'add' && segs[segs.length - 1]!.args !== undefined && names.length >= 2) {
       const m = /^\s*([A-Z]\w*)\s*\(([\s\S]*)\)\s*$/.exec(segs[segs.length - 1]!.args!);
