@@ -287,6 +287,21 @@ const PRESENT_RE = /\bis\s+not\s+None\b|!==?\s*(?:null|undefined|nil|None)\b|>\s
 const ABSENT_RE = /\bis\s+None\b|(?<![!=])===?\s*(?:null|undefined|nil|None|0)\b|\.nil\?|<\s*1\b|<=\s*0\b|\.(?:none|empty|blank|zero)\?|^\s*(?:not\b|!(?!!))|\.isEmpty\(\)/;
 
 /**
+ * What a (non-Ruby) function returns last: the code after its last `return` to the end of that line (past the
+ * read `op` when the read is returned), with the read itself as "\u0000"; Go's first result only. Undefined
+ * without a `return`.
+ */
+function returnedExpr(info: FnInfo, op: DbOp): string | undefined {
+  const ret = info.bare.lastIndexOf('return');
+  if (ret < 0 || /[\w$]/.test(info.bare[ret + 6] ?? '')) return undefined;
+  const eol = info.bare.indexOf('\n', Math.max(ret, op.end));
+  const stop = eol < 0 ? info.code.length : eol;
+  const expr = op.start > ret && op.start < stop ? info.code.slice(ret + 6, op.start) + '\u0000' + info.code.slice(op.end, stop) : info.code.slice(ret + 6, stop);
+  // Go: the first of several results (`return exists, err`).
+  return familyOf(info.lang) === 'go' ? expr.split(',')[0]! : expr;
+}
+
+/**
  * A short helper of the review that runs one unlocked read and gives back whether it found a row: Python
  * `return clash is not None` / `return bool(row)`, JS `return !!row` / `return n > 0`, Go `return exists, err`,
  * Ruby `...exists?` as the last expression. `negated` when it answers the opposite question (`return row is None`,
@@ -310,15 +325,7 @@ function helperPredicate(file: SourceFile, fn: FunctionSpan): { info: FnInfo; op
       const none = /\.(?:none|empty|blank)\?\s*$/.test(info.code.slice(op.start, op.end)) ? ' .none?' : '';
       expr = '\u0000' + info.code.slice(op.end, info.idx.offsetOf(line + 1)) + none;
     } else expr = info.lines[k];
-  } else {
-    const ret = info.bare.lastIndexOf('return');
-    if (ret < 0 || /[\w$]/.test(info.bare[ret + 6] ?? '')) return undefined;
-    const eol = info.bare.indexOf('\n', Math.max(ret, op.end));
-    const stop = eol < 0 ? info.code.length : eol;
-    expr = op.start > ret && op.start < stop ? info.code.slice(ret + 6, op.start) + '\u0000' + info.code.slice(op.end, stop) : info.code.slice(ret + 6, stop);
-    // Go: the first of several results (`return exists, err`).
-    if (fam === 'go') expr = expr.split(',')[0]!;
-  }
+  } else expr = returnedExpr(info, op);
   if (expr === undefined) return undefined;
   expr = expr.replace(/^\s*(?:await\s+)?/, '').replace(/[;\s]+$/, '');
   const vars = op.vars.filter((v) => v !== 'err' && v !== '_' && /^[A-Za-z_$][\w$]*$/.test(v));
@@ -376,16 +383,13 @@ function helperRowFinder(file: SourceFile, fn: FunctionSpan): { info: FnInfo; op
   const info = analyze(file, fn);
   const op = info.ops.length === 1 ? info.ops[0]! : undefined;
   if (!op || op.lock || op.kind !== 'find' || LOCK_RE.test(info.code)) return undefined;
-  const ret = info.bare.lastIndexOf('return');
-  if (ret < 0 || /[\w$]/.test(info.bare[ret + 6] ?? '')) return undefined;
-  const eol = info.bare.indexOf('\n', Math.max(ret, op.end));
-  const stop = eol < 0 ? info.code.length : eol;
-  let expr = op.start > ret && op.start < stop ? '__read__' + info.code.slice(op.end, stop) : info.code.slice(ret + 6, stop);
-  if (familyOf(info.lang) === 'go') expr = expr.split(',')[0]!;
-  expr = expr.replace(/^\s*(?:await\s+)?/, '').replace(/[;\s]+$/, '');
+  const expr = returnedExpr(info, op)
+    ?.replace(/^\s*(?:await\s+)?/, '')
+    .replace(/[;\s]+$/, '');
+  if (expr === undefined) return undefined;
   // The row itself, possibly with a default for "none" (`row ?? null`, `row || undefined`, `rows[0]`).
-  const m = /^(__read__|[A-Za-z_$][\w$]*)(?:\s*\[\s*0\s*\])?(?:\s*(?:\?\?|\|\||\bor\b)\s*(?:null|undefined|None|nil))?$/.exec(expr);
-  if (!m || (m[1] !== '__read__' && !op.vars.includes(m[1]!))) return undefined;
+  const m = /^(\u0000|[A-Za-z_$][\w$]*)(?:\s*\[\s*0\s*\])?(?:\s*(?:\?\?|\|\||\bor\b)\s*(?:null|undefined|None|nil))?$/.exec(expr);
+  if (!m || (m[1] !== '\u0000' && !op.vars.includes(m[1]!))) return undefined;
   const out = { info, op };
   rowFinderCache.set(fn, out);
   return out;
