@@ -17,7 +17,10 @@
  *    amqp091, SQS, SNS / Pub/Sub, an app event bus) whose failure is only logged or discarded: the committed
  *    change's event is lost for good (a publish whose error is returned is left alone).
  * A module helper of the diff that publishes, called by its module name (`events.publish(…)`), is a publish at the
- * call. A `@transaction.atomic` function whose writes the diff hides (lines between the def and the send not
+ * call. JS: a call through a field or parameter typed with a publishing class of the diff, or with a
+ * broker client / publisher type (`private readonly events: EventPublisher` → `this.events.publish(…)`), is too.
+ * 5. Ruby: an Active Record callback that runs inside the save's transaction (`after_save :m`, `after_update do`)
+ *    publishes or enqueues a native job in its body (reported on the publish). A `@transaction.atomic` function whose writes the diff hides (lines between the def and the send not
  * shown) is taken to write from its start.
  * Python rebuilt from hunks: a Django ORM block whose opener the diff hides (shown lines close it back to a
  * body indentation, not with except/else) and that writes before the dispatch is taken for its
@@ -108,7 +111,7 @@ export default createDetector(
       if (SAFE.test(fnText)) continue;
       // Reports need a publish or an enqueue; the patterns have no anchors, so a line's match is also a match
       // in the joined text: without one there, skip the per-line write classification.
-      const helpers = moduleHelperCalls(ctx.files, fam, fnText);
+      const helpers = joinRe(moduleHelperCalls(ctx.files, fam, fnText), typedPublisherCalls(ctx.files, file, fam, fnText));
       if (!PUBLISH_HINT[fam].test(fnText) && !ENQUEUE_HINT[fam].test(fnText) && !helpers) continue;
       const regions = txRegions(file, fam, span.startLine, span.endLine);
       // `@transaction.atomic` on the function: its body is one transaction, which it exists to hold writes in.
@@ -188,9 +191,155 @@ export default createDetector(
         if (r) out.push(r);
       }
     }
+    if (fam === 'ruby') out.push(...modelCallbackReports(ctx.files, file));
     return dedupe(out);
   },
 );
+
+function joinRe(a: RegExp | undefined, b: RegExp | undefined): RegExp | undefined {
+  if (!a || !b) return a ?? b;
+  return new RegExp(`${a.source}|${b.source}`);
+}
+
+// ------------------------------------------------------------------ JS: publishes through an injected publisher
+
+/** Type names of broker clients and publisher services: `events: EventPublisher`, `producer: KafkaProducer`. */
+const PUBLISHER_TYPE = /(?:Publisher|Producer|MessageBus|Broker|Kafka\w*|Rabbit\w*|Amqp\w*|Sns\w*|PubSub\w*|Nats\w*)$/;
+const PUBLISH_METHOD = /^(?:publish\w*|send|sendMessage|sendBatch|produce|emit\w*|dispatch\w*)$/;
+const publisherClassCache = new WeakMap<readonly SourceFile[], Map<string, Set<string>>>();
+
+/** Classes of the diff (JS) with methods that publish to a broker: class name → those methods' names. */
+function publisherClasses(files: readonly SourceFile[]): Map<string, Set<string>> {
+  let map = publisherClassCache.get(files);
+  if (map) return map;
+  map = new Map();
+  for (const f of files) {
+    if (isTestPath(f.path) || familyOf(f.language) !== 'js') continue;
+    const whole = fileCode(f);
+    if (!PUBLISH_HINT.js.test(whole)) continue;
+    const { code } = scanned(f);
+    for (const fn of f.functions) {
+      const [cls, method] = fn.name.split('.');
+      if (!cls || !method || !/^[A-Z]/.test(cls) || method === 'constructor') continue;
+      const body = code.slice(fn.startLine - 1, fn.endLine).join('\n');
+      if (SAFE.test(body) || !PUBLISH_HINT.js.test(body) || !PUBLISH.js.test(body)) continue;
+      const set = map.get(cls) ?? new Set<string>();
+      set.add(method);
+      map.set(cls, set);
+    }
+  }
+  publisherClassCache.set(files, map);
+  return map;
+}
+
+const typedCache = new WeakMap<SourceFile, Map<string, Set<string> | undefined>>();
+
+/**
+ * JS fields and parameters typed as a publisher (`private readonly events: EventPublisher`): a class of the diff
+ * whose methods publish (those methods), or a broker client / publisher type by name (its publish-like methods).
+ * A pattern over such calls in `fnText`, or undefined.
+ */
+function typedPublisherCalls(files: readonly SourceFile[], file: SourceFile, fam: Family, fnText: string): RegExp | undefined {
+  if (fam !== 'js') return undefined;
+  let typed = typedCache.get(file);
+  if (!typed) {
+    typed = new Map();
+    typedCache.set(file, typed);
+    const classes = publisherClasses(files);
+    for (const m of fileCode(file).matchAll(/(?:^|[\s(,])(?:(?:private|public|protected|readonly)\s+)*([A-Za-z_$][\w$]*)\s*[?!]?:\s*([A-Z][\w$]*)\b/g)) {
+      const [, name, type] = m;
+      if (classes.has(type!)) typed.set(name!, classes.get(type!));
+      else if (PUBLISHER_TYPE.test(type!) && !typed.has(name!)) typed.set(name!, undefined);
+    }
+  }
+  const calls: string[] = [];
+  for (const [name, methods] of typed) {
+    if (!fnText.includes(`${name}.`)) continue;
+    for (const m of fnText.matchAll(new RegExp(`(?<![\\w$])${escapeRe(name)}\\.([A-Za-z_$][\\w$]*)\\s*\\(`, 'g'))) {
+      const method = m[1]!;
+      if (methods ? methods.has(method) : PUBLISH_METHOD.test(method)) calls.push(`${escapeRe(name)}\\.${escapeRe(method)}`);
+    }
+  }
+  if (calls.length === 0) return undefined;
+  return new RegExp(`(?<![\\w$])(?:this\\.)?(?:${[...new Set(calls)].join('|')})\\s*\\(`);
+}
+
+// ------------------------------------------------------------------ Ruby: model callbacks that run inside the save's transaction
+
+/** Active Record callbacks that run inside the transaction `save` / `destroy` opens (the `*_commit` ones run after it). */
+const RB_TX_CALLBACK = /^\s*(after_(?:save|create|update|destroy|touch)|before_(?:save|create|update|destroy)|around_(?:save|create|update))\b(?!_)\s*(.*)$/;
+
+/**
+ * A model registers an in-transaction callback (`after_save :publish_change`, `after_update do … end`) whose body
+ * publishes to a broker or enqueues a non-ActiveJob job: the message leaves before the save commits (a consumer
+ * reads the old row), or for a save the surrounding transaction rolls back. Reported on the publish.
+ */
+function modelCallbackReports(files: readonly SourceFile[], file: SourceFile): DetectorReport[] {
+  const whole = fileCode(file);
+  if (!/\b(?:after|before|around)_(?:save|create|update|destroy|touch)\b/.test(whole)) return [];
+  if (!/<\s*(?:ApplicationRecord|ActiveRecord::Base)\b/.test(whole) && !/(?:^|\/)app\/models\//.test(file.path)) return [];
+  const { code } = scanned(file);
+  const out: DetectorReport[] = [];
+  const sends = (from: number, to: number): number | undefined => {
+    const body = code.slice(from - 1, to).join('\n');
+    if (SAFE.test(body)) return undefined;
+    for (let k = from; k <= to; k++) {
+      const t = code[k - 1] ?? '';
+      const pub = PUBLISH_HINT.ruby.test(t) && PUBLISH.ruby.test(t);
+      const enq = ENQUEUE_HINT.ruby.test(t) && ENQUEUE.ruby.test(t) && !deferredJob(files, 'ruby', t);
+      if (pub || enq) return k;
+    }
+    return undefined;
+  };
+  for (let l = 1; l <= code.length; l++) {
+    const t = code[l - 1] ?? '';
+    const m = RB_TX_CALLBACK.exec(t);
+    if (!m) continue;
+    const targets: Array<[number, number, string]> = [];
+    if (/^(?:do\b|\{|->|lambda\b|proc\b)/.test(m[2]!.trim()) || /\bdo\s*(?:\|[^|]*\|)?\s*$/.test(t)) {
+      // Block form: the block's lines.
+      let e = l;
+      if (/\bdo\b/.test(t)) {
+        const ind = indentOf(t);
+        for (let k = l + 1; k <= Math.min(code.length, l + 60); k++) {
+          const n = code[k - 1] ?? '';
+          if (/^\s*end\b/.test(n) && indentOf(n) <= ind) {
+            e = k;
+            break;
+          }
+        }
+      }
+      targets.push([l, e, m[1]!]);
+    } else {
+      for (const sym of m[2]!.matchAll(/(?:^|,)\s*:(\w+[!?]?)(?=\s*(?:,|$))/g)) {
+        const fn = file.functions.find((f) => (f.name.split(/[.#]/).pop() ?? '') === sym[1]);
+        if (fn) targets.push([fn.startLine + 1, fn.endLine, m[1]!]);
+      }
+    }
+    for (const [a, b, cb] of targets) {
+      const send = sends(a, b);
+      if (send === undefined || (!file.added.has(send) && !file.added.has(l))) continue;
+      const call = sentCall(textOf(file, send));
+      const pub = PUBLISH.ruby.test(code[send - 1] ?? '');
+      out.push({
+        line: send,
+        endLine: send,
+        severity: 'high',
+        confidence: 0.7,
+        title: `${cb} (line ${l}) ${pub ? 'publishes' : 'enqueues'} ${call} inside the transaction that saves the record: the message can go out before the commit, or for a save that is rolled back (use after_commit or an outbox)`,
+        functionName: file.functions.find((f) => f.startLine <= send && send <= f.endLine && f.name !== '<hunk>')?.name ?? cb,
+        entity: call,
+        evidence: [
+          { line: l, text: textOf(file, l), role: 'commit' },
+          { line: send, text: textOf(file, send), role: 'publish' },
+        ],
+        facts: { pattern: 'publish-before-commit', inTransaction: 'yes', actor: 'request' },
+        variant: 'distributed',
+      });
+    }
+  }
+  return out;
+}
 
 /** The call a publishing line makes: `if _, err := s.bus.Publish(` and `await queue.add(` give `s.bus.Publish`, `queue.add`. */
 function sentCall(line: string): string {

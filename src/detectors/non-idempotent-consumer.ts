@@ -18,6 +18,9 @@
  * (`EachMessagePayload`, `ConsumeMessage`, `SQSEvent`) and the named functions of their file they call. A call from a
  * consumer to a helper of the diff whose body moves a counter (`repo.addPages(…)` over `SET n = n + $3`) counts
  * as the counter move.
+ * Go (counter shape only): a function of a broker-client file that runs a consume loop (kafka-go FetchMessage /
+ * ReadMessage, sarama `claim.Messages()`, amqp091 `range deliveries`, NATS / Pub/Sub callbacks) and the functions
+ * of the file it calls, two deep; raw SQL `SET n = n + $1` (multi-line backtick strings) or GORM `gorm.Expr`.
  *
  * Confidence: 0.85 when a record write follows the effect and retries are explicit or certain; 0.75 when
  * the job is only at-least-once (BullMQ stalls); 0.65 with no record at all (medium); minus 0.2 when a
@@ -60,7 +63,7 @@ export default createDetector(
   {
     id: 'non-idempotent-consumer',
     failureMode: 'message_ordering',
-    languages: ['typescript', 'tsx', 'javascript', 'python', 'ruby'],
+    languages: ['typescript', 'tsx', 'javascript', 'python', 'ruby', 'go'],
     description: 'A retried job or consumer performs an external side effect before recording it, with no claim or idempotency key.',
     defaultSeverity: 'high',
     docs: 'docs/detectors/non-idempotent-consumer.md',
@@ -72,6 +75,13 @@ export default createDetector(
     const { code } = scanned(file);
     const out: DetectorReport[] = [];
     for (const span of scanTargets(file, ctx.changedFunctions)) {
+      if (fam === 'go') {
+        // Go: only the counter shape, in a hand-written consume loop or a function it calls.
+        const info = goConsumerOf(file, span);
+        const r = info ? relativeWriteReport(ctx, span, info) : undefined;
+        if (r) out.push(r);
+        continue;
+      }
       const info = consumerOf(file, span, ctx.files) ?? loopConsumerOf(file, span) ?? jsConsumerOf(ctx, span);
       if (!info || !info.retries) continue;
       if (info.broker === 'bullmq' && deterministicJobId(ctx.files)) continue;
@@ -231,6 +241,54 @@ function loopConsumerOf(file: SourceFile, span: FunctionSpan): ConsumerInfo | un
   return { broker, consumer: span.name, retries: 'at-least-once delivery', retriesExplicit: true };
 }
 
+// ------------------------------------------------------------------ Go consume loops
+
+/**
+ * Go consume loops: kafka-go `reader.FetchMessage(` / `ReadMessage(`, sarama `claim.Messages()` (ConsumeClaim),
+ * confluent-kafka-go `consumer.ReadMessage(` / `Poll(`, amqp091 / streadway `range deliveries` after `.Consume(`,
+ * NATS `Subscribe(` / `Fetch(`, SQS `ReceiveMessage(`, Pub/Sub `Receive(`.
+ */
+const GO_LOOP =
+  /\.(?:FetchMessage|ReadMessage|ReceiveMessage|Poll)\s*\(|\bclaim\.Messages\(\)|\bfunc\s*\([^)]*\)\s*ConsumeClaim\s*\(|\.(?:QueueSubscribe|Subscribe|PullSubscribe)\s*\([^\n]*func\s*\(|\.Receive\s*\(\s*ctx\s*,\s*func\s*\(|\brange\s+\w*(?:deliveries|msgs|messages|Deliveries|Messages)\b/;
+const GO_BROKER = /segmentio\/kafka-go|sarama|confluent-kafka-go|amqp091-go|streadway\/amqp|nats\.go|service\/sqs|cloud\.google\.com\/go\/pubsub|franz-go|kgo\./;
+const goHandlerCache = new WeakMap<SourceFile, Set<string>>();
+
+/** Functions of a Go file that a consume loop runs per message: the loop's function and what it calls, two calls deep. */
+function goConsumerOf(file: SourceFile, span: FunctionSpan): ConsumerInfo | undefined {
+  let names = goHandlerCache.get(file);
+  if (!names) {
+    names = new Set();
+    goHandlerCache.set(file, names);
+    const whole = fileCode(file);
+    if (GO_BROKER.test(whole)) {
+      const { code } = scanned(file);
+      const short = (n: string): string => n.split('.').pop() ?? n;
+      const defined = new Map(file.functions.filter((f) => !f.name.startsWith('<')).map((f) => [short(f.name), f] as const));
+      const calls = (fn: FunctionSpan): void => {
+        for (let l = fn.startLine + 1; l <= fn.endLine; l++) {
+          const t = code[l - 1] ?? '';
+          if (!t.includes('(')) continue;
+          for (const m of t.matchAll(/(?:^|[^\w.]|\b\w+\.)([A-Za-z_]\w*)\s*\(/g)) if (defined.has(m[1]!)) names!.add(m[1]!);
+        }
+      };
+      for (const fn of defined.values()) {
+        if (code.slice(fn.startLine - 1, fn.endLine).some((t) => GO_LOOP.test(t))) {
+          names.add(short(fn.name));
+          calls(fn);
+        }
+      }
+      for (const n of [...names]) calls(defined.get(n)!);
+      for (const n of ['main', 'Close', 'Stop', 'Start']) names.delete(n);
+      for (const fn of file.functions) if (/^New[A-Z]/.test(short(fn.name))) names.delete(short(fn.name));
+    }
+  }
+  const name = span.name.split('.').pop() ?? '';
+  if (!names.has(name)) return undefined;
+  const whole = fileCode(file);
+  const broker = /kafka|sarama|kgo\./i.test(whole) ? 'kafka' : /amqp/i.test(whole) ? 'rabbitmq' : /sqs/i.test(whole) ? 'sqs' : /pubsub/i.test(whole) ? 'pubsub' : /nats/i.test(whole) ? 'nats' : 'queue';
+  return { broker, consumer: span.name, retries: 'at-least-once delivery', retriesExplicit: true };
+}
+
 // ------------------------------------------------------------------ non-idempotent database effects
 
 /**
@@ -253,7 +311,8 @@ const ORM_RELATIVE: Record<Family, RegExp> = {
   python: /\bF\(\s*['"](\w+)['"]?\s*\)\s*[+-]|[(,]\s*(\w+)\s*=\s*[A-Z]\w*\.\2\s*[+-]|\b([A-Z]\w*\.\w+)\s*:\s*\3\s*[+-]/,
   // ActiveRecord increment!/decrement!, increment_counter, update_counters
   ruby: /\.(?:increment|decrement)!\s*\(?\s*:|\.(?:increment_counter|decrement_counter|update_counters)\b/,
-  go: /(?!)/,
+  // GORM / sqlx-style expression updates: Update("balance", gorm.Expr("balance + ?", n)), UpdateColumn(…)
+  go: /\.Update(?:Column)?\(\s*"(\w+)"\s*,\s*(?:gorm\.)?Expr\(\s*"\s*\1\s*[+-]/,
   other: /(?!)/,
 };
 
@@ -276,7 +335,7 @@ const CONDITIONAL = /\b(?:status|state)\b|\bis\s+null\b|whereNull|isnull|process
 function relativeWriteReport(ctx: DetectorContext, span: FunctionSpan, info: ConsumerInfo, before?: number): DetectorReport | undefined {
   const file = ctx.file;
   const fam = familyOf(file.language);
-  if (fam !== 'js' && fam !== 'python' && fam !== 'ruby') return undefined;
+  if (fam !== 'js' && fam !== 'python' && fam !== 'ruby' && fam !== 'go') return undefined;
   const { code, masked } = scanned(file);
   const whole = fileCode(file);
   // An upsert that adds to the existing row (`ON CONFLICT (…) DO UPDATE SET n = t.n + EXCLUDED.n`) claims nothing.
@@ -327,6 +386,13 @@ function relativeWriteReport(ctx: DetectorContext, span: FunctionSpan, info: Con
       if (!column) column = /\b(?:increment|decrement)\s*\(\s*['"`](\w+)/.exec(stmtText)?.[1] ?? /(\w+)\s*:\s*\{\s*(?:increment|decrement)\b/.exec(stmtText)?.[1];
     } else if (!inString && fam === 'python' && !/\.(?:update|values|execute)\s*\(|\bsession\b/.test(t + (code[l - 2] ?? '') + (code[l] ?? ''))) {
       continue;
+    }
+    if (fam === 'go' && inString && !/`/.test(m.slice(sql!.index))) {
+      // The rest of a multi-line raw SQL string: its WHERE may hold a state condition.
+      for (let k = l + 1; k <= Math.min(span.endLine, l + 10); k++) {
+        stmtText += `\n${code[k - 1] ?? ''}`;
+        if ((masked[k - 1] ?? '').includes('`')) break;
+      }
     }
     if (DELIVERY_COUNTER.test(column ?? '') || DELIVERY_COUNTER.test(call ?? '')) continue;
     if (CONDITIONAL.test(stmtText.replace(/\b(?:increment|decrement)\b/g, ''))) continue;
@@ -415,6 +481,8 @@ function claimsUnique(ctx: DetectorContext, span: FunctionSpan): boolean {
       table = /\b(\w+)\.objects\.(?:create|bulk_create)\(/.exec(t)?.[1] ?? /\binsert\s+into\s+["`]?(\w+)/i.exec(t)?.[1] ?? /\binsert\(\s*(\w+)\s*\)/.exec(t)?.[1];
     } else if (fam === 'ruby') {
       table = /\b([A-Z]\w*)\.create!?\b/.exec(t)?.[1] ?? /\binsert\s+into\s+["`]?(\w+)/i.exec(t)?.[1];
+    } else if (fam === 'go') {
+      table = /\binsert\s+into\s+["`]?(\w+)/i.exec(t)?.[1];
     }
     // An upsert that updates on conflict writes on every delivery: it claims nothing.
     if (table && ACCUMULATING_UPSERT_ONE.test(code.slice(l - 1, Math.min(span.endLine, l + 8)).join('\n'))) continue;

@@ -6,6 +6,25 @@ import { newFilesDiff, runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: "Rails after_update callback publishes to RabbitMQ with Hutch inside the save's transaction",
+      path: "app/models/parcel.rb",
+      code: "class Parcel < ApplicationRecord\n  belongs_to :recipient\n\n  after_update :announce_shipment, if: :saved_change_to_shipped_at?\n\n  private\n\n  def announce_shipment\n    Hutch.publish(\"parcel.shipped\", parcel_id: id, recipient_id: recipient_id, shipped_at: shipped_at)\n  end\nend\n",
+      errors: [{ mode: 'message_ordering', line: 9 }],
+    },
+    {
+      name: "Rails after_create block enqueues a Sidekiq worker before the insert commits",
+      path: "app/models/enrollment.rb",
+      code: "class Enrollment < ApplicationRecord\n  belongs_to :course\n\n  after_create do\n    WelcomePackWorker.perform_async(id)\n  end\nend\n",
+      errors: [{ mode: 'message_ordering', line: 5 }],
+    },
+    {
+      name: "TypeORM transaction calls an injected notifier class of the diff whose method publishes with amqplib, before a check that can roll back",
+      path: "src/plots/plot.service.ts",
+      code: "import { Injectable } from '@nestjs/common';\nimport { DataSource } from 'typeorm';\nimport { PlotNotifier } from '../messaging/plot-notifier';\nimport { Plot } from './plot.entity';\n\n@Injectable()\nexport class PlotService {\n  constructor(\n    private readonly dataSource: DataSource,\n    private readonly notifier: PlotNotifier,\n  ) {}\n\n  async assign(plotId: number, gardenerId: number): Promise<void> {\n    await this.dataSource.transaction(async (manager) => {\n      await manager.update(Plot, { id: plotId }, { gardenerId });\n      await this.notifier.plotAssigned(plotId, gardenerId);\n      const plots = await manager.countBy(Plot, { gardenerId });\n      if (plots > 2) throw new Error('a gardener holds at most two plots');\n    });\n  }\n}\n",
+      extra: [{"path": "src/messaging/plot-notifier.ts", "code": "import * as amqp from 'amqplib';\n\nexport class PlotNotifier {\n  constructor(private readonly channel: amqp.ConfirmChannel) {}\n\n  async plotAssigned(plotId: number, gardenerId: number): Promise<void> {\n    this.channel.publish('garden', 'plot.assigned', Buffer.from(JSON.stringify({ plotId, gardenerId })));\n    await this.channel.waitForConfirms();\n  }\n}\n"}],
+      errors: [{ mode: 'message_ordering', line: 15 }],
+    },
+    {
       name: 'django @transaction.atomic body calls a module helper that publishes to RabbitMQ (broadcast.announce)',
       path: 'greenhouse/services.py',
       code: "from django.db import transaction\n\nfrom . import broadcast\nfrom .models import Seedling, Tray\n\n\n@transaction.atomic\ndef transplant(tray_id, count):\n    tray = Tray.objects.select_for_update().get(pk=tray_id)\n    seedlings = Seedling.objects.create(tray=tray, count=count)\n    tray.free_cells -= count\n    tray.save(update_fields=[\"free_cells\"])\n    broadcast.announce(\"seedling.transplanted\", {\"tray\": tray.pk, \"batch\": seedlings.pk})\n    tray.refresh_from_db()\n    return seedlings\n",
@@ -221,6 +240,22 @@ func (s *Store) Close(ctx context.Context, id int64) error {
     },
   ],
   valid: [
+    {
+      name: "fixed twin: after_update_commit publishes only once the save has committed",
+      path: "app/models/parcel.rb",
+      code: "class Parcel < ApplicationRecord\n  belongs_to :recipient\n\n  after_update_commit :announce_shipment, if: :saved_change_to_shipped_at?\n\n  private\n\n  def announce_shipment\n    Hutch.publish(\"parcel.shipped\", parcel_id: id, recipient_id: recipient_id, shipped_at: shipped_at)\n  end\nend\n",
+    },
+    {
+      name: "fixed twin: after_create_commit block enqueues after the commit",
+      path: "app/models/enrollment.rb",
+      code: "class Enrollment < ApplicationRecord\n  belongs_to :course\n\n  after_create_commit do\n    WelcomePackWorker.perform_async(id)\n  end\nend\n",
+    },
+    {
+      name: "fixed twin: the transaction writes an outbox row instead of publishing",
+      path: "src/plots/plot.service.ts",
+      code: "import { Injectable } from '@nestjs/common';\nimport { DataSource } from 'typeorm';\nimport { PlotNotifier } from '../messaging/plot-notifier';\nimport { OutboxMessage } from '../outbox/outbox-message.entity';\nimport { Plot } from './plot.entity';\n\n@Injectable()\nexport class PlotService {\n  constructor(\n    private readonly dataSource: DataSource,\n    private readonly notifier: PlotNotifier,\n  ) {}\n\n  async assign(plotId: number, gardenerId: number): Promise<void> {\n    await this.dataSource.transaction(async (manager) => {\n      await manager.update(Plot, { id: plotId }, { gardenerId });\n      await manager.insert(OutboxMessage, { topic: 'plot.assigned', payload: { plotId, gardenerId } });\n      const plots = await manager.countBy(Plot, { gardenerId });\n      if (plots > 2) throw new Error('a gardener holds at most two plots');\n    });\n  }\n}\n",
+      extra: [{"path": "src/messaging/plot-notifier.ts", "code": "import * as amqp from 'amqplib';\n\nexport class PlotNotifier {\n  constructor(private readonly channel: amqp.ConfirmChannel) {}\n\n  async plotAssigned(plotId: number, gardenerId: number): Promise<void> {\n    this.channel.publish('garden', 'plot.assigned', Buffer.from(JSON.stringify({ plotId, gardenerId })));\n    await this.channel.waitForConfirms();\n  }\n}\n"}],
+    },
     {
       name: 'fixed twin: the module helper publishes from transaction.on_commit',
       path: 'greenhouse/services.py',

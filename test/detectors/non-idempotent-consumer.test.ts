@@ -28,6 +28,18 @@ end
 runTable(detector, {
   invalid: [
     {
+      name: "Go sarama ConsumeClaim calls a method of the file that adds the message's karma with SET n = n + $1 and no claim",
+      path: "internal/reviews/consumer.go",
+      code: "package reviews\n\nimport (\n\t\"context\"\n\t\"database/sql\"\n\t\"encoding/json\"\n\n\t\"github.com/IBM/sarama\"\n)\n\ntype Review struct {\n\tReviewID string `json:\"review_id\"`\n\tAuthorID int64  `json:\"author_id\"`\n\tKarma    int    `json:\"karma\"`\n}\n\ntype Handler struct{ db *sql.DB }\n\nfunc (h *Handler) Setup(sarama.ConsumerGroupSession) error   { return nil }\nfunc (h *Handler) Cleanup(sarama.ConsumerGroupSession) error { return nil }\n\nfunc (h *Handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {\n\tfor msg := range claim.Messages() {\n\t\tvar r Review\n\t\tif err := json.Unmarshal(msg.Value, &r); err != nil {\n\t\t\tsess.MarkMessage(msg, \"\")\n\t\t\tcontinue\n\t\t}\n\t\tif err := h.credit(sess.Context(), r); err != nil {\n\t\t\treturn err\n\t\t}\n\t\tsess.MarkMessage(msg, \"\")\n\t}\n\treturn nil\n}\n\nfunc (h *Handler) credit(ctx context.Context, r Review) error {\n\ttx, err := h.db.BeginTx(ctx, nil)\n\tif err != nil {\n\t\treturn err\n\t}\n\tdefer tx.Rollback()\n\tif _, err := tx.ExecContext(ctx, `UPDATE authors SET karma = karma + $1 WHERE id = $2`, r.Karma, r.AuthorID); err != nil {\n\t\treturn err\n\t}\n\treturn tx.Commit()\n}\n",
+      errors: [{ mode: 'message_ordering', line: 43 }],
+    },
+    {
+      name: "Go kafka-go ReadMessage loop moves a GORM counter with gorm.Expr(\"on_hand - ?\") per delivery",
+      path: "internal/stock/consumer.go",
+      code: "package stock\n\nimport (\n\t\"context\"\n\t\"encoding/json\"\n\n\t\"github.com/segmentio/kafka-go\"\n\t\"gorm.io/gorm\"\n)\n\ntype Picked struct {\n\tSKU string `json:\"sku\"`\n\tQty int    `json:\"qty\"`\n}\n\nfunc Consume(ctx context.Context, r *kafka.Reader, db *gorm.DB) error {\n\tfor {\n\t\tm, err := r.ReadMessage(ctx)\n\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n\t\tvar o Picked\n\t\tif err := json.Unmarshal(m.Value, &o); err != nil {\n\t\t\tcontinue\n\t\t}\n\t\tdb.WithContext(ctx).Model(&Bin{}).Where(\"id = ?\", o.SKU).Update(\"on_hand\", gorm.Expr(\"on_hand - ?\", o.Qty))\n\t}\n}\n",
+      errors: [{ mode: 'message_ordering', line: 26 }],
+    },
+    {
       name: "kafkajs handler typed EachMessagePayload calls a helper of the file that increments a knex counter per delivery",
       path: "src/consumers/orderPaid.ts",
       code: "import type { Knex } from 'knex';\nimport type { EachMessagePayload } from 'kafkajs';\n\nexport async function stampCard(db: Knex, order: { orderId: string; cardId: number; cups: number }): Promise<void> {\n  await db.transaction(async (trx) => {\n    await trx('stamp_cards').where({ id: order.cardId }).increment('stamps', order.cups);\n    await trx('stamp_history').insert({ card_id: order.cardId, order_id: order.orderId, cups: order.cups });\n  });\n}\n\nexport function orderPaidHandler(db: Knex) {\n  return async ({ message }: EachMessagePayload): Promise<void> => {\n    if (!message.value) return;\n    await stampCard(db, JSON.parse(message.value.toString()));\n  };\n}\n",
@@ -295,6 +307,16 @@ def serve(conn, consumer: Consumer):
     },
   ],
   valid: [
+    {
+      name: "Go sarama consumer claims the review id with INSERT \u2026 ON CONFLICT DO NOTHING and skips the counter when no row was inserted",
+      path: "internal/reviews/consumer.go",
+      code: "package reviews\n\nimport (\n\t\"context\"\n\t\"database/sql\"\n\t\"encoding/json\"\n\n\t\"github.com/IBM/sarama\"\n)\n\ntype Review struct {\n\tReviewID string `json:\"review_id\"`\n\tAuthorID int64  `json:\"author_id\"`\n\tKarma    int    `json:\"karma\"`\n}\n\ntype Handler struct{ db *sql.DB }\n\nfunc (h *Handler) Setup(sarama.ConsumerGroupSession) error   { return nil }\nfunc (h *Handler) Cleanup(sarama.ConsumerGroupSession) error { return nil }\n\nfunc (h *Handler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {\n\tfor msg := range claim.Messages() {\n\t\tvar r Review\n\t\tif err := json.Unmarshal(msg.Value, &r); err != nil {\n\t\t\tsess.MarkMessage(msg, \"\")\n\t\t\tcontinue\n\t\t}\n\t\tif err := h.credit(sess.Context(), r); err != nil {\n\t\t\treturn err\n\t\t}\n\t\tsess.MarkMessage(msg, \"\")\n\t}\n\treturn nil\n}\n\nfunc (h *Handler) credit(ctx context.Context, r Review) error {\n\ttx, err := h.db.BeginTx(ctx, nil)\n\tif err != nil {\n\t\treturn err\n\t}\n\tdefer tx.Rollback()\n\tres, err := tx.ExecContext(ctx, `INSERT INTO applied_reviews (review_id) VALUES ($1) ON CONFLICT (review_id) DO NOTHING`, r.ReviewID)\n\tif err != nil {\n\t\treturn err\n\t}\n\tif n, _ := res.RowsAffected(); n == 0 {\n\t\treturn tx.Commit()\n\t}\n\tif _, err := tx.ExecContext(ctx, `UPDATE authors SET karma = karma + $1 WHERE id = $2`, r.Karma, r.AuthorID); err != nil {\n\t\treturn err\n\t}\n\treturn tx.Commit()\n}\n",
+    },
+    {
+      name: "Go kafka-go loop's GORM counter is conditional on a state column in the same statement",
+      path: "internal/stock/consumer.go",
+      code: "package stock\n\nimport (\n\t\"context\"\n\t\"encoding/json\"\n\n\t\"github.com/segmentio/kafka-go\"\n\t\"gorm.io/gorm\"\n)\n\ntype Picked struct {\n\tSKU string `json:\"sku\"`\n\tQty int    `json:\"qty\"`\n}\n\nfunc Consume(ctx context.Context, r *kafka.Reader, db *gorm.DB) error {\n\tfor {\n\t\tm, err := r.ReadMessage(ctx)\n\t\tif err != nil {\n\t\t\treturn err\n\t\t}\n\t\tvar o Picked\n\t\tif err := json.Unmarshal(m.Value, &o); err != nil {\n\t\t\tcontinue\n\t\t}\n\t\tdb.WithContext(ctx).Model(&Bin{}).Where(\"id = ? AND state = ?\", o.SKU, \"reserved\").Update(\"on_hand\", gorm.Expr(\"on_hand - ?\", o.Qty))\n\t}\n}\n",
+    },
     {
       name: "fixed twin: the helper claims the order with onConflict ignore before incrementing",
       path: "src/consumers/orderPaid.ts",
