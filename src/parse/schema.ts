@@ -98,7 +98,8 @@ function scanModels(text: string, facts: SchemaFacts): void {
     for (const u of body.matchAll(/@@(?:unique|id)\s*\(\s*(?:fields:\s*)?\[([^\]]*)\]/g)) add(facts, model, cols(u[1] ?? ''));
     for (const f of body.matchAll(/^\s*(\w+)\s+\S+[^\n]*@unique\b/gm)) add(facts, model, [f[1]!.toLowerCase()]);
     const mapped = /@@map\(\s*"(\w+)"\s*\)/.exec(body)?.[1];
-    if (mapped) for (const cs of facts.unique.get(model!.toLowerCase()) ?? []) add(facts, mapped, cs);
+    // A copy: adding the mapped table also adds its singular, which is often the model's own list.
+    if (mapped) for (const cs of [...(facts.unique.get(model!.toLowerCase()) ?? [])]) add(facts, mapped, cs);
   }
   // Django
   for (const m of text.matchAll(/class\s+(\w+)\s*\([^)]*Model[^)]*\)\s*:([\s\S]*?)(?=\nclass\s|\n\S|$)/g)) {
