@@ -43,6 +43,12 @@
  * locals, and values computed from them written by a sibling that sets those attributes from its parameters
  * (`@r.update_columns(count: count, …)`) or directly (`@r.update!(count: count + 1)`).
  *
+ * Through another object's loader: a record loaded by a `load` / `get…` / `fetch…` method (or any method of a
+ * `repo` / `store` / `dao`) of another object or file, a field changed in code, and the record handed back to a
+ * save-like method of the same object (`this.quotas.save(id, q)`, `s.repo.SaveStats(ctx, tx, st)`) or the field
+ * written with arithmetic on its old value. Quiet when the loader is named for a lock, or the diff shows it
+ * locking / the saver checking a version or writing atomically.
+ *
  * Confidence: 0.9 when the read and the write name the same table/model and field (SQL, or an explicit
  * `update` of the field); 0.85 for `save()` of the read object after an arithmetic on its field; 0.7 for
  * a JSON/array/dict field mutated in place and saved; 0.8 for a key-value read-modify-write.
@@ -88,6 +94,11 @@ interface Read {
    * `req.user`), or a parameter (`param`: only a JSON/hash field merged and written back counts).
    */
   implicit?: 'request' | 'param';
+  /**
+   * Loaded through a method of a repository / store object (`await this.quotas.load(id)`, `s.repo.Stats(ctx, tx, id)`):
+   * the receiver (`this.quotas.`), whose save-like methods write the record back. The entity is not known.
+   */
+  loader?: string;
 }
 
 interface Hit {
@@ -466,11 +477,16 @@ function findWrite(
     if (!t.trim()) continue;
     // The local assigned back to the field (`user.prefs = merged`), then the object saved.
     if (assignBack?.test(t)) return findWrite(v, r, l + 1, field, undefined, fileText);
-    if (!/save|update|UPDATE|persist|merge|commit|flush|\bset\(|\.put\b/i.test(t) && !(l > from && /^\s*$/.test(t))) {
+    if (!/save|update|UPDATE|persist|merge|commit|flush|\bset\(|\.put\b/i.test(t) && !(r.loader !== undefined && SAVER_HINT.test(t)) && !(l > from && /^\s*$/.test(t))) {
       // Multi-line statements: the write marker may sit on a later line of a statement starting here.
       if (!/^\s*(?:await\b|return\b|const\b|let\b|var\b|[\w$.]+\s*(?:=|:=)|_,|if\b|\w+,\s*err)/.test(t) || !/save|update|UPDATE|persist/i.test(codeLine(v, l + 1) + codeLine(v, l + 2))) continue;
     }
     const stmt = statementAt(v, l, 14);
+    // The record handed back to a save-like method of the object it was loaded from: `this.quotas.save(id, quota)`.
+    if (!derived && !inline && r.loader !== undefined) {
+      const sv = saverCall(stmt.text, r.loader, r.holder);
+      if (sv) return { writeLine: l, writeEnd: stmt.endLine, writeCall: sv, confidence: 0.8 };
+    }
     // save() of the object itself.
     if (!derived && !inline && saveOf.test(t)) {
       if (ATOMIC_UPDATE.test(stmt.text)) return undefined;
@@ -498,12 +514,112 @@ function findWrite(
     if (ATOMIC_UPDATE.test(stmt.text) || VERSION_CHECK.test(stmt.text)) return undefined;
     if (casGuard(stmt.text, field)) return undefined;
     const entity = sqlSet?.[1] ?? writeEntity(stmt.text, fileText);
-    if (entity && !sameEntity(entity, r.entity)) continue;
+    if (entity && r.loader === undefined && !sameEntity(entity, r.entity)) continue;
     if (!entity && !mentions(stmt.text, r.holder)) continue;
     const call = /([\w$.]+(?:\([^)]{0,60}\))?(?:\.\w+(?:\([^)]{0,60}\))?){0,3})\.(?:update|updateOne|updateMany|update_all|update!|set)\s*\(/.exec(stmt.text)?.[0]?.replace(/\($/, '') ?? (sqlSet ? `UPDATE ${sqlSet[1]} SET ${field}` : 'update');
     return { writeLine: l, writeEnd: stmt.endLine, writeCall: call, confidence: 0.9 };
   }
   return undefined;
+}
+
+// ------------------------------------------------------------------ records through a repository's load / save
+
+/** The first word of a method name, lower-case: `loadPair` / `LoadPair` / `load_pair` -> load. */
+function verbOf(name: string): string {
+  return (/^_*([A-Za-z][a-z]*)/.exec(name)?.[1] ?? '').toLowerCase();
+}
+/** Verbs of a method that reads a record: `load`, `getStats`, `FetchAccount`, `find_by_card`. */
+const READ_VERB = new Set(['load', 'get', 'fetch', 'find', 'read', 'lookup', 'retrieve', 'select']);
+/** Receivers that are repositories / stores, whose methods read without a verb (`s.repo.GradeStats(…)`). */
+const REPO_RECEIVER = /(?:repo|repository|store|storage|dao|gateway|queries)\.$/i;
+/** Methods that do something other than read (build, compute, write, lock, count, list). */
+const NOT_A_LOADER = new Set(
+  'save update set put insert create delete remove add new build make compute calc calculate apply send publish enqueue emit lock acquire claim reserve incr decr increment decrement to from parse format validate check is has count list all begin start commit with upsert merge render map filter sum total'.split(' '),
+);
+/** Verbs of a method that writes a record back. */
+const SAVER_VERB = '(?:[Ss]ave|[Ss]tore|[Pp]ut|[Pp]ersist|[Ww]rite|[Uu]pdate|[Uu]psert|[Ss]et|[Rr]eplace)';
+const SAVER_HINT = /(?:save|store|put|persist|write|update|upsert|set|replace)\w*\s*\(/i;
+
+/**
+ * A save-like call on `recv` (the loader's receiver) with the record itself among its arguments:
+ * `this.quotas.save(id, quota)`, `s.repo.SaveStats(ctx, tx, stats)`, `store.put(&acct)`. Returns the call.
+ */
+function saverCall(stmt: string, recv: string, holder: string): string | undefined {
+  if (!stmt.includes(holder)) return undefined;
+  const re = new RegExp(`(?<![\\w$.@])${escapeRe(recv)}(${SAVER_VERB}\\w*)\\s*\\(`, 'g');
+  for (const m of stmt.matchAll(re)) {
+    const args = callArgs(stmt, m.index! + m[0].length - 1) ?? [];
+    if (args.some((a) => a.replace(/^[&*]\s*/, '') === holder)) return `${recv}${m[1]}`;
+  }
+  return undefined;
+}
+
+/** A function defined in the files of the review, by its own name (the last part of `Class.method`). */
+const definedIndex = new WeakMap<readonly SourceFile[], Map<string, FnView[]>>();
+function definedAs(files: readonly SourceFile[], name: string): FnView[] {
+  let idx = definedIndex.get(files);
+  if (!idx) {
+    idx = new Map();
+    for (const f of files) {
+      for (const fn of f.functions) {
+        const n = fn.name.slice(Math.max(fn.name.lastIndexOf('.'), fn.name.lastIndexOf('#')) + 1);
+        const view = fn.endLine - fn.startLine <= 60 ? viewOf(f, fn) : undefined;
+        if (!view) continue;
+        const list = idx.get(n);
+        if (list) list.push(view);
+        else idx.set(n, [view]);
+      }
+    }
+    definedIndex.set(files, idx);
+  }
+  return idx.get(name) ?? [];
+}
+
+const LOADER_LHS =
+  /^\s*(?:(?:const|let|var)\s+)?(\[\s*[\w$]+\s*(?:,\s*[\w$]+\s*){0,3}\]|[A-Za-z_$@][\w$]*)(?:\s*,\s*(?:err|_|error|ok)\b)?\s*(?::\s*[^=\n]{1,80})?(?::=|=)(?![=>])\s*(await\s+)?((?:(?:this|self|@?[A-Za-z_$][\w$]*)\.){0,3})([A-Za-z_$][\w$]*)\s*\(/;
+
+/**
+ * Records loaded through a method of a repository / store object, or a loader function, defined elsewhere:
+ * `const quota = await this.quotas.load(card)`, `const [a, b] = await this.loadPair(x, y)`,
+ * `stats, err := s.repo.GradeStats(ctx, tx, id)`. Quiet when the loader, where the diff shows it, locks the row
+ * (or is named for it), guards a store read, and when the loader takes a transaction in a file that locks rows.
+ */
+function loaderReads(ctx: DetectorContext, v: FnView, explicit: Read[]): Read[] {
+  const out: Read[] = [];
+  const seen = new Set(explicit.map((r) => r.holder));
+  for (let i = 1; i < v.codeLines.length; i++) {
+    const t = v.codeLines[i]!;
+    if (!t.includes('(') || !t.includes('=')) continue;
+    const m = LOADER_LHS.exec(t);
+    if (!m) continue;
+    const recv = m[3] ?? '';
+    const name = m[4]!;
+    const verb = verbOf(name);
+    if (NOT_A_LOADER.has(verb) || /lock|forupdate|exclusive/i.test(name) || !(READ_VERB.has(verb) || (REPO_RECEIVER.test(recv) && /^[A-Z]/.test(name) === (v.family === 'go')))) continue;
+    // JS: an unawaited call is an in-memory map or a computation, not a store.
+    if (v.family === 'js' && !m[2]) continue;
+    if (/^(?:Object|Array|Map|JSON|Math|Promise|Reflect|os|env|process|request|req|res|response|params|ctx|context|http|url|config|settings)\.$/.test(recv) || /(?:^|\.)(?:headers|params|query|body|cookies|session|form|args|environ|env|config|options|cache|map|dict)\.$/i.test(recv)) continue;
+    const line = v.fn.startLine + i;
+    const stmt = statementAt(v, line, 8).text;
+    const args = callArgs(stmt, stmt.indexOf(m[0].slice(m[0].lastIndexOf(name))) + name.length) ?? [];
+    const defs = definedAs(ctx.files, name);
+    if (defs.some((d) => ROW_LOCK.test(d.code) || SERIALIZABLE.test(d.code) || KV_GUARD.test(d.code))) continue;
+    if (args.some((a) => /^(?:tx|trx|txn|manager|em|session)$/.test(a)) && defs.length === 0 && ROW_LOCK.test(ctx.file.text)) continue;
+    const holders = m[1]!.replace(/[[\]\s]/g, '').split(',').filter((h) => h && !/^(?:err|_|error|ok)$/.test(h));
+    for (const holder of holders) {
+      if (seen.has(holder)) continue;
+      seen.add(holder);
+      out.push({ holder, entity: holder, line, call: `${recv}${name}`, loader: recv });
+    }
+  }
+  return out;
+}
+
+/** A save-like method of the review whose write is guarded (version check, compare-and-set, atomic, conditional). */
+function guardedSaver(ctx: DetectorContext, writeCall: string): boolean {
+  const name = /([\w$]+)$/.exec(writeCall)?.[1];
+  if (!name) return false;
+  return definedAs(ctx.files, name).some((d) => VERSION_CHECK.test(d.code) || ATOMIC_UPDATE.test(d.code) || KV_GUARD.test(d.code) || ROW_LOCK.test(d.code) || /['"](?:NX|XX)['"]/.test(d.code));
 }
 
 /** The old value repeated in the write's WHERE: a compare-and-set that fails when someone else wrote first. */
@@ -1448,6 +1564,23 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     for (const r of [...explicit, ...implicitReads(v, explicit)]) {
       const hit = ormHit(v, r, fileText);
       if (hit) hits.push(hit);
+    }
+    if (hits.length === 0) {
+      // Records loaded through a repository / store method: one finding per load.
+      const done = new Set<number>();
+      for (const r of loaderReads(ctx, v, explicit)) {
+        if (done.has(r.line)) continue;
+        const hit = ormHit(v, r, fileText);
+        if (hit && !guardedSaver(ctx, hit.writeCall)) {
+          // A loader the diff shows reading a key-value store: report it as a key's read-modify-write.
+          const name = r.call.slice(r.loader!.length);
+          if (definedAs(ctx.files, name).some((d) => kvReads(d).some((k) => !k.dynamo))) {
+            Object.assign(hit, { store: 'kv', read: { ...r, entity: `${r.call}(${callArgs(v.text(r.line), v.text(r.line).indexOf(name) + name.length)?.join(', ') ?? ''})` } });
+          }
+          hits.push(hit);
+          done.add(r.line);
+        }
+      }
     }
     for (const r of sqlReads(v)) {
       const hit = sqlHit(v, r) ?? sqlFlowHit(v, r);

@@ -4,6 +4,92 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'service: record loaded through a store object, field bumped, handed back to its save method',
+      path: 'src/arcade/play.service.ts',
+      code: `import type { TokenWalletStore } from './wallet.store';
+
+export class PlayService {
+  constructor(private readonly wallets: TokenWalletStore, private readonly machines: MachineBus) {}
+
+  async startGame(playerId: string, machineId: string): Promise<void> {
+    const wallet = await this.wallets.load(playerId);
+    if (wallet.tokens < 2) throw new Error('not enough tokens');
+    await this.machines.unlock(machineId);
+    wallet.tokens -= 2;
+    wallet.lastPlayedAt = new Date().toISOString();
+    await this.wallets.save(playerId, wallet);
+  }
+}
+`,
+      errors: [{ mode: 'lost_update', line: 7 }],
+    },
+    {
+      name: 'go: repository method reads the totals, Go adds to them, another repository method writes them back',
+      path: 'internal/recipes/likes.go',
+      code: `package recipes
+
+func (s *Service) Like(ctx context.Context, recipeID, userID int64) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	totals, err := s.repo.LikeTotals(ctx, tx, recipeID)
+	if err != nil {
+		return err
+	}
+	totals.Likes++
+	totals.Score += 2
+	if err := s.repo.StoreLikeTotals(ctx, tx, totals); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+`,
+      errors: [{ mode: 'lost_update', line: 9 }],
+    },
+    {
+      name: 'typeorm: pair loaded by a helper outside the transaction, absolute values written inside it',
+      path: 'src/league/fixtures.service.ts',
+      code: `export class FixturesService {
+  async recordResult(dto: ResultDto): Promise<void> {
+    const [home, away] = await this.fetchTeams(dto.homeId, dto.awayId);
+    const points = dto.homeGoals > dto.awayGoals ? 3 : 0;
+    await this.dataSource.transaction(async (manager) => {
+      await manager.save(manager.create(Fixture, { homeId: home.id, awayId: away.id }));
+      await manager.update(Team, home.id, { points: home.points + points, played: home.played + 1 });
+    });
+  }
+}
+`,
+      errors: [{ mode: 'lost_update', line: 3 }],
+    },
+    {
+      name: 'python: stock level read through an inventory gateway, decremented, saved through it',
+      path: 'warehouse/picking.py',
+      code: `class InventoryGateway:
+    def get_level(self, sku):
+        row = self.db.execute("SELECT sku, on_hand FROM stock WHERE sku = %s", (sku,)).fetchone()
+        return Level(*row)
+
+    def save_level(self, level):
+        self.db.execute("UPDATE stock SET on_hand = %s WHERE sku = %s", (level.on_hand, level.sku))
+
+
+class PickingService:
+    def __init__(self, inventory):
+        self.inventory = inventory
+
+    def pick(self, sku, qty):
+        level = self.inventory.get_level(sku)
+        if level.on_hand < qty:
+            raise OutOfStock(sku)
+        level.on_hand -= qty
+        self.inventory.save_level(level)
+`,
+      errors: [{ mode: 'lost_update', line: 15 }],
+    },
+    {
       name: 'python service: attribute returned by a private method, sum written back by another that saves',
       path: 'loyalty/services/points.py',
       code: `class PointsService:
@@ -891,6 +977,95 @@ def add_label(conn, note_id, editor, label):
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: the store debits in one atomic step, nothing read back in the service',
+      path: 'src/arcade/play.service.ts',
+      code: `export class PlayService {
+  constructor(private readonly wallets: TokenWalletStore, private readonly machines: MachineBus) {}
+
+  async startGame(playerId: string, machineId: string): Promise<void> {
+    const left = await this.wallets.debit(playerId, 2);
+    if (left < 0) {
+      await this.wallets.credit(playerId, 2);
+      throw new Error('not enough tokens');
+    }
+    await this.machines.unlock(machineId);
+  }
+}
+`,
+    },
+    {
+      name: 'fixed twin: go repository adds in one UPDATE … RETURNING',
+      path: 'internal/recipes/likes.go',
+      code: `package recipes
+
+func (s *Service) Like(ctx context.Context, recipeID, userID int64) (*LikeTotals, error) {
+	var t LikeTotals
+	err := s.db.QueryRowContext(ctx, \`
+		UPDATE recipes SET likes = likes + 1, score = score + 2
+		 WHERE id = $1 RETURNING likes, score\`, recipeID).Scan(&t.Likes, &t.Score)
+	return &t, err
+}
+`,
+    },
+    {
+      name: 'fixed twin: typeorm pair read with pessimistic_write inside the transaction',
+      path: 'src/league/fixtures.service.ts',
+      code: `export class FixturesService {
+  async recordResult(dto: ResultDto): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const teams = await manager.find(Team, { where: { id: In([dto.homeId, dto.awayId]) }, order: { id: 'ASC' }, lock: { mode: 'pessimistic_write' } });
+      const home = teams.find((t) => t.id === dto.homeId)!;
+      const points = dto.homeGoals > dto.awayGoals ? 3 : 0;
+      await manager.update(Team, home.id, { points: home.points + points, played: home.played + 1 });
+    });
+  }
+}
+`,
+    },
+    {
+      name: 'fixed twin: python gateway save compares the version it read',
+      path: 'warehouse/picking.py',
+      code: `class InventoryGateway:
+    def get_level(self, sku):
+        row = self.db.execute("SELECT sku, on_hand, version FROM stock WHERE sku = %s", (sku,)).fetchone()
+        return Level(*row)
+
+    def save_level(self, level):
+        n = self.db.execute(
+            "UPDATE stock SET on_hand = %s, version = version + 1 WHERE sku = %s AND version = %s",
+            (level.on_hand, level.sku, level.version),
+        ).rowcount
+        if n == 0:
+            raise Conflict(level.sku)
+
+
+class PickingService:
+    def __init__(self, inventory):
+        self.inventory = inventory
+
+    def pick(self, sku, qty):
+        level = self.inventory.get_level(sku)
+        if level.on_hand < qty:
+            raise OutOfStock(sku)
+        level.on_hand -= qty
+        self.inventory.save_level(level)
+`,
+    },
+    {
+      name: 'in-process map: an entry read without await and put back is not a shared store',
+      path: 'src/metrics/hits.ts',
+      code: `export class HitCounter {
+  private readonly entries = new Map<string, { hits: number }>();
+
+  record(path: string): void {
+    const entry = this.entries.get(path) ?? { hits: 0 };
+    entry.hits += 1;
+    this.entries.set(path, entry);
+  }
+}
+`,
+    },
     {
       name: 'fixed twin: python service adds with an F() expression',
       path: 'loyalty/services/points.py',
