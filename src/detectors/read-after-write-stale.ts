@@ -29,6 +29,11 @@
  * that queries a replica handle (a short `ro` field, or a field a declaration comment calls a replica) without
  * showing the table is a read back after a write through the primary handle (or a transaction opened on it).
  *
+ * A Celery task enqueued from `transaction.on_commit(lambda: x.delay(rec.id))` after `rec.save()` counts, and it may read
+ * from a cache: a getter of the diff serving a long-lived key nothing else in the diff clears, or a getter imported
+ * from a cache-named module. Under GORM dbresolver, a repository read (`s.repo.Get(ctx, id)`) passed an id the
+ * preceding write names is a replica read; an index-writing helper of the diff (no refresh) is an index write.
+ *
  * Cache-aside fill: get → miss → primary read → set for more than ten minutes (or a Rails `cache.fetch`
  * block), while another function of the diff writes the entity and deletes the same key family, and a
  * money/stock/access decision calls the getter: a fill that read before the update and sets after the
@@ -79,6 +84,8 @@ interface Write {
   handle?: string;
   /** The write goes to a search index (not the database): only a search read of that index can lag it. */
   index?: boolean;
+  /** A GORM write: its chain text (for the ids it names), read back through a repository under dbresolver. */
+  gorm?: string;
 }
 
 interface StaleRead {
@@ -232,10 +239,22 @@ function writesOf(v: FnView, fileText: string, files: readonly SourceFile[]): Wr
     } else if (v.family === 'python' && t.includes('=') && (m = PY_ATTR_SET.exec(t)) && PY_COMMITS.test(v.code)) {
       entity = m[1] ?? pyLoaded(v, m[2]!, l, false);
       call = `${t.trim().replace(/\s*=.*$/, '')} = …`;
-    } else if (v.family === 'go' && GORM_WRITE_HINT.test(t) && (m = GORM_WRITE.exec(t)) && (fileText.includes('gorm') || gormResolver(files))) {
-      const chain = goChain(v, l).text;
+    } else if (v.family === 'go' && (GORM_WRITE_HINT.test(t) || GORM_WRITE_CONT.test(t)) && (m = GORM_WRITE.exec(t) ?? goChainWrite(v, l, t)) && (fileText.includes('gorm') || gormResolver(files))) {
+      // Also a chain broken over lines: `s.db.WithContext(ctx).` / `Model(&T{}).` / `Update("col", v)`.
+      const chain = goChain(v, l).text.replace(/\.\s*\n\s*/g, '.');
       entity = /\.Model\(/.test(chain) ? goModelOf(v, chain, undefined) : m[2] ? m[2] : m[3] ? goVarType(v, m[3]) : undefined;
       call = `.${m[1]}`;
+      if (entity && call) {
+        out.push({ line: l, end: statementAt(v, l, 12).endLine, entity, call, handle: handleOf(v, l), gorm: chain });
+        continue;
+      }
+    } else if ((v.family === 'js' || v.family === 'python') && t.includes('(') && indexWriters(files).size > 0) {
+      // A helper of the diff that writes the index without a refresh (`await indexTerm(term)`).
+      const hw = indexHelperCall(t, files);
+      if (hw) {
+        out.push({ line: l, end: statementAt(v, l, 8).endLine, entity: hw.index, call: hw.name, index: true });
+        continue;
+      }
     } else if ((v.family === 'js' || v.family === 'python') && REPO_WRITE_HINT.test(t) && (m = REPO_WRITE.exec(t))) {
       // A state-changing method of the entity's repository (`orderRepo.cancel(id)`, `self.order_repo.mark_paid(…)`).
       entity = entityOfReceiver(m[1]!);
@@ -664,6 +683,67 @@ const GORM_READ = /(?:\.|^\s*)(Find|First|Take|Last|Scan|Pluck|Count)\(\s*(?:[^,
 /** A GORM write: `.Create(&x)`, `.Save(&x)`, `.Model(&T{}).Update(…)`, `.Delete(&T{}, id)`. */
 const GORM_WRITE = /\.(Create|Save|Updates|Update|UpdateColumns?|Delete|FirstOrCreate)\(\s*(?:&?(\w+)\s*\{|&(\w+)\b)?/;
 const GORM_WRITE_HINT = /\.(?:Create|Save|Update|Delete|FirstOrCreate)/;
+/** A line continuing a GORM chain with its write: `\t\tUpdate("expires_on", …)` below a line ending in `.`. */
+const GORM_WRITE_CONT = /^\s*(?:Create|Save|Updates|Update|UpdateColumns?|Delete|FirstOrCreate)\(/;
+
+function goChainWrite(v: FnView, l: number, t: string): RegExpExecArray | null {
+  if (l <= v.fn.startLine || !/\.\s*$/.test(codeLine(v, l - 1))) return null;
+  return GORM_WRITE.exec(`.${t.trimStart()}`);
+}
+
+/** GORM read methods a repository exposes (`repo.Get(ctx, id)`, `store.FindByID`, `permits.Load`). */
+const GO_REPO_READ = /^(?:Get|Find|Load|Fetch|Lookup|Read|By)[A-Z]?\w*$/;
+/** A repository-like receiver: `s.repo`, `s.permits`, `svc.store`, `h.permitRepo`. */
+const GO_REPO_RECV = /(?:^|\.)(?:\w*(?:[rR]epo|[rR]epository|[sS]tore|[dD]ao|DAO)|[a-z]\w*s)$/;
+
+/**
+ * Under GORM's dbresolver (registered in the diff), a repository read the flow calls right after a GORM write of
+ * the same entity, outside a transaction: `permit, err := s.repo.Get(ctx, permitID)` after
+ * `s.db.Model(&Permit{}).Where("id = ?", permitID).Update(…)`. Its body (not in the diff, or a plain GORM read in
+ * it) goes to a replica. The call must pass an id the write names, and the value or the repository be named after
+ * the entity.
+ */
+function resolverRepoRead(v: FnView, s: Site, c: Call, w: Write, files: readonly SourceFile[]): Omit<StaleRead, 'line' | 'end' | 'holder'> | undefined {
+  if (v.family !== 'go' || !w.gorm || !gormResolver(files) || !c.recv || !GO_REPO_READ.test(c.name)) return undefined;
+  if (/^(?:tx|trx|t)(?:\.|$)/.test(c.recv) || !GO_REPO_RECV.test(c.recv)) return undefined;
+  const t = codeLine(v, s.line);
+  const at = t.indexOf(`${c.recv}.${c.name}(`);
+  if (at < 0) return undefined;
+  const args = firstArgs(t, at + c.recv.length + c.name.length + 1);
+  const ids = args.filter((a) => /^[A-Za-z_]\w*(?:\.\w+)?$/.test(a) && !/^(?:ctx|context|nil|true|false)$/.test(a));
+  if (!ids.some((a) => new RegExp(`(?<![\\w.])${escapeRe(a)}(?![\\w])`).test(w.gorm!))) return undefined;
+  const holder = /^\s*(\w+)\s*(?:,\s*\w+\s*)?:?=/.exec(t)?.[1];
+  const recvTail = c.recv.slice(c.recv.lastIndexOf('.') + 1);
+  const named = sameEntity(holder, w.entity) || sameEntity(recvTail, w.entity) || normEntity(recvTail).startsWith(normEntity(w.entity)) || normEntity(c.name).includes(normEntity(w.entity));
+  if (!named) return undefined;
+  // A body the diff shows must read through GORM without pinning the primary.
+  const defs = definitions(files).get(c.name);
+  const complete = defs?.filter((d) => d.complete && d.file.language === 'go') ?? [];
+  if (complete.length > 0 && !complete.some((d) => GORM_READ.test(d.body) && !/dbresolver\.Write/.test(d.body))) return undefined;
+  return { source: 'replica', call: `${c.recv}.${c.name}`, via: c.name, confidence: 0.75, replica: 'dbresolver replica' };
+}
+
+/** The top-level comma-separated arguments of the call whose `(` is at `open`. */
+function firstArgs(text: string, open: number): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let from = open + 1;
+  for (let i = open + 1; i < text.length && i < open + 400; i++) {
+    const ch = text[i]!;
+    if (ch === '(' || ch === '[' || ch === '{') depth++;
+    else if (ch === ')' || ch === ']' || ch === '}') {
+      if (depth === 0) {
+        out.push(text.slice(from, i).trim());
+        return out;
+      }
+      depth--;
+    } else if (ch === ',' && depth === 0) {
+      out.push(text.slice(from, i).trim());
+      from = i + 1;
+    }
+  }
+  return out;
+}
 
 /** A Go method chain ending at `line` (the lines above that end with `.` belong to it). */
 function goChain(v: FnView, line: number): { head: string; text: string } {
@@ -764,7 +844,7 @@ function staleReadAt(v: FnView, s: Site, w: Write, normalised: string, ctx: Dete
   }
   if (s.calls) {
     for (const c of s.calls) {
-      const r = helperRead(v, c, w, normalised, ctx, fileText, l);
+      const r = helperRead(v, c, w, normalised, ctx, fileText, l) ?? resolverRepoRead(v, s, c, w, ctx.files);
       if (r) return { line: l, end: stmtOf(v, s).endLine, holder: holderOf(v, s), ...r };
     }
   }
@@ -1166,7 +1246,7 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
   const name = callName(fn);
   if (!name) return [];
   // Cheap literal pre-check: only functions that can read an index or a replica are scanned line by line.
-  if (!SEARCH_HINT.test(v.code) && !LAGGING_HINT.test(v.code) && !callsReplicaHelper(v.code, ctx.files)) return [];
+  if (!SEARCH_HINT.test(v.code) && !LAGGING_HINT.test(v.code) && !callsReplicaHelper(v.code, ctx.files) && !callsCacheGetter(v.code, ctx)) return [];
   const reads = readsOf(v, router, fileText, ctx.files);
   const out: DetectorReport[] = [];
   for (let i = 0; i < reads.sites.length; i++) {
@@ -1175,9 +1255,15 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
     const s = reads.sites[i];
     if (!s || !file.added.has(s.line)) continue;
     let entity: string | undefined;
-    let source: 'search' | 'replica';
+    let source: 'search' | 'replica' | 'cache';
     let call: string;
-    if (s.search?.index) {
+    let key: string | undefined;
+    if (s.getter && (key = cacheGetterKey(s.getter.name, ctx)) !== undefined) {
+      // A getter of the diff whose body serves the entity from a cache nothing in the diff clears.
+      entity = s.getter.ent;
+      source = 'cache';
+      call = s.getter.name;
+    } else if (s.search?.index) {
       entity = s.search.index;
       source = 'search';
       call = s.search.call;
@@ -1196,20 +1282,20 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
     const read: StaleRead = { line: s.line, end: s.inner?.end ?? stmtOf(v, s).endLine, source, call, holder: holderOf(v, s), confidence: 0.8 };
     const act = actAfter(v, read);
     if (act === undefined) continue;
-    const caller = writerCalling(ctx, fn, name, entity, source === 'search') ?? enqueuedBy(ctx, fn, v, name, entity, source === 'search');
+    const caller = source === 'cache' ? enqueuedBy(ctx, fn, v, name, entity, false) : (writerCalling(ctx, fn, name, entity, source === 'search') ?? enqueuedBy(ctx, fn, v, name, entity, source === 'search'));
     if (!caller) continue;
     const range = shownRange(file, fn, s.line, act);
     if (!range) continue;
     const fname = displayName(file, fn);
-    const from = source === 'replica' ? 'the replica' : 'the search index';
+    const from = source === 'replica' ? 'the replica' : source === 'cache' ? 'the cache' : 'the search index';
     const evidence: EvidenceLine[] = [{ role: 'stale-read', line: s.line, text: v.text(s.line) }];
     if (act !== s.line) evidence.push({ role: 'act', line: act, text: v.text(act) });
     out.push({
       line: range.line,
       endLine: range.endLine,
       functionName: fname,
-      confidence: source === 'search' ? 0.8 : 0.85,
-      title: `${fname} reads ${entity} from ${from} through ${call} and acts on it; ${caller.fn} calls it right after writing ${entity} with ${caller.write.call}, before ${from} has the write`,
+      confidence: source === 'replica' ? 0.85 : source === 'cache' ? 0.75 : 0.8,
+      title: `${fname} reads ${entity} from ${from} through ${call} and acts on it; ${caller.fn} calls it right after writing ${source === 'cache' ? caller.write.entity : entity} with ${caller.write.call}, before ${from} has the write`,
       entity,
       evidence,
       variant: 'distributed',
@@ -1218,6 +1304,7 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
         writeCall: caller.write.call,
         readCall: call,
         staleSource: source,
+        cacheKey: key || undefined,
         callerFunction: caller.fn,
         callerFile: caller.file === file.path ? undefined : caller.file,
         orm: ormOf(fileText, v.family),
@@ -1228,6 +1315,93 @@ function calleeReports(ctx: DetectorContext, fn: FunctionSpan, v: FnView, router
     break;
   }
   return out;
+}
+
+/** Cache calls on a client named as one, suffix allowed (`redis_client.get(`, `profileCache.set(`). */
+const CG_RECV = String.raw`([\w$.]*(?:cache|redis|memcache|memcached|Cache|Redis|Memcache)\w*)`;
+const CG_GET = new RegExp(`${CG_RECV}\\s*\\.\\s*(?:get|getJSON|get_json|hget|hgetall|read)\\s*\\(`);
+const CG_SET = new RegExp(`${CG_RECV}\\s*\\.\\s*(?:set|setex|setEx|setJSON|set_json|hset|put|write)\\s*\\(`);
+const CG_DEL = new RegExp(`${CG_RECV}\\s*\\.\\s*(?:del|delete|unlink|evict|invalidate|delete_many|remove|expire)\\s*\\(`);
+
+const cacheGetterCache = new WeakMap<readonly SourceFile[], Map<string, string>>();
+
+/**
+ * Getters of the diff whose whole body serves a long-lived cache (`get_profile(id)`: `redis.get(key(id))`, on a
+ * miss a database read and a set), by name with the key they read, when no function of the diff deletes or
+ * rewrites that key family outside the getter (a writer that invalidates, a signal handler that refreshes).
+ */
+function cacheGetters(files: readonly SourceFile[]): Map<string, string> {
+  let map = cacheGetterCache.get(files);
+  if (map) return map;
+  map = new Map();
+  for (const [name, defs] of definitions(files)) {
+    if (!GETTER_HINT.test(name) || defs.length !== 1) continue;
+    const d = defs[0]!;
+    const fam = familyOf(d.file.language);
+    if ((fam !== 'python' && fam !== 'js') || !d.complete) continue;
+    const m = CG_GET.exec(d.body);
+    if (!m) continue;
+    const key = firstArg(d.body, m.index + m[0].length - 1);
+    const family = keyFamily(key, d.body);
+    if (!family || VERSIONED_KEY.test(key)) continue;
+    // A short-lived fill (a few minutes) is not the stale source this rule is about.
+    const set = CG_SET.exec(d.body);
+    if (set) {
+      const stmt = d.body.slice(set.index, set.index + 300).split('\n')[0]!;
+      const ttl = ttlOf(stmt, /\.\s*(\w+)\s*\($/.exec(set[0])?.[1] ?? 'set', d.file.text);
+      if (ttl !== undefined && ttl <= LONG_TTL_SECONDS) continue;
+    }
+    if (keyClearedElsewhere(files, family, d)) continue;
+    map.set(name, key);
+  }
+  cacheGetterCache.set(files, map);
+  return map;
+}
+
+/** Whether a line of the diff outside `d` deletes, expires or sets a key of `family`. */
+function keyClearedElsewhere(files: readonly SourceFile[], family: string, d: Definition): boolean {
+  const bare = family.replace(/^(?:fn|lit):/, '');
+  for (const f of files) {
+    if (!f.text.includes(bare) && !f.text.toLowerCase().includes(bare)) continue;
+    for (let i = 0; i < f.lines.length; i++) {
+      if (f === d.file && i + 1 >= d.line && i + 1 <= d.end) continue;
+      const t = f.lines[i]!;
+      const m = CG_DEL.exec(t) ?? CG_SET.exec(t);
+      if (m && keyFamily(firstArg(t, m.index + m[0].length - 1), f.text) === family) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The key a cache getter reads ('' when unknown): its body is in the diff (cacheGetters), or, when the diff does
+ * not show it, the file imports it from a module named as a cache (`from app.pets.profile_cache import
+ * get_profile`, `import { getProfile } from './profileCache'`) and nothing in the diff clears a cache.
+ */
+function cacheGetterKey(name: string, ctx: DetectorContext): string | undefined {
+  const key = cacheGetters(ctx.files).get(name);
+  if (key !== undefined) return key;
+  if (definitions(ctx.files).has(name) || !importedFromCache(ctx.file, name)) return undefined;
+  for (const f of ctx.files) if (CACHE_CLEAR_HINT.test(f.text) && f.lines.some((t) => CACHE_CLEAR.test(t))) return undefined;
+  return '';
+}
+
+/** `from x.y_cache import a, name` / `import { a, name } from '../caches/y'`: a module path naming a cache. */
+function importedFromCache(file: SourceFile, name: string): boolean {
+  if (!file.text.includes(name)) return false;
+  const e = escapeRe(name);
+  return (
+    new RegExp(`^\\s*from\\s+[\\w.]*cach\\w*\\s+import\\s+\\(?[\\w\\s,]*\\b${e}\\b`, 'mi').test(file.text) ||
+    new RegExp(`^\\s*import\\s*\\{[^}]{0,300}\\b${e}\\b[^}]{0,300}\\}\\s*from\\s*['"][^'"]*cach[^'"]*['"]`, 'mi').test(file.text)
+  );
+}
+
+function callsCacheGetter(code: string, ctx: DetectorContext): boolean {
+  if (!GETTER_HINT.test(code)) return false;
+  for (const n of cacheGetters(ctx.files).keys()) if (code.includes(`${n}(`)) return true;
+  if (!/cach/i.test(ctx.file.text)) return false;
+  for (const m of code.matchAll(/(?<![\w$.])((?:get|load|fetch|find|read|lookup)(?:[A-Z]\w*|_\w+))\s*\(/g)) if (importedFromCache(ctx.file, m[1]!)) return true;
+  return false;
 }
 
 const replicaHelperCache = new WeakMap<readonly SourceFile[], string[]>();
@@ -1282,7 +1456,8 @@ function enqueuedBy(ctx: DetectorContext, fn: FunctionSpan, v: FnView, name: str
   if (v.family === 'python') {
     const deco = lines.slice(Math.max(0, fn.startLine - 4), fn.startLine - 1).join('\n');
     if (!/@(?:[\w.]+\.)?(?:shared_task|task|actor)\b/.test(deco)) return undefined;
-    const re = new RegExp(`^\\s*(?:[\\w.]+\\.)?${escapeRe(name)}\\.(?:delay|apply_async|send|send_with_options)\\(`);
+    // Also from a commit hook: `transaction.on_commit(lambda: x.delay(id))`, `on_commit(partial(x.delay, id))`.
+    const re = new RegExp(`^\\s*(?:(?:[\\w.]+\\.)?on_commit\\(\\s*(?:lambda\\s*:\\s*|(?:functools\\.)?partial\\(\\s*))?(?:[\\w.]+\\.)?${escapeRe(name)}\\.(?:delay|apply_async|send|send_with_options)\\b`);
     return writerCalling(ctx, fn, name, entity, search, re);
   }
   return undefined;
@@ -1307,7 +1482,7 @@ function writerCalling(ctx: DetectorContext, self: FunctionSpan, name: string, e
       for (let l = h.startLine, last = holds ? self.startLine - 1 : h.endLine; l <= last; l++) {
         if (!callRe.test(codeLine(hv, l))) continue;
         writes ??= writesOf(hv, gText, ctx.files);
-        const w = writes.find((x) => x.end < l && !x.index && sameEntity(x.entity, entity)) ?? (search ? indexHelperWrite(hv, h.startLine, l, entity, ctx.files) : undefined) ?? (enqueue ? passedWrite(writes, codeLine(hv, l), l) : undefined);
+        const w = writes.find((x) => x.end < l && !x.index && sameEntity(x.entity, entity)) ?? (search ? indexHelperWrite(hv, h.startLine, l, entity, ctx.files) : undefined) ?? (enqueue ? (passedWrite(writes, codeLine(hv, l), l) ?? savedPassed(hv, h.startLine, codeLine(hv, l), l)) : undefined);
         if (!w) continue;
         // A refresh or cache clear between the write and the call makes the read see the write.
         let cleared = false;
@@ -1331,6 +1506,59 @@ function passedWrite(writes: Write[], enqueue: string, line: number): Write | un
     if (w.end >= line || w.index) continue;
     const holder = /^@?([a-z_]\w*)\.\w+[!?]?$/.exec(w.call)?.[1];
     if (holder && new RegExp(`(?<![\\w.])@?${escapeRe(holder)}(?:\\.id\\b|\\s*[,)])`).test(args)) return w;
+  }
+  return undefined;
+}
+
+const indexWriterCache = new WeakMap<readonly SourceFile[], Map<string, string>>();
+
+/**
+ * Helpers of the diff (JS/Python) whose body writes a search index without refreshing it, with the index they
+ * write (`indexTerm` → `GLOSSARY_INDEX`): a search right after a call to one misses the document.
+ */
+function indexWriters(files: readonly SourceFile[]): Map<string, string> {
+  let map = indexWriterCache.get(files);
+  if (map) return map;
+  map = new Map();
+  for (const [name, defs] of definitions(files)) {
+    for (const d of defs) {
+      const fam = familyOf(d.file.language);
+      if (fam !== 'js' && fam !== 'python') continue;
+      if (!INDEX_WRITE_HINT.test(d.body) || !INDEX_WRITE.test(d.body) || INDEX_REFRESHED.test(d.body)) continue;
+      // Only a body that writes and does not search (a helper that writes and searches is a flow of its own).
+      if (searchCall(d.body) !== undefined || INDEXED_CALL.test(d.body)) continue;
+      const at = INDEX_WRITE.exec(d.body)!.index;
+      const index = indexNames(d.body.slice(at))[0] ?? indexNames(d.file.text)[0];
+      if (index) map.set(name, index);
+    }
+  }
+  indexWriterCache.set(files, map);
+  return map;
+}
+
+/** A call on the line to an index-writing helper of the diff (not its definition). */
+function indexHelperCall(t: string, files: readonly SourceFile[]): { name: string; index: string } | undefined {
+  const writers = indexWriters(files);
+  for (const c of t.matchAll(CALL)) {
+    const index = writers.get(c[2]!);
+    if (index === undefined) continue;
+    if (/^\s*(?:export\s+)?(?:async\s+)?(?:function|def)\b/.test(t)) return undefined;
+    return { name: `${c[1] ?? ''}${c[2]}`, index };
+  }
+  return undefined;
+}
+
+/**
+ * Python: a record saved by the caller whose model the diff does not show (`pet.save(update_fields=[…])`, loaded on
+ * hidden lines) and then handed to the task by id (`x.delay(pet.id)`): the task loads that record.
+ */
+function savedPassed(hv: FnView, from: number, enqueue: string, line: number): Write | undefined {
+  if (hv.family !== 'python') return undefined;
+  const args = enqueue.slice(enqueue.indexOf('('));
+  for (let k = line - 1; k >= from; k--) {
+    const m = /^\s*([a-z_]\w*)\.save\(/.exec(codeLine(hv, k));
+    if (!m || !new RegExp(`(?<![\\w.])${escapeRe(m[1]!)}(?:\\.(?:id|pk)\\b|\\s*[,)])`).test(args)) continue;
+    return { line: k, end: statementAt(hv, k, 8).endLine, entity: m[1]!, call: `${m[1]}.save` };
   }
   return undefined;
 }

@@ -697,8 +697,104 @@ end
 `,
 };
 
+// GORM + dbresolver: an update through a chain broken over lines, then the repository's Get (a replica read) by the
+// same id, its value sent on. The fixed twin reloads on the primary.
+const lockerRenew = (reload: string) => `package lockers
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+	"gorm.io/plugin/dbresolver"
+)
+
+func (s *Service) Extend(ctx context.Context, lockerID uint, days int) (*Locker, error) {
+	res := s.db.WithContext(ctx).
+		Model(&Locker{}).
+		Where("id = ?", lockerID).
+		Update("paid_until", gorm.Expr("paid_until + make_interval(days => ?)", days))
+	if res.Error != nil {
+		return nil, res.Error
+	}
+${reload}
+	if err != nil {
+		return nil, err
+	}
+	s.keypads.Program(ctx, locker.Code, locker.PaidUntil)
+	return locker, nil
+}
+
+var _ = dbresolver.Write
+`;
+const lockerRepoGet = '	locker, err := s.lockers.Get(ctx, lockerID)';
+const lockerPrimaryGet = '	locker := &Locker{}\n	err := s.db.WithContext(ctx).Clauses(dbresolver.Write).First(locker, lockerID).Error';
+
+// A search helper writes the index without a refresh; the caller searches the index right after and publishes.
+const recipeIndex = (refresh: boolean) => ({
+  path: 'src/recipes/index.ts',
+  code: `import { os } from '../lib/opensearch';
+
+export const RECIPE_INDEX = 'recipes';
+
+export async function indexRecipe(recipe: { id: string; bookId: string; title: string }) {
+  await os.index({ index: RECIPE_INDEX, id: recipe.id, body: recipe${refresh ? ", refresh: 'wait_for'" : ''} });
+}
+
+export async function bookRecipes(bookId: string) {
+  const { body } = await os.search({ index: RECIPE_INDEX, body: { query: { term: { bookId } } } });
+  return body.hits.hits.map((h: { _source: unknown }) => h._source);
+}
+`,
+});
+const recipeService = `import { RecipeModel } from './recipe.model';
+import { indexRecipe, bookRecipes } from './index';
+
+export async function addRecipe(bookId: string, title: string) {
+  const recipe = await RecipeModel.create({ bookId, title });
+  await indexRecipe(recipe);
+  const all = await bookRecipes(bookId);
+  await printer.publishBook(bookId, all);
+  return recipe;
+}
+`;
+
+// Celery: a task queued from an on_commit hook after a save reads the record through a getter imported from a
+// cache module (its body outside the diff) and writes from it. The fixed twin reads the row.
+const rosterTask = (read: string) => `from celery import shared_task
+
+from stables.horses.horse_cache import get_horse_card
+from stables.feeding.models import Ration
+
+
+@shared_task
+def rebalance_rations(horse_id):
+${read}
+    for ration in Ration.objects.filter(horse_id=horse_id):
+        ration.grams = ration.grams_per_kg * card["weight_kg"]
+        ration.save(update_fields=["grams"])
+`;
+const rosterView = {
+  path: 'stables/horses/views.py',
+  code: `from django.db import transaction
+
+from stables.feeding.tasks import rebalance_rations
+
+
+def weigh(request, horse_id):
+    horse = load_horse(horse_id)
+    with transaction.atomic():
+        horse.weight_kg = request.POST["weight_kg"]
+        horse.save(update_fields=["weight_kg"])
+        transaction.on_commit(lambda: rebalance_rations.delay(horse.id))
+    return redirect("horse", horse_id)
+`,
+};
+
 runTable(detector, {
   invalid: [
+    { name: 'gorm + dbresolver: an update chain broken over lines, then the repository Get by the same id pushes the stale row', path: 'internal/lockers/service.go', code: lockerRenew(lockerRepoGet), extra: [gormSetup], errors: [{ mode: 'eventual_consistency', line: 15 }] },
+    { name: 'opensearch: a helper indexes without refresh, then a helper searches the index and the result is published', path: 'src/recipes/service.ts', code: recipeService, extra: [recipeIndex(false)], errors: [{ mode: 'eventual_consistency', line: 6 }] },
+    { name: 'celery task queued on commit after a save reads the record through a getter imported from a cache module', path: 'stables/feeding/tasks.py', code: rosterTask('    card = get_horse_card(horse_id)'), extra: [rosterView], errors: [{ mode: 'eventual_consistency', line: 9 }] },
     { name: 'sqlalchemy: insert on the primary, then a helper named after the entity reads a replica session and decides', path: 'library/loans.py', code: loanStreak('replica_session'), errors: [{ mode: 'eventual_consistency', line: 15 }] },
     { name: 'sqlalchemy: a repository defaulting to a replica session picks the next row right after primary writes in a loop', path: 'clinic/services/queue.py', code: clinicService, extra: [clinicRepo('ReplicaSession')], errors: [{ mode: 'eventual_consistency', line: 19 }] },
     { name: 'gorm + dbresolver registered in another file: Find right after Create decides', path: 'internal/meters/service.go', code: gormSplit(''), extra: [gormSetup], errors: [{ mode: 'eventual_consistency', line: 8 }] },
@@ -969,6 +1065,9 @@ def unpublish(article_id):
     { name: 'mongoose: cancel through the repository, then a helper reads with secondaryPreferred and decides', path: 'src/lessons/withdraw.ts', code: "import { lessonRepo } from './lesson.repo';\n\nexport async function withdrawLesson(id: string, coachId: string) {\n  const lesson = await lessonRepo.cancel(id, coachId);\n  const busy = await lessonRepo.hasBookedLesson(lesson.coachId, lesson.at);\n  if (!busy) {\n    await standby.offer(lesson.coachId, lesson.at);\n  }\n  return lesson;\n}\n", extra: [{ path: 'src/lessons/lesson.repo.ts', code: "import { Lesson } from './lesson.model';\n\nexport const lessonRepo = {\n  async hasBookedLesson(coachId: string, at: Date): Promise<boolean> {\n    const hit = await Lesson.exists({ coachId, at, status: 'booked' })\n      .read('secondaryPreferred')\n      .exec();\n    return hit !== null;\n  },\n};\n" }], errors: [{ mode: 'eventual_consistency', line: 4 }] },
   ],
   valid: [
+    { name: 'fixed twin: gorm reload pinned to the primary after the update chain', path: 'internal/lockers/service.go', code: lockerRenew(lockerPrimaryGet), extra: [gormSetup] },
+    { name: "fixed twin: the index helper writes with refresh: 'wait_for' before the search", path: 'src/recipes/service.ts', code: recipeService, extra: [recipeIndex(true)] },
+    { name: 'fixed twin: the queued task reads the record from the database, not the cache', path: 'stables/feeding/tasks.py', code: rosterTask('    card = {"weight_kg": Horse.objects.values_list("weight_kg", flat=True).get(pk=horse_id)}'), extra: [rosterView] },
     { name: 'fixed twin: the entity helper reads the primary session', path: 'library/loans.py', code: loanStreak('primary_reads') },
     { name: 'fixed twin: the repository defaults to the primary session', path: 'clinic/services/queue.py', code: clinicService, extra: [clinicRepo('PrimarySession')] },
     { name: 'fixed twin: gorm read pinned to the primary, plugin registered in another file', path: 'internal/meters/service.go', code: gormSplit('Clauses(dbresolver.Write).'), extra: [gormSetup] },
