@@ -14,6 +14,8 @@
  * such as `active`) that the check filters on, or the column a sum adds up (`SUM(percent)` then `SET percent = $2`)
  * — through the query builder, raw SQL, or a loaded object (`location.update!`, `x.status = ...; x.save()`, a
  * SQLAlchemy attribute assignment `card.spent = Card.spent + amount`).
+ * Also a row loaded by a call whose summed / filtered attribute is assigned, then committed (`assignedRow`), and a Rails
+ * validation over the model's other rows whose own-row `update!` moves the record into the set (`validatedOwnWrite`).
  *
  * Quiet when: a lock is taken before the aggregate (parent row FOR UPDATE, `forUpdate()`, `select_for_update()`,
  * `lock!` / `with_lock`, advisory lock, LOCK TABLE); the transaction is SERIALIZABLE (or REPEATABLE READ with its
@@ -38,14 +40,22 @@ import {
   guardsOf,
   helperAggregates,
   keyColumns,
+  lineText,
   lockedBefore,
+  locksOrUnique,
+  modelOfFile,
+  ownRowUpdates,
+  uniqueCovers,
+  validationOf,
+  type FnInfo,
+  type Gate,
   opsIn,
   readTables,
   sameEntity,
   touchesAdded,
 } from './lib/checks.js';
 import { normColumn, type DbOp } from './lib/sql.js';
-import { createDetector, type DetectorReport } from './types.js';
+import { createDetector, type DetectorContext, type DetectorReport } from './types.js';
 
 /**
  * The update must move a row in or out of the checked set: it writes a column (or an ActiveRecord scope's namesake)
@@ -84,6 +94,79 @@ function conditionalWrite(act: DbOp, check: DbOp): boolean {
   return guarded.length > 0;
 }
 
+const SAVE_AFTER = /\.(?:commit|flush|save|saveAndFlush|persist)\s*\(|\.save!?\b|\bsave!?\s*$/m;
+
+/**
+ * A row loaded by a call (`stall = get_stall(session, id)`, `row = await repo.findOne(...)`, not a constructor) whose
+ * attribute is assigned in the proceeding branch and then saved or committed (`stall.power_amps = amps`, then
+ * `session.commit()`): an update of one row. It must write the column the sum adds up, or one the check filters on.
+ */
+function assignedRow(info: FnInfo, check: DbOp, regions: Array<[number, number]>): DbOp | undefined {
+  const cols = new Set([...check.whereColumns, ...(check.kind === 'sum' && check.sumColumn ? [check.sumColumn] : [])].map(normColumn));
+  cols.delete('id');
+  if (cols.size === 0) return undefined;
+  for (const [from, to] of regions) {
+    for (let l = Math.max(from, check.endLine + 1); l <= to; l++) {
+      const m = /^\s*(?:self\.|this\.)?([a-z_$][\w$]*)\.([A-Za-z_$][\w$]*)\s*=(?!=)/.exec(info.bareLines[l - info.fn.startLine] ?? '');
+      if (!m || !cols.has(normColumn(m[2]!))) continue;
+      const inst = m[1]!;
+      // Loaded before the check by a call that is not a constructor.
+      const before = info.code.slice(0, check.start);
+      if (!new RegExp(String.raw`(?:^|\n)\s*(?:const|let|var)?\s*${inst.replace(/\$/g, '\\$')}\s*=\s*(?:await\s+)?(?:[\w$]+\.)*[a-z_$][\w$]*\(`).test(before)) continue;
+      if (!SAVE_AFTER.test(info.code.slice(info.idx.offsetOf(l + 1)))) continue;
+      return { ...check, kind: 'update', line: l, endLine: l, start: info.idx.offsetOf(l), end: info.idx.offsetOf(l + 1), call: `${inst}.${m[2]} = ...`, instance: inst, writeColumns: [m[2]!], whereColumns: ['id'], atomic: false, range: false, lock: false, vars: [] };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A Rails validation (`validate :single_driver_per_trip`) that adds an error when the model's *other* rows of the set
+ * are found (`trip.participants.driver.where.not(id: id)`, then `errors.add(...) if others.exists?`), in a model whose
+ * own instance method updates its row into that set (`update!(role: :driver)`: the value is the scope's namesake, or
+ * the column is one the read filters on). The validation runs inside that update, and two records that each update
+ * their own row both pass it.
+ */
+function validatedOwnWrite(ctx: DetectorContext, info: FnInfo, check: DbOp, gate: Gate): DetectorReport | undefined {
+  if (gate.polarity === 'missing' || !/\berrors\b/.test(lineText(info, gate.line) + gate.condition)) return undefined;
+  if (!OTHER_ROWS.test(info.code.slice(check.start, check.end))) return undefined;
+  const filtered = new Set(check.whereColumns.map(normColumn));
+  filtered.delete('id');
+  const scopes = new Set(check.scopes ?? []);
+  const write = ownRowUpdates(ctx.file).find(
+    (w) => (w.line < info.fn.startLine || w.line > info.fn.endLine) && (w.values.some((v) => scopes.has(v)) || w.columns.some((c) => filtered.has(normColumn(c)))),
+  );
+  if (!write) return undefined;
+  // A lock, or a unique index the update runs into (rescued as RecordNotUnique), makes the rule hold.
+  if (locksOrUnique(ctx.file.text)) return undefined;
+  const model = modelOfFile(ctx.file);
+  const keys = [...check.whereColumns.filter((c) => !/^(?:id|pk)$/i.test(c)), ...(check.parent ? [`${check.parent.replace(/^[@:]+/, '')}_id`] : [])];
+  if (model && uniqueCovers(ctx.schema, model, keys, ctx.files)) return undefined;
+  if (!touchesAdded(ctx.file, check.line, gate.line)) return undefined;
+  const facts: Record<string, string> = {
+    checkCall: check.call,
+    writeCall: `${write.call} (line ${write.line}; the validation runs inside it)`,
+    orm: check.orm,
+    isolation: 'read committed',
+    inTransaction: 'no',
+    model: model ?? check.entity,
+  };
+  if (keys.length) facts.keyColumns = keys.join(', ');
+  if (check.parent) facts.parentTable = check.parent.replace(/^[@:]+/, '') + 's';
+  facts.invariant = `no other ${model ?? check.entity} row of the set checked in \`${gate.condition.slice(0, 80)}\``;
+  return {
+    line: check.line,
+    endLine: Math.max(check.line, gate.line),
+    functionName: info.name,
+    entity: model ?? check.entity,
+    evidence: [evidence(info, check.line, 'check'), ...(gate.line !== check.line ? [evidence(info, gate.line, 'check')] : [])],
+    facts,
+    title: `${info.name} validates that no other row of the set exists with ${check.call}, while ${write.call} updates only the record's own row: two concurrent updates both pass the validation`,
+    confidence: 0.7,
+    variant: 'database',
+  };
+}
+
 const OTHER_ROWS = /\.not\(\s*(?:id|pk)\b|\bexclude\(\s*(?:pk|id)\b|\bid\s*:\s*\{\s*not\b|\bid\s*(?:<>|!=)|\bNOT\s*:\s*\{\s*id\b|whereNot\(\s*['"]?id\b|\bid\s*:\s*\{\s*\$ne\b|\[Op\.ne\]/i;
 
 export default createDetector(
@@ -100,13 +183,21 @@ export default createDetector(
     for (const info of analyzedFunctions(ctx)) {
       const guards = guardsOf(info);
       if (guards.serializable) continue;
+      const validation = validationOf(info);
       for (const check of [...info.ops, ...helperAggregates(ctx, info), ...appAggregates(info)]) {
         if (!['count', 'sum', 'exists', 'list'].includes(check.kind) || check.lock) continue;
-        if (check.kind === 'list') continue;
+        // A Rails validation may build the "other rows" relation and test it on the next line (`others.exists?`).
+        if (check.kind === 'list' && (validation === undefined || check.vars.length === 0)) continue;
         // An exists read counts only when it looks at the *other* rows of the set ("another active one exists").
-        if (check.kind === 'exists' && !OTHER_ROWS.test(info.code.slice(check.start, check.end))) continue;
+        if ((check.kind === 'exists' || check.kind === 'list') && !OTHER_ROWS.test(info.code.slice(check.start, check.end))) continue;
         const gate = findGate(info, check);
         if (!gate) continue;
+        if (validation !== undefined) {
+          const v = validatedOwnWrite(ctx, info, check, gate);
+          if (v) reports.push(v);
+          continue;
+        }
+        if (check.kind === 'list') continue;
         const aggregate = check.kind === 'count' || check.kind === 'sum';
         const regions: Array<[number, number]> = gate.bails ? [[gate.body[1] + 1, info.fn.endLine]] : [[gate.line, gate.body[1]]];
         if (!gate.bails && gate.elseBody) regions.push(gate.elseBody);
@@ -126,6 +217,8 @@ export default createDetector(
             break;
           }
         }
+        // A loaded row whose attribute is assigned and then committed (`stall.amps = amps; session.commit()`).
+        act ??= assignedRow(info, check, regions);
         if (!act) continue;
         // A lock before the read protects it, unless it holds only the row the act writes (its own row, not the set).
         if (lockedBefore(info, check.line, act)) continue;

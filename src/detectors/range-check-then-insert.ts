@@ -14,6 +14,8 @@
  * `helperPredicates`). An ActiveRecord scope of the review with a range predicate, or one named for a range
  * (`overlapping(a, b)`) whose definition is not in the diff, makes a range read (`withRangeScope`). A model instance
  * built and then passed to `session.add(x)` is an insert (`addedInstances`).
+ * A Rails custom validation (`validate :room_is_free`) that adds an error when such a read finds a row is the check,
+ * and the INSERT `save` makes right after it is the act, when the review creates the record (`validationInsert`).
  *
  * Not a range in this sense: a recency / dedup window, where every range comparison bounds one column by a value
  * relative to now (`created_at > NOW() - INTERVAL '5 minutes'`, `createdAt: { gt: since }` with `since` computed from
@@ -48,6 +50,7 @@ import {
   dedupe,
   evidence,
   findGate,
+  lineText,
   findTernary,
   guardsOf,
   hasExclusion,
@@ -57,7 +60,11 @@ import {
   helperReads,
   helperRowReads,
   keyColumns,
+  handlesExclusion,
+  modelOfFile,
+  railsModelCreated,
   sameEntity,
+  validationOf,
   touchesAdded,
   type FnInfo,
   withRangeScope,
@@ -107,7 +114,11 @@ export default createDetector(
         const insert = actRegion(info, gate, 'missing')
           .flatMap(([from, to]) => inserts.filter((o) => o.line >= from && o.line <= to))
           .find((o) => o.start > check.start && o.kind === 'insert' && sameEntity(o.entity, check.entity));
-        if (!insert) continue;
+        if (!insert) {
+          const v = validationInsert(ctx, info, check, gate);
+          if (v) reports.push(v);
+          continue;
+        }
         if (!touchesAdded(ctx.file, check.line, insert.line)) continue;
         const rangeCols = check.rangeColumns ?? [];
         const rangeNorm = new Set(rangeCols.map(normColumn));
@@ -140,6 +151,47 @@ export default createDetector(
     return dedupe(reports);
   },
 );
+
+/**
+ * A Rails validation of the model (`validate :room_is_free`) that adds an error when a range read of the model's own
+ * rows finds one (`errors.add(...) if clash.exists?`): `save` runs it right before the INSERT, so the insert is the
+ * act, made wherever the review creates the record (`band.room_bookings.new(...)` then `save`, `RoomBooking.create!`).
+ */
+function validationInsert(ctx: DetectorContext, info: FnInfo, check: DbOp, gate: Gate): DetectorReport | undefined {
+  const options = validationOf(info);
+  if (options === undefined || /\bon:\s*:update\b/.test(options)) return undefined;
+  if (gate.polarity !== 'found' || !gate.bails || !/\berrors\b/.test(lineText(info, gate.line) + gate.condition)) return undefined;
+  const model = modelOfFile(ctx.file);
+  if (!model || !sameEntity(model, check.entity)) return undefined;
+  if (!railsModelCreated(ctx.files, model) || handlesExclusion(ctx.files)) return undefined;
+  if (!touchesAdded(ctx.file, check.line, gate.line)) return undefined;
+  const rangeCols = check.rangeColumns ?? [];
+  const rangeNorm = new Set(rangeCols.map(normColumn));
+  // `where.not(id: id)` leaves the record itself out: not a scope.
+  const scope = keyColumns(check.whereColumns).filter((c) => !rangeNorm.has(normColumn(c)) && !/^(?:id|pk)$/i.test(c));
+  const facts: Record<string, string> = {
+    pattern: 'no-overlap',
+    rangeCall: check.call,
+    insertCall: 'save (the validation runs just before the INSERT)',
+    orm: check.orm,
+    isolation: 'read committed',
+    model: check.entity,
+    inTransaction: 'no',
+  };
+  if (rangeCols.length) facts.rangeColumns = rangeCols.join(', ');
+  if (scope.length) facts.scopeColumn = scope.join(', ');
+  return {
+    line: check.line,
+    endLine: Math.max(check.line, gate.line),
+    functionName: info.name,
+    entity: check.entity,
+    evidence: [evidence(info, check.line, 'range-check'), ...(gate.line !== check.line ? [evidence(info, gate.line, 'range-check')] : [])],
+    facts,
+    title: `${info.name} validates that no ${check.entity} row${scope.length ? ` for the same ${scope.join(', ')}` : ''} overlaps the range${rangeCols.length ? ` (${rangeCols.join(', ')})` : ''}, then save inserts one: a concurrent save into the same range passes the same validation`,
+    confidence: 0.8,
+    variant: 'database',
+  };
+}
 
 /** Variables assigned in lines [from, to]: `status = ...`, `status := ...`, `let status = ...`. */
 function assignedIn(info: FnInfo, from: number, to: number): string[] {

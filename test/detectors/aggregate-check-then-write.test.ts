@@ -37,6 +37,48 @@ func (r *Repo) SetWeight(ctx context.Context, holdingID int64, weight int) error
 	return tx.Commit(ctx)
 }`;
 
+// SQLAlchemy: the row comes from a helper, the sum of the other rows from another helper, then an attribute write and commit.
+const pyHelperRowSumBug = `from sqlalchemy import func, select
+
+from lab.models import Bench, Lab
+
+
+def reserve_watts(session, bench_id, watts):
+    bench = load_bench(session, bench_id)
+    lab = bench.lab
+    used = _watts_in_use(session, lab.id, skip_bench=bench.id)
+    if used + watts > lab.max_watts:
+        raise OverBudget(lab.max_watts - used)
+    bench.watts = watts
+    session.commit()
+    return bench
+
+
+def _watts_in_use(session, lab_id, *, skip_bench=None):
+    q = select(func.coalesce(func.sum(Bench.watts), 0)).where(Bench.lab_id == lab_id)
+    if skip_bench is not None:
+        q = q.where(Bench.id != skip_bench)
+    return session.scalar(q)
+`;
+
+// Rails: a custom validation over the *other* rows of the set; the model's own method updates its row into the set.
+const railsValidationOwnRowBug = `class CrewMember < ApplicationRecord
+  belongs_to :boat
+  validate :one_skipper_per_boat, if: -> { skipper? && will_save_change_to_position? }
+
+  def take_helm!
+    update!(position: :skipper, helm_since: Time.current)
+  end
+
+  private
+
+  def one_skipper_per_boat
+    others = boat.crew_members.skipper.where.not(id: id)
+    errors.add(:position, "this boat already has a skipper") if others.exists?
+  end
+end
+`;
+
 // SQLAlchemy: the summed column of one loaded row is incremented with an SQL expression (atomic for that row only).
 const saHoursBug = `from sqlalchemy import func, select
 
@@ -619,8 +661,35 @@ def leave_rota(session, rota_id, volunteer_id):
     session.commit()
 `,
     },
+    {
+      name: 'python: the parent row is locked FOR UPDATE before the helper sums the other rows',
+      path: 'lab/benches.py',
+      code: pyHelperRowSumBug.replace('    lab = bench.lab\n', '    lab = session.execute(select(Lab).where(Lab.id == bench.lab_id).with_for_update()).scalar_one()\n'),
+    },
+    {
+      name: 'rails: the own-row update takes the parent row lock, so the validation runs serialized',
+      path: 'app/models/crew_member.rb',
+      code: railsValidationOwnRowBug.replace('    update!(position: :skipper, helm_since: Time.current)\n', '    boat.with_lock { update!(position: :skipper, helm_since: Time.current) }\n'),
+    },
+    {
+      name: 'rails: a partial unique index backs the validation and the update rescues RecordNotUnique',
+      path: 'app/models/crew_member.rb',
+      code: railsValidationOwnRowBug.replace('    update!(position: :skipper, helm_since: Time.current)\n', '    update!(position: :skipper, helm_since: Time.current)\n  rescue ActiveRecord::RecordNotUnique\n    errors.add(:position, "taken")\n    raise ActiveRecord::RecordInvalid, self\n'),
+    },
   ],
   invalid: [
+    {
+      name: 'python: row loaded by a helper, sum of the others through a helper, attribute assigned and committed',
+      path: 'lab/benches.py',
+      code: pyHelperRowSumBug,
+      errors: [{ mode: 'write_skew', line: 9 }],
+    },
+    {
+      name: 'rails: validation rejects when another row of the set exists, own-row update! into the set',
+      path: 'app/models/crew_member.rb',
+      code: railsValidationOwnRowBug,
+      errors: [{ mode: 'write_skew', line: 12 }],
+    },
     {
       name: 'go: FOR UPDATE on its own row only, count of the sibling rows, then own row updated',
       path: 'internal/lanes/store.go',

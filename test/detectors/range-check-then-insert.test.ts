@@ -261,6 +261,34 @@ export async function hireKayak(db, kayakId, from, to, memberId) {
 }
 `;
 
+
+// Rails: an overlap read in a custom validation; the controller builds the record and saves it (the INSERT).
+const railsOverlapValidationBug = `class ChairAppointment < ApplicationRecord
+  belongs_to :chair
+  validate :chair_is_free
+
+  private
+
+  def chair_is_free
+    taken = ChairAppointment.where(chair_id: chair_id)
+                            .where.not(id: id)
+                            .where("begins_at < ? AND finishes_at > ?", finishes_at, begins_at)
+    errors.add(:base, "that chair is taken then") if taken.exists?
+  end
+end
+`;
+const railsOverlapController = `class ChairAppointmentsController < ApplicationController
+  def create
+    appointment = salon.chair_appointments.new(appointment_params)
+    if appointment.save
+      render json: appointment, status: :created
+    else
+      render json: { errors: appointment.errors.full_messages }, status: :unprocessable_entity
+    end
+  end
+end
+`;
+
 runTable(detector, {
   valid: [
     {
@@ -582,8 +610,27 @@ func (r *Repo) Waitlist(ctx context.Context, workshopID, memberID int64) error {
 }
 `,
     },
+    {
+      name: 'rails: overlap validation, and the save rescues the exclusion constraint violation',
+      path: 'app/models/chair_appointment.rb',
+      code: railsOverlapValidationBug,
+      extra: [{ path: 'app/controllers/chair_appointments_controller.rb', code: railsOverlapController.replace('    if appointment.save\n', '    saved = begin\n      appointment.save\n    rescue ActiveRecord::ExclusionViolation\n      false\n    end\n    if saved\n') }],
+    },
+    {
+      name: 'rails: overlap validation that runs only on update (no insert follows it)',
+      path: 'app/models/chair_appointment.rb',
+      code: railsOverlapValidationBug.replace('validate :chair_is_free', 'validate :chair_is_free, on: :update'),
+      extra: [{ path: 'app/controllers/chair_appointments_controller.rb', code: railsOverlapController }],
+    },
   ],
   invalid: [
+    {
+      name: 'rails: overlap validation adds an error when a clash exists; the controller saves a new record',
+      path: 'app/models/chair_appointment.rb',
+      code: railsOverlapValidationBug,
+      extra: [{ path: 'app/controllers/chair_appointments_controller.rb', code: railsOverlapController }],
+      errors: [{ mode: 'phantom_read', line: 8 }],
+    },
     {
       name: 'js drizzle: helper returns the overlapping row ?? null, caller throws on it, then an insert helper',
       path: 'src/hires/service.js',

@@ -729,7 +729,8 @@ export function findGate(info: FnInfo, op: DbOp, maxLines = 10): Gate | undefine
     }
     const lineStart = info.idx.offsetOf(l);
     // Postfix: `raise Error if cond` / `next false if cond` / `return x unless cond`
-    const post = /^(\s*)(?:return|raise|throw|next|break|render|head|redirect_to|abort|fail)\b.*?\s(if|unless)\s+(.+?)\s*$/.exec(bareText);
+    // A Rails validation refuses the save the same way: `errors.add(:base, "...") if clash.exists?`.
+    const post = /^(\s*)(?:return|raise|throw|next|break|render|head|redirect_to|abort|fail|errors\.add)\b.*?\s(if|unless)\s+(.+?)\s*$/.exec(bareText);
     if (post && (fam === 'ruby' || fam === 'python')) {
       const condStart = lineStart + bareText.length - post[3]!.length - (bareText.length - bareText.trimEnd().length);
       const cond = text.slice(condStart - lineStart);
@@ -828,7 +829,8 @@ export function ifStatements(info: FnInfo, from: number, to: number): IfStatemen
     if (bareText.length > 1000) continue;
     const text = lineText(info, l);
     const lineStart = info.idx.offsetOf(l);
-    const post = /^(\s*)(?:return|raise|throw|next|break|render|head|redirect_to|abort|fail)\b.*?\s(if|unless)\s+(.+?)\s*$/.exec(bareText);
+    // A Rails validation refuses the save the same way: `errors.add(:base, "...") if clash.exists?`.
+    const post = /^(\s*)(?:return|raise|throw|next|break|render|head|redirect_to|abort|fail|errors\.add)\b.*?\s(if|unless)\s+(.+?)\s*$/.exec(bareText);
     if (post && (fam === 'ruby' || fam === 'python')) {
       const condStart = lineStart + bareText.length - post[3]!.length - (bareText.length - bareText.trimEnd().length);
       out.push({ line: l, condition: text.slice(condStart - lineStart), condStart, body: [l, l], bails: true });
@@ -1276,4 +1278,95 @@ export function extraUnique(files: readonly SourceFile[]): Array<[string, string
   }
   extraCache.set(files, out);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rails model validations
+
+const validationCache = new WeakMap<SourceFile, Map<string, string>>();
+const VALIDATE_RE = /^\s*validate\s+(:\w+[?!]?(?:\s*,\s*:\w+[?!]?)*)(.*)$/;
+
+/** Rails: the custom validations a file registers (`validate :room_is_free, if: -> { ... }`): method name → options text. */
+function railsValidations(file: SourceFile): Map<string, string> {
+  const hit = validationCache.get(file);
+  if (hit) return hit;
+  const out = new Map<string, string>();
+  if (file.text.includes('validate ')) {
+    for (const line of file.lines) {
+      const m = VALIDATE_RE.exec(line);
+      if (!m) continue;
+      for (const name of m[1]!.split(',')) out.set(name.trim().slice(1), m[2]!);
+    }
+  }
+  validationCache.set(file, out);
+  return out;
+}
+
+/**
+ * Rails: when the function is a custom validation of its model (`validate :name` in the file), the options of that
+ * declaration (`, if: -> { driver? }`, `, on: :create`); undefined otherwise. A validation runs inside `save` /
+ * `update!`, just before the INSERT or UPDATE of the record: a read of other rows that adds an error when it finds
+ * one is a check whose act is that write.
+ */
+export function validationOf(info: FnInfo): string | undefined {
+  if (familyOf(info.lang) !== 'ruby') return undefined;
+  const name = /([A-Za-z_]\w*[?!]?)$/.exec(info.fn.name)?.[1];
+  return name ? railsValidations(info.file).get(name) : undefined;
+}
+
+/** Rails: the model a file defines, from its `class X < ApplicationRecord` line or, by convention, its path under models/. */
+export function modelOfFile(file: SourceFile): string | undefined {
+  const m = /^\s*class\s+(?:\w+::)*(\w+)\s*<\s*(?:ApplicationRecord|ActiveRecord::Base)\b/m.exec(file.text);
+  if (m) return m[1];
+  return /(?:^|\/)models\/(?:\w+\/)*(\w+)\.rb$/.exec(file.path)?.[1];
+}
+
+export interface OwnRowWrite {
+  line: number;
+  call: string;
+  /** Columns written (`role` in `update!(role: :driver)`). */
+  columns: string[];
+  /** Symbol values written (`driver`): an enum value, the namesake of the enum's scope. */
+  values: string[];
+}
+
+const ownWritesCache = new WeakMap<SourceFile, OwnRowWrite[]>();
+const OWN_UPDATE_RE = /^\s*(?:self\.)?(update!?|update_columns?|update_attributes!?|update_attribute)(?:\s*\(|\s+:?\w)(.*)$/;
+
+/** Rails: updates of the record's own row in the model's instance methods (bare `update!(role: :driver, ...)`, `self.update(...)`). */
+export function ownRowUpdates(file: SourceFile): OwnRowWrite[] {
+  const hit = ownWritesCache.get(file);
+  if (hit) return hit;
+  const out: OwnRowWrite[] = [];
+  if (file.language === 'ruby' && /\bupdate/.test(file.text)) {
+    file.lines.forEach((text, i) => {
+      const m = OWN_UPDATE_RE.exec(text);
+      if (!m) return;
+      const args = m[2]!;
+      const single = /^update_(?:column|attribute)$/.test(m[1]!) ? /^\s*\(?\s*:(\w+)/.exec(args)?.[1] : undefined;
+      const columns = single ? [single] : argKeys(args.replace(/^\s*\(/, ''), 'ruby');
+      const values = [...args.matchAll(/(?:^|[\s(,])(?:\w+:\s*|:\w+\s*=>\s*|,\s*):(\w+)\b/g)].map((v) => v[1]!);
+      out.push({ line: i + 1, call: m[1]!, columns, values });
+    });
+  }
+  ownWritesCache.set(file, out);
+  return out;
+}
+
+/** Whether the review creates a record of the Rails model (`RoomBooking.create!`, `band.room_bookings.new(...)` / `.build` / `.create`). */
+export function railsModelCreated(files: readonly SourceFile[], model: string): boolean {
+  const snake = model.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/s$/, '');
+  const camel = snake.replace(/(?:^|_)([a-z])/g, (_, c: string) => c.toUpperCase());
+  const re = new RegExp(String.raw`\b${camel}\.(?:new|create!?|insert(?:_all)?!?)\b|\.${snake}s?\.(?:new|build|create!?)\b`);
+  return files.some((f) => f.language === 'ruby' && re.test(f.text));
+}
+
+/** Whether the review handles an exclusion violation anywhere (`rescue ActiveRecord::ExclusionViolation`, 23P01). */
+export function handlesExclusion(files: readonly SourceFile[]): boolean {
+  return files.some((f) => EXCLUSION_RE.test(f.text));
+}
+
+/** Whether the text takes a lock or handles a unique violation. */
+export function locksOrUnique(text: string): boolean {
+  return LOCK_RE.test(text) || UNIQUE_VIOLATION_RE.test(text);
 }
