@@ -207,7 +207,7 @@ export const SIGNAL_RULES: Record<Signal, RegExp[]> = {
     /\.(?:Create|Save|Find|First|Take|Last|Model|Updates|Delete|FirstOrCreate|Scan)\(\s*&\w/,
     /["']database\/sql["']/,
     // Redis as a data store
-    /\b(?:redis|rdb|cache)\.(?:get|set|incr|incrby|hset|hget|setnx|eval|watch|multi)\s*\(/i,
+    /\b\w*(?:redis|rdb|cache)\w*\.(?:get|set|incr|incrby|hset|hget|setnx|eval|watch|multi)\s*\(/i,
     // Framework caches filled and cleared around database writes (Rails.cache, Django's cache)
     /\b(?:Rails\.cache|cache)\.(?:fetch|delete|write|delete_matched|get_or_set|set_many|delete_many)\b/,
     // Search indexes read as data (Searchkick, elasticsearch-model, Chewy, django-elasticsearch-dsl): they lag the database

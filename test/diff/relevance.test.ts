@@ -128,6 +128,7 @@ const KEPT: Array<{ name: string; path: string; lines: string[]; signal: Signal 
   { name: 'ActiveRecord bare save', path: 'app/models/a.rb', lines: ['    account.balance = total', '    account.save'], signal: 'database' },
   { name: 'Rails.cache cleared in a callback', path: 'app/models/a.rb', lines: ['  after_save { Rails.cache.delete("rates/#{marina_id}") }'], signal: 'database' },
   { name: 'ActiveRecord model saving itself', path: 'app/models/a.rb', lines: ['  def credit!(amount)', '    self.balance += amount', '    save!', '  end'], signal: 'database' },
+  { name: 'Redis client under another name', path: 'app/profile_cache.py', lines: ['    raw = redis_client.get(f"profile:{pet_id}")'], signal: 'database' },
   { name: 'GORM chain', path: 'internal/a.go', lines: ['\tif err := s.db.WithContext(ctx).Create(&in).Error; err != nil {'], signal: 'database' },
   { name: 'ActiveRecord scope', path: 'app/models/a.rb', lines: ['  scope :clashing, ->(from, to) { where("starts_at < ? AND ends_at > ?", to, from) }'], signal: 'database' },
   { name: 'Searchkick read', path: 'app/services/a.rb', lines: ['    Listing.search("*", where: { city: city }, load: false)'], signal: 'database' },
