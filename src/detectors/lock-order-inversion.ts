@@ -21,7 +21,8 @@
  * `select_for_update`, SQLAlchemy `with_for_update`, SQL `FOR UPDATE`, knex `forUpdate`, TypeORM
  * `pessimistic_write`, Sequelize `LOCK.UPDATE`). A model named only by a variable (`schedule`) matches one whose
  * name ends the same way (`DriverSchedule`). Plain SQL `UPDATE t SET` rows count as locks too, but only against a
- * path with an explicit lock in the opposite order. The finding goes on the path whose lock lines the diff
+ * path with an explicit lock in the opposite order; so do ORM updates by a filter (knex `.where(…).update(`, TypeORM
+ * `manager.update(E, …)`, Prisma `updateMany`, Django `objects.filter(…).update(`) in a function with an explicit lock. The finding goes on the path whose lock lines the diff
  * adds (both files on a tie). Quiet with one lock, or the same order on every path.
  * A lock taken inside a helper counts when the path calls it while holding another (`r.mu.Lock()` then
  * `r.hub.countSent()`, whose body locks `h.mu`): helpers resolve by Go receiver type (struct fields, or
@@ -40,6 +41,9 @@
  * such a pool and is not passed X. Quiet for pool reads, inserts, other tables, helpers given X, and
  * writes after COMMIT.
  *
+ * Methods of a class whose head the diff does not show (a hunk region) are read from their shown heads: a row-locking
+ * helper method, and a callback's method parameters as caller input.
+ *
  * Rule 4, two rows of one table in argument order: inside a transaction, two rows of the same model/table are
  * locked one after the other, keyed by different caller-supplied values (ivars, parameters, `params[:x]`).
  * Quiet when the function sorts the keys (`sort`, `sorted`, `min`/`max`, ORDER BY / `.order(`). Go gorm rows count
@@ -49,10 +53,11 @@
  * Rule 4b, Go: the same mutex field of two values of one type nested in argument order, or of the receiver and a
  * peer of its type ranged over (`for _, p := range r.peers { p.mu.Lock() }` under `r.mu`); quiet for children.
  *
- * Rule 5, Go channel under a mutex: a method blocks on an unbuffered channel field (send, receive) or a
- * WaitGroup's Wait while it (or a same-type caller) holds a mutex of its type, and the method on the other
- * side of the channel takes that mutex (itself or through a same-type helper). Quiet for buffered channels,
- * `select` with `default`, and channels whose `make` the diff does not show.
+ * Rule 5, Go channel under a mutex: a method blocks on a channel field (a send, buffered or not: a full buffer
+ * blocks too; a receive from an unbuffered one) or a WaitGroup's Wait while it (or a same-type caller) holds a mutex
+ * of its type, and the method on the other side of the channel takes that mutex (itself or through a same-type
+ * helper). Quiet for receives from buffered channels, `select` with `default`, and channels whose `make` the diff
+ * does not show.
  *
  * Loops whose only locking is a plain UPDATE per item (the row lock is implicit) are left alone: atomic
  * per-item updates in a transaction are also the usual fix for lost updates, and flagging them would be
@@ -515,6 +520,44 @@ function goVarModel(v: FnView, name: string, before: number): string | undefined
   return undefined;
 }
 
+/**
+ * A statement read as one line: a chain broken over lines (`trx('t')\n  .where(…)\n  .forUpdate()`) joined, and
+ * TypeScript type arguments on a call (`trx<Row>('t')`, `repo.findOne<Tab>(`) dropped.
+ */
+function chainText(stmt: string, family: Family): string {
+  const joined = stmt.replace(/[ \t]*\n\s*(?=\.\w)/g, '');
+  return family === 'js' && joined.includes('>(') ? joined.replace(/<[A-Z][\w$.]*(?:\[\])?(?:\s*,\s*[A-Z][\w$.]*(?:\[\])?)*>(?=\()/g, '') : joined;
+}
+
+/** ORM writes by a filter or key that take the rows' locks without saying so. */
+const ORM_IMPLICIT_UPDATE = /\.(?:update|updateMany|increment|decrement|delete|deleteMany|del)\s*\(/;
+
+/** The line a statement around `l` starts on: a chain's continuation line (`.forUpdate()` under `trx('t')`) does not. */
+function stmtStartOf(v: FnView, l: number): number {
+  for (let k = l; k >= Math.max(v.fn.startLine, l - 8); k--) {
+    if (STMT_START.test(codeLine(v, k)) && !/^\s*\./.test(codeLine(v, k))) return k;
+  }
+  return l;
+}
+
+/**
+ * The table or model an ORM update names: knex `trx('t')…update(`, TypeORM `manager.update(Entity, …)`, Prisma
+ * `tx.model.updateMany(`, Sequelize `Model.update(`, Django `Model.objects.filter(…).update(`. Undefined for a
+ * record's own `save`-like update or a receiver that names nothing.
+ */
+function updatedEntity(stmt: string, file: SourceFile, family: Family): string | undefined {
+  if (family === 'python') {
+    const m = /\b([A-Z]\w*)\.objects\b[^\n]*\.(?:update|delete)\(/.exec(stmt);
+    return m?.[1];
+  }
+  const typed =
+    /\.(?:update|updateMany|increment|decrement|delete)\(\s*([A-Z]\w*)\s*,/.exec(stmt) ??
+    /(?:^|[^\w$.])([A-Z]\w*)\.(?:update|destroy|increment|decrement)\(/.exec(stmt);
+  if (typed) return typed[1];
+  const m = /([\w$.]+\(\s*['"]\w+['"]\s*\)|\b(?:prisma|tx|trx|this\.prisma)\.[a-z]\w*)(?:\.\w+(?:\([^)]{0,200}\))?){0,4}?\.(?:update|updateMany|increment|decrement|delete|deleteMany|del)\s*\(/.exec(stmt);
+  return m ? entityOfReceiver(m[1]!, file.text) : undefined;
+}
+
 /** Row locks a function takes inside a transaction, in order, each held until its block (or the function) ends. */
 function rowLocksOf(file: SourceFile, v: FnView, skip: (l: number) => boolean, anyTx = false, implicit = false): RowLock[] {
   const outer = enclosing(file, v.fn).map((f) => f.text).join('\n');
@@ -522,6 +565,9 @@ function rowLocksOf(file: SourceFile, v: FnView, skip: (l: number) => boolean, a
   if (!anyTx && !wrapped && !TRANSACTION.test(v.code) && !TRANSACTION.test(outer)) return [];
   // Plain UPDATEs count only for the opposite-order rule, and only where the SQL is in this function's code.
   const updates = implicit && v.family !== 'ruby' && IMPLICIT_UPDATE.test(v.code);
+  // ORM updates by a filter (`trx('t').where(…).update(…)`, `manager.update(Entity, …)`, `Model.objects.filter(…).update(`)
+  // lock the rows they touch just the same; only next to an explicit lock in the function.
+  const ormUpdates = implicit && (v.family === 'js' || v.family === 'python') && ORM_IMPLICIT_UPDATE.test(v.code) && ROW_LOCK_OTHER.test(v.code);
   const out: RowLock[] = [];
   let lastEnd = 0;
   for (let l = v.fn.startLine; l <= v.fn.endLine; l++) {
@@ -532,22 +578,22 @@ function rowLocksOf(file: SourceFile, v: FnView, skip: (l: number) => boolean, a
       if (table) out.push({ key: `${normEntity(table)} row`, label: `${table} row`, line: l, until: closeLine(v, l, COMMIT), from: l, implicit: true });
       continue;
     }
+    if (ormUpdates && ORM_IMPLICIT_UPDATE.test(t) && !ROW_LOCK_LINE.test(t) && !IMPLICIT_UPDATE.test(t)) {
+      const from = stmtStartOf(v, l);
+      const stmt = chainText(statementAt(v, from, 14).text, v.family);
+      const entity = updatedEntity(stmt, file, v.family);
+      if (entity) out.push({ key: `${normEntity(entity)} row`, label: `${entity} row`, line: l, until: closeLine(v, l, COMMIT), from, implicit: true });
+      continue;
+    }
     if (!ROW_LOCK_LINE.test(t) || /\bFOR\s+SHARE\b|\block_version\b/i.test(t)) continue;
     // `.lock` / `lock!` / `with_lock` are ActiveRecord's; elsewhere `.lock(` is a mutex (the mutex rule's).
     if (v.family !== 'ruby' && !ROW_LOCK_OTHER.test(t)) continue;
-    let from = l;
-    for (let k = l; k >= Math.max(v.fn.startLine, l - 8); k--) {
-      // A chain's continuation line (`.forUpdate()` under `trx('t')`) does not start the statement.
-      if (STMT_START.test(codeLine(v, k)) && !/^\s*\./.test(codeLine(v, k))) {
-        from = k;
-        break;
-      }
-    }
+    let from = stmtStartOf(v, l);
     if (from <= lastEnd && from !== l) from = l;
     let stmt = statementAt(v, from, 14);
     if (stmt.endLine < l) stmt = statementAt(v, l, 14);
     // A chain broken over lines (`trx('t')\n  .where(…)\n  .forUpdate()`) reads as one.
-    const entity = lockedEntity(v, file, stmt.text.replace(/[ \t]*\n\s*(?=\.\w)/g, ''), l);
+    const entity = lockedEntity(v, file, chainText(stmt.text, v.family), l);
     lastEnd = Math.max(stmt.endLine, l);
     if (!entity) continue;
     // Held until the `with_lock` block ends, or the transaction commits (else to the function's end).
@@ -1399,11 +1445,7 @@ function pairLockReports(ctx: DetectorContext, v: FnView): DetectorReport[] {
   if (/\bsort|\bsorted\(|\bminmax\b|\bmin\(|\bmax\(|\.min\b|\.max\b|\bORDER\s+BY\b|\border(?:_by|By)?\(/i.test(v.code)) return [];
   const rows = rowLocksOf(file, v, () => false);
   if (rows.length < 2) return [];
-  const inputs = new Set<string>(paramsOf(v));
-  for (const f of enclosing(file, v.fn)) {
-    const ov = viewOf(file, f);
-    if (ov) for (const p of paramsOf(ov)) inputs.add(p);
-  }
+  const inputs = callerInputs(file, v);
   const loops = loopsOf(v);
   for (let i = 0; i < rows.length; i++) {
     for (let j = i + 1; j < rows.length; j++) {
@@ -1460,7 +1502,9 @@ function lockHelper(files: readonly SourceFile[], name: string): { keys: number[
   let found: { keys: number[]; label: string } | null = null;
   for (const f of files) {
     if (found) break;
-    for (const fn of f.functions) {
+    // A method whose class the diff does not show has no span of its own (it sits in a hunk region): its head does.
+    const spans = f.functions.some((fn) => fn.name === name || fn.name.endsWith(`.${name}`)) ? f.functions : shownMethod(f, name);
+    for (const fn of spans) {
       // A class's method (`Service.lockRow`) answers to its bare name.
       if ((fn.name !== name && !fn.name.endsWith(`.${name}`)) || !ROW_LOCK_OTHER.test(fn.text)) continue;
       const hv = viewOf(f, fn);
@@ -1481,6 +1525,101 @@ function lockHelper(files: readonly SourceFile[], name: string): { keys: number[
   return found ?? undefined;
 }
 
+const METHOD_HEAD: Partial<Record<Family, RegExp>> = {
+  js: /^\s*(?:(?:public|private|protected|static|override|async)\s+)*(?:function\s+)?([A-Za-z_$][\w$]*)\s*(?:<[^>()]{0,200}>)?\s*\(/,
+  python: /^\s*(?:async\s+)?def\s+(\w+)\s*\(/,
+  go: /^func\s*(?:\([^)]*\)\s*)?(\w+)\s*(?:\[[^\]]*\])?\s*\(/,
+};
+const NOT_METHOD = /^(?:if|for|while|switch|catch|return|await|function|new|typeof|super|else|do|try)$/;
+
+/** The span of a method head on `line` (its block by braces, or by indentation in Python), if the line opens one. */
+function spanAt(file: SourceFile, line: number, family: Family): FunctionSpan | undefined {
+  const re = METHOD_HEAD[family];
+  const head = file.lines[line - 1] ?? '';
+  const m = re?.exec(head);
+  if (!m || NOT_METHOD.test(m[1]!)) return undefined;
+  let end = line;
+  if (family === 'python') {
+    const indent = (x: string) => x.length - x.trimStart().length;
+    const base = indent(head);
+    for (let l = line + 1; l <= file.lines.length && l <= line + 400; l++) {
+      const t = file.lines[l - 1]!;
+      if (t.trim() === '') continue;
+      if (indent(t) <= base) break;
+      end = l;
+    }
+  } else {
+    // The body's braces; the signature (up to a few lines) must end in `{` and the block must close in view.
+    let depth = 0;
+    let opened = false;
+    end = 0;
+    for (let l = line; l <= file.lines.length && l <= line + 400; l++) {
+      const t = file.lines[l - 1]!.replace(/`[^`]*`|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|\/\/.*$/g, '');
+      if (!opened && l > line + 6) return undefined;
+      for (const ch of t) {
+        if (ch === '{') {
+          depth++;
+          opened = true;
+        } else if (ch === '}') depth--;
+      }
+      if (!file.shown.has(l)) return undefined;
+      if (opened && depth <= 0) {
+        end = l;
+        break;
+      }
+    }
+    if (!end || end === line) return undefined;
+  }
+  return { name: m[1]!, startLine: line, endLine: end, async: /\basync\b/.test(head), text: file.lines.slice(line - 1, end).join('\n') };
+}
+
+/** A method named `name` whose head the diff shows inside a hunk region (its class opening is not shown). */
+function shownMethod(file: SourceFile, name: string): FunctionSpan[] {
+  const fam = familyOf(file.language);
+  if (!METHOD_HEAD[fam] || !file.text.includes(name)) return [];
+  for (let l = 1; l <= file.lines.length; l++) {
+    const t = file.lines[l - 1]!;
+    if (!t.includes(name) || !file.shown.has(l)) continue;
+    const span = spanAt(file, l, fam);
+    if (span && span.name === name) return [span];
+  }
+  return [];
+}
+
+/**
+ * The caller's values a function sees: its parameters and those of the functions around it, including a method
+ * whose head the diff shows but whose class it does not (the parser leaves such a method inside a hunk region).
+ */
+function callerInputs(file: SourceFile, v: FnView): Set<string> {
+  const inputs = new Set<string>(paramsOf(v));
+  const outer = enclosing(file, v.fn);
+  for (const f of outer) {
+    const ov = viewOf(file, f);
+    if (ov) for (const p of paramsOf(ov)) inputs.add(p);
+  }
+  const head = outer.length === 0 ? methodAround(file, v) : undefined;
+  const hv = head && viewOf(file, head);
+  if (hv) for (const p of paramsOf(hv)) inputs.add(p);
+  return inputs;
+}
+
+/** A callback's method when the parser has no span for it: the nearest shown method head above whose block holds it. */
+function methodAround(file: SourceFile, v: FnView): FunctionSpan | undefined {
+  if ((v.family !== 'js' && v.family !== 'python') || METHOD_HEAD[v.family]!.test(file.lines[v.fn.startLine - 1] ?? '')) return undefined;
+  for (let l = v.fn.startLine - 1; l >= Math.max(1, v.fn.startLine - 40) && file.shown.has(l); l--) {
+    const span = spanAt(file, l, v.family);
+    if (span) return span.endLine >= v.fn.endLine ? span : undefined;
+  }
+  return undefined;
+}
+
+/** A readable name for the path: the function's, or the shown method head around a callback. */
+function pathLabel(file: SourceFile, v: FnView): string {
+  const name = displayName(file, v.fn);
+  if (name !== '<hunk>' && name !== '<anonymous>' && !name.endsWith('callback')) return name;
+  return (enclosing(file, v.fn).length === 0 ? methodAround(file, v)?.name : undefined) ?? name;
+}
+
 /**
  * Inside one transaction, a helper that row-locks by its argument (`lockRow(trx, fromId)`) is called twice with
  * two different caller-supplied keys, one after the other: a call with the two swapped locks the rows in the
@@ -1492,11 +1631,7 @@ function helperPairReports(ctx: DetectorContext, v: FnView, seen: Set<number>): 
   const outer = enclosing(file, v.fn).map((f) => f.text).join('\n');
   if (!TRANSACTION.test(v.code) && !TRANSACTION.test(outer)) return [];
   if (/\bsort|\bsorted\(|\bminmax\b|\bmin\(|\bmax\(|\.min\b|\.max\b/i.test(v.code)) return [];
-  const inputs = new Set<string>(paramsOf(v));
-  for (const f of enclosing(file, v.fn)) {
-    const ov = viewOf(file, f);
-    if (ov) for (const p of paramsOf(ov)) inputs.add(p);
-  }
+  const inputs = callerInputs(file, v);
   const calls: Array<{ name: string; line: number; args: string[] }> = [];
   for (let l = v.fn.startLine + 1; l <= v.fn.endLine; l++) {
     const t = codeLine(v, l);
@@ -1522,7 +1657,7 @@ function helperPairReports(ctx: DetectorContext, v: FnView, seen: Set<number>): 
       const range = shownRange(file, v.fn, a.line, b.line);
       if (!range) continue;
       seen.add(a.line);
-      const name = v.family === 'go' ? goFuncAbove(v, a.line) ?? displayName(file, v.fn) : displayName(file, v.fn);
+      const name = v.family === 'go' ? goFuncAbove(v, a.line) ?? displayName(file, v.fn) : pathLabel(file, v);
       const [x, y] = [a.args[diff[0]!]!, b.args[diff[0]!]!];
       return [argumentOrderReport(ctx, v, { range, name, a, b, label: h.label, x, y, via: a.name, confidence: 0.75 })];
     }
@@ -1825,8 +1960,11 @@ function goFnInfos(files: readonly SourceFile[]): GoFnInfo[] {
   return out;
 }
 
-/** A channel field declared unbuffered: `field: make(chan T)` / `x.field = make(chan T)` (no capacity) in the diff. */
-function unbufferedChan(files: readonly SourceFile[], chan: string): boolean {
+/**
+ * How a channel field is made in the diff: `field: make(chan T)` / `x.field = make(chan T)` (no capacity, or 0) is
+ * unbuffered, `make(chan T, n)` buffered; undefined when the diff shows no `make` for it.
+ */
+function chanBuffering(files: readonly SourceFile[], chan: string): 'unbuffered' | 'buffered' | undefined {
   const fieldName = chan.slice(chan.indexOf('.') + 1);
   const re = new RegExp(`(?:^|[\\s{,.])${escapeRe(fieldName)}\\s*(?::|=)\\s*make\\(\\s*(?:chan|<-chan|chan<-)\\s*[^,()]*(?:\\([^()]*\\))?[^,()]*(,|\\))`);
   let unbuffered = false;
@@ -1836,14 +1974,12 @@ function unbufferedChan(files: readonly SourceFile[], chan: string): boolean {
       if (!line.includes('make(') || !line.includes(fieldName)) continue;
       const m = re.exec(line);
       if (!m) continue;
-      if (m[1] === ',') {
-        // `make(chan T, 0)` is unbuffered too.
-        if (!/,\s*0\s*\)/.test(line)) return false;
-      }
+      // `make(chan T, 0)` is unbuffered too.
+      if (m[1] === ',' && !/,\s*0\s*\)/.test(line)) return 'buffered';
       unbuffered = true;
     }
   }
-  return unbuffered;
+  return unbuffered ? 'unbuffered' : undefined;
 }
 
 /**
@@ -1891,7 +2027,10 @@ function chanUnderLockReports(ctx: DetectorContext): DetectorReport[] {
         }
       }
       if (!holder) continue;
-      if (op.kind !== 'wait' && !unbufferedChan(ctx.files, op.chan)) continue;
+      // A buffered channel blocks a sender too, once the buffer is full (the receiver stuck on the mutex drains
+      // nothing): sends count on a channel made either way; receives only on an unbuffered one.
+      const buffering = op.kind === 'wait' ? 'unbuffered' : chanBuffering(ctx.files, op.chan);
+      if (!buffering || (buffering === 'buffered' && op.kind !== 'send')) continue;
       // The other side: a method of the diff doing the opposite operation on the channel that takes the mutex.
       const want = op.kind === 'send' ? 'recv' : op.kind === 'recv' ? 'send' : 'recv';
       const other = infos.find((o) => o !== i && o.ops.some((x) => x.chan === op.chan && x.kind === want && (op.kind !== 'wait' || /\.Done\(\)/.test(x.text))) && takes(o).has(holder!.name));
@@ -1902,12 +2041,19 @@ function chanUnderLockReports(ctx: DetectorContext): DetectorReport[] {
       done.add(op.line);
       const name = displayName(file, i.fn);
       const otherName = displayName(other.file, other.fn);
-      const what = op.kind === 'send' ? `sends on the unbuffered ${op.chan}` : op.kind === 'recv' ? `receives from the unbuffered ${op.chan}` : `waits on ${op.chan}`;
+      const what =
+        op.kind === 'send'
+          ? buffering === 'buffered'
+            ? `sends on ${op.chan} (blocking once its buffer is full)`
+            : `sends on the unbuffered ${op.chan}`
+          : op.kind === 'recv'
+            ? `receives from the unbuffered ${op.chan}`
+            : `waits on ${op.chan}`;
       reports.push({
         line: range.line,
         endLine: range.endLine,
         functionName: name,
-        confidence: 0.8,
+        confidence: buffering === 'buffered' ? 0.75 : 0.8,
         title: `${name} ${what} while ${holder.fn === name ? 'it holds' : `${holder.fn} holds`} ${holder.name}, and ${otherName}, the other side, takes ${holder.name}: each waits for the other`,
         entity: `${holder.name} and ${op.chan}`,
         evidence: [

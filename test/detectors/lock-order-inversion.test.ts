@@ -662,6 +662,100 @@ const pyLanesPartial = (fixed: boolean) => [
   '+        return next((l for l in self._lanes.values() if l.swimmer == swimmer), None)',
 ].join('\n') + '\n';
 
+const goUploader = (fixed: boolean) => `package telemetry
+
+import "sync"
+
+type Batch struct {
+	ID     string
+	Points []float64
+	Sent   bool
+}
+
+type Uploader struct {
+	mu       sync.Mutex
+	inflight map[string]*Batch
+	batches  chan *Batch
+}
+
+func NewUploader(depth int) *Uploader {
+	return &Uploader{inflight: make(map[string]*Batch), batches: make(chan *Batch, depth)}
+}
+
+func (u *Uploader) Enqueue(b *Batch) {
+	u.mu.Lock()
+${fixed ? '\tu.inflight[b.ID] = b\n\tu.mu.Unlock()\n\tu.batches <- b' : '\tdefer u.mu.Unlock()\n\tu.inflight[b.ID] = b\n\tu.batches <- b'}
+}
+
+func (u *Uploader) Drain() {
+	for b := range u.batches {
+		send(b.Points)
+		u.markSent(b.ID)
+	}
+}
+
+func (u *Uploader) markSent(id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if b, ok := u.inflight[id]; ok {
+		b.Sent = true
+		delete(u.inflight, id)
+	}
+}
+`;
+
+const knexPallets = (fixed: boolean) => `import type { Knex } from 'knex';
+
+interface PalletRow { id: string; shipment_id: string | null; weight_kg: number }
+interface ShipmentRow { id: string; status: string; weight_kg: number }
+
+export async function assignPallet(db: Knex, palletId: string, shipmentId: string) {
+  return db.transaction(async (trx) => {
+${fixed
+    ? "    const peek = await trx<PalletRow>('pallets').where({ id: palletId }).first();\n    if (!peek) throw new Error('no pallet');\n    const shipment = await trx<ShipmentRow>('shipments').where({ id: shipmentId }).forUpdate().first();\n    const pallet = await trx<PalletRow>('pallets').where({ id: palletId }).forUpdate().first();"
+    : "    const pallet = await trx<PalletRow>('pallets').where({ id: palletId }).forUpdate().first();\n    if (!pallet) throw new Error('no pallet');\n    const shipment = await trx<ShipmentRow>('shipments').where({ id: shipmentId }).forUpdate().first();\n    const peek = pallet;"}
+    if (!shipment || shipment.status !== 'open') throw new Error('shipment closed');
+    await trx('shipments').where({ id: shipmentId }).update({ weight_kg: shipment.weight_kg + peek.weight_kg });
+    await trx('pallets').where({ id: palletId }).update({ shipment_id: shipmentId });
+  });
+}
+
+export async function voidShipment(db: Knex, shipmentId: string) {
+  return db.transaction(async (trx) => {
+    const shipment = await trx<ShipmentRow>('shipments').where({ id: shipmentId }).forUpdate().first();
+    if (!shipment || shipment.status !== 'open') throw new Error('shipment closed');
+    await trx('pallets')
+      .where({ shipment_id: shipmentId })
+      .update({ shipment_id: null });
+    await trx('shipments').where({ id: shipmentId }).update({ status: 'void', weight_kg: 0 });
+  });
+}
+`;
+
+const djangoOrders = (fixed: boolean) => `from django.db import transaction
+
+from .models import LineItem, Order
+
+
+def reprice_line(line_id, unit_cents):
+    with transaction.atomic():
+${fixed
+    ? '        line = LineItem.objects.get(pk=line_id)\n        order = Order.objects.select_for_update().get(pk=line.order_id)\n        line = LineItem.objects.select_for_update().get(pk=line_id)'
+    : '        line = LineItem.objects.select_for_update().get(pk=line_id)\n        order = Order.objects.select_for_update().get(pk=line.order_id)'}
+        order.total_cents += (unit_cents - line.unit_cents) * line.quantity
+        line.unit_cents = unit_cents
+        line.save()
+        order.save()
+
+
+def cancel_order(order_id):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        LineItem.objects.filter(order_id=order.pk).update(status="cancelled")
+        order.status = "cancelled"
+        order.save()
+`;
+
 runTable(detector, {
   invalid: [
     { name: 'node-postgres: advisory locks through helpers, shelf then book in one path and book then shelf in the other (namespaces bound as constants)', path: 'src/library/shelves.ts', code: pgShelves(false), errors: [{ mode: 'deadlock', line: 9 }] },
@@ -989,6 +1083,9 @@ func (r *Relay) retry(msg string) {
 }
 `, errors: [{ mode: 'deadlock', line: 19 }] },
     { name: 'node-postgres: the source row (a field of a loaded row) then the target row (a parameter) of one table', path: 'src/bookings/relocate.ts', code: "import { pool } from '../db';\n\nexport async function relocateBooking(bookingId: string, toVenueId: string) {\n  const client = await pool.connect();\n  try {\n    await client.query('BEGIN');\n    const { rows: [booking] } = await client.query('SELECT id, venue_id FROM bookings WHERE id = $1 FOR UPDATE', [bookingId]);\n    await client.query('SELECT id FROM venues WHERE id = $1 FOR UPDATE', [booking.venue_id]);\n    const { rows: seats } = await client.query('SELECT id, open FROM venues WHERE id = $1 FOR UPDATE', [toVenueId]);\n    if (seats.length === 0) throw new Error('venue closed');\n    await client.query('UPDATE bookings SET venue_id = $1 WHERE id = $2', [toVenueId, bookingId]);\n    await client.query('COMMIT');\n  } catch (err) {\n    await client.query('ROLLBACK');\n    throw err;\n  } finally {\n    client.release();\n  }\n}\n", errors: [{ mode: 'deadlock', line: 8 }] },
+    { name: 'go: sends on a buffered channel while holding the mutex its receiver takes (blocks once the buffer fills)', path: 'internal/telemetry/uploader.go', code: goUploader(false), errors: [{ mode: 'deadlock', line: 25 }] },
+    { name: 'knex: pallet then shipment locked; voiding a shipment locks it and then updates its pallets (ORM update)', path: 'src/shipping/pallets.ts', code: knexPallets(false), errors: [{ mode: 'deadlock', line: 9 }] },
+    { name: 'django: line then order locked; cancelling locks the order and then updates its lines (queryset update)', path: 'shop/orders.py', code: djangoOrders(false), errors: [{ mode: 'deadlock', line: 9 }] },
   ],
   valid: [
     { name: 'fixed twin: both advisory-lock paths take the shelf before the book', path: 'src/library/shelves.ts', code: pgShelves(true) },
@@ -1462,6 +1559,9 @@ func (c *Cache) Set(k, v string) {
 `,
     },
     { name: 'fixed twin: node-postgres locks both rows in one ordered statement', path: 'src/bookings/relocate.ts', code: "import { pool } from '../db';\n\nexport async function relocateBooking(bookingId: string, toVenueId: string) {\n  const client = await pool.connect();\n  try {\n    await client.query('BEGIN');\n    const { rows: [booking] } = await client.query('SELECT id, venue_id FROM bookings WHERE id = $1 FOR UPDATE', [bookingId]);\n    const { rows: seats } = await client.query(\n      'SELECT id, open FROM venues WHERE id = ANY($1) ORDER BY id FOR UPDATE',\n      [[booking.venue_id, toVenueId]],\n    );\n    if (seats.length === 0) throw new Error('venue closed');\n    await client.query('UPDATE bookings SET venue_id = $1 WHERE id = $2', [toVenueId, bookingId]);\n    await client.query('COMMIT');\n  } catch (err) {\n    await client.query('ROLLBACK');\n    throw err;\n  } finally {\n    client.release();\n  }\n}\n" },
+    { name: 'fixed twin: go records the batch under the lock and sends after unlocking', path: 'internal/telemetry/uploader.go', code: goUploader(true) },
+    { name: 'fixed twin: knex locks the shipment before the pallet on both paths', path: 'src/shipping/pallets.ts', code: knexPallets(true) },
+    { name: 'fixed twin: django locks the order before the line on both paths', path: 'shop/orders.py', code: djangoOrders(true) },
   ],
   todo: [
     {
@@ -1575,6 +1675,49 @@ describe('lock-order-inversion: a shared lock then a keyed lock, while the other
   });
   it('stays quiet when the new method takes the keyed lock first (fixed twin)', async () => {
     const out = await review(pyLanesPartial(true), { detectors: [detector] });
+    expect(out.candidates.filter((c) => c.detector === detector.meta.id)).toEqual([]);
+  });
+});
+
+describe('lock-order-inversion: a row-locking helper method of a class whose head the diff does not show', () => {
+  // The hunk opens inside the class, so its methods are not parsed as functions of their own: the helper that
+  // locks a bin (pessimistic_write) and the new method's parameters are read from the shown method heads.
+  const diff = (fixed: boolean): string =>
+    [
+      'diff --git a/src/stock/bin.service.ts b/src/stock/bin.service.ts',
+      'index 1111111..2222222 100644',
+      '--- a/src/stock/bin.service.ts',
+      '+++ b/src/stock/bin.service.ts',
+      `@@ -30,9 +30,${fixed ? 19 : 18} @@ export class BinService {`,
+      '     return this.bins.findOneByOrFail({ id });',
+      '   }',
+      ' ',
+      '+  async transferStock(fromBinId: number, toBinId: number, units: number): Promise<void> {',
+      '+    await this.dataSource.transaction(async (em) => {',
+      ...(fixed
+        ? ['+      const [firstId, secondId] = [fromBinId, toBinId].sort((x, y) => x - y);', '+      await this.lockBin(em, firstId);', '+      await this.lockBin(em, secondId);']
+        : ['+      await this.lockBin(em, fromBinId);', '+      await this.lockBin(em, toBinId);']),
+      "+      await em.decrement(Bin, { id: fromBinId }, 'units', units);",
+      "+      await em.increment(Bin, { id: toBinId }, 'units', units);",
+      '+    });',
+      '+  }',
+      '+',
+      '   private async lockBin(em: EntityManager, binId: number): Promise<Bin> {',
+      "     const bin = await em.findOne(Bin, { where: { id: binId }, lock: { mode: 'pessimistic_write' } });",
+      '     if (!bin) throw new NotFoundException(`bin ${binId}`);',
+      '     return bin;',
+      '   }',
+      ' }',
+    ].join('\n') + '\n';
+  it('flags the two helper calls in argument order', async () => {
+    const out = await review(diff(false), { detectors: [detector] });
+    const found = out.candidates.filter((c) => c.detector === detector.meta.id);
+    expect(found.map((f) => f.failureMode)).toEqual(['deadlock']);
+    expect(found[0]!.line <= 35 && 35 <= found[0]!.endLine).toBe(true);
+    expect(found[0]!.functionName).toBe('transferStock');
+  });
+  it('stays quiet when the ids are sorted first (fixed twin)', async () => {
+    const out = await review(diff(true), { detectors: [detector] });
     expect(out.candidates.filter((c) => c.detector === detector.meta.id)).toEqual([]);
   });
 });
