@@ -346,7 +346,11 @@ function stateGuardsIn(ctx: DetectorContext, info: FnInfo, keyUses: KeyUse[]): D
   const guards = guardsOf(info);
   // Optimistic locking handled by the ORM (Rails lock_version, TypeORM @VersionColumn, Hibernate-style @Version).
   if (OPTIMISTIC.test(info.code)) return out;
-  const updates = [...info.ops.filter((o) => o.kind === 'update' || (o.kind === 'insert' && /\.save\(\s*[\w$]+\s*\)\s*$/.test(info.code.slice(o.start, o.end)))), ...info.loose].sort((a, b) => a.start - b.start);
+  const updates = [
+    ...info.ops.filter((o) => o.kind === 'update' || (o.kind === 'insert' && /\.save\(\s*[\w$]+\s*\)\s*$/.test(info.code.slice(o.start, o.end)))),
+    ...info.loose,
+    ...helperUpdateCalls(ctx, info),
+  ].sort((a, b) => a.start - b.start);
   if (updates.length === 0) return out;
   const rows = loadedRows(info);
   // Records written through the object but not loaded here (a parameter, `@order` set by the constructor).
@@ -702,9 +706,15 @@ function helperOp(file: SourceFile, fn: FunctionSpan): DbOp | undefined {
   if (op && !['find', 'exists', 'insert'].includes(op.kind)) op = undefined;
   if (op && (op.lock || LOCKS.test(h.code))) op = undefined;
   if (op && familyOf(h.lang) !== 'ruby' && !/\breturn\b/.test(h.bare)) op = undefined;
+  // An insert that spreads what the caller passes (`create({ data: { ...data, status: 'waiting' } })`,
+  // `objects.create(**fields, state='new')`): the call site's keys are written too.
+  if (op && op.kind === 'insert' && /(?:\.\.\.|\*\*)\s*[A-Za-z_$]/.test(h.code.slice(op.start, op.end))) spreadingInserts.add(op);
   helperOpCache.set(fn, op ?? null);
   return op;
 }
+
+/** Helper inserts whose written columns include a spread of the helper's argument. */
+const spreadingInserts = new WeakSet<DbOp>();
 
 const callOpsCache = new WeakMap<FnInfo, DbOp[]>();
 
@@ -747,7 +757,10 @@ function helperCallOps(ctx: DetectorContext, info: FnInfo): DbOp[] {
     const parent = op.parent === 'self' && receiver && receiver !== 'self' ? receiver : op.parent;
     // An insert helper that passes its argument through (`create({ data })`, `Create(ctx, dev)`): the columns are
     // the keys the call site writes (`repo.create({ animalId, adopterId, ... })`).
-    const writeColumns = op.kind === 'insert' && op.writeColumns.length === 0 ? argKeys(info.code.slice(open + 1, close), fam) : op.writeColumns;
+    const writeColumns =
+      op.kind === 'insert' && (op.writeColumns.length === 0 || spreadingInserts.has(op))
+        ? [...new Set([...op.writeColumns, ...argKeys(info.code.slice(open + 1, close), fam)])]
+        : op.writeColumns;
     out.push({
       ...op,
       parent,
@@ -759,6 +772,72 @@ function helperCallOps(ctx: DetectorContext, info: FnInfo): DbOp[] {
       endLine: info.idx.line(close),
       vars: boundVars(info.code, at, fam).filter((v) => v !== 'err' && v !== '_'),
     });
+  }
+  return out;
+}
+
+const helperUpdatesCache = new WeakMap<FunctionSpan, DbOp[]>();
+
+/**
+ * The row updates a short write helper of the review runs (`MarkShipped(ctx, id, carrier)` running `UPDATE orders
+ * SET status = 'shipped', carrier = $2 WHERE id = $1`, a repository method `markPaid(id)` running `update({ where:
+ * { id }, data: { paidAt } })`). A helper that reads, locks, runs at SERIALIZABLE or checks a version decides for
+ * itself and is left out; a conditional update keeps its condition in `whereColumns` (the caller's guard then stays
+ * quiet).
+ */
+function helperUpdates(file: SourceFile, fn: FunctionSpan): DbOp[] {
+  const hit = helperUpdatesCache.get(fn);
+  if (hit) return hit;
+  const h = analyze(file, fn);
+  let out: DbOp[] = [];
+  if (
+    h.ops.length > 0 &&
+    h.ops.length <= 4 &&
+    h.ops.every((o) => o.kind === 'update' || o.kind === 'insert') &&
+    !LOCKS.test(h.code) &&
+    !OPTIMISTIC.test(h.code) &&
+    !/\bSERIALIZABLE\b|\bSerializable\b|REPEATABLE\s+READ|RepeatableRead/.test(h.code)
+  )
+    out = h.ops.filter((o) => o.kind === 'update' && !o.lock && !o.atomic && o.writeColumns.length > 0 && o.whereColumns.length > 0);
+  helperUpdatesCache.set(fn, out);
+  return out;
+}
+
+const updateCallsCache = new WeakMap<FnInfo, DbOp[]>();
+
+/**
+ * Row updates made by calling a short write helper of the review (`s.repo.MarkDispatched(ctx, id, truckID)`), each
+ * placed at the call site (its text is the call, so the loaded row's key must be among the arguments).
+ */
+function helperUpdateCalls(ctx: DetectorContext, info: FnInfo): DbOp[] {
+  const hit = updateCallsCache.get(info);
+  if (hit) return hit;
+  const out: DbOp[] = [];
+  updateCallsCache.set(info, out);
+  if (!info.bare.includes('(')) return out;
+  const byName = functionsByName(ctx.files);
+  if (byName.size === 0) return out;
+  const fam = familyOf(info.lang);
+  const own = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
+  for (const m of info.bare.matchAll(/(?<![\w$])(?:[A-Za-z_$@][\w$]*\s*\.\s*){0,3}([A-Za-z_$][\w$]*[?!]?)\s*\(/g)) {
+    const name = m[1]!;
+    if (name === own) continue;
+    const cands = byName.get(name);
+    if (!cands) continue;
+    const at = m.index ?? 0;
+    if (/(?:\bdef|\bfunction|\bfunc|\basync|\)|\bfn)\s*$/.test(info.bare.slice(Math.max(0, at - 12), at))) continue;
+    let ops: DbOp[] = [];
+    for (const c of cands) {
+      if (c.fn === info.fn || (c.file === ctx.file && c.fn.startLine >= info.fn.startLine && c.fn.endLine <= info.fn.endLine)) continue;
+      ops = helperUpdates(c.file, c.fn);
+      if (ops.length > 0) break;
+    }
+    if (ops.length === 0) continue;
+    const open = at + m[0].length - 1;
+    const close = matchBracket(info.code, open, fam);
+    if (close < 0) continue;
+    for (const op of ops)
+      out.push({ ...op, call: `${name}()`, start: at, end: close + 1, line: info.idx.line(at), endLine: info.idx.line(close), vars: [], instance: undefined });
   }
   return out;
 }

@@ -192,8 +192,138 @@ func (s *Store) Close(ctx context.Context, pollID int64) error {
 	return s.publishResults(ctx, pollID)
 }`;
 
+// A state guard on a row loaded through a store getter, then a write through a short store method that updates the
+// row by id alone (bug) or by id and the guarded state (fixed: a conditional update checked by RowsAffected).
+const lockerRepoGo = (conditional: boolean) => `package lockers
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+type Store struct{ pool *pgxpool.Pool }
+
+func (s *Store) LoadLocker(ctx context.Context, id int64) (*Locker, error) {
+	var l Locker
+	err := s.pool.QueryRow(ctx, \`SELECT id, site, state FROM lockers WHERE id = $1\`, id).Scan(&l.ID, &l.Site, &l.State)
+	return &l, err
+}
+
+func (s *Store) AssignParcel(ctx context.Context, lockerID, parcelID int64) (bool, error) {
+	tag, err := s.pool.Exec(ctx, \`UPDATE lockers SET state = 'occupied', parcel_id = $2, assigned_at = now()
+		WHERE id = $1${conditional ? " AND state = 'free'" : ''}\`, lockerID, parcelID)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+`;
+
+const lockerServiceGo = `package lockers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var ErrOccupied = errors.New("locker is not free")
+
+type Service struct {
+	store *Store
+	sms   Notifier
+}
+
+func (s *Service) Drop(ctx context.Context, lockerID, parcelID int64, phone string) error {
+	l, err := s.store.LoadLocker(ctx, lockerID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("locker %d: %w", lockerID, err)
+	}
+	if l.State != "free" {
+		return ErrOccupied
+	}
+	if err := s.sms.Notify(ctx, phone, l.Site); err != nil {
+		return err
+	}
+	ok, err := s.store.AssignParcel(ctx, lockerID, parcelID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrOccupied
+	}
+	return nil
+}
+`;
+
+// An existence check and an insert both made through a repository object; the insert helper spreads its argument
+// into the row it creates, so the caller's keys are the written columns.
+const seatRepoTs = `import { prisma } from '../db';
+
+export const seatRepo = {
+  findOpenSeat(workspaceId: string, email: string) {
+    return prisma.seat.findFirst({ where: { workspaceId, email, revokedAt: null } });
+  },
+
+  addSeat(input: { workspaceId: string; email: string; role: string }) {
+    return prisma.seat.create({ data: { ...input, invitedAt: new Date() } });
+  },
+};
+`;
+
+const seatServiceTs = `import { prisma } from '../db';
+import { seatRepo } from './seatRepo';
+
+export async function inviteMember(workspaceId: string, email: string, role = 'member') {
+  const workspace = await prisma.workspace.findUnique({ where: { id: workspaceId } });
+  if (!workspace) throw new Error('no such workspace');
+
+  const current = await seatRepo.findOpenSeat(workspaceId, email);
+  if (current) {
+    return { seat: current, created: false };
+  }
+
+  const seat = await seatRepo.addSeat({
+    workspaceId,
+    email,
+    role,
+  });
+  return { seat, created: true };
+}
+`;
+
+const seatSchema = (unique: boolean) => `model Seat {
+  id          String    @id @default(cuid())
+  workspaceId String
+  email       String
+  role        String
+  invitedAt   DateTime
+  revokedAt   DateTime?
+
+  ${unique ? '@@unique([workspaceId, email])' : '@@index([workspaceId, email])'}
+}
+`;
+
 runTable(detector, {
   valid: [
+    {
+      name: 'go pgx: state guard on a store getter, then a store method whose UPDATE re-checks the state (conditional, RowsAffected)',
+      path: 'internal/lockers/service.go',
+      extra: [{ path: 'internal/lockers/store.go', code: lockerRepoGo(true) }],
+      code: lockerServiceGo,
+    },
+    {
+      name: 'prisma: existence check and spreading insert through a repository object, unique on the keys',
+      path: 'src/seats/seatService.ts',
+      extra: [
+        { path: 'src/seats/seatRepo.ts', code: seatRepoTs },
+        { path: 'prisma/schema.prisma', code: seatSchema(true) },
+      ],
+      code: seatServiceTs,
+    },
     {
       name: 'fixed twin: session.get(..., with_for_update=True) inside session.begin() locks the row before the check',
       path: 'clinic/booking.py',
@@ -1179,6 +1309,23 @@ export class GiftCardService {
     },
   ],
   invalid: [
+    {
+      name: 'go pgx: state guard on a store getter, an SMS, then a store method updating the row by id alone',
+      path: 'internal/lockers/service.go',
+      extra: [{ path: 'internal/lockers/store.go', code: lockerRepoGo(false) }],
+      code: lockerServiceGo,
+      errors: [{ mode: 'toctou', line: 23 }],
+    },
+    {
+      name: 'prisma: existence check and spreading insert through a repository object, only a plain index',
+      path: 'src/seats/seatService.ts',
+      extra: [
+        { path: 'src/seats/seatRepo.ts', code: seatRepoTs },
+        { path: 'prisma/schema.prisma', code: seatSchema(false) },
+      ],
+      code: seatServiceTs,
+      errors: [{ mode: 'toctou', line: 8 }],
+    },
     {
       name: 'state guard (sqlalchemy): status of a row loaded with session.get checked, then written with another row',
       path: 'clinic/booking.py',
