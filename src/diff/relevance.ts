@@ -409,17 +409,55 @@ export function classifyFile(file: DiffFile): Classification {
 
 /** Keeps the files worth reviewing, with their language and signals, and counts what was dropped and why. */
 export function filterDiff(files: DiffFile[]): { kept: KeptFile[]; stats: FilterStats } {
+  const classes = files.map(classifyFile);
+  // A file with no signal of its own that calls a function a kept file of the diff defines (a service calling the
+  // diff's own repository or store) is kept too: the check and the act of a hazard are often split between the two.
+  const defined = definedNames(files.filter((_, i) => classes[i]!.relevant));
   const kept: KeptFile[] = [];
   const droppedBy: Record<string, number> = {};
   let dropped = 0;
-  for (const file of files) {
-    const c = classifyFile(file);
+  files.forEach((file, i) => {
+    let c = classes[i]!;
+    if (!c.relevant && c.reason === 'no concurrency signal' && defined.size > 0 && !TEST_PATH.test(file.newPath ?? '') && callsAny(shownText(file).text, defined)) {
+      c = { relevant: true, reason: 'calls database code of the diff', language: c.language, signals: ['database'] };
+    }
     if (c.relevant) {
       kept.push({ file, language: c.language, signals: c.signals });
     } else {
       dropped++;
       droppedBy[c.reason] = (droppedBy[c.reason] ?? 0) + 1;
     }
-  }
+  });
   return { kept, stats: { kept: kept.length, dropped, droppedBy } };
+}
+
+/** Tests call the code under test by design: that alone does not make them worth reviewing. */
+const TEST_PATH = /(?:^|\/)(?:__tests__|tests?|spec|specs|e2e)\/|\.(?:test|spec)\.[cm]?[jt]sx?$|_test\.go$|(?:^|\/)test_[^/]*\.py$|_spec\.rb$|_test\.rb$/;
+
+/** Names too common to tie one file to another (`render(`, `handle(`, `map(`). */
+const GENERIC_NAMES = new Set('constructor toString render init main handle call then catch finally filter reduce push split join format parse String Number Boolean Error Date Promise require import print println Printf Sprintf Errorf'.split(' '));
+
+/** Functions and methods the files define (names of four characters or more), from what their hunks show. */
+function definedNames(files: readonly DiffFile[]): Set<string> {
+  const names = new Set<string>();
+  const DEFS = [
+    /\bdef\s+(?:self\.)?([A-Za-z_]\w{3,}[?!]?)/g,
+    /\bfunction\s*\*?\s*([A-Za-z_$][\w$]{3,})/g,
+    /\bfunc\s+(?:\([^)]*\)\s*)?([A-Za-z_]\w{3,})\s*\(/g,
+    /\b(?:const|let|var)\s+([A-Za-z_$][\w$]{3,})\s*=\s*(?:async\s*)?(?:\([^)]*\)|[A-Za-z_$][\w$]*)\s*=>/g,
+    /^[ \t]+(?:(?:public|private|protected|static|readonly|async|override)\s+)*([A-Za-z_$][\w$]{3,})\s*(?:<[^>\n]*>)?\([^)\n]*\)\s*(?::\s*[^{;\n]+)?\{/gm,
+  ];
+  for (const f of files) {
+    const text = shownText(f).text;
+    for (const re of DEFS) for (const m of text.matchAll(re)) if (!GENERIC_NAMES.has(m[1]!) && !JS_KEYWORDS.has(m[1]!)) names.add(m[1]!);
+  }
+  return names;
+}
+
+const JS_KEYWORDS = new Set(['if', 'for', 'while', 'switch', 'catch', 'return', 'function', 'await', 'typeof', 'super', 'elif', 'else']);
+
+/** Whether `text` calls one of `names` (`repo.findActiveHold(`, `s.repo.MarkDispatched(`, `find_open_claim(`). */
+function callsAny(text: string, names: ReadonlySet<string>): boolean {
+  for (const m of text.matchAll(/([A-Za-z_$][\w$]{3,}[?!]?)\s*\(/g)) if (names.has(m[1]!)) return true;
+  return false;
 }

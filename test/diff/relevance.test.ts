@@ -290,3 +290,28 @@ describe('filterDiff', () => {
     expect(filterDiff([])).toEqual({ kept: [], stats: { kept: 0, dropped: 0, droppedBy: {} } });
   });
 });
+
+describe('files calling database code of the diff', () => {
+  const repo = file('holds/repository.py', [
+    'def find_active_hold(book_id, member_id):',
+    '    return Hold.objects.filter(book_id=book_id, member_id=member_id, status="active").first()',
+  ]);
+  const service = file('holds/service.py', [
+    'def place_hold(book_id, member_id):',
+    '    existing = find_active_hold(book_id, member_id)',
+    '    if existing:',
+    '        return existing',
+  ]);
+
+  it('a service with no signal of its own that calls a function a kept file defines is kept', () => {
+    const { kept, stats } = filterDiff([repo, service]);
+    expect(kept.map((k) => k.file.newPath)).toEqual(['holds/repository.py', 'holds/service.py']);
+    expect(stats.dropped).toBe(0);
+  });
+
+  it('alone, or as a test of that code, it is still dropped', () => {
+    expect(filterDiff([service]).kept).toEqual([]);
+    const spec = file('tests/test_holds.py', ['    hold = find_active_hold("b1", "m1")']);
+    expect(filterDiff([repo, spec]).kept.map((k) => k.file.newPath)).toEqual(['holds/repository.py']);
+  });
+});
