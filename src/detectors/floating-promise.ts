@@ -7,7 +7,8 @@
  * `Promise.all`; or such calls started in a `.map` whose promises are kept in an array that nothing awaits
  * (only its `length` is read, or nothing), the callback calling or being an async function of the file that writes
  * (`ids.map((i) => assign(trx, i))`, `ids.map(assign)`); a write only `.catch`-ed while the function goes on
- * awaiting and then returns/replies with the object it wrote, or reads the same model again. Python: an `async def` of the same diff called as a bare
+ * awaiting and then returns/replies with the object it wrote, or reads the same model again. A call to an async
+ * function of the file (or imported by name from a relative module of the diff) that awaits a write counts as a write. Python: an `async def` of the same diff called as a bare
  * statement (the coroutine never runs), or `asyncio.create_task(...)` whose task is dropped.
  *
  * Confidence:
@@ -60,15 +61,16 @@ export default createDetector(
   (ctx) => {
     if (isTestPath(ctx.file.path)) return [];
     const fam = familyOf(ctx.file.language);
-    const out = fam === 'python' ? detectPython(ctx.file, ctx.files, ctx.changedFunctions) : detectJs(ctx.file, ctx.changedFunctions);
+    const out = fam === 'python' ? detectPython(ctx.file, ctx.files, ctx.changedFunctions) : detectJs(ctx.file, ctx.files, ctx.changedFunctions);
     return dedupe(out);
   },
 );
 
-function detectJs(file: SourceFile, changed: readonly FunctionSpan[]): DetectorReport[] {
+function detectJs(file: SourceFile, files: readonly SourceFile[], changed: readonly FunctionSpan[]): DetectorReport[] {
   const out: Array<DetectorReport | undefined> = [];
   const orm = jsOrmInFile(file) || MODEL_IMPORT.test(fileCode(file));
   const ormName = ormOf(file);
+  const writer = (c: Chain) => (c.calls.length === 1 ? calledWriter(file, files, orm, c.calls[0]!.path.replace(/^this\./, '')) : undefined);
   for (const span of scanTargets(file, changed)) {
     const b = bodyOf(file, span);
     const asyncFn = span.async || /\bawait\b/.test(b.masked);
@@ -76,10 +78,11 @@ function detectJs(file: SourceFile, changed: readonly FunctionSpan[]): DetectorR
       if (!isBare(s)) continue;
       if (!file.added.has(s.line) && !file.added.has(s.endLine)) continue;
       if (handledChain(s.chain)) {
-        out.push(caughtThenUsed(file, span, b, s, orm));
+        out.push(caughtThenUsed(file, span, b, s, orm, writer));
         continue;
       }
-      const cls = classifyJsChain(s.chain, b.code, { ormInFile: orm });
+      // A same-file (or imported, of the diff) async function that writes, called bare: `saveItems(trx, id, rows);`.
+      const cls = classifyJsChain(s.chain, b.code, { ormInFile: orm }) ?? writer(s.chain);
       if (!cls) continue;
       out.push(floatingReport(file, span, b, s, cls, asyncFn, ormName));
     }
@@ -165,12 +168,19 @@ const READ_METHODS = /^(?:find\w*|aggregate|count\w*|sum|max|min|exists|distinct
  * and then hands back the very object it wrote (`return { order }`, `res.json(order)`) or reads the same model
  * again: the caller (or the read) assumes a row that may not exist yet, and a failed write is only logged.
  */
-function caughtThenUsed(file: SourceFile, span: FunctionSpan, b: Body, s: Statement, orm: boolean): DetectorReport | undefined {
+function caughtThenUsed(
+  file: SourceFile,
+  span: FunctionSpan,
+  b: Body,
+  s: Statement,
+  orm: boolean,
+  writer: (c: Chain) => CallClass | undefined,
+): DetectorReport | undefined {
   const calls = s.chain.calls;
   const i = calls.findIndex((k) => k.name === 'then' || k.name === 'catch' || k.name === 'finally');
   if (i < 1 || calls.slice(i).some((k) => k.name !== 'catch' && k.name !== 'finally')) return undefined;
   const w: Chain = { ...s.chain, calls: calls.slice(0, i), end: calls[i - 1]!.close + 1 };
-  const cls = classifyJsChain(w, b.code, { ormInFile: orm });
+  const cls = classifyJsChain(w, b.code, { ormInFile: orm }) ?? writer(w);
   if (!cls || cls.kind !== 'db-write') return undefined;
   const first = calls[0]!;
   const segs = first.path.split('.').filter((x) => x !== 'this');
@@ -312,6 +322,31 @@ function collectedWrites(file: SourceFile, b: Body, orm: boolean): Collected[] {
 }
 
 const writersCache = new WeakMap<SourceFile, Map<string, CallClass>>();
+
+/**
+ * The write class of a plain function call `name(…)`: an async writer of this file, or one that this file imports
+ * by name from a relative module that the diff also shows (`import { rebuild } from '../services/x'`).
+ */
+function calledWriter(file: SourceFile, files: readonly SourceFile[], orm: boolean, name: string): CallClass | undefined {
+  if (!/^[A-Za-z_$][\w$]*$/.test(name)) return undefined;
+  const own = writerFunctions(file, orm).get(name);
+  if (own) return own;
+  const code = fileCode(file);
+  if (!code.includes(name)) return undefined;
+  const e = name.replace(/\$/g, '\\$');
+  const imp = new RegExp(`\\bimport\\s*(?:type\\s+)?\\{[^}]{0,400}(?<![\\w$])${e}(?![\\w$])[^}]{0,400}\\}\\s*from\\s*['"](\\.{1,2}/[^'"]+)['"]|\\b(?:const|let|var)\\s*\\{[^}]{0,400}(?<![\\w$])${e}(?![\\w$])[^}]{0,400}\\}\\s*=\\s*require\\(\\s*['"](\\.{1,2}/[^'"]+)['"]`).exec(code);
+  const from = imp && (imp[1] ?? imp[2]);
+  if (!from) return undefined;
+  const base = from.replace(/^(?:\.{1,2}\/)+/, '').replace(/\.[cm]?[jt]sx?$/, '');
+  for (const f of files) {
+    if (f === file || familyOf(f.language) !== 'js' || isTestPath(f.path)) continue;
+    const p = f.path.replace(/\.[cm]?[jt]sx?$/, '').replace(/\/index$/, '');
+    if (!(p === base || p.endsWith(`/${base}`))) continue;
+    const cls = writerFunctions(f, jsOrmInFile(f) || MODEL_IMPORT.test(fileCode(f))).get(name);
+    if (cls) return cls;
+  }
+  return undefined;
+}
 
 /**
  * Async functions of this file whose body awaits or returns a write (`async function assign(trx, id) { await

@@ -16,7 +16,10 @@
  * 5. checked before an await and overwritten after it from what the check saw (`if amount <= room.best: return`,
  *    `await db.commit()`, `room.best = amount`) when the state outlives the call: a singleton's `self` / `this`,
  *    a module-level name, an element of a module-level / singleton collection, or a parameter whose class the file
- *    keeps in one, or a class whose instances the diff keeps on the app (`app.state`, `app.locals`). The check may
+ *    keeps in one, or a class whose instances the diff keeps on the app (`app.state`, `app.locals`, `app["x"]`), or
+ *    whose method is awaited from a function the diff launches concurrently (`create_task(handle(q, …))`). An add
+ *    to the checked collection after the await (`append`/`add`/`push`) is a write; an element selected by a sync
+ *    helper (`max(…)` over the collection) and removed only after an await is reported too. The check may
  *    read the state through a sync helper method (`free = self._free()`). Quiet when claimed before the first
  *    await, re-checked after the last one, or locked.
  *
@@ -658,7 +661,7 @@ function singletonSelf(files: readonly SourceFile[], file: SourceFile, span: Fun
   return found;
 }
 
-const APP_STATE = /\b(?:app|application)\.(?:state|locals|extensions)\b|\bcurrent_app\.|\bapp\.(?:set|decorate)\(/;
+const APP_STATE = /\b(?:app|application)\.(?:state|locals|extensions)\b|\bcurrent_app\.|\bapp\.(?:set|decorate)\(|\bapp\[\s*['"]/;
 
 /**
  * Instances kept on the application for every request: `app.state.x = C(…)`, `app.locals.x = new C(…)`,
@@ -726,13 +729,14 @@ function checkAcrossAwait(files: readonly SourceFile[], file: SourceFile, target
   for (const span of targets) {
     if (/(?:^|[._])(?:__init__|constructor|__aenter__|__aexit__)$/.test(span.name)) continue;
     const b = bodyOf(file, span);
-    if (!/\bawait\b/.test(b.masked) || !/\bif\b/.test(b.masked)) continue;
+    // No `if`: only a selection then claim (pickViaHelper) can apply, and it needs a `self.` / `this.` helper or max/min.
+    if (!/\bawait\b/.test(b.masked) || (!/\bif\b/.test(b.masked) && !b.masked.includes(`${own}.`))) continue;
     if (fam === 'python' ? MUTEX_PY.test(b.masked) || LOCK_PY.test(b.masked) : LOCK_JS.test(b.masked)) continue;
     types ??= sharedClasses(files, file, fam);
     modState ??= moduleState(file, fam, modules);
     // Roots whose attributes are shared.
     const roots = new Set<string>();
-    if (b.masked.includes(`${own}.`) && singletonSelf(files, file, span, fam)) roots.add(own);
+    if (b.masked.includes(`${own}.`) && (singletonSelf(files, file, span, fam) || calledFromLaunched(files, file, span, fam))) roots.add(own);
     for (const n of modState) if (b.masked.includes(n)) roots.add(n);
     const head = b.masked.slice(0, 600);
     const sig = fam === 'python' ? /\(([\s\S]*?)\)\s*(?:->[^:]*)?:/.exec(head)?.[1] : /\(([^)]{0,400})\)/.exec(head)?.[1];
@@ -755,6 +759,7 @@ function checkAcrossAwait(files: readonly SourceFile[], file: SourceFile, target
       out.push(claim);
       continue;
     }
+    if (!/\bif\b/.test(b.masked)) continue;
     // `root.field`, not a method call: the state a check reads.
     const slotRe = new RegExp(`(?<![\\w$.])(${rootAlt})\\.([A-Za-z_$][\\w$]*)(?!\\s*\\()`, 'g');
     const slotsIn = (t: string) => [...t.matchAll(slotRe)].map((x) => `${x[1]}.${x[2]}`);
@@ -778,6 +783,8 @@ function checkAcrossAwait(files: readonly SourceFile[], file: SourceFile, target
       if (cond === undefined || PRESENCE.test(cond.text)) continue;
       const checked = new Map<string, number>();
       for (const sl of slotsIn(cond.text)) checked.set(sl, l);
+      // `if self._has_pending(k): raise`: a sync helper of the same class reads the state for the check.
+      if (roots.has(own) && cond.text.includes(`${own}.`)) for (const h of cond.text.matchAll(helperCall)) for (const sl of helperSlots(file, h[1]!, own)) if (!checked.has(sl)) checked.set(sl, l);
       for (const [name, d] of derived) if (new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(cond.text)) for (const sl of d.slots) if (!checked.has(sl)) checked.set(sl, d.line);
       if (checked.size === 0) continue;
       const exits = /\b(?:return|raise|throw|continue|break)\b/.test(lines.slice(cond.bodyStart - b.startLine, cond.bodyEnd - b.startLine + 1).join('\n'));
@@ -826,6 +833,8 @@ function pickThenClaim(
   rootAlt: string,
   fam: string,
 ): DetectorReport | undefined {
+  const picked = pickViaHelper(file, span, b, at, own1, rootAlt, fam);
+  if (picked) return picked;
   if (!/\[\s*-?[01]\s*\]|\bnext\(|\.next\(\)/.test(b.masked)) return undefined;
   const coll = `((?:${rootAlt})(?:\\.[A-Za-z_$][\\w$]*){0,3})`;
   const pick = new RegExp(
@@ -874,6 +883,114 @@ function pickThenClaim(
   return undefined;
 }
 
+/** A sync helper's body that selects one element: `max(…)` / `min(…)` / `next(…)` / `[0]` / `.find(…)` / `choice(…)`. */
+const SELECTS = /\b(?:max|min|next|choice)\(|\[\s*-?[01]\s*\]|\.find\(|\.reduce\(/;
+
+/**
+ * An element selected from a shared collection by a sync helper of the class (`d = self._best_for(k)`, whose body
+ * takes `max(…)` over `self._free.values()`) or by `max(self.x.values(), …)` / `min(…)` in place, then an await,
+ * and only then removed from that collection by the element (`self._free.pop(d.id)`, `.remove(d)`, `del x[d.id]`,
+ * `.delete(d.id)`): every task that runs during the await selects the same element. Quiet when removed first.
+ */
+function pickViaHelper(
+  file: SourceFile,
+  span: FunctionSpan,
+  b: ReturnType<typeof bodyOf>,
+  at: (l: number) => string,
+  own1: (l: number) => boolean,
+  rootAlt: string,
+  fam: string,
+): DetectorReport | undefined {
+  const own = fam === 'python' ? 'self' : 'this';
+  if (!b.masked.includes(`${own}.`) || !new RegExp(`(?<![\\w$.])(?:${rootAlt})(?![\\w$])`).test(own)) return undefined;
+  const asg = new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?([A-Za-z_$][\\w$]*)\\s*(?::[^=\\n]{1,80})?=\\s*(?:${own}\\.([A-Za-z_$][\\w$]*)\\s*\\(|(?:max|min)\\(\\s*(${own}\\.[A-Za-z_$][\\w$]*))`);
+  for (let l = b.startLine + 1; l <= b.endLine; l++) {
+    if (!own1(l)) continue;
+    const m = asg.exec(at(l));
+    if (!m) continue;
+    let colls: string[];
+    if (m[3]) colls = [m[3]];
+    else {
+      const f = file.functions.find((g) => !g.async && (g.name === m[2] || g.name.endsWith(`.${m[2]}`)) && g.endLine - g.startLine < 40);
+      if (!f || !SELECTS.test(bodyOf(file, f).masked)) continue;
+      colls = [...new Set(helperSlots(file, m[2]!, own))];
+    }
+    if (colls.length === 0) continue;
+    const n = m[1]!.replace(/\$/g, '\\$');
+    let awaitLine: number | undefined;
+    for (let w = l + 1; w <= b.endLine; w++) {
+      if (!own1(w)) continue;
+      const t = at(w);
+      const hit = colls.find((c) => {
+        const e = c.replace(/[.$]/g, '\\$&');
+        return new RegExp(`(?<![\\w$.])${e}\\.(?:pop|remove|discard|delete)\\(\\s*${n}(?![\\w$])|\\bdel\\s+${e}\\[\\s*${n}(?![\\w$])`).test(t);
+      });
+      if (hit) {
+        if (awaitLine === undefined || !(file.added.has(l) || file.added.has(w))) break;
+        const awaitCall = /await\s+([\w$.]+)/.exec(textOf(file, awaitLine))?.[1];
+        return {
+          line: l,
+          endLine: w,
+          severity: 'high',
+          confidence: 0.7,
+          title: `${span.name} selects ${m[1]} from ${hit}, awaits ${awaitCall ?? 'other work'}, and only then removes it: every task that runs during the await selects the same element`,
+          functionName: span.name,
+          entity: hit,
+          evidence: [
+            { line: l, text: textOf(file, l), role: 'state' },
+            { line: awaitLine, text: textOf(file, awaitLine), role: 'start' },
+            { line: w, text: textOf(file, w), role: 'write' },
+          ],
+          facts: { pattern: 'check-across-await', state: hit, actor: fam === 'python' ? 'coroutine' : 'task', ...(awaitCall ? { awaitCall } : {}) },
+          variant: 'async',
+        };
+      }
+      if (new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?${n}\\s*=[^=]`).test(t)) break;
+      if (awaitLine === undefined && /\bawait\b/.test(t)) awaitLine = w;
+    }
+  }
+  return undefined;
+}
+
+/** Per review: method names awaited from a function the diff launches concurrently (`create_task(handle(q, …))` → `await q.add(…)`). */
+const launchedCallsCache = new WeakMap<readonly SourceFile[], Map<string, Set<string>>>();
+
+/**
+ * Whether the method `span` is awaited on an object from a function the diff runs concurrently with itself
+ * (`asyncio.create_task(handle(ws, room.queue, …))` per message, and `handle` awaits `queue.request(…)`): the
+ * object is then shared by those concurrent runs.
+ */
+function calledFromLaunched(files: readonly SourceFile[], file: SourceFile, span: FunctionSpan, fam: string): boolean {
+  const name = span.name.split('.').pop()!;
+  if (!span.name.includes('.') || !/^[A-Za-z_$][\w$]*$/.test(name)) return false;
+  let byFam = launchedCallsCache.get(files);
+  if (!byFam) launchedCallsCache.set(files, (byFam = new Map()));
+  let names = byFam.get(fam);
+  if (!names) {
+    names = new Set();
+    byFam.set(fam, names);
+    // Launcher windows, once: `create_task(` / `gather(` / `Promise.all(` and the few lines after.
+    const windows: Array<{ file: SourceFile; line: number; text: string }> = [];
+    for (const f of files) {
+      const lines = scanned(f).code;
+      for (let i = 0; i < lines.length; i++) if (LAUNCH.test(lines[i]!)) windows.push({ file: f, line: i + 1, text: lines.slice(i, i + 6).join('\n') });
+    }
+    if (windows.length) {
+      for (const f of files) {
+        if (familyOf(f.language) !== fam || isTestPath(f.path) || !/\bawait\s/.test(fileCode(f))) continue;
+        for (const g of f.functions) {
+          const gname = g.name.split('.').pop()!;
+          if (!g.async || g.endLine - g.startLine > 120 || !/^[A-Za-z_$][\w$]*$/.test(gname) || gname === 'anonymous') continue;
+          const named = new RegExp(`(?<![\\w$])${gname.replace(/\$/g, '\\$')}(?![\\w$])`);
+          if (!windows.some((w) => !(w.file === f && w.line >= g.startLine && w.line <= g.endLine) && named.test(w.text))) continue;
+          for (const m of bodyOf(f, g).masked.matchAll(/\bawait\s+(?!self\.|this\.)[A-Za-z_$][\w$]*\.([A-Za-z_$][\w$]*)\s*\(/g)) names.add(m[1]!);
+        }
+      }
+    }
+  }
+  return names.has(name);
+}
+
 /** The `self.x` / `this.x` fields a sync method of this file reads (`def _free(self): return [… self._taken …]`). */
 function helperSlots(file: SourceFile, method: string, own: string): string[] {
   const f = file.functions.find((g) => !g.async && (g.name === method || g.name.endsWith(`.${method}`)) && g.endLine - g.startLine < 40);
@@ -917,7 +1034,8 @@ function offsetOfLine(b: ReturnType<typeof bodyOf>, line: number): number {
  */
 function writeAfterAwait(at: (l: number) => string, own: (l: number) => boolean, slot: string, from: number, to: number): { line: number; awaitLine: number } | undefined {
   const e = slot.replace(/[.$]/g, '\\$&');
-  const write = new RegExp(`(?<![\\w$.])${e}(?:\\[[^\\]\\n]{1,80}\\])?\\s*(?:=(?![=>])|\\+=|-=|\\*=|/=)|(?<![\\w$.])${e}\\.set\\(`);
+  // An add to a checked collection (`if len(q) >= cap: raise` … await … `q.append(x)`) writes it too.
+  const write = new RegExp(`(?<![\\w$.])${e}(?:\\[[^\\]\\n]{1,80}\\])?\\s*(?:=(?![=>])|\\+=|-=|\\*=|/=)|(?<![\\w$.])${e}\\.(?:set|append|add|push|insert|appendleft|unshift)\\(`);
   const read = new RegExp(`(?<![\\w$.])${e}(?![\\w$])`);
   let awaitLine: number | undefined;
   let rechecked = false;

@@ -4,6 +4,53 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'knex: a same-file async writer called without await inside a transaction callback',
+      path: 'src/orders/store.ts',
+      code: `async function writeLines(trx: Knex.Transaction, orderId: string, lines: Line[]) {
+  for (const l of lines) {
+    await trx('order_lines').insert({ order_id: orderId, sku: l.sku, qty: l.qty });
+  }
+}
+
+export async function placeOrder(input: OrderInput) {
+  return db.transaction(async (trx) => {
+    const [{ id }] = await trx('orders').insert({ customer_id: input.customerId }).returning('id');
+    writeLines(trx, id, input.lines);
+    await trx('customers').where({ id: input.customerId }).update({ last_order_at: new Date() });
+    return id;
+  });
+}
+`,
+      errors: [{ mode: 'async_ordering', line: 10 }],
+    },
+    {
+      name: 'mongoose: an imported async rebuild (delete + insert) only .catch-ed, then the same model is read',
+      path: 'src/routes/plans.ts',
+      code: `import { Slot } from '../models/slot';
+import { rebuildSlots } from '../services/slots';
+
+plansRouter.put('/plans/:id', async (req, res) => {
+  const plan = await Plan.findByIdAndUpdate(req.params.id, req.body, { new: true });
+  rebuildSlots(plan).catch((err) => log.error(err));
+  const slots = await Slot.find({ plan: plan._id }).lean();
+  res.json({ plan, slots });
+});
+`,
+      extra: [
+        {
+          path: 'src/services/slots.ts',
+          code: `import { Slot } from '../models/slot';
+
+export async function rebuildSlots(plan) {
+  await Slot.deleteMany({ plan: plan._id });
+  await Slot.insertMany(makeSlots(plan));
+}
+`,
+        },
+      ],
+      errors: [{ mode: 'async_ordering', line: 6 }],
+    },
+    {
       name: 'writes pushed into an array that is never awaited',
       path: 'src/kennels/close.ts',
       code: `import { db } from '../db';
@@ -157,6 +204,51 @@ export async function relabel(ids: string[], color: string) {
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: the same-file writer awaited inside the transaction',
+      path: 'src/orders/store.ts',
+      code: `async function writeLines(trx: Knex.Transaction, orderId: string, lines: Line[]) {
+  for (const l of lines) {
+    await trx('order_lines').insert({ order_id: orderId, sku: l.sku, qty: l.qty });
+  }
+}
+
+export async function placeOrder(input: OrderInput) {
+  return db.transaction(async (trx) => {
+    const [{ id }] = await trx('orders').insert({ customer_id: input.customerId }).returning('id');
+    await writeLines(trx, id, input.lines);
+    await trx('customers').where({ id: input.customerId }).update({ last_order_at: new Date() });
+    return id;
+  });
+}
+`,
+    },
+    {
+      name: 'fixed twin: the imported rebuild awaited before the read',
+      path: 'src/routes/plans.ts',
+      code: `import { Slot } from '../models/slot';
+import { rebuildSlots } from '../services/slots';
+
+plansRouter.put('/plans/:id', async (req, res) => {
+  const plan = await Plan.findByIdAndUpdate(req.params.id, req.body, { new: true });
+  await rebuildSlots(plan);
+  const slots = await Slot.find({ plan: plan._id }).lean();
+  res.json({ plan, slots });
+});
+`,
+      extra: [
+        {
+          path: 'src/services/slots.ts',
+          code: `import { Slot } from '../models/slot';
+
+export async function rebuildSlots(plan) {
+  await Slot.deleteMany({ plan: plan._id });
+  await Slot.insertMany(makeSlots(plan));
+}
+`,
+        },
+      ],
+    },
     {
       name: 'writes pushed into an array that is awaited with Promise.all (fixed twin)',
       path: 'src/kennels/close.ts',

@@ -4,6 +4,65 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'python: method awaited from a task created per message; capacity/duplicate check, await, then append',
+      path: 'lobby/waitlist.py',
+      code: `class Waitlist:
+    def __init__(self, profiles, cap=20):
+        self._profiles = profiles
+        self.cap = cap
+        self._names = []
+
+    def _listed(self, player_id):
+        return any(n.player_id == player_id for n in self._names)
+
+    async def join(self, player_id):
+        if self._listed(player_id):
+            raise AlreadyListed(player_id)
+        if len(self._names) >= self.cap:
+            raise Full()
+        profile = await self._profiles.fetch(player_id)
+        self._names.append(Name(player_id, profile))
+        return profile
+
+
+async def on_join(ws, waitlist, player_id):
+    await waitlist.join(player_id)
+    await ws.send_json({"ok": True})
+
+
+async def socket(ws, lobby):
+    async for msg in ws:
+        asyncio.create_task(on_join(ws, lobby.waitlist, msg.data))
+`,
+      errors: [{ mode: 'async_ordering', line: 11 }],
+    },
+    {
+      name: 'python: aiohttp app-held pool; a sync helper selects the best element, awaits, then pops it',
+      path: 'rental/fleet.py',
+      code: `class Fleet:
+    def __init__(self, db):
+        self._db = db
+        self._ready = {}
+
+    def _pick(self, size):
+        fits = [b for b in self._ready.values() if b.size == size]
+        if not fits:
+            raise NoBike(size)
+        return max(fits, key=lambda b: b.charge)
+
+    async def rent(self, rider, size):
+        bike = self._pick(size)
+        await self._db.execute("UPDATE bikes SET rider = $2 WHERE id = $1", bike.id, rider)
+        self._ready.pop(bike.id, None)
+        return bike
+
+
+async def on_startup(app):
+    app["fleet"] = Fleet(app["db"])
+`,
+      errors: [{ mode: 'async_ordering', line: 13 }],
+    },
+    {
       name: 'python: app-state instance, a sync helper lists free slots, the check, an await, then the claim',
       path: 'clinic/rooms.py',
       code: `class RoomBoard:
@@ -371,6 +430,72 @@ quota = QuotaManager()
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: placeholder appended before the await, removed on failure',
+      path: 'lobby/waitlist.py',
+      code: `class Waitlist:
+    def __init__(self, profiles, cap=20):
+        self._profiles = profiles
+        self.cap = cap
+        self._names = []
+
+    def _listed(self, player_id):
+        return any(n.player_id == player_id for n in self._names)
+
+    async def join(self, player_id):
+        if self._listed(player_id):
+            raise AlreadyListed(player_id)
+        if len(self._names) >= self.cap:
+            raise Full()
+        name = Name(player_id, None)
+        self._names.append(name)
+        try:
+            name.profile = await self._profiles.fetch(player_id)
+        except Exception:
+            self._names.remove(name)
+            raise
+        return name.profile
+
+
+async def on_join(ws, waitlist, player_id):
+    await waitlist.join(player_id)
+    await ws.send_json({"ok": True})
+
+
+async def socket(ws, lobby):
+    async for msg in ws:
+        asyncio.create_task(on_join(ws, lobby.waitlist, msg.data))
+`,
+    },
+    {
+      name: 'fixed twin: the selected element is popped before the first await',
+      path: 'rental/fleet.py',
+      code: `class Fleet:
+    def __init__(self, db):
+        self._db = db
+        self._ready = {}
+
+    def _pick(self, size):
+        fits = [b for b in self._ready.values() if b.size == size]
+        if not fits:
+            raise NoBike(size)
+        return max(fits, key=lambda b: b.charge)
+
+    async def rent(self, rider, size):
+        bike = self._pick(size)
+        self._ready.pop(bike.id, None)
+        try:
+            await self._db.execute("UPDATE bikes SET rider = $2 WHERE id = $1", bike.id, rider)
+        except Exception:
+            self._ready[bike.id] = bike
+            raise
+        return bike
+
+
+async def on_startup(app):
+    app["fleet"] = Fleet(app["db"])
+`,
+    },
     {
       name: 'fixed twin: python app-state instance claims the slot before awaiting the call',
       path: 'clinic/rooms.py',
