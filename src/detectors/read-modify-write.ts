@@ -966,10 +966,10 @@ function kvReads(v: FnView, sib?: Siblings): KvRead[] {
   const out: KvRead[] = [];
   for (let i = 0; i < v.codeLines.length; i++) {
     const t = v.codeLines[i]!;
-    if (sib && SELF_CALL.test(t)) {
+    if (sib && (SELF_CALL.test(t) || (v.family === 'ruby' && RB_BARE_CALL_AT.test(t)))) {
       const m = KV_LHS.exec(t);
       const line = v.fn.startLine + i;
-      const read = m ? siblingKvRead(sib, statementAt(v, line, 8).text) : undefined;
+      const read = m ? siblingKvRead(sib, statementAt(v, line, 8).text, v.family) : undefined;
       if (read) {
         const names = lhsNames(m![1]!);
         if (names.length > 0) {
@@ -978,7 +978,7 @@ function kvReads(v: FnView, sib?: Siblings): KvRead[] {
         }
       }
     }
-    if (!/\.(?:get|hget|hGet|hgetall|hGetAll|hmget|hmGet|read|Get|HGet|HGetAll|get_item|getItem)\s*\(|\bGet(?:Item)?Command\b|\(\s*(?:this\.|self\.)?[\w$]*(?:redis|Redis|valkey|memcache|kv|Kv|rdb|REDIS)\w*\s*,/.test(t)) continue;
+    if (!/\.(?:get|hget|hGet|hgetall|hGetAll|hmget|hmGet|read|fetch|Get|HGet|HGetAll|get_item|getItem)\s*\(|\bGet(?:Item)?Command\b|\(\s*(?:this\.|self\.)?[\w$]*(?:redis|Redis|valkey|memcache|kv|Kv|rdb|REDIS)\w*\s*,/.test(t)) continue;
     const m = KV_LHS.exec(t);
     if (!m) continue;
     const line = v.fn.startLine + i;
@@ -994,12 +994,14 @@ function kvReads(v: FnView, sib?: Siblings): KvRead[] {
       continue;
     }
     // Direct: client.get(key) / client.hget(key, field) / Go client.Get(ctx, key).
-    const d = /([\w$.@]+(?:\(\))?)\.(get|hget|hGet|hgetall|hGetAll|hmget|hmGet|read|Get|HGet|HGetAll)\s*\(/.exec(rhs);
+    const d = /([\w$.@]+(?:\(\))?)\.(get|hget|hGet|hgetall|hGetAll|hmget|hmGet|read|fetch|Get|HGet|HGetAll)\s*\(/.exec(rhs);
     if (d) {
       const recv = d[1]!.replace(/\(\)$/, '');
       const go = v.family === 'go';
       if (go ? !/^(?:Get|HGet|HGetAll)$/.test(d[2]!) : /^(?:Get|HGet|HGetAll)$/.test(d[2]!)) continue;
       if (d[2] === 'read' && !/cache/i.test(recv)) continue;
+      // Ruby `Rails.cache.fetch(key) { seed }` reads (and fills) the cache; elsewhere `fetch` is a Hash / HTTP call.
+      if (d[2] === 'fetch' && (v.family !== 'ruby' || !/cache/i.test(recv))) continue;
       if (!KV_RECEIVER.test(recv) && !(recv.endsWith('.json') && KV_RECEIVER.test(recv.slice(0, -5)))) continue;
       // JS and Python in-memory maps are not awaited; strict client names may be synchronous (redis-py, redis-rb).
       if ((v.family === 'js' && !awaited) || (v.family === 'python' && !awaited && !KV_CLIENT.test(recv) && !/cache/i.test(recv))) continue;
@@ -1089,6 +1091,8 @@ function modifiesFrom(text: string, names: readonly string[]): boolean {
 /** A call of a method on the same object: `this.load(id)`, `self._get(k)`. */
 const SELF_CALL = /(?:^|[^\w$.])(?:this|self)\.[A-Za-z_$][\w$]*\s*\(/;
 const SELF_CALL_AT = /(?:^|[^\w$.])(?:this|self)\.([A-Za-z_$][\w$]*)\s*\(/;
+/** Ruby: a method of the same class called without a receiver, its result assigned (`stats = fetch(route)`). */
+const RB_BARE_CALL_AT = /^\s*@?[a-z_]\w*\s*=\s*([a-z_]\w*[!?]?)\s*\(/;
 
 /** Short methods of the class a function belongs to, by name (spans named `Class.method`). */
 type Siblings = (name: string) => FnView | undefined;
@@ -1154,10 +1158,17 @@ function siblingKv(hv: FnView): SiblingKv | null {
       const w = kvWriteAt(hv, l);
       if (w) writes.push(w);
     }
+    // Ruby: the method's last expression is the read itself (`Rails.cache.read(key(id)) || seed(r)`).
+    if (reads.length === 0 && writes.length === 0 && hv.family === 'ruby') {
+      const last = hv.codeLines.filter((l) => l.trim() !== '' && !/^\s*end\b/.test(l)).pop() ?? '';
+      const d = /^\s*(?:return\s+)?([\w$.@]+)\.(get|read|fetch|hget)\s*\(/.exec(last);
+      const args = d && KV_RECEIVER.test(d[1]!) && (/cache/i.test(d[1]!) || /^h?get$/.test(d[2]!)) ? callArgs(last, d[0].length - 1) : undefined;
+      if (args && args.length > 0) out = { params, read: { key: args.slice(0, d![2] === 'hget' ? 2 : 1), call: `${d![1]}.${d![2]}` } };
+    }
     if (reads.length === 1 && writes.length === 0) {
       const r = reads[0]!;
-      // the value read is what the method returns
-      const ret = new RegExp(`^\\s*return\\b[^\\n]*(?<![\\w$.@])(?:${tokenRe(r.names)})(?![\\w$])`, 'm');
+      // the value read is what the method returns (also after a guard: `if (raw) return JSON.parse(raw)`)
+      const ret = new RegExp(`(?:^\\s*|^\\s*if\\b[^\n]{0,120}?\\)\\s*)return\\b[^\\n]*(?<![\\w$.@])(?:${tokenRe(r.names)})(?![\\w$])`, 'm');
       if (ret.test(hv.code)) out = { params, read: { key: r.key, call: `${hv.family === 'python' ? 'self' : 'this'}.${hv.fn.name.slice(hv.fn.name.lastIndexOf('.') + 1)}` } };
     } else if (reads.length === 0 && writes.length === 1 && params.some((p) => new RegExp(`(?<![\\w$.])${escapeRe(p)}(?![\\w$])`).test(writes[0]!.value))) {
       out = { params, write: writes[0]! };
@@ -1168,8 +1179,8 @@ function siblingKv(hv: FnView): SiblingKv | null {
 }
 
 /** A read through a sibling method: `const cur = (await this.load(id)) ?? {…}` -> the key it reads, in the caller's terms. */
-function siblingKvRead(sib: Siblings, stmt: string): { key: string[]; call: string } | undefined {
-  const m = SELF_CALL_AT.exec(stmt);
+function siblingKvRead(sib: Siblings, stmt: string, family?: string): { key: string[]; call: string } | undefined {
+  const m = SELF_CALL_AT.exec(stmt) ?? (family === 'ruby' ? RB_BARE_CALL_AT.exec(stmt) : null);
   if (!m) return undefined;
   const hv = sib(m[1]!);
   const info = hv ? siblingKv(hv) : null;
@@ -1190,6 +1201,27 @@ function siblingKvWrite(v: FnView, sib: Siblings, line: number): KvWrite | undef
   const args = callArgs(stmt.text, stmt.text.indexOf(m[0]) + m[0].length - 1) ?? [];
   const w = info.write;
   return { ...w, line, endLine: stmt.endLine, key: w.key.map((k) => substArgs(k, info.params, args)), value: substArgs(w.value, info.params, args), call: `${m[0].includes('self.') ? 'self' : 'this'}.${m[1]}` };
+}
+
+/**
+ * The written key names the id through the value written (`keyFor(next.stationId)` after reading `keyFor(stationId)`,
+ * `next` carried from the value read): each key part equal, or the read's identifier taken as a field of a local
+ * carrying the value read (`next.<id>` / `next.<…>.<id>` for a read of `<id>` / `x.<id>`).
+ */
+function keyFromValue(readKey: string, writeKey: string, tainted: readonly string[]): boolean {
+  const a = keyTokens(readKey, false).split('|');
+  const b = keyTokens(writeKey, false).split('|');
+  if (a.length !== b.length || a.join('') === '') return false;
+  let viaValue = false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] === b[i]) continue;
+    const dot = b[i]!.indexOf('.');
+    if (dot <= 0 || !tainted.includes(b[i]!.slice(0, dot))) return false;
+    const last = a[i]!.slice(a[i]!.lastIndexOf('.') + 1);
+    if (!/^[A-Za-z_$][\w$]*$/.test(last) || b[i]!.slice(b[i]!.lastIndexOf('.') + 1) !== last) return false;
+    viaValue = true;
+  }
+  return viaValue;
 }
 
 /** Key-value read-modify-write: the value read from a key is changed in code and written back to the same key. */
@@ -1216,7 +1248,7 @@ function kvHits(v: FnView, sib?: Siblings): Hit[] {
           : !w.dynamo &&
             (r.helper
               ? keyTokens(r.key.join(','), true) !== '' && keyTokens(r.key.join(','), true) === keyTokens(w.key.join(','), true)
-              : r.key.every((k, i) => (i > 0 && i >= w.key.length) || keyTokens(k, false) === keyTokens(w.key[i] ?? '', false)));
+              : r.key.every((k, i) => (i > 0 && i >= w.key.length) || keyTokens(k, false) === keyTokens(w.key[i] ?? '', false) || keyFromValue(k, w.key[i] ?? '', tainted)));
         if (sameKey && named.test(w.value)) {
           // Conditional or exclusive writes (`SET k v NX`, `XX`, `nx=True`) fail instead of overwriting.
           if (/['"](?:NX|XX|nx|xx)['"]|\b(?:nx|xx|NX|XX)\s*[:=]\s*(?:true|True)\b/.test(w.stmt)) break;
@@ -1547,6 +1579,61 @@ function modelSelfHit(ctx: DetectorContext, v: FnView, fileText: string): Hit | 
   return undefined;
 }
 
+/** Calls that compute rather than read a record (builtins and numeric helpers). */
+const PY_NOT_A_GETTER = /^(?:len|int|float|str|Decimal|round|sum|max|min|abs|bool|list|dict|set|tuple|sorted|quantize|now|copy|deepcopy)$/;
+
+/**
+ * Python: a total computed from a value the object reads about a record (`new = self.balance(member) + earned`) and
+ * handed to a writer that stores it blindly (`def _store(self, member, value): M.objects.filter(pk=member.pk)
+ * .update(f=value)`), or stored directly with such an update. `filter().update()` with a precomputed value is an
+ * overwrite, not an atomic change; quiet when the writer uses `F()`, a lock or a version / old-value filter.
+ */
+function pyComputedTotalHit(ctx: DetectorContext, v: FnView): Hit | undefined {
+  if (v.family !== 'python' || !v.code.includes('self.') || !/[-+]/.test(v.code)) return undefined;
+  const params = paramsOf(v);
+  for (let l = v.fn.startLine + 1; l <= v.fn.endLine; l++) {
+    const t = codeLine(v, l);
+    if (!t.includes('self.')) continue;
+    const m = /^\s*([a-z_]\w*)\s*=\s*(?:await\s+)?self\.([a-z_]\w*)\(\s*([a-z_]\w*)\s*[,)][^\n]*?[-+]\s*[\w(]/.exec(t);
+    if (!m || PY_NOT_A_GETTER.test(m[2]!) || NOT_A_RECORD.test(m[3]!) || !params.includes(m[3]!)) continue;
+    const [, local, getter, rec] = m as unknown as [string, string, string, string];
+    const used = new RegExp(`(?<![\\w.])${escapeRe(local)}(?![\\w(])`);
+    for (let w = l + 1; w <= v.fn.endLine; w++) {
+      const wt = codeLine(v, w);
+      if (!used.test(wt)) continue;
+      if (new RegExp(`^\\s*${escapeRe(local)}\\s*=[^=]`).test(wt)) break;
+      const c = /^\s*(?:await\s+)?self\.([a-z_]\w*)\(/.exec(wt);
+      if (!c) continue;
+      const stmt = statementAt(v, w, 6);
+      const args = callArgs(stmt.text, stmt.text.indexOf(c[0]) + c[0].length - 1) ?? [];
+      const recAt = args.findIndex((a) => a === rec || a.endsWith(`=${rec}`));
+      const valAt = args.findIndex((a) => a === local || a.endsWith(`=${local}`));
+      if (recAt < 0 || valAt < 0) continue;
+      for (const hv of definedAs(ctx.files, c[1]!)) {
+        if (hv.family !== 'python' || hv.codeLines.length > 12 || ROW_LOCK.test(hv.code) || /\bF\(|\bversion\b/.test(hv.code)) continue;
+        const hp = paramsOf(hv).filter((p) => p !== 'self' && p !== 'cls');
+        const prec = hp[recAt];
+        const pval = hp[valAt];
+        if (!prec || !pval) continue;
+        const u = new RegExp(`([A-Z]\\w*)\\.objects\\.filter\\([^)\\n]{0,120}\\b${escapeRe(prec)}\\b[^)\\n]{0,40}\\)\\.update\\(([^\\n]{0,300})`).exec(hv.code);
+        const f = u ? new RegExp(`(?:^|[(,\\s])(\\w+)\\s*=\\s*${escapeRe(pval)}\\s*[,)]`).exec(u[2]!) : null;
+        if (!u || !f) continue;
+        return {
+          read: { holder: rec, entity: u[1]!, line: l, call: `self.${getter}(${rec})` },
+          field: f[1]!,
+          computeLine: l,
+          writeLine: w,
+          writeEnd: stmt.endLine,
+          writeCall: `self.${c[1]}`,
+          confidence: 0.8,
+          delta: deltaOf(t),
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
 function detect(ctx: DetectorContext): DetectorReport[] {
   const { file } = ctx;
   const fileText = file.text;
@@ -1594,6 +1681,10 @@ function detect(ctx: DetectorContext): DetectorReport[] {
     if (hits.length === 0) {
       const own = modelSelfHit(ctx, v, fileText);
       if (own) hits.push(own);
+    }
+    if (hits.length === 0) {
+      const total = pyComputedTotalHit(ctx, v);
+      if (total) hits.push(total);
     }
     if (hits.length === 0) {
       const sib = siblingsOf(file, fn);

@@ -4,6 +4,96 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'redis: a sibling get() (guarded return, fills on miss) read, patched, and a sibling put() keyed by a field of the value',
+      path: 'src/parking/levelOccupancy.ts',
+      code: `import type Redis from 'ioredis';
+
+const levelKey = (levelId: string) => \`garage:level:\${levelId}\`;
+
+export class LevelOccupancy {
+  constructor(private readonly redis: Redis, private readonly load: (id: string) => Promise<Level>) {}
+
+  async get(levelId: string): Promise<Level> {
+    const raw = await this.redis.get(levelKey(levelId));
+    if (raw) return JSON.parse(raw) as Level;
+    const fresh = await this.load(levelId);
+    await this.store(fresh);
+    return fresh;
+  }
+
+  async carEntered(levelId: string): Promise<Level> {
+    const level = await this.get(levelId);
+    const updated: Level = {
+      ...level,
+      freeSpaces: Math.max(0, level.freeSpaces - 1),
+    };
+    await this.store(updated);
+    return updated;
+  }
+
+  async store(level: Level): Promise<void> {
+    await this.redis.set(levelKey(level.levelId), JSON.stringify(level), 'EX', 600);
+  }
+}
+`,
+      errors: [{ mode: 'lost_update', line: 17 }],
+    },
+    {
+      name: 'ruby: Rails.cache entry read through a class-method helper, bumped in Ruby, written back whole',
+      path: 'app/services/poll_tally.rb',
+      code: `class PollTally
+  def self.key(poll_id)
+    "poll_tally/#{poll_id}"
+  end
+
+  def self.current(poll)
+    Rails.cache.read(key(poll.id)) || { "total" => 0, "options" => {} }
+  end
+
+  def self.vote!(poll, option)
+    tally = current(poll)
+    tally["total"] += 1
+    tally["options"][option] = tally["options"].fetch(option, 0) + 1
+    Rails.cache.write(key(poll.id), tally, expires_in: 1.hour)
+    tally
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 11 }],
+    },
+    {
+      name: 'ruby: Rails.cache.fetch read, incremented, written back',
+      path: 'app/services/badge_counter.rb',
+      code: `class BadgeCounter
+  def self.award(member)
+    counts = Rails.cache.fetch("badges/#{member.id}") { { "earned" => 0 } }
+    counts["earned"] += 1
+    Rails.cache.write("badges/#{member.id}", counts)
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 3 }],
+    },
+    {
+      name: 'django: total computed from a getter of the object, stored by a helper with filter().update(f=value)',
+      path: 'library/fines.py',
+      code: `from decimal import Decimal
+
+from .models import Patron
+
+
+class FineDesk:
+    def add_late_fee(self, patron, days):
+        owed = self.outstanding(patron) + Decimal("0.25") * days
+        self._save_outstanding(patron, owed)
+        return owed
+
+    def _save_outstanding(self, patron, amount):
+        Patron.objects.filter(pk=patron.pk).update(fines_due=amount)
+`,
+      errors: [{ mode: 'lost_update', line: 8 }],
+    },
+    {
       name: 'service: record loaded through a store object, field bumped, handed back to its save method',
       path: 'src/arcade/play.service.ts',
       code: `import type { TokenWalletStore } from './wallet.store';
@@ -977,6 +1067,73 @@ def add_label(conn, note_id, editor, label):
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: redis level counts as a hash changed with HINCRBY in a MULTI',
+      path: 'src/parking/levelOccupancy.ts',
+      code: `import type Redis from 'ioredis';
+
+const levelKey = (levelId: string) => \`garage:level:\${levelId}\`;
+
+export class LevelOccupancy {
+  constructor(private readonly redis: Redis) {}
+
+  async get(levelId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(levelKey(levelId));
+  }
+
+  async carEntered(levelId: string): Promise<void> {
+    await this.redis.multi().hincrby(levelKey(levelId), 'freeSpaces', -1).expire(levelKey(levelId), 600).exec();
+  }
+}
+`,
+    },
+    {
+      name: 'fixed twin: ruby cache counters with Rails.cache.increment',
+      path: 'app/services/poll_tally.rb',
+      code: `class PollTally
+  def self.key(poll_id, option)
+    "poll_tally/#{poll_id}/#{option}"
+  end
+
+  def self.vote!(poll, option)
+    Rails.cache.increment(key(poll.id, "total"), 1, expires_in: 1.hour)
+    Rails.cache.increment(key(poll.id, option), 1, expires_in: 1.hour)
+  end
+end
+`,
+    },
+    {
+      name: 'fixed twin: ruby cache fetch used read-only',
+      path: 'app/services/badge_counter.rb',
+      code: `class BadgeCounter
+  def self.show(member)
+    counts = Rails.cache.fetch("badges/#{member.id}") { { "earned" => member.badges.count } }
+    Rails.cache.write("badges/last_viewed", member.id)
+    counts
+  end
+end
+`,
+    },
+    {
+      name: 'fixed twin: django fee added with F() in the helper',
+      path: 'library/fines.py',
+      code: `from decimal import Decimal
+
+from django.db.models import F
+
+from .models import Patron
+
+
+class FineDesk:
+    def add_late_fee(self, patron, days):
+        fee = Decimal("0.25") * days
+        self._add_outstanding(patron, fee)
+        return self.outstanding(patron) + fee
+
+    def _add_outstanding(self, patron, amount):
+        Patron.objects.filter(pk=patron.pk).update(fines_due=F("fines_due") + amount)
+`,
+    },
     {
       name: 'fixed twin: the store debits in one atomic step, nothing read back in the service',
       path: 'src/arcade/play.service.ts',
