@@ -555,24 +555,28 @@ function saverCall(stmt: string, recv: string, holder: string): string | undefin
 }
 
 /** A function defined in the files of the review, by its own name (the last part of `Class.method`). */
-const definedIndex = new WeakMap<readonly SourceFile[], Map<string, FnView[]>>();
+const definedIndex = new WeakMap<readonly SourceFile[], Map<string, Array<{ file: SourceFile; fn: FunctionSpan }>>>();
+
+/**
+ * Views of the review's functions (up to 60 lines) named `name`. The index holds spans only; views are built on
+ * lookup, so the review does not keep a masked copy of every function alive.
+ */
 function definedAs(files: readonly SourceFile[], name: string): FnView[] {
   let idx = definedIndex.get(files);
   if (!idx) {
     idx = new Map();
-    for (const f of files) {
-      for (const fn of f.functions) {
+    for (const file of files) {
+      for (const fn of file.functions) {
+        if (fn.endLine - fn.startLine > 60) continue;
         const n = fn.name.slice(Math.max(fn.name.lastIndexOf('.'), fn.name.lastIndexOf('#')) + 1);
-        const view = fn.endLine - fn.startLine <= 60 ? viewOf(f, fn) : undefined;
-        if (!view) continue;
         const list = idx.get(n);
-        if (list) list.push(view);
-        else idx.set(n, [view]);
+        if (list) list.push({ file, fn });
+        else idx.set(n, [{ file, fn }]);
       }
     }
     definedIndex.set(files, idx);
   }
-  return idx.get(name) ?? [];
+  return (idx.get(name) ?? []).flatMap(({ file, fn }) => viewOf(file, fn) ?? []);
 }
 
 const LOADER_LHS =
