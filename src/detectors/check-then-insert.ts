@@ -729,28 +729,8 @@ function helperCallOps(ctx: DetectorContext, info: FnInfo): DbOp[] {
   if (hit) return hit;
   const out: DbOp[] = [];
   callOpsCache.set(info, out);
-  if (!info.bare.includes('(')) return out;
-  const byName = functionsByName(ctx.files);
-  if (byName.size === 0) return out;
   const fam = familyOf(info.lang);
-  const own = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
-  for (const m of info.bare.matchAll(/(?<![\w$])(?:[A-Za-z_$@][\w$]*\s*\.\s*){0,3}([A-Za-z_$][\w$]*[?!]?)\s*\(/g)) {
-    const name = m[1]!;
-    if (name === own) continue;
-    const cands = byName.get(name);
-    if (!cands) continue;
-    const at = m.index ?? 0;
-    if (/(?:\bdef|\bfunction|\bfunc|\basync|\)|\bfn)\s*$/.test(info.bare.slice(Math.max(0, at - 12), at))) continue;
-    let op: DbOp | undefined;
-    for (const c of cands) {
-      if (c.fn === info.fn || (c.file === ctx.file && c.fn.startLine >= info.fn.startLine && c.fn.endLine <= info.fn.endLine)) continue;
-      op = helperOp(c.file, c.fn);
-      if (op) break;
-    }
-    if (!op) continue;
-    const open = at + m[0].length - 1;
-    const close = matchBracket(info.code, open, fam);
-    if (close < 0) continue;
+  for (const { m, name, at, open, close, found: op } of reviewHelperCalls(ctx, info, helperOp)) {
     // A relation read through `self` in a model method (`self.loans.filter(...)`) is keyed by the call's receiver
     // (`member.has_borrowed(...)`).
     const receiver = /([A-Za-z_$@][\w$]*)\s*\.\s*[A-Za-z_$][\w$]*[?!]?\s*\($/.exec(m[0])?.[1];
@@ -774,6 +754,42 @@ function helperCallOps(ctx: DetectorContext, info: FnInfo): DbOp[] {
     });
   }
   return out;
+}
+
+/**
+ * Calls in `info` to short functions of the review (any receiver: a repository, a store, `self`), other than itself
+ * and functions nested in it, each with what `resolve` makes of the first function of that name it accepts and
+ * where the call's arguments open and close.
+ */
+function* reviewHelperCalls<T>(
+  ctx: DetectorContext,
+  info: FnInfo,
+  resolve: (file: SourceFile, fn: FunctionSpan) => T | undefined,
+): Generator<{ m: RegExpMatchArray; name: string; at: number; open: number; close: number; found: T }> {
+  if (!info.bare.includes('(')) return;
+  const byName = functionsByName(ctx.files);
+  if (byName.size === 0) return;
+  const fam = familyOf(info.lang);
+  const own = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
+  for (const m of info.bare.matchAll(/(?<![\w$])(?:[A-Za-z_$@][\w$]*\s*\.\s*){0,3}([A-Za-z_$][\w$]*[?!]?)\s*\(/g)) {
+    const name = m[1]!;
+    if (name === own) continue;
+    const cands = byName.get(name);
+    if (!cands) continue;
+    const at = m.index ?? 0;
+    if (/(?:\bdef|\bfunction|\bfunc|\basync|\)|\bfn)\s*$/.test(info.bare.slice(Math.max(0, at - 12), at))) continue;
+    let found: T | undefined;
+    for (const c of cands) {
+      if (c.fn === info.fn || (c.file === ctx.file && c.fn.startLine >= info.fn.startLine && c.fn.endLine <= info.fn.endLine)) continue;
+      found = resolve(c.file, c.fn);
+      if (found !== undefined) break;
+    }
+    if (found === undefined) continue;
+    const open = at + m[0].length - 1;
+    const close = matchBracket(info.code, open, fam);
+    if (close < 0) continue;
+    yield { m, name, at, open, close, found };
+  }
 }
 
 const helperUpdatesCache = new WeakMap<FunctionSpan, DbOp[]>();
@@ -814,28 +830,11 @@ function helperUpdateCalls(ctx: DetectorContext, info: FnInfo): DbOp[] {
   if (hit) return hit;
   const out: DbOp[] = [];
   updateCallsCache.set(info, out);
-  if (!info.bare.includes('(')) return out;
-  const byName = functionsByName(ctx.files);
-  if (byName.size === 0) return out;
-  const fam = familyOf(info.lang);
-  const own = /([A-Za-z_$][\w$]*[?!]?)$/.exec(info.fn.name)?.[1];
-  for (const m of info.bare.matchAll(/(?<![\w$])(?:[A-Za-z_$@][\w$]*\s*\.\s*){0,3}([A-Za-z_$][\w$]*[?!]?)\s*\(/g)) {
-    const name = m[1]!;
-    if (name === own) continue;
-    const cands = byName.get(name);
-    if (!cands) continue;
-    const at = m.index ?? 0;
-    if (/(?:\bdef|\bfunction|\bfunc|\basync|\)|\bfn)\s*$/.test(info.bare.slice(Math.max(0, at - 12), at))) continue;
-    let ops: DbOp[] = [];
-    for (const c of cands) {
-      if (c.fn === info.fn || (c.file === ctx.file && c.fn.startLine >= info.fn.startLine && c.fn.endLine <= info.fn.endLine)) continue;
-      ops = helperUpdates(c.file, c.fn);
-      if (ops.length > 0) break;
-    }
-    if (ops.length === 0) continue;
-    const open = at + m[0].length - 1;
-    const close = matchBracket(info.code, open, fam);
-    if (close < 0) continue;
+  const updates = (file: SourceFile, fn: FunctionSpan) => {
+    const ops = helperUpdates(file, fn);
+    return ops.length > 0 ? ops : undefined;
+  };
+  for (const { name, at, close, found: ops } of reviewHelperCalls(ctx, info, updates)) {
     for (const op of ops)
       out.push({ ...op, call: `${name}()`, start: at, end: close + 1, line: info.idx.line(at), endLine: info.idx.line(close), vars: [], instance: undefined });
   }
