@@ -181,7 +181,7 @@ export default createDetector(
   (ctx) => {
     const reports: DetectorReport[] = [];
     for (const info of analyzedFunctions(ctx)) {
-      const guards = guardsOf(info);
+      const guards = guardsOf(info, ctx);
       if (guards.serializable) continue;
       const validation = validationOf(info);
       for (const check of [...info.ops, ...helperAggregates(ctx, info), ...appAggregates(info)]) {

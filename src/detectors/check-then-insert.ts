@@ -140,7 +140,7 @@ export function checkThenInsertIn(ctx: DetectorContext, info: FnInfo): DetectorR
   if (hit) return hit;
   const reports: DetectorReport[] = [];
   reportCache.set(info, reports);
-  const guards = guardsOf(info);
+  const guards = guardsOf(info, ctx);
   if (guards.serializable || guards.uniqueViolation) return reports;
   let keyUses: KeyUse[] | undefined;
   // An existence test made through a short helper of the review that returns a count (`hasPermit(...)` returning

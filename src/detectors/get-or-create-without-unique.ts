@@ -42,7 +42,7 @@ export default createDetector(
   (ctx) => {
     const reports: DetectorReport[] = [];
     for (const info of analyzedFunctions(ctx)) {
-      const guards = guardsOf(info);
+      const guards = guardsOf(info, ctx);
       if (guards.uniqueViolation || guards.serializable) continue;
       for (const op of info.ops) {
         if (op.kind !== 'getOrCreate' || op.lock) continue;

@@ -51,7 +51,7 @@ export default createDetector(
   (ctx) => {
     const reports: DetectorReport[] = [];
     for (const info of analyzedFunctions(ctx)) {
-      const guards = guardsOf(info);
+      const guards = guardsOf(info, ctx);
       if (guards.serializable || guards.uniqueViolation) continue;
       // A number handed back by a short helper of the review that reads the maximum and adds one
       // (`number = await next_number(session, show_id)` with `return (await s.execute(select(func.max(...)))).scalar() + 1`).

@@ -86,7 +86,7 @@ export default createDetector(
   (ctx) => {
     const reports: DetectorReport[] = [];
     for (const info of analyzedFunctions(ctx)) {
-      const guards = guardsOf(info);
+      const guards = guardsOf(info, ctx);
       if (guards.serializable) continue;
       reports.push(...countUnderLimit(ctx, info));
       if (guards.exclusionViolation) continue;

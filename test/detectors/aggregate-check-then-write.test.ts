@@ -253,6 +253,59 @@ def log_off(agent_id):
 runTable(detector, {
   valid: [
     {
+      name: 'fixed twin: the same helper runs inside a SERIALIZABLE-with-retry wrapper its caller passes it to',
+      path: 'internal/rota/store.go',
+      code: `package rota
+
+func (s *Store) StepDown(ctx context.Context, shiftID int64) error {
+	return withSerializableTx(ctx, s.db, func(tx *sql.Tx) error {
+		return stepDown(ctx, tx, shiftID)
+	})
+}
+
+func stepDown(ctx context.Context, tx *sql.Tx, shiftID int64) error {
+	var wardID int64
+	if err := tx.QueryRowContext(ctx, \`SELECT ward_id FROM nurse_shifts WHERE id = $1\`, shiftID).Scan(&wardID); err != nil {
+		return err
+	}
+	others, err := countOthersOn(ctx, tx, wardID, shiftID)
+	if err != nil {
+		return err
+	}
+	if others < 2 {
+		return ErrUnderStaffed
+	}
+	_, err = tx.ExecContext(ctx, \`UPDATE nurse_shifts SET status = 'off' WHERE id = $1\`, shiftID)
+	return err
+}
+
+func countOthersOn(ctx context.Context, tx *sql.Tx, wardID, shiftID int64) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, \`SELECT count(*) FROM nurse_shifts WHERE ward_id = $1 AND status = 'on' AND id <> $2\`, wardID, shiftID).Scan(&n)
+	return n, err
+}
+`,
+      extra: [{ path: 'internal/rota/tx.go', code: `package rota
+
+func withSerializableTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	for attempt := 0; attempt < 5; attempt++ {
+		tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelSerializable})
+		if err != nil {
+			return err
+		}
+		if err = fn(tx); err == nil {
+			err = tx.Commit()
+		}
+		tx.Rollback()
+		if !isSerializationFailure(err) {
+			return err
+		}
+	}
+	return ErrTooBusy
+}
+` }],
+    },
+    {
       name: 'go: own row locked, then the parent row locked before counting the siblings',
       path: 'internal/lanes/store.go',
       code: goOwnRowLockBug.replace('\tvar open int\n', '\tif _, err := tx.ExecContext(ctx, \`SELECT id FROM plazas WHERE id = $1 FOR UPDATE\`, plazaID); err != nil {\n\t\treturn err\n\t}\n\tvar open int\n'),
@@ -678,6 +731,55 @@ def leave_rota(session, rota_id, volunteer_id):
     },
   ],
   invalid: [
+    {
+      name: 'go: a count of the other rows in a helper taking the tx, then an update of its own row, under a plain transaction wrapper',
+      path: 'internal/rota/store.go',
+      code: `package rota
+
+func (s *Store) StepDown(ctx context.Context, shiftID int64) error {
+	return withTx(ctx, s.db, func(tx *sql.Tx) error {
+		return stepDown(ctx, tx, shiftID)
+	})
+}
+
+func stepDown(ctx context.Context, tx *sql.Tx, shiftID int64) error {
+	var wardID int64
+	if err := tx.QueryRowContext(ctx, \`SELECT ward_id FROM nurse_shifts WHERE id = $1\`, shiftID).Scan(&wardID); err != nil {
+		return err
+	}
+	others, err := countOthersOn(ctx, tx, wardID, shiftID)
+	if err != nil {
+		return err
+	}
+	if others < 2 {
+		return ErrUnderStaffed
+	}
+	_, err = tx.ExecContext(ctx, \`UPDATE nurse_shifts SET status = 'off' WHERE id = $1\`, shiftID)
+	return err
+}
+
+func countOthersOn(ctx context.Context, tx *sql.Tx, wardID, shiftID int64) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, \`SELECT count(*) FROM nurse_shifts WHERE ward_id = $1 AND status = 'on' AND id <> $2\`, wardID, shiftID).Scan(&n)
+	return n, err
+}
+`,
+      extra: [{ path: 'internal/rota/tx.go', code: `package rota
+
+func withTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+` }],
+      errors: [{ mode: 'write_skew', line: 14 }],
+    },
     {
       name: 'python: row loaded by a helper, sum of the others through a helper, attribute assigned and committed',
       path: 'lab/benches.py',

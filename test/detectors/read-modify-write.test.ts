@@ -4,6 +4,23 @@ import { runTable } from './tester.js';
 runTable(detector, {
   invalid: [
     {
+      name: 'rails: a tally row found, its count read, the sum written back with update!',
+      path: 'app/jobs/record_visit_job.rb',
+      code: `class RecordVisitJob
+  include Sidekiq::Job
+
+  def perform(park_id, visitors)
+    ApplicationRecord.transaction do
+      tally = ParkTally.find_by!(park_id: park_id)
+      before = tally.visitors
+      tally.update!(visitors: before + visitors)
+    end
+  end
+end
+`,
+      errors: [{ mode: 'lost_update', line: 6 }],
+    },
+    {
       name: 'redis: a sibling get() (guarded return, fills on miss) read, patched, and a sibling put() keyed by a field of the value',
       path: 'src/parking/levelOccupancy.ts',
       code: `import type Redis from 'ioredis';
@@ -1067,6 +1084,22 @@ def add_label(conn, note_id, editor, label):
     },
   ],
   valid: [
+    {
+      name: 'fixed twin: the row is read with Model.lock.find_by! inside the transaction',
+      path: 'app/jobs/record_visit_job.rb',
+      code: `class RecordVisitJob
+  include Sidekiq::Job
+
+  def perform(park_id, visitors)
+    ApplicationRecord.transaction do
+      tally = ParkTally.lock.find_by!(park_id: park_id)
+      before = tally.visitors
+      tally.update!(visitors: before + visitors)
+    end
+  end
+end
+`,
+    },
     {
       name: 'fixed twin: redis level counts as a hash changed with HINCRBY in a MULTI',
       path: 'src/parking/levelOccupancy.ts',

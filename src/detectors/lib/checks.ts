@@ -989,12 +989,38 @@ const EXCLUSION_RE = /\b23P01\b|ExclusionViolation|exclusion_violation/;
 
 const guardCache = new WeakMap<FnInfo, Guards>();
 
-export function guardsOf(info: FnInfo): Guards {
-  const hit = guardCache.get(info);
-  if (hit) return hit;
-  const g = computeGuards(info);
-  guardCache.set(info, g);
+export function guardsOf(info: FnInfo, ctx?: DetectorContext): Guards {
+  let g = guardCache.get(info);
+  if (!g) {
+    g = computeGuards(info);
+    guardCache.set(info, g);
+  }
+  // Called from a function that runs SERIALIZABLE (`withSerializableRetry(ctx, db, func(tx) { return release(ctx, tx, …) })`):
+  // the reads and writes here run in that transaction.
+  if (ctx && !g.serializable && calledUnderSerializable(ctx.files).has(shortName(info.fn.name))) g = { ...g, serializable: true };
   return g;
+}
+
+const serialCalleesCache = new WeakMap<readonly SourceFile[], Set<string>>();
+
+/** Names of the functions the review's SERIALIZABLE functions call (one pass over the review). */
+function calledUnderSerializable(files: readonly SourceFile[]): Set<string> {
+  let names = serialCalleesCache.get(files);
+  if (!names) {
+    names = new Set();
+    for (const file of files) {
+      for (const fn of file.functions) {
+        if (!SERIALIZABLE_RE.test(fn.text)) continue;
+        for (const m of fn.text.matchAll(/([A-Za-z_$][\w$]*[?!]?)\s*\(/g)) names.add(m[1]!);
+      }
+    }
+    serialCalleesCache.set(files, names);
+  }
+  return names;
+}
+
+function shortName(name: string): string {
+  return /([A-Za-z_$][\w$]*[?!]?)$/.exec(name)?.[1] ?? name;
 }
 
 function computeGuards(info: FnInfo): Guards {

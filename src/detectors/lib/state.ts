@@ -379,7 +379,7 @@ function repositories(fileText: string): Map<string, string> {
 
 /** Whether a statement/function text shows a row lock, an optimistic version check, or an atomic increment. */
 export const ROW_LOCK =
-  /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\.forUpdate\(|\bselect_for_update\b|\bwith_for_update\b|\block!|\bwith_lock\b|\.lock\((?:true|["']FOR UPDATE)?|\bLOCK\.UPDATE\b|lock:\s*(?:true|t\.LOCK|\w+\.LOCK|\{\s*mode|['"]pessimistic)|pessimistic_(?:write|read)|setLock\(|\bLockingStrategy\b|\.lock\.find\b|\bLOCK\s+TABLE\b|\bclause\.Locking\b/i;
+  /\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\.forUpdate\(|\bselect_for_update\b|\bwith_for_update\b|\block!|\bwith_lock\b|\.lock\((?:true|["']FOR UPDATE)?|\bLOCK\.UPDATE\b|lock:\s*(?:true|t\.LOCK|\w+\.LOCK|\{\s*mode|['"]pessimistic)|pessimistic_(?:write|read)|setLock\(|\bLockingStrategy\b|\.lock\.[a-z_]+|\bLOCK\s+TABLE\b|\bclause\.Locking\b/i;
 export const VERSION_CHECK = /\bversion\b|\block_version\b|@Version\b|\boptimisticLock\b|\bVersionColumn\b|\bupdated_at\s*=\s*[$?:%]|\bupdatedAt:\s*\w+\.updatedAt\b/;
 export const ATOMIC_UPDATE =
   /\b(\w+)\s*=\s*\1\s*[-+*]|\bincrement\b|\bdecrement\b|\bF\(\s*['"]|\bupdate_counters\b|\$inc\b|\$push\b|\$addToSet\b|\bjsonb_set\b|\|\|\s*jsonb|\barray_append\b|\bsql`[^`]{0,120}\+|raw\([^)]{0,120}[+-]|\bExpr\(|gorm\.Expr|\bincrement!|\bdecrement!|\bfindOneAndUpdate\b|\bupdateOne\(\s*\{[^}]{0,200}\}\s*,\s*\{\s*\$/i;
