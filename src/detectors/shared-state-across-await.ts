@@ -858,29 +858,38 @@ function pickThenClaim(
         // a re-check (`if x in free`) or a removal before any await claims the element in time
         if (awaitLine === undefined || !/\.(?:remove|discard|delete|pop|shift|splice)\(|\bdel\s/.test(t)) break;
         if (!(file.added.has(l) || file.added.has(w))) break;
-        const awaitCall = /await\s+([\w$.]+)/.exec(textOf(file, awaitLine))?.[1];
-        const state = (m[2] ?? m[3] ?? m[4])!;
-        return {
-          line: l,
-          endLine: w,
-          severity: 'high',
-          confidence: 0.7,
-          title: `${span.name} picks ${name} from ${state}, awaits ${awaitCall ?? 'other work'}, and only then removes it: every task that runs during the await picks the same element`,
-          functionName: span.name,
-          entity: state,
-          evidence: [
-            { line: l, text: textOf(file, l), role: 'state' },
-            { line: awaitLine, text: textOf(file, awaitLine), role: 'start' },
-            { line: w, text: textOf(file, w), role: 'write' },
-          ],
-          facts: { pattern: 'check-across-await', state, actor: fam === 'python' ? 'coroutine' : 'task', ...(awaitCall ? { awaitCall } : {}) },
-          variant: 'async',
-        };
+        return pickedReport(file, span, fam, { verb: 'picks', name, state: (m[2] ?? m[3] ?? m[4])!, pick: l, awaitLine, removal: w });
       }
       if (awaitLine === undefined && /\bawait\b/.test(t)) awaitLine = w;
     }
   }
   return undefined;
+}
+
+/** The report for an element picked (or selected) from shared `state`, an await, and only then its removal. */
+function pickedReport(
+  file: SourceFile,
+  span: FunctionSpan,
+  fam: string,
+  o: { verb: 'picks' | 'selects'; name: string; state: string; pick: number; awaitLine: number; removal: number },
+): DetectorReport {
+  const awaitCall = /await\s+([\w$.]+)/.exec(textOf(file, o.awaitLine))?.[1];
+  return {
+    line: o.pick,
+    endLine: o.removal,
+    severity: 'high',
+    confidence: 0.7,
+    title: `${span.name} ${o.verb} ${o.name} from ${o.state}, awaits ${awaitCall ?? 'other work'}, and only then removes it: every task that runs during the await ${o.verb} the same element`,
+    functionName: span.name,
+    entity: o.state,
+    evidence: [
+      { line: o.pick, text: textOf(file, o.pick), role: 'state' },
+      { line: o.awaitLine, text: textOf(file, o.awaitLine), role: 'start' },
+      { line: o.removal, text: textOf(file, o.removal), role: 'write' },
+    ],
+    facts: { pattern: 'check-across-await', state: o.state, actor: fam === 'python' ? 'coroutine' : 'task', ...(awaitCall ? { awaitCall } : {}) },
+    variant: 'async',
+  };
 }
 
 /** A sync helper's body that selects one element: `max(…)` / `min(…)` / `next(…)` / `[0]` / `.find(…)` / `choice(…)`. */
@@ -927,23 +936,7 @@ function pickViaHelper(
       });
       if (hit) {
         if (awaitLine === undefined || !(file.added.has(l) || file.added.has(w))) break;
-        const awaitCall = /await\s+([\w$.]+)/.exec(textOf(file, awaitLine))?.[1];
-        return {
-          line: l,
-          endLine: w,
-          severity: 'high',
-          confidence: 0.7,
-          title: `${span.name} selects ${m[1]} from ${hit}, awaits ${awaitCall ?? 'other work'}, and only then removes it: every task that runs during the await selects the same element`,
-          functionName: span.name,
-          entity: hit,
-          evidence: [
-            { line: l, text: textOf(file, l), role: 'state' },
-            { line: awaitLine, text: textOf(file, awaitLine), role: 'start' },
-            { line: w, text: textOf(file, w), role: 'write' },
-          ],
-          facts: { pattern: 'check-across-await', state: hit, actor: fam === 'python' ? 'coroutine' : 'task', ...(awaitCall ? { awaitCall } : {}) },
-          variant: 'async',
-        };
+        return pickedReport(file, span, fam, { verb: 'selects', name: m[1]!, state: hit, pick: l, awaitLine, removal: w });
       }
       if (new RegExp(`^\\s*(?:(?:const|let|var)\\s+)?${n}\\s*=[^=]`).test(t)) break;
       if (awaitLine === undefined && /\bawait\b/.test(t)) awaitLine = w;
