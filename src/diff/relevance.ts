@@ -412,13 +412,15 @@ export function filterDiff(files: DiffFile[]): { kept: KeptFile[]; stats: Filter
   const classes = files.map(classifyFile);
   // A file with no signal of its own that calls a function a kept file of the diff defines (a service calling the
   // diff's own repository or store) is kept too: the check and the act of a hazard are often split between the two.
-  const defined = definedNames(files.filter((_, i) => classes[i]!.relevant));
+  // The kept files' definitions are read only when some file could be kept that way.
+  const candidate = (c: Classification, file: DiffFile) => !c.relevant && c.reason === 'no concurrency signal' && !TEST_PATH.test(file.newPath ?? '');
+  const defined = classes.some((c, i) => candidate(c, files[i]!)) ? definedNames(files.filter((_, i) => classes[i]!.relevant)) : new Set<string>();
   const kept: KeptFile[] = [];
   const droppedBy: Record<string, number> = {};
   let dropped = 0;
   files.forEach((file, i) => {
     let c = classes[i]!;
-    if (!c.relevant && c.reason === 'no concurrency signal' && defined.size > 0 && !TEST_PATH.test(file.newPath ?? '') && callsAny(shownText(file).text, defined)) {
+    if (candidate(c, file) && defined.size > 0 && callsAny(shownText(file).text, defined)) {
       c = { relevant: true, reason: 'calls database code of the diff', language: c.language, signals: ['database'] };
     }
     if (c.relevant) {
